@@ -1,0 +1,476 @@
+"""The Layer base class: a ``flax.nnx`` module with Keras-style lazy building.
+
+A layer creates its weights in ``build(input_shape)`` the first time it sees an
+input (a symbolic ``Input``, ``model.build(shape)`` or the first batch of ``fit``);
+afterwards each weight is an ``nnx.Variable`` attribute (``layer.kernel`` is an
+``nnx.Param``), so the whole model splits into pytrees with ``nnx.split``.
+
+Values a callback may change during training (a dropout rate, a batch-norm
+momentum) are ``Hyperparameter`` variables: arrays in the train state, read by
+the compiled step as inputs, so changing them never recompiles.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import dataclasses
+import functools
+import inspect
+import re
+from typing import Any, Iterator, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from highlevel import initializers as _initializers
+from highlevel import regularizers as _regularizers
+from highlevel.utils import random as _random
+
+__all__ = ["Layer", "Hyperparameter", "NonTrainable", "call_context", "current_context",
+           "next_rng_key", "sample_mask", "register_layer", "get_layer_class", "serialize_layer",
+           "deserialize_layer"]
+
+
+class Hyperparameter(nnx.Variable):
+    """A layer hyperparameter held as an array in the train state (never a weight)."""
+
+
+class NonTrainable(nnx.BatchStat):
+    """A weight that no optimizer updates (moving statistics and the like)."""
+
+
+# ---------------------------------------------------------------------------
+# The call context: training flag, random key and sample mask of the current call.
+
+
+@dataclasses.dataclass
+class _CallContext:
+    training: bool
+    rng: Any = None
+    mask: Any = None
+    counter: int = 0
+
+
+_CONTEXT: list[_CallContext] = []
+
+
+@contextlib.contextmanager
+def call_context(*, training: bool, rng=None, mask=None) -> Iterator[_CallContext]:
+    """Sets the training flag, the step's random key and the sample mask for the calls inside.
+
+    The trainer wraps each compiled forward pass in one; layers read it with
+    ``current_context()``, ``next_rng_key()`` and ``sample_mask()``.
+    """
+    ctx = _CallContext(training=bool(training), rng=rng, mask=mask)
+    _CONTEXT.append(ctx)
+    try:
+        yield ctx
+    finally:
+        _CONTEXT.pop()
+
+
+def current_context() -> _CallContext | None:
+    return _CONTEXT[-1] if _CONTEXT else None
+
+
+def next_rng_key() -> jax.Array:
+    """A fresh key: derived from the step's key inside a compiled step, else from the global seed."""
+    ctx = current_context()
+    if ctx is not None and ctx.rng is not None:
+        key = jax.random.fold_in(ctx.rng, ctx.counter)
+        ctx.counter += 1
+        return key
+    return _random.next_key()
+
+
+def sample_mask():
+    """The ``[batch]`` float mask of real (1) and padding (0) rows, or None when all are real."""
+    ctx = current_context()
+    return None if ctx is None else ctx.mask
+
+
+# ---------------------------------------------------------------------------
+# Registry of layer classes, for get_config/from_config.
+
+_LAYER_CLASSES: dict[str, type] = {}
+
+
+def register_layer(cls: type) -> type:
+    """Registers a Layer subclass under its class name so configs can name it."""
+    _LAYER_CLASSES[cls.__name__] = cls
+    return cls
+
+
+def get_layer_class(name: str) -> type:
+    if name not in _LAYER_CLASSES:
+        raise ValueError(f"Unknown layer {name!r}. Known layers: {', '.join(sorted(_LAYER_CLASSES))}. "
+                         "Register a custom layer with hl.layers.register_layer.")
+    return _LAYER_CLASSES[name]
+
+
+def serialize_layer(layer: "Layer") -> dict[str, Any]:
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize_layer(config: dict[str, Any]) -> "Layer":
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"A layer config must be a dict with 'class_name' and 'config', got {config!r}.")
+    cls = get_layer_class(config["class_name"])
+    return cls.from_config(dict(config.get("config", {})))
+
+
+_NAME_COUNTS: collections.Counter = collections.Counter()
+
+
+def _snake_case(name: str) -> str:
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    name = re.sub(r"([a-z\d])([A-Z])", r"\1_\2", name)
+    return name.lower()
+
+
+def unique_name(prefix: str) -> str:
+    count = _NAME_COUNTS[prefix]
+    _NAME_COUNTS[prefix] += 1
+    return prefix if count == 0 else f"{prefix}_{count}"
+
+
+@functools.lru_cache(maxsize=None)
+def _call_params(cls: type) -> frozenset:
+    return frozenset(inspect.signature(cls.call).parameters)
+
+
+def _is_symbolic(inputs) -> bool:
+    from highlevel.layers.symbolic import KerasTensor
+    return any(isinstance(leaf, KerasTensor) for leaf in jax.tree_util.tree_leaves(
+        inputs, is_leaf=lambda x: isinstance(x, KerasTensor)))
+
+
+def _shape_of(x) -> tuple:
+    return tuple(x.shape)
+
+
+def _format_shape(shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+class Layer(nnx.Module, pytree=False):
+    """Base class of all highlevel layers (abstract: subclasses define ``call``).
+
+    Args:
+      name: the layer's name, unique in the process by default (``dense``, ``dense_1``...).
+      trainable: whether the optimizer updates this layer's weights.
+      dtype: the weights' and computation's dtype (float32 by default).
+      input_shape: for the first layer of a ``Sequential``, the input shape without batch.
+
+    Subclasses implement ``build(input_shape)`` (creating weights with
+    ``add_weight``), ``call(inputs, training=...)`` and ``get_config()``.
+    """
+
+    def __init_subclass__(cls, pytree: bool = False, **kwargs):
+        # Layers assign weights lazily and keep Keras-style Python attributes,
+        # so they are plain graph nodes rather than flax pytrees.
+        super().__init_subclass__(pytree=pytree, **kwargs)
+
+    def __init__(self, *, name: str | None = None, trainable: bool = True, dtype: str | None = None,
+                 input_shape: Sequence[int] | None = None, input_dim: int | None = None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__} got unexpected arguments: {', '.join(sorted(kwargs))}.")
+        self.name = name or unique_name(_snake_case(type(self).__name__))
+        self._trainable = bool(trainable)
+        self.dtype = str(jnp.dtype(dtype or "float32"))
+        self.built = False
+        self._weight_names: list[str] = []
+        self._trainable_weight_names: list[str] = []
+        self._regularizers: dict[str, Any] = {}
+        self._build_input_shape = None
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        self._input_shape_arg = None if input_shape is None else tuple(input_shape)
+        self._inbound_nodes: list = []
+
+    # -- building ---------------------------------------------------------
+
+    def build(self, input_shape) -> None:
+        """Creates the weights for inputs of ``input_shape`` (batch dimension included)."""
+
+    def _maybe_build(self, input_shape) -> None:
+        if self.built:
+            return
+        self.build(input_shape)
+        self._build_input_shape = input_shape
+        self.built = True
+
+    def add_weight(self, name: str, shape: Sequence[int], initializer: Any = "glorot_uniform",
+                   dtype: str | None = None, trainable: bool = True, regularizer: Any = None) -> nnx.Variable:
+        """Creates a weight as an attribute: an ``nnx.Param`` if trainable, else ``NonTrainable``."""
+        init = _initializers.get(initializer)
+        value = init(_random.next_key(), tuple(int(d) for d in shape), jnp.dtype(dtype or self.dtype))
+        var = nnx.Param(value) if trainable else NonTrainable(value)
+        setattr(self, name, var)
+        self._weight_names.append(name)
+        if trainable:
+            self._trainable_weight_names.append(name)
+        reg = _regularizers.get(regularizer)
+        if reg is not None:
+            self._regularizers[name] = reg
+        return var
+
+    def add_hyperparameter(self, name: str, value: float) -> Hyperparameter:
+        """Holds ``value`` as a float32 array that a callback may change without recompiling."""
+        var = Hyperparameter(jnp.asarray(value, dtype=jnp.float32))
+        setattr(self, name, var)
+        return var
+
+    def _set_hyperparameter(self, name: str, value: float) -> None:
+        var = getattr(self, name)
+        # Same dtype, shape and weak type as before: the compiled step's signature is unchanged.
+        var.value = jnp.full_like(var.value, value)
+
+    # -- calling ----------------------------------------------------------
+
+    def call(self, inputs, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must implement call().")
+
+    def __call__(self, inputs, *args, **kwargs):
+        if _is_symbolic(inputs):
+            from highlevel.layers.symbolic import call_symbolic
+            return call_symbolic(self, inputs, args, kwargs)
+        inputs = jax.tree_util.tree_map(self._cast_input, inputs)
+        if not self.built:
+            self._maybe_build(jax.tree_util.tree_map(_shape_of, inputs))
+        else:
+            self._check_input_shape(inputs)
+        params = _call_params(type(self))
+        training = kwargs.pop("training", None)
+        if training is None:
+            ctx = current_context()
+            training = ctx.training if ctx is not None else False
+        if "training" in params:
+            kwargs["training"] = training
+        return self.call(inputs, *args, **kwargs)
+
+    def _cast_input(self, x):
+        # Float inputs are computed in the layer's dtype, as Keras does; integers pass through.
+        if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.floating) and x.dtype != jnp.dtype(self.dtype):
+            return jnp.asarray(x, self.dtype)
+        return x
+
+    def _check_input_shape(self, inputs) -> None:
+        """Raises a clear error when the input no longer fits the weights built for another shape."""
+        expected = self._build_input_shape
+        if not self._weight_names or expected is None or not isinstance(expected, tuple):
+            return
+        if not all(isinstance(d, (int, type(None))) for d in expected):
+            return
+        got = tuple(getattr(inputs, "shape", ()))
+        if len(got) != len(expected) or (expected[-1] is not None and got[-1] != expected[-1]):
+            raise ValueError(
+                f"Input of shape {_format_shape(got)} does not match layer '{self.name}' "
+                f"({type(self).__name__}), which was built for inputs of shape "
+                f"{_format_shape((None,) + tuple(expected[1:]))}. Pass data of the built shape, "
+                "or build a new model for the new shape.")
+
+    def compute_output_shape(self, input_shape):
+        """Output shape(s) for ``input_shape`` (batch may be None), by tracing ``call``."""
+        return jax.tree_util.tree_map(lambda s: s.shape, self.compute_output_spec(input_shape))
+
+    def compute_output_spec(self, input_shape, input_dtype=None, **call_kwargs):
+        def is_shape(s):
+            return isinstance(s, tuple) and all(isinstance(d, (int, type(None))) for d in s)
+
+        batch_known = jax.tree_util.tree_leaves(
+            jax.tree_util.tree_map(lambda s: s[0] if s else None, input_shape, is_leaf=is_shape))
+        substitute = 2  # an unknown batch is traced as 2, then reported as None again
+
+        def spec(s, dt):
+            return jax.ShapeDtypeStruct(tuple(substitute if d is None else d for d in s), dt)
+
+        if input_dtype is None:
+            input_dtype = jax.tree_util.tree_map(lambda s: jnp.dtype(self.dtype), input_shape, is_leaf=is_shape)
+        specs = jax.tree_util.tree_map(spec, input_shape, input_dtype, is_leaf=is_shape)
+
+        def run(x):
+            with call_context(training=False):
+                return self(x, **call_kwargs)
+
+        out = jax.eval_shape(run, specs)
+        unknown_batch = any(b is None for b in batch_known) or not batch_known
+
+        def restore(o):
+            shape = tuple(o.shape)
+            if unknown_batch and shape and shape[0] == substitute:
+                shape = (None,) + shape[1:]
+            return TensorSpec(shape, jnp.dtype(o.dtype))
+
+        return jax.tree_util.tree_map(restore, out)
+
+    # -- weights ----------------------------------------------------------
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    def _sublayers(self) -> list["Layer"]:
+        """Directly held layers, in attribute order (the order Keras tracks them)."""
+        found: list[Layer] = []
+        seen: set[int] = set()
+
+        def visit(value):
+            if isinstance(value, Layer):
+                if id(value) not in seen:
+                    seen.add(id(value))
+                    found.append(value)
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    visit(item)
+            elif isinstance(value, dict):
+                for item in value.values():
+                    visit(item)
+
+        for key, value in vars(self).items():
+            if key.startswith("_pytree__") or key == "_inbound_nodes":
+                continue
+            visit(value)
+        return found
+
+    def _flatten_layers(self, include_self: bool = True) -> list["Layer"]:
+        out: list[Layer] = [self] if include_self else []
+        seen = {id(self)}
+        stack = list(reversed(self._sublayers()))
+        while stack:
+            layer = stack.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            out.append(layer)
+            stack.extend(reversed(layer._sublayers()))
+        return out
+
+    def _own_weights(self) -> list[nnx.Variable]:
+        trainable = [getattr(self, n) for n in self._weight_names if n in self._trainable_weight_names]
+        other = [getattr(self, n) for n in self._weight_names if n not in self._trainable_weight_names]
+        return trainable + other
+
+    def _own_named_weights(self) -> list[tuple[str, nnx.Variable]]:
+        names = ([n for n in self._weight_names if n in self._trainable_weight_names]
+                 + [n for n in self._weight_names if n not in self._trainable_weight_names])
+        return [(n, getattr(self, n)) for n in names]
+
+    def _named_weights(self) -> list[tuple[str, nnx.Variable]]:
+        """(``layer_name/weight_name``, variable) in Keras's ``weights`` order, each once."""
+        out, seen = [], set()
+        for layer in self._flatten_layers():
+            for name, var in layer._own_named_weights():
+                if id(var) not in seen:
+                    seen.add(id(var))
+                    out.append((f"{layer.name}/{name}", var))
+        return out
+
+    @property
+    def weights(self) -> list[nnx.Variable]:
+        return [var for _, var in self._named_weights()]
+
+    @property
+    def trainable_weights(self) -> list[nnx.Variable]:
+        out, seen = [], set()
+        for layer in self._flatten_layers():
+            if not layer.trainable:
+                continue
+            for name in layer._trainable_weight_names:
+                var = getattr(layer, name)
+                if id(var) not in seen:
+                    seen.add(id(var))
+                    out.append(var)
+        return out
+
+    @property
+    def non_trainable_weights(self) -> list[nnx.Variable]:
+        trainable = {id(v) for v in self.trainable_weights}
+        return [v for v in self.weights if id(v) not in trainable]
+
+    def _require_built(self, what: str) -> None:
+        if not self.built:
+            raise ValueError(f"Layer '{self.name}' has no weights yet, so {what} is not available. "
+                             "Build it first: call it on data, pass an hl.Input, or call build(input_shape).")
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The weights as NumPy arrays, in Keras's order and shapes."""
+        return [np.asarray(v.value) for v in self.weights]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Sets the weights from arrays in Keras's order and shapes (checked before anything changes)."""
+        self._require_built("set_weights")
+        named = self._named_weights()
+        weights = list(weights)
+        if len(weights) != len(named):
+            raise ValueError(f"Layer '{self.name}' expects {len(named)} weight arrays "
+                             f"({', '.join(n for n, _ in named)}), got {len(weights)}.")
+        for (name, var), w in zip(named, weights):
+            if tuple(np.shape(w)) != tuple(var.value.shape):
+                raise ValueError(f"Weight '{name}' has shape {_format_shape(var.value.shape)}, "
+                                 f"got an array of shape {_format_shape(np.shape(w))}.")
+        for (_, var), w in zip(named, weights):
+            var.value = jnp.asarray(w, dtype=var.value.dtype)
+
+    def count_params(self) -> int:
+        self._require_built("count_params()")
+        return int(sum(int(np.prod(v.value.shape)) for v in self.weights))
+
+    def regularization_loss(self):
+        """The sum of this layer's and its sublayers' weight penalties."""
+        total = jnp.zeros((), jnp.float32)
+        for layer in self._flatten_layers():
+            for name, reg in layer._regularizers.items():
+                total = total + reg(getattr(layer, name).value)
+        return total
+
+    @property
+    def losses(self) -> list:
+        return [self.regularization_loss()] if any(l._regularizers for l in self._flatten_layers()) else []
+
+    # -- config -----------------------------------------------------------
+
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._input_shape_arg is not None:
+            config["input_shape"] = list(self._input_shape_arg)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Layer":
+        return cls(**config)
+
+    def get_build_config(self) -> dict[str, Any] | None:
+        if self._build_input_shape is None:
+            return None
+        return {"input_shape": _to_jsonable_shape(self._build_input_shape)}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorSpec:
+    """The shape (batch may be None) and dtype of a layer's output."""
+
+    shape: tuple
+    dtype: Any
+
+
+def _to_jsonable_shape(shape):
+    if isinstance(shape, tuple) and all(isinstance(d, (int, type(None))) for d in shape):
+        return list(shape)
+    if isinstance(shape, (list, tuple)):
+        return [_to_jsonable_shape(s) for s in shape]
+    if isinstance(shape, dict):
+        return {k: _to_jsonable_shape(v) for k, v in shape.items()}
+    return shape

@@ -1,0 +1,98 @@
+"""Weight regularizers (L1, L2, L1L2) that add a penalty to the loss."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize"]
+
+
+class Regularizer:
+    """Abstract: ``regularizer(weight) -> scalar penalty``."""
+
+    def __call__(self, x):
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Regularizer":
+        return cls(**config)
+
+
+class L1L2(Regularizer):
+    """``l1 * sum(|w|) + l2 * sum(w**2)``.
+
+    >>> float(L1L2(l1=0.1, l2=0.01)(jnp.array([1.0, -2.0])))
+    0.35...
+    """
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0):
+        self.l1 = float(l1)
+        self.l2 = float(l2)
+
+    def __call__(self, x):
+        penalty = jnp.zeros((), x.dtype)
+        if self.l1:
+            penalty = penalty + self.l1 * jnp.sum(jnp.abs(x))
+        if self.l2:
+            penalty = penalty + self.l2 * jnp.sum(jnp.square(x))
+        return penalty
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l1": self.l1, "l2": self.l2}
+
+
+class L1(L1L2):
+    """``l1 * sum(|w|)`` (Keras's default factor 0.01)."""
+
+    def __init__(self, l1: float = 0.01):
+        super().__init__(l1=l1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l1": self.l1}
+
+
+class L2(L1L2):
+    """``l2 * sum(w**2)`` (Keras's default factor 0.01)."""
+
+    def __init__(self, l2: float = 0.01):
+        super().__init__(l2=l2)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l2": self.l2}
+
+
+l1, l2, l1_l2 = L1, L2, L1L2
+_REGISTRY = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2, "l1_l2": L1L2}
+
+
+def get(identifier) -> Regularizer | None:
+    """A regularizer from None, a name, a ``{"class_name", "config"}`` dict or an instance."""
+    if identifier is None or isinstance(identifier, Regularizer):
+        return identifier
+    if isinstance(identifier, str):
+        if identifier not in _REGISTRY:
+            raise ValueError(f"Unknown regularizer {identifier!r}. Known regularizers: "
+                             f"{', '.join(sorted(_REGISTRY))}.")
+        return _REGISTRY[identifier]()
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        name = identifier["class_name"]
+        if name not in _REGISTRY:
+            raise ValueError(f"Unknown regularizer {name!r}. Known regularizers: "
+                             f"{', '.join(sorted(_REGISTRY))}.")
+        return _REGISTRY[name].from_config(identifier.get("config", {}))
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"A regularizer must be a name, a dict or a Regularizer, got {identifier!r}.")
+
+
+def serialize(reg) -> dict[str, Any] | None:
+    if reg is None:
+        return None
+    if isinstance(reg, Regularizer):
+        return {"class_name": type(reg).__name__, "config": reg.get_config()}
+    raise ValueError(f"Cannot serialize the regularizer {reg!r}; use hl.regularizers.L1/L2/L1L2.")

@@ -1,0 +1,5 @@
+"""Utilities: seeding."""
+
+from highlevel.utils.random import set_random_seed
+
+__all__ = ["set_random_seed"]
