@@ -12,7 +12,7 @@ from highlevel import initializers as _initializers
 from highlevel import regularizers as _regularizers
 from highlevel.layers.base import Layer, register_layer
 
-__all__ = ["Dense", "Activation", "Flatten", "Reshape", "Embedding", "Identity"]
+__all__ = ["Dense"]
 
 
 def _ser_init(init):
