@@ -1,6 +1,15 @@
-"""highlevel: a Keras-style training framework on JAX."""
+"""highlevel: a Keras-style training framework on JAX.
+
+>>> import highlevel as hl
+>>> model = hl.Sequential([hl.Input((4,)), hl.layers.Dense(1)])
+"""
 
 __version__ = "0.1.0"
 
-from highlevel import activations, initializers, layers, regularizers, utils
+from highlevel import (activations, callbacks, datasets, initializers, layers, losses, metrics, models,
+                       optimizers, regularizers, utils)
 from highlevel.layers import Input
+from highlevel.models import Model, Sequential
+
+__all__ = ["Input", "Model", "Sequential", "activations", "callbacks", "datasets", "initializers", "layers",
+           "losses", "metrics", "models", "optimizers", "regularizers", "utils", "__version__"]

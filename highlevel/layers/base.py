@@ -226,8 +226,10 @@ class Layer(nnx.Module, pytree=False):
 
     def _set_hyperparameter(self, name: str, value: float) -> None:
         var = getattr(self, name)
-        # Same dtype, shape and weak type as before: the compiled step's signature is unchanged.
-        var.value = jnp.full_like(var.value, value)
+        old = var.get_value()
+        # Same dtype, shape and weak type as before, so the compiled step's signature is
+        # unchanged; made with NumPy and copied over, so setting it compiles nothing either.
+        var.set_value(jax.device_put(np.full(old.shape, value, dtype=old.dtype)))
 
     # -- calling ----------------------------------------------------------
 
@@ -278,34 +280,39 @@ class Layer(nnx.Module, pytree=False):
         return jax.tree_util.tree_map(lambda s: s.shape, self.compute_output_spec(input_shape))
 
     def compute_output_spec(self, input_shape, input_dtype=None, **call_kwargs):
+        """Output ``TensorSpec``(s) for inputs of ``input_shape``, by tracing ``call`` (no FLOPs).
+
+        Unknown dimensions (None) are traced twice with different sizes; output
+        dimensions that change with them are reported as None.
+        """
         def is_shape(s):
             return isinstance(s, tuple) and all(isinstance(d, (int, type(None))) for d in s)
 
-        batch_known = jax.tree_util.tree_leaves(
-            jax.tree_util.tree_map(lambda s: s[0] if s else None, input_shape, is_leaf=is_shape))
-        substitute = 2  # an unknown batch is traced as 2, then reported as None again
-
-        def spec(s, dt):
-            return jax.ShapeDtypeStruct(tuple(substitute if d is None else d for d in s), dt)
-
         if input_dtype is None:
             input_dtype = jax.tree_util.tree_map(lambda s: jnp.dtype(self.dtype), input_shape, is_leaf=is_shape)
-        specs = jax.tree_util.tree_map(spec, input_shape, input_dtype, is_leaf=is_shape)
+        call_kwargs = {**call_kwargs, "training": False}
 
-        def run(x):
-            with call_context(training=False):
-                return self(x, **call_kwargs)
+        def trace(substitute: int):
+            specs = jax.tree_util.tree_map(
+                lambda s, dt: jax.ShapeDtypeStruct(tuple(substitute if d is None else d for d in s), dt),
+                input_shape, input_dtype, is_leaf=is_shape)
 
-        out = jax.eval_shape(run, specs)
-        unknown_batch = any(b is None for b in batch_known) or not batch_known
+            def run(x):
+                with call_context(training=False):
+                    return self(x, **call_kwargs)
 
-        def restore(o):
-            shape = tuple(o.shape)
-            if unknown_batch and shape and shape[0] == substitute:
-                shape = (None,) + shape[1:]
-            return TensorSpec(shape, jnp.dtype(o.dtype))
+            return jax.eval_shape(run, specs)
 
-        return jax.tree_util.tree_map(restore, out)
+        first = trace(2)
+        has_unknown = any(d is None for s in jax.tree_util.tree_leaves(input_shape, is_leaf=is_shape)
+                          for d in s)
+        second = trace(3) if has_unknown else first
+
+        def restore(a, b):
+            shape = tuple(da if da == db else None for da, db in zip(a.shape, b.shape))
+            return TensorSpec(shape, jnp.dtype(a.dtype))
+
+        return jax.tree_util.tree_map(restore, first, second)
 
     # -- weights ----------------------------------------------------------
 
@@ -404,7 +411,7 @@ class Layer(nnx.Module, pytree=False):
 
     def get_weights(self) -> list[np.ndarray]:
         """The weights as NumPy arrays, in Keras's order and shapes."""
-        return [np.asarray(v.value) for v in self.weights]
+        return [np.asarray(v.get_value()) for v in self.weights]
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Sets the weights from arrays in Keras's order and shapes (checked before anything changes)."""
@@ -415,22 +422,22 @@ class Layer(nnx.Module, pytree=False):
             raise ValueError(f"Layer '{self.name}' expects {len(named)} weight arrays "
                              f"({', '.join(n for n, _ in named)}), got {len(weights)}.")
         for (name, var), w in zip(named, weights):
-            if tuple(np.shape(w)) != tuple(var.value.shape):
-                raise ValueError(f"Weight '{name}' has shape {_format_shape(var.value.shape)}, "
+            if tuple(np.shape(w)) != tuple(var.get_value().shape):
+                raise ValueError(f"Weight '{name}' has shape {_format_shape(var.get_value().shape)}, "
                                  f"got an array of shape {_format_shape(np.shape(w))}.")
         for (_, var), w in zip(named, weights):
-            var.value = jnp.asarray(w, dtype=var.value.dtype)
+            var.set_value(jnp.asarray(w, dtype=var.get_value().dtype))
 
     def count_params(self) -> int:
         self._require_built("count_params()")
-        return int(sum(int(np.prod(v.value.shape)) for v in self.weights))
+        return int(sum(int(np.prod(v.get_value().shape)) for v in self.weights))
 
     def regularization_loss(self):
         """The sum of this layer's and its sublayers' weight penalties."""
         total = jnp.zeros((), jnp.float32)
         for layer in self._flatten_layers():
             for name, reg in layer._regularizers.items():
-                total = total + reg(getattr(layer, name).value)
+                total = total + reg(getattr(layer, name).get_value())
         return total
 
     @property

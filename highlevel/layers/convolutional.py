@@ -1,3 +1,581 @@
-"""(being written)"""
+"""Convolution layers: Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, ZeroPadding2D.
 
-__all__: list[str] = []
+Keras 3's arguments, defaults, weight names and weight shapes, so the weights of a
+Keras layer load with ``set_weights(keras_layer.get_weights())``. Channels-last only.
+The convolutions are ``jax.lax.conv_general_dilated`` (``feature_group_count`` for
+groups and depthwise) and ``jax.lax.conv_transpose`` with Keras's padding rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from highlevel import activations as _activations
+from highlevel import initializers as _initializers
+from highlevel import regularizers as _regularizers
+from highlevel.layers.base import Layer, _format_shape, register_layer
+
+__all__ = ["Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D",
+           "ZeroPadding2D"]
+
+
+# ---------------------------------------------------------------------------
+# Argument checks shared by the convolution and pooling families.
+
+
+def _ser_init(init):
+    return init if isinstance(init, str) else _initializers.serialize(_initializers.get(init))
+
+
+def normalize_tuple(value: Any, n: int, arg: str, layer: str, allow_zero: bool = False) -> tuple[int, ...]:
+    """``3`` or ``(3, 3)`` -> ``(3, 3)``; a clear error for anything else."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        out = (int(value),) * n
+    else:
+        try:
+            out = tuple(int(v) for v in value)
+        except (TypeError, ValueError):
+            out = ()
+        if len(out) != n or any(isinstance(v, bool) for v in value):
+            raise ValueError(f"{layer} `{arg}` must be an integer or a tuple of {n} integers, got {value!r}.")
+    low = 0 if allow_zero else 1
+    if any(v < low for v in out):
+        raise ValueError(f"{layer} `{arg}` must be {'non-negative' if allow_zero else 'positive'}, "
+                         f"got {value!r}.")
+    return out
+
+
+def normalize_padding(value: Any, layer: str, allowed: Sequence[str] = ("valid", "same")) -> str:
+    padding = value.lower() if isinstance(value, str) else value
+    if padding not in allowed:
+        raise ValueError(f"{layer} `padding` must be one of {', '.join(repr(a) for a in allowed)}, "
+                         f"got {value!r}.")
+    return padding
+
+
+def check_data_format(value: Any, layer: str) -> str:
+    if value is None or value == "channels_last":
+        return "channels_last"
+    if value == "channels_first":
+        raise ValueError(f"{layer} supports data_format='channels_last' only, got 'channels_first'. "
+                         "Transpose the inputs to channels-last (batch, ..., channels), e.g. with "
+                         "jnp.moveaxis(x, 1, -1), and drop the data_format argument.")
+    raise ValueError(f"{layer} `data_format` must be 'channels_last', got {value!r}.")
+
+
+def check_rank(layer: Layer, shape, rank: int, layout: str) -> None:
+    """Raises when the input does not have ``rank`` spatial dimensions plus batch and channels."""
+    shape = tuple(shape)
+    if len(shape) != rank + 2:
+        raise ValueError(f"{type(layer).__name__} layer '{layer.name}' expects inputs of rank {rank + 2} "
+                         f"{layout}, got an input of shape {_format_shape(shape)}.")
+
+
+def _check_channels(layer: Layer, shape) -> int:
+    if shape[-1] is None:
+        raise ValueError(f"{type(layer).__name__} layer '{layer.name}' needs a known number of input channels "
+                         f"(the last axis), got shape {_format_shape(tuple(shape))}.")
+    return int(shape[-1])
+
+
+def conv_output_size(size: int | None, kernel: int, stride: int, dilation: int, padding: str) -> int | None:
+    """Keras's ``compute_conv_output_shape`` for one spatial axis."""
+    if size is None:
+        return None
+    if padding == "same":
+        return -(-size // stride)
+    return (size - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _check_output_size(layer: Layer, input_shape, out_sizes) -> None:
+    if any(s is not None and s <= 0 for s in out_sizes):
+        raise ValueError(f"{type(layer).__name__} layer '{layer.name}': an input of shape "
+                         f"{_format_shape(tuple(input_shape))} is too small for kernel_size "
+                         f"{layer.kernel_size} with strides {layer.strides}, dilation_rate "
+                         f"{layer.dilation_rate} and padding '{layer.padding}' (the output would be empty). "
+                         "Use larger inputs, a smaller kernel, or padding='same'.")
+
+
+def _same_pads(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TensorFlow/XLA "SAME" padding: the extra element goes after, as Keras does."""
+    effective = (kernel - 1) * dilation + 1
+    out = -(-size // stride)
+    total = max((out - 1) * stride + effective - size, 0)
+    return total // 2, total - total // 2
+
+
+def _dimension_numbers(rank: int) -> lax.ConvDimensionNumbers:
+    # Inputs (batch, *spatial, channels); kernels (*spatial, in, out), as Keras stores them.
+    spatial = tuple(range(1, rank + 1))
+    return lax.ConvDimensionNumbers(lhs_spec=(0, rank + 1) + spatial,
+                                    rhs_spec=(rank + 1, rank) + tuple(range(rank)),
+                                    out_spec=(0, rank + 1) + spatial)
+
+
+def _add_bias(y, bias):
+    return y + jnp.reshape(bias, (1,) * (y.ndim - 1) + (bias.shape[0],))
+
+
+def _check_stride_dilation(layer: str, strides, dilation_rate) -> None:
+    if max(strides) > 1 and max(dilation_rate) > 1:
+        raise ValueError(f"{layer}: strides > 1 cannot be combined with dilation_rate > 1 (as in Keras). "
+                         f"Received strides={strides} and dilation_rate={dilation_rate}.")
+
+
+_LAYOUTS = {1: "(batch, steps, channels)", 2: "(batch, height, width, channels)"}
+
+
+# ---------------------------------------------------------------------------
+# Convolutions.
+
+
+class _Conv(Layer):
+    """Abstract N-D convolution (Conv1D and Conv2D set ``rank``)."""
+
+    rank: int = 0
+
+    def __init__(self, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] = 1,
+                 padding: str = "valid", data_format: str | None = None,
+                 dilation_rate: int | Sequence[int] = 1, groups: int = 1, activation: Any = None,
+                 use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
+                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
+                 bias_regularizer: Any = None, **kwargs):
+        super().__init__(**kwargs)
+        cls = type(self).__name__
+        if not isinstance(filters, (int, np.integer)) or isinstance(filters, bool) or filters <= 0:
+            raise ValueError(f"{cls} `filters` must be a positive integer, got {filters!r}.")
+        if not isinstance(groups, (int, np.integer)) or groups <= 0:
+            raise ValueError(f"{cls} `groups` must be a positive integer, got {groups!r}.")
+        if filters % groups:
+            raise ValueError(f"{cls} `filters` ({filters}) must be divisible by `groups` ({groups}).")
+        self.filters = int(filters)
+        self.groups = int(groups)
+        self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size", cls)
+        self.strides = normalize_tuple(strides, self.rank, "strides", cls)
+        self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate", cls)
+        _check_stride_dilation(cls, self.strides, self.dilation_rate)
+        allowed = ("valid", "same", "causal") if self.rank == 1 else ("valid", "same")
+        self.padding = normalize_padding(padding, cls, allowed)
+        self.data_format = check_data_format(data_format, cls)
+        self.activation = _activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
+        self.bias_regularizer = _regularizers.get(bias_regularizer)
+
+    def _out_sizes(self, input_shape):
+        # Causal padding adds (kernel - 1) * dilation steps in front: the length of "same".
+        padding = "same" if self.padding == "causal" else self.padding
+        return [conv_output_size(n, k, s, d, padding) for n, k, s, d in
+                zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate)]
+
+    def build(self, input_shape):
+        check_rank(self, input_shape, self.rank, _LAYOUTS[self.rank])
+        channels = _check_channels(self, input_shape)
+        if channels % self.groups:
+            raise ValueError(f"{type(self).__name__} layer '{self.name}': the input's {channels} channels must "
+                             f"be divisible by groups={self.groups} (input shape "
+                             f"{_format_shape(tuple(input_shape))}).")
+        _check_output_size(self, input_shape, self._out_sizes(input_shape))
+        self.add_weight("kernel", self.kernel_size + (channels // self.groups, self.filters),
+                        self.kernel_initializer, regularizer=self.kernel_regularizer)
+        if self.use_bias:
+            self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer)
+
+    def _padding_for(self, input_shape):
+        if self.padding == "valid":
+            return [(0, 0)] * self.rank
+        if self.padding == "causal":
+            return [((self.kernel_size[0] - 1) * self.dilation_rate[0], 0)]
+        return [_same_pads(n, k, s, d) for n, k, s, d in
+                zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate)]
+
+    def call(self, inputs):
+        check_rank(self, inputs.shape, self.rank, _LAYOUTS[self.rank])
+        y = lax.conv_general_dilated(inputs, self.kernel.value, self.strides, self._padding_for(inputs.shape),
+                                     rhs_dilation=self.dilation_rate,
+                                     dimension_numbers=_dimension_numbers(self.rank),
+                                     feature_group_count=self.groups)
+        if self.use_bias:
+            y = _add_bias(y, self.bias.value)
+        return self.activation(y)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
+                "dilation_rate": self.dilation_rate, "groups": self.groups,
+                "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": _ser_init(self.kernel_initializer),
+                "bias_initializer": _ser_init(self.bias_initializer),
+                "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": _regularizers.serialize(self.bias_regularizer)}
+
+
+@register_layer
+class Conv1D(_Conv):
+    """A 1-D convolution over steps: ``activation(conv(inputs, kernel) + bias)``.
+
+    Args:
+      filters: the number of output channels.
+      kernel_size: the window length (an int or a 1-tuple).
+      strides: the step between windows.
+      padding: ``"valid"`` (no padding), ``"same"`` (output length ``ceil(steps / strides)``) or
+        ``"causal"`` (left padding only, so output ``t`` sees inputs up to ``t``).
+      data_format: ``"channels_last"`` only.
+      dilation_rate: the spacing between kernel taps (strides must be 1 when it is above 1).
+      groups: split the channels into this many independent convolutions.
+      activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+      bias_regularizer: as for ``Dense``.
+
+    Input shape ``(batch, steps, channels)``; output ``(batch, new_steps, filters)``.
+    Weights (Keras order): ``kernel (kernel_size, channels // groups, filters)``, ``bias (filters,)``.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.Conv1D(4, 3)(np.ones((2, 10, 3), "float32")).shape
+    (2, 8, 4)
+    """
+
+    rank = 1
+
+
+@register_layer
+class Conv2D(_Conv):
+    """A 2-D convolution over height and width: ``activation(conv(inputs, kernel) + bias)``.
+
+    Args:
+      filters: the number of output channels.
+      kernel_size: the window size, an int or ``(kh, kw)``.
+      strides: the step between windows, an int or a pair.
+      padding: ``"valid"`` (no padding) or ``"same"`` (output size ``ceil(size / strides)``,
+        padded as TensorFlow does: the odd extra element after).
+      data_format: ``"channels_last"`` only.
+      dilation_rate: the spacing between kernel taps (strides must be 1 when it is above 1).
+      groups: split the channels into this many independent convolutions.
+      activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+      bias_regularizer: as for ``Dense``.
+
+    Input shape ``(batch, height, width, channels)``; output ``(batch, new_h, new_w, filters)``.
+    Weights (Keras order): ``kernel (kh, kw, channels // groups, filters)``, ``bias (filters,)``.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.Conv2D(8, 3, padding="same")(np.ones((2, 5, 5, 3), "float32")).shape
+    (2, 5, 5, 8)
+    """
+
+    rank = 2
+
+
+@register_layer
+class Conv2DTranspose(Layer):
+    """A transposed 2-D convolution (the gradient of Conv2D): upsamples by ``strides``.
+
+    Args:
+      filters: the number of output channels.
+      kernel_size, strides, dilation_rate: ints or pairs, as for ``Conv2D``.
+      padding: ``"valid"`` (output ``(size - 1) * strides + max(kernel, strides)``) or
+        ``"same"`` (output ``size * strides``).
+      output_padding: extra rows/columns added after, each below its stride; when set, the output
+        is ``(size - 1) * strides + kernel + output_padding`` for "valid" and
+        ``(size - 1) * strides + kernel % 2 + output_padding`` for "same", as in Keras.
+      data_format: ``"channels_last"`` only.
+      activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+      bias_regularizer: as for ``Dense``.
+
+    Input shape ``(batch, height, width, channels)``; output ``(batch, new_h, new_w, filters)``.
+    Weights (Keras order and shapes): ``kernel (kh, kw, filters, channels)``, ``bias (filters,)``.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.Conv2DTranspose(4, 3, strides=2, padding="same")(np.ones((2, 5, 5, 3), "float32")).shape
+    (2, 10, 10, 4)
+    """
+
+    def __init__(self, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] = (1, 1),
+                 padding: str = "valid", output_padding: int | Sequence[int] | None = None,
+                 data_format: str | None = None, dilation_rate: int | Sequence[int] = (1, 1),
+                 activation: Any = None, use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
+                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
+                 bias_regularizer: Any = None, **kwargs):
+        super().__init__(**kwargs)
+        cls = type(self).__name__
+        if not isinstance(filters, (int, np.integer)) or isinstance(filters, bool) or filters <= 0:
+            raise ValueError(f"{cls} `filters` must be a positive integer, got {filters!r}.")
+        self.filters = int(filters)
+        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", cls)
+        self.strides = normalize_tuple(strides, 2, "strides", cls)
+        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", cls)
+        _check_stride_dilation(cls, self.strides, self.dilation_rate)
+        self.padding = normalize_padding(padding, cls)
+        self.output_padding = (None if output_padding is None
+                               else normalize_tuple(output_padding, 2, "output_padding", cls, allow_zero=True))
+        if self.output_padding is not None and any(p >= s for p, s in zip(self.output_padding, self.strides)):
+            raise ValueError(f"{cls} `output_padding` must be smaller than `strides` on each axis, got "
+                             f"output_padding={self.output_padding} and strides={self.strides}.")
+        self.data_format = check_data_format(data_format, cls)
+        self.activation = _activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
+        self.bias_regularizer = _regularizers.get(bias_regularizer)
+
+    def _pads(self) -> list[tuple[int, int]]:
+        """Keras's ``_convert_conv_transpose_padding_args_from_keras_to_jax``, per axis."""
+        pads = []
+        for i in range(2):
+            k = (self.kernel_size[i] - 1) * self.dilation_rate[i] + 1
+            s = self.strides[i]
+            op = None if self.output_padding is None else self.output_padding[i]
+            if self.padding == "valid":
+                op = max(k, s) - k if op is None else op
+                pads.append((k - 1, k - 1 + op))
+            else:
+                total = s + k - 2 if op is None else k + k % 2 - 2 + op
+                left = min(total // 2 + total % 2, k - 1)
+                pads.append((left, total - left))
+        return pads
+
+    def build(self, input_shape):
+        check_rank(self, input_shape, 2, _LAYOUTS[2])
+        channels = _check_channels(self, input_shape)
+        self.add_weight("kernel", self.kernel_size + (self.filters, channels), self.kernel_initializer,
+                        regularizer=self.kernel_regularizer)
+        if self.use_bias:
+            self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer)
+
+    def call(self, inputs):
+        check_rank(self, inputs.shape, 2, _LAYOUTS[2])
+        # transpose_kernel=True flips the taps and swaps in/out: the exact gradient of Conv2D.
+        y = lax.conv_transpose(inputs, self.kernel.value, self.strides, self._pads(),
+                               rhs_dilation=self.dilation_rate, dimension_numbers=_dimension_numbers(2),
+                               transpose_kernel=True)
+        if self.use_bias:
+            y = _add_bias(y, self.bias.value)
+        return self.activation(y)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding, "output_padding": self.output_padding,
+                "data_format": self.data_format, "dilation_rate": self.dilation_rate,
+                "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": _ser_init(self.kernel_initializer),
+                "bias_initializer": _ser_init(self.bias_initializer),
+                "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": _regularizers.serialize(self.bias_regularizer)}
+
+
+def _depthwise(inputs, kernel, strides, padding, dilation_rate):
+    """Keras's depthwise convolution: ``kernel (kh, kw, c, m)`` -> output channel ``c * m + j``."""
+    kh, kw, c, m = kernel.shape
+    if padding == "same":
+        pads = [_same_pads(n, k, s, d) for n, k, s, d in
+                zip(inputs.shape[1:3], (kh, kw), strides, dilation_rate)]
+    else:
+        pads = [(0, 0), (0, 0)]
+    return lax.conv_general_dilated(inputs, jnp.reshape(kernel, (kh, kw, 1, c * m)), strides, pads,
+                                    rhs_dilation=dilation_rate, dimension_numbers=_dimension_numbers(2),
+                                    feature_group_count=c)
+
+
+class _DepthwiseBase(Layer):
+    """Abstract: the arguments DepthwiseConv2D and SeparableConv2D share."""
+
+    def _init_common(self, kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier,
+                     activation, use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer,
+                     bias_regularizer):
+        cls = type(self).__name__
+        if (not isinstance(depth_multiplier, (int, np.integer)) or isinstance(depth_multiplier, bool)
+                or depth_multiplier <= 0):
+            raise ValueError(f"{cls} `depth_multiplier` must be a positive integer, got {depth_multiplier!r}.")
+        self.depth_multiplier = int(depth_multiplier)
+        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", cls)
+        self.strides = normalize_tuple(strides, 2, "strides", cls)
+        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", cls)
+        _check_stride_dilation(cls, self.strides, self.dilation_rate)
+        self.padding = normalize_padding(padding, cls)
+        self.data_format = check_data_format(data_format, cls)
+        self.activation = _activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.depthwise_initializer = depthwise_initializer
+        self.bias_initializer = bias_initializer
+        self.depthwise_regularizer = _regularizers.get(depthwise_regularizer)
+        self.bias_regularizer = _regularizers.get(bias_regularizer)
+
+    def _check_input(self, input_shape) -> int:
+        check_rank(self, input_shape, 2, _LAYOUTS[2])
+        channels = _check_channels(self, input_shape)
+        _check_output_size(self, input_shape, [
+            conv_output_size(n, k, s, d, self.padding) for n, k, s, d in
+            zip(input_shape[1:3], self.kernel_size, self.strides, self.dilation_rate)])
+        return channels
+
+    def _common_config(self):
+        return {"kernel_size": self.kernel_size, "strides": self.strides, "padding": self.padding,
+                "data_format": self.data_format, "dilation_rate": self.dilation_rate,
+                "depth_multiplier": self.depth_multiplier,
+                "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
+                "depthwise_initializer": _ser_init(self.depthwise_initializer),
+                "bias_initializer": _ser_init(self.bias_initializer),
+                "depthwise_regularizer": _regularizers.serialize(self.depthwise_regularizer),
+                "bias_regularizer": _regularizers.serialize(self.bias_regularizer)}
+
+
+@register_layer
+class DepthwiseConv2D(_DepthwiseBase):
+    """A depthwise 2-D convolution: each input channel convolved with its own ``depth_multiplier`` filters.
+
+    Args:
+      kernel_size, strides, padding, dilation_rate: as for ``Conv2D``.
+      depth_multiplier: output channels per input channel.
+      data_format: ``"channels_last"`` only.
+      activation, use_bias: as for ``Dense``.
+      depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer: for the
+        kernel and bias.
+
+    Input shape ``(batch, height, width, channels)``; output
+    ``(batch, new_h, new_w, channels * depth_multiplier)`` (channel ``c * depth_multiplier + j``).
+    Weights (Keras order): ``kernel (kh, kw, channels, depth_multiplier)``,
+    ``bias (channels * depth_multiplier,)``.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.DepthwiseConv2D(3, depth_multiplier=2)(np.ones((2, 5, 5, 3), "float32")).shape
+    (2, 3, 3, 6)
+    """
+
+    def __init__(self, kernel_size: int | Sequence[int], strides: int | Sequence[int] = (1, 1),
+                 padding: str = "valid", depth_multiplier: int = 1, data_format: str | None = None,
+                 dilation_rate: int | Sequence[int] = (1, 1), activation: Any = None, use_bias: bool = True,
+                 depthwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 depthwise_regularizer: Any = None, bias_regularizer: Any = None, **kwargs):
+        super().__init__(**kwargs)
+        self._init_common(kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier,
+                          activation, use_bias, depthwise_initializer, bias_initializer,
+                          depthwise_regularizer, bias_regularizer)
+
+    def build(self, input_shape):
+        channels = self._check_input(input_shape)
+        self.add_weight("kernel", self.kernel_size + (channels, self.depth_multiplier),
+                        self.depthwise_initializer, regularizer=self.depthwise_regularizer)
+        if self.use_bias:
+            self.add_weight("bias", (channels * self.depth_multiplier,), self.bias_initializer,
+                            regularizer=self.bias_regularizer)
+
+    def call(self, inputs):
+        check_rank(self, inputs.shape, 2, _LAYOUTS[2])
+        y = _depthwise(inputs, self.kernel.value, self.strides, self.padding, self.dilation_rate)
+        if self.use_bias:
+            y = _add_bias(y, self.bias.value)
+        return self.activation(y)
+
+    def get_config(self):
+        return {**super().get_config(), **self._common_config()}
+
+
+@register_layer
+class SeparableConv2D(_DepthwiseBase):
+    """A depthwise 2-D convolution followed by a pointwise (1x1) convolution to ``filters`` channels.
+
+    Args:
+      filters: the number of output channels.
+      kernel_size, strides, padding, dilation_rate: of the depthwise step, as for ``Conv2D``.
+      depth_multiplier: depthwise output channels per input channel.
+      data_format: ``"channels_last"`` only.
+      activation, use_bias: as for ``Dense``.
+      depthwise_initializer, pointwise_initializer, bias_initializer, depthwise_regularizer,
+      pointwise_regularizer, bias_regularizer: for the two kernels and the bias.
+
+    Input shape ``(batch, height, width, channels)``; output ``(batch, new_h, new_w, filters)``.
+    Weights (Keras order): ``depthwise_kernel (kh, kw, channels, depth_multiplier)``,
+    ``pointwise_kernel (1, 1, channels * depth_multiplier, filters)``, ``bias (filters,)``.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.SeparableConv2D(8, 3, padding="same")(np.ones((2, 5, 5, 3), "float32")).shape
+    (2, 5, 5, 8)
+    """
+
+    def __init__(self, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] = (1, 1),
+                 padding: str = "valid", data_format: str | None = None,
+                 dilation_rate: int | Sequence[int] = (1, 1), depth_multiplier: int = 1, activation: Any = None,
+                 use_bias: bool = True, depthwise_initializer: Any = "glorot_uniform",
+                 pointwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 depthwise_regularizer: Any = None, pointwise_regularizer: Any = None,
+                 bias_regularizer: Any = None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(filters, (int, np.integer)) or isinstance(filters, bool) or filters <= 0:
+            raise ValueError(f"SeparableConv2D `filters` must be a positive integer, got {filters!r}.")
+        self.filters = int(filters)
+        self._init_common(kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier,
+                          activation, use_bias, depthwise_initializer, bias_initializer,
+                          depthwise_regularizer, bias_regularizer)
+        self.pointwise_initializer = pointwise_initializer
+        self.pointwise_regularizer = _regularizers.get(pointwise_regularizer)
+
+    def build(self, input_shape):
+        channels = self._check_input(input_shape)
+        self.add_weight("depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier),
+                        self.depthwise_initializer, regularizer=self.depthwise_regularizer)
+        self.add_weight("pointwise_kernel", (1, 1, channels * self.depth_multiplier, self.filters),
+                        self.pointwise_initializer, regularizer=self.pointwise_regularizer)
+        if self.use_bias:
+            self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer)
+
+    def call(self, inputs):
+        check_rank(self, inputs.shape, 2, _LAYOUTS[2])
+        y = _depthwise(inputs, self.depthwise_kernel.value, self.strides, self.padding, self.dilation_rate)
+        pointwise = self.pointwise_kernel.value
+        y = lax.dot_general(y, jnp.reshape(pointwise, pointwise.shape[2:]), (((3,), (0,)), ((), ())))
+        if self.use_bias:
+            y = _add_bias(y, self.bias.value)
+        return self.activation(y)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, **self._common_config(),
+                "pointwise_initializer": _ser_init(self.pointwise_initializer),
+                "pointwise_regularizer": _regularizers.serialize(self.pointwise_regularizer)}
+
+
+@register_layer
+class ZeroPadding2D(Layer):
+    """Pads the height and width of images with zeros.
+
+    Args:
+      padding: an int (the same on all four sides), ``(symmetric_h, symmetric_w)``, or
+        ``((top, bottom), (left, right))``.
+      data_format: ``"channels_last"`` only.
+
+    Input shape ``(batch, height, width, channels)``; output
+    ``(batch, height + top + bottom, width + left + right, channels)``. No weights.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.ZeroPadding2D(((1, 0), (2, 2)))(np.ones((2, 5, 5, 3), "float32")).shape
+    (2, 6, 9, 3)
+    """
+
+    def __init__(self, padding: int | Sequence = (1, 1), data_format: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        cls = type(self).__name__
+        if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
+            pads = normalize_tuple(padding, 2, "padding", cls, allow_zero=True)
+            self.padding = ((pads[0], pads[0]), (pads[1], pads[1]))
+        elif isinstance(padding, (list, tuple)) and len(padding) == 2:
+            self.padding = (normalize_tuple(padding[0], 2, "padding[0]", cls, allow_zero=True),
+                            normalize_tuple(padding[1], 2, "padding[1]", cls, allow_zero=True))
+        else:
+            raise ValueError(f"{cls} `padding` must be an int, a pair of ints (symmetric_height, "
+                             f"symmetric_width) or a pair of pairs ((top, bottom), (left, right)), "
+                             f"got {padding!r}.")
+        self.data_format = check_data_format(data_format, cls)
+
+    def build(self, input_shape):
+        check_rank(self, input_shape, 2, _LAYOUTS[2])
+
+    def call(self, inputs):
+        check_rank(self, inputs.shape, 2, _LAYOUTS[2])
+        return jnp.pad(inputs, ((0, 0), *self.padding, (0, 0)))
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}

@@ -1,4 +1,4 @@
-"""Core layers: Dense, Activation, Flatten, Reshape, Embedding, Identity."""
+"""Core layers: Dense, Activation, Identity, Flatten, Reshape, Embedding."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 from highlevel import activations as _activations
 from highlevel import initializers as _initializers
 from highlevel import regularizers as _regularizers
-from highlevel.layers.base import Layer, register_layer
+from highlevel.layers.base import Layer, _format_shape, register_layer
 
-__all__ = ["Dense"]
+__all__ = ["Dense", "Activation", "Identity", "Flatten", "Reshape", "Embedding"]
 
 
 def _ser_init(init):
@@ -62,9 +62,10 @@ class Dense(Layer):
             self.add_weight("bias", (self.units,), self.bias_initializer, regularizer=self.bias_regularizer)
 
     def call(self, inputs):
-        y = jnp.matmul(inputs, self.kernel.value)
+        y = jnp.matmul(inputs, self.kernel.get_value())
         if self.use_bias:
-            y = y + self.bias.value
+            # An explicit reshape: the tests run with jax_numpy_rank_promotion="raise".
+            y = y + jnp.reshape(self.bias.get_value(), (1,) * (y.ndim - 1) + (self.units,))
         return self.activation(y)
 
     def get_config(self):
@@ -74,3 +75,198 @@ class Dense(Layer):
                 "bias_initializer": _ser_init(self.bias_initializer),
                 "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
                 "bias_regularizer": _regularizers.serialize(self.bias_regularizer)}
+
+
+@register_layer
+class Activation(Layer):
+    """Applies an activation function elementwise.
+
+    Args:
+      activation: an activation name (``"relu"``) or a callable.
+
+    Input and output shapes are the same.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.Activation("relu")(np.array([[-1.0, 2.0]], "float32")).tolist()
+    [[0.0, 2.0]]
+    """
+
+    def __init__(self, activation: Any, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = _activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": _activations.serialize(self.activation)}
+
+
+@register_layer
+class Identity(Layer):
+    """Returns its input unchanged (a placeholder, as ``keras.layers.Identity``).
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.Identity()(np.ones((2, 3), "float32")).shape
+    (2, 3)
+    """
+
+    def call(self, inputs):
+        return inputs
+
+
+@register_layer
+class Flatten(Layer):
+    """Flattens every dimension but the batch: ``(batch, d1, d2, ...) -> (batch, d1*d2*...)``.
+
+    Args:
+      data_format: ``"channels_last"`` (default) or ``"channels_first"``; with
+        ``channels_first`` the channels are moved last before flattening, as Keras does,
+        so the flattened order is the same for both formats.
+
+    An input of shape ``(batch,)`` becomes ``(batch, 1)``.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.Flatten()(np.ones((2, 3, 4), "float32")).shape
+    (2, 12)
+    """
+
+    def __init__(self, data_format: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last", "channels_first"):
+            raise ValueError(f"Flatten data_format must be 'channels_last' or 'channels_first', "
+                             f"got {data_format!r}.")
+        self.data_format = data_format or "channels_last"
+
+    def call(self, inputs):
+        rank = inputs.ndim
+        if self.data_format == "channels_first" and rank > 2:
+            inputs = jnp.transpose(inputs, (0, *range(2, rank), 1))
+        return jnp.reshape(inputs, (inputs.shape[0], int(np.prod(inputs.shape[1:], dtype=np.int64))))
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
+
+
+@register_layer
+class Reshape(Layer):
+    """Reshapes each sample to ``target_shape`` (the batch dimension is kept).
+
+    Args:
+      target_shape: the new shape without the batch dimension; one entry may be -1,
+        inferred from the others.
+
+    Input ``(batch, ...)``; output ``(batch, *target_shape)``.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.Reshape((-1, 2))(np.ones((3, 4, 2), "float32")).shape
+    (3, 4, 2)
+    """
+
+    def __init__(self, target_shape: Sequence[int], **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(target_shape, (int, np.integer)):
+            target_shape = (target_shape,)
+        target_shape = tuple(target_shape)
+        if (not all(isinstance(d, (int, np.integer)) and (d > 0 or d == -1) for d in target_shape)
+                or sum(d == -1 for d in target_shape) > 1):
+            raise ValueError(f"Reshape target_shape must be positive integers with at most one -1, "
+                             f"got {target_shape!r}.")
+        self.target_shape = tuple(int(d) for d in target_shape)
+
+    def _resolve(self, input_shape) -> tuple | None:
+        """The concrete target shape for per-sample ``input_shape``; None while it is unknown."""
+        if any(d is None for d in input_shape):
+            return None
+        size = int(np.prod(input_shape, dtype=np.int64))
+        known = int(np.prod([d for d in self.target_shape if d != -1], dtype=np.int64))
+        if -1 in self.target_shape:
+            ok = known > 0 and size % known == 0
+            resolved = tuple(size // known if d == -1 else d for d in self.target_shape) if ok else None
+        else:
+            ok = known == size
+            resolved = self.target_shape
+        if not ok:
+            if -1 in self.target_shape:
+                why = f"the other entries of the target hold {known} values, which does not divide {size}"
+            else:
+                why = f"the target holds {known} values"
+            raise ValueError(
+                f"Reshape layer '{self.name}' cannot reshape inputs of shape "
+                f"{_format_shape((None,) + tuple(input_shape))} ({size} values per sample) to target "
+                f"shape {_format_shape(self.target_shape)}: {why}. Choose a target_shape with the "
+                "same number of values per sample.")
+        return resolved
+
+    def build(self, input_shape):
+        self._resolve(tuple(input_shape[1:]))
+
+    def call(self, inputs):
+        shape = self._resolve(tuple(inputs.shape[1:]))
+        return jnp.reshape(inputs, (inputs.shape[0],) + shape)
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+@register_layer
+class Embedding(Layer):
+    """Maps integer ids in ``[0, input_dim)`` to dense vectors of size ``output_dim``.
+
+    Args:
+      input_dim: the vocabulary size (largest id + 1).
+      output_dim: the size of each vector.
+      embeddings_initializer: initializer of the table (Keras's ``"uniform"``,
+        ``RandomUniform(-0.05, 0.05)``, by default).
+      embeddings_regularizer: a penalty on the table added to the loss.
+      mask_zero: must be False: highlevel does not propagate Keras masks.
+
+    Input ``(batch, ...)`` of integers; output ``(batch, ..., output_dim)``.
+    Weights: ``embeddings (input_dim, output_dim)``. Ids outside ``[0, input_dim)``
+    give NaN rows (``jnp.take``'s fill mode) rather than silently reading another row.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.Embedding(10, 4)(np.array([[1, 2, 3]])).shape
+    (1, 3, 4)
+    """
+
+    _INIT_ALIASES = {"uniform": "random_uniform", "normal": "random_normal"}
+
+    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
+                 embeddings_regularizer: Any = None, mask_zero: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"Embedding {arg} must be a positive integer, got {value!r}.")
+        if mask_zero:
+            raise ValueError("Embedding(mask_zero=True) is not supported: highlevel does not propagate "
+                             "Keras masks between layers. Use mask_zero=False and pad with an id the loss "
+                             "ignores, or pass sample_weight to fit.")
+        self.input_dim = int(input_dim)
+        self.output_dim = int(output_dim)
+        self.embeddings_initializer = embeddings_initializer
+        self.embeddings_regularizer = _regularizers.get(embeddings_regularizer)
+        self.mask_zero = False
+
+    def build(self, input_shape):
+        init = self.embeddings_initializer
+        if isinstance(init, str):
+            init = self._INIT_ALIASES.get(init, init)
+        self.add_weight("embeddings", (self.input_dim, self.output_dim), init,
+                        regularizer=self.embeddings_regularizer)
+
+    def _check_input_shape(self, inputs) -> None:
+        # The table fits ids of any shape, so another sequence length is fine.
+        return None
+
+    def call(self, inputs):
+        ids = jnp.asarray(inputs)
+        if not jnp.issubdtype(ids.dtype, jnp.integer):
+            ids = ids.astype(jnp.int32)
+        return jnp.take(self.embeddings.get_value(), ids, axis=0)
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
+                "embeddings_initializer": _ser_init(self.embeddings_initializer),
+                "embeddings_regularizer": _regularizers.serialize(self.embeddings_regularizer),
+                "mask_zero": self.mask_zero}

@@ -1,3 +1,201 @@
-"""(being written)"""
+"""Merging layers: combine a list of inputs elementwise or by concatenation."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import functools
+
+import jax.numpy as jnp
+
+from highlevel.layers.base import Layer, _format_shape, register_layer
+
+__all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"]
+
+
+def _describe(shapes) -> str:
+    return "[" + ", ".join(_format_shape(tuple(s)) for s in shapes) + "]"
+
+
+def _shapes_of(inputs):
+    if isinstance(inputs, (list, tuple)):
+        return [tuple(x.shape) for x in inputs]
+    return tuple(getattr(inputs, "shape", ()))
+
+
+class _Merge(Layer):
+    """Abstract: an elementwise merge of a list of inputs, broadcasting as Keras does.
+
+    Inputs of lower rank get size-1 axes inserted after the batch axis, and axes
+    of size 1 broadcast.
+    """
+
+    _min_inputs = 1
+    _max_inputs: int | None = None
+
+    def _check_shapes(self, shapes) -> None:
+        if not isinstance(shapes, (list, tuple)) or not all(isinstance(s, (list, tuple)) for s in shapes):
+            raise ValueError(f"{type(self).__name__} layer '{self.name}' takes a list of inputs, e.g. "
+                             f"{type(self).__name__}()([x1, x2]); got inputs of shape {shapes}.")
+        count = len(shapes)
+        if count < self._min_inputs or (self._max_inputs is not None and count > self._max_inputs):
+            wanted = (f"exactly {self._min_inputs}" if self._max_inputs == self._min_inputs
+                      else f"at least {self._min_inputs}")
+            raise ValueError(f"{type(self).__name__} layer '{self.name}' takes {wanted} inputs, "
+                             f"got {count}: {_describe(shapes)}.")
+        batches = {s[0] for s in shapes if len(s)} - {None}
+        if len(batches) > 1:
+            raise ValueError(f"{type(self).__name__} layer '{self.name}' cannot merge inputs with different "
+                             f"batch sizes: {_describe(shapes)}.")
+        rank = max(len(s) for s in shapes)
+        padded = [(tuple(s[:1]) + (1,) * (rank - len(s)) + tuple(s[1:])) if s else (1,) * rank for s in shapes]
+        for axis in range(1, rank):
+            sizes = {s[axis] for s in padded} - {None, 1}
+            if len(sizes) > 1:
+                raise ValueError(f"{type(self).__name__} layer '{self.name}' got inputs of incompatible shapes "
+                                 f"{_describe(shapes)} (axis {axis} has sizes {sorted(sizes)}). Elementwise "
+                                 "merges need equal sizes, or 1, on each axis; reshape the inputs to match.")
+
+    def build(self, input_shape):
+        self._check_shapes(input_shape)
+
+    def call(self, inputs):
+        self._check_shapes(_shapes_of(inputs))
+        rank = max(x.ndim for x in inputs)
+        aligned = [jnp.reshape(x, x.shape[:1] + (1,) * (rank - x.ndim) + x.shape[1:]) for x in inputs]
+        return self._merge(aligned)
+
+    def _merge(self, inputs):
+        raise NotImplementedError
+
+
+def _reduce(op, inputs):
+    return functools.reduce(op, inputs)
+
+
+@register_layer
+class Add(_Merge):
+    """Adds a list of inputs elementwise.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.Add()([np.ones((2, 3), "float32"), np.ones((2, 3), "float32")]).tolist()[0]
+    [2.0, 2.0, 2.0]
+    """
+
+    def _merge(self, inputs):
+        return _reduce(jnp.add, inputs)
+
+
+@register_layer
+class Subtract(_Merge):
+    """Subtracts the second of two inputs from the first.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.Subtract()([np.ones((1, 2), "float32"), np.ones((1, 2), "float32")]).tolist()
+    [[0.0, 0.0]]
+    """
+
+    _min_inputs = 2
+    _max_inputs = 2
+
+    def _merge(self, inputs):
+        return inputs[0] - inputs[1]
+
+
+@register_layer
+class Multiply(_Merge):
+    """Multiplies a list of inputs elementwise.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.Multiply()([np.full((1, 2), 2.0, "float32"), np.full((1, 2), 3.0, "float32")]).tolist()
+    [[6.0, 6.0]]
+    """
+
+    def _merge(self, inputs):
+        return _reduce(jnp.multiply, inputs)
+
+
+@register_layer
+class Average(_Merge):
+    """Averages a list of inputs elementwise.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.Average()([np.zeros((1, 2), "float32"), np.ones((1, 2), "float32")]).tolist()
+    [[0.5, 0.5]]
+    """
+
+    def _merge(self, inputs):
+        return _reduce(jnp.add, inputs) / len(inputs)
+
+
+@register_layer
+class Maximum(_Merge):
+    """The elementwise maximum of a list of inputs.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.Maximum()([np.zeros((1, 2), "float32"), np.ones((1, 2), "float32")]).tolist()
+    [[1.0, 1.0]]
+    """
+
+    def _merge(self, inputs):
+        return _reduce(jnp.maximum, inputs)
+
+
+@register_layer
+class Minimum(_Merge):
+    """The elementwise minimum of a list of inputs.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.Minimum()([np.zeros((1, 2), "float32"), np.ones((1, 2), "float32")]).tolist()
+    [[0.0, 0.0]]
+    """
+
+    def _merge(self, inputs):
+        return _reduce(jnp.minimum, inputs)
+
+
+@register_layer
+class Concatenate(Layer):
+    """Concatenates a list of inputs along ``axis``.
+
+    Args:
+      axis: the axis to concatenate along (the last by default); every other axis
+        must have the same size in all inputs.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.Concatenate()([np.ones((2, 3), "float32"), np.ones((2, 5), "float32")]).shape
+    (2, 8)
+    """
+
+    def __init__(self, axis: int = -1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+
+    def _check_shapes(self, shapes) -> None:
+        if (not isinstance(shapes, (list, tuple)) or len(shapes) < 1
+                or not all(isinstance(s, (list, tuple)) for s in shapes)):
+            raise ValueError(f"Concatenate layer '{self.name}' takes a list of inputs, e.g. "
+                             f"Concatenate()([x1, x2]); got inputs of shape {shapes}.")
+        ranks = {len(s) for s in shapes}
+        if len(ranks) > 1:
+            raise ValueError(f"Concatenate layer '{self.name}' needs inputs of the same rank, got shapes "
+                             f"{_describe(shapes)}.")
+        rank = ranks.pop()
+        if not -rank <= self.axis < rank:
+            raise ValueError(f"Concatenate layer '{self.name}' has axis={self.axis}, out of range for inputs "
+                             f"of shapes {_describe(shapes)}.")
+        axis = self.axis % rank
+        for dim in range(rank):
+            sizes = {s[dim] for s in shapes} - {None}
+            if dim != axis and len(sizes) > 1:
+                raise ValueError(f"Concatenate layer '{self.name}' got inputs of shapes {_describe(shapes)}, "
+                                 f"which differ on axis {dim} (sizes {sorted(sizes)}); all axes but the "
+                                 f"concatenation axis {axis} must match.")
+
+    def build(self, input_shape):
+        self._check_shapes(input_shape)
+
+    def call(self, inputs):
+        self._check_shapes(_shapes_of(inputs))
+        return jnp.concatenate(list(inputs), axis=self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}

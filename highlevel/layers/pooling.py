@@ -1,3 +1,223 @@
-"""(being written)"""
+"""Pooling layers: max and average pooling over windows (1-D, 2-D) and over all positions.
 
-__all__: list[str] = []
+Keras 3's arguments, defaults and numbers: "same" padding pads as TensorFlow does,
+and "same" average pooling divides each window's sum by its count of real
+(non-padded) elements. Channels-last only. No weights.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from highlevel.layers.base import Layer, _format_shape, register_layer
+from highlevel.layers.convolutional import (check_data_format, check_rank, conv_output_size,
+                                            normalize_padding, normalize_tuple)
+
+__all__ = ["MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
+           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
+           "GlobalMaxPooling2D"]
+
+_LAYOUTS = {1: "(batch, steps, channels)", 2: "(batch, height, width, channels)"}
+
+
+def _lowest(dtype):
+    dtype = jnp.dtype(dtype)
+    if jnp.issubdtype(dtype, jnp.floating):
+        return jnp.array(-jnp.inf, dtype)
+    return jnp.array(jnp.iinfo(dtype).min, dtype)
+
+
+class _Pooling(Layer):
+    """Abstract windowed pooling (subclasses set ``rank`` and ``mode``)."""
+
+    rank: int = 0
+    mode: str = ""
+
+    def __init__(self, pool_size: int | Sequence[int], strides: int | Sequence[int] | None = None,
+                 padding: str = "valid", data_format: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        cls = type(self).__name__
+        self.pool_size = normalize_tuple(pool_size, self.rank, "pool_size", cls)
+        self.strides = normalize_tuple(self.pool_size if strides is None else strides, self.rank, "strides", cls)
+        self.padding = normalize_padding(padding, cls)
+        self.data_format = check_data_format(data_format, cls)
+
+    def build(self, input_shape):
+        check_rank(self, input_shape, self.rank, _LAYOUTS[self.rank])
+        out = [conv_output_size(n, k, s, 1, self.padding)
+               for n, k, s in zip(input_shape[1:-1], self.pool_size, self.strides)]
+        if any(o is not None and o <= 0 for o in out):
+            raise ValueError(f"{type(self).__name__} layer '{self.name}': an input of shape "
+                             f"{_format_shape(tuple(input_shape))} is smaller than pool_size {self.pool_size} "
+                             "(the output would be empty). Use larger inputs, a smaller pool_size, "
+                             "or padding='same'.")
+
+    def call(self, inputs):
+        check_rank(self, inputs.shape, self.rank, _LAYOUTS[self.rank])
+        window = (1,) + self.pool_size + (1,)
+        strides = (1,) + self.strides + (1,)
+        padding = self.padding.upper()
+        if self.mode == "max":
+            return lax.reduce_window(inputs, _lowest(inputs.dtype), lax.max, window, strides, padding)
+        total = lax.reduce_window(inputs, jnp.array(0, inputs.dtype), lax.add, window, strides, padding)
+        if self.padding == "valid":
+            return total / np.prod(self.pool_size).astype(inputs.dtype)
+        # Windows at the border hold fewer real elements; the counts are static, so NumPy computes them.
+        counts = np.ones((1,), np.float32)
+        for axis, (n, k, s) in enumerate(zip(inputs.shape[1:-1], self.pool_size, self.strides)):
+            counts = np.multiply.outer(counts, _window_counts(n, k, s))
+        counts = counts.reshape((1,) + counts.shape[1:] + (1,))
+        return total / jnp.asarray(counts, inputs.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "padding": self.padding,
+                "strides": self.strides, "data_format": self.data_format}
+
+
+def _window_counts(size: int, pool: int, stride: int) -> np.ndarray:
+    """How many real elements each "same"-padded window covers along one axis."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + pool - size, 0)
+    starts = np.arange(out) * stride - total // 2
+    return (np.minimum(starts + pool, size) - np.maximum(starts, 0)).astype(np.float32)
+
+
+_POOL_DOC = """{kind} pooling over {what} windows of ``pool_size``.
+
+    Args:
+      pool_size: the window {size_kind}.
+      strides: the step between windows ({size_kind}); ``None`` means ``pool_size``.
+      padding: ``"valid"`` (windows inside the input only) or ``"same"`` (output size
+        ``ceil(size / strides)``; {same_note}).
+      data_format: ``"channels_last"`` only.
+
+    Input shape ``{layout}``; output with each spatial size pooled. No weights.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.{name}({example_arg})(np.ones({example_shape}, "float32")).shape
+    {example_out}
+    """
+
+_MAX_NOTE = "padded positions never win"
+_AVG_NOTE = "each window's sum is divided by its count of real, non-padded elements, as in Keras"
+
+
+@register_layer
+class MaxPooling1D(_Pooling):
+    rank, mode = 1, "max"
+    __doc__ = _POOL_DOC.format(kind="Max", what="1-D", size_kind="length (an int)", same_note=_MAX_NOTE,
+                               layout="(batch, steps, channels)", name="MaxPooling1D", example_arg="2",
+                               example_shape="(2, 9, 3)", example_out="(2, 4, 3)")
+
+    def __init__(self, pool_size: int | Sequence[int] = 2, strides: int | Sequence[int] | None = None,
+                 padding: str = "valid", data_format: str | None = None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+@register_layer
+class MaxPooling2D(_Pooling):
+    rank, mode = 2, "max"
+    __doc__ = _POOL_DOC.format(kind="Max", what="2-D", size_kind="size (an int or a pair)", same_note=_MAX_NOTE,
+                               layout="(batch, height, width, channels)", name="MaxPooling2D", example_arg="2",
+                               example_shape="(2, 9, 8, 3)", example_out="(2, 4, 4, 3)")
+
+    def __init__(self, pool_size: int | Sequence[int] = (2, 2), strides: int | Sequence[int] | None = None,
+                 padding: str = "valid", data_format: str | None = None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+@register_layer
+class AveragePooling1D(_Pooling):
+    rank, mode = 1, "average"
+    __doc__ = _POOL_DOC.format(kind="Average", what="1-D", size_kind="length (an int)", same_note=_AVG_NOTE,
+                               layout="(batch, steps, channels)", name="AveragePooling1D",
+                               example_arg='2, padding="same"', example_shape="(2, 9, 3)",
+                               example_out="(2, 5, 3)")
+
+    def __init__(self, pool_size: int | Sequence[int], strides: int | Sequence[int] | None = None,
+                 padding: str = "valid", data_format: str | None = None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+@register_layer
+class AveragePooling2D(_Pooling):
+    rank, mode = 2, "average"
+    __doc__ = _POOL_DOC.format(kind="Average", what="2-D", size_kind="size (an int or a pair)",
+                               same_note=_AVG_NOTE, layout="(batch, height, width, channels)",
+                               name="AveragePooling2D", example_arg='2, padding="same"',
+                               example_shape="(2, 9, 8, 3)", example_out="(2, 5, 4, 3)")
+
+    def __init__(self, pool_size: int | Sequence[int], strides: int | Sequence[int] | None = None,
+                 padding: str = "valid", data_format: str | None = None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class _GlobalPooling(Layer):
+    """Abstract pooling over all spatial positions (subclasses set ``rank`` and ``mode``)."""
+
+    rank: int = 0
+    mode: str = ""
+
+    def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = check_data_format(data_format, type(self).__name__)
+        self.keepdims = bool(keepdims)
+
+    def build(self, input_shape):
+        check_rank(self, input_shape, self.rank, _LAYOUTS[self.rank])
+
+    def call(self, inputs):
+        check_rank(self, inputs.shape, self.rank, _LAYOUTS[self.rank])
+        axes = tuple(range(1, self.rank + 1))
+        reduce = jnp.max if self.mode == "max" else jnp.mean
+        return reduce(inputs, axis=axes, keepdims=self.keepdims)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+
+
+_GLOBAL_DOC = """The {kind} over all {what} of each channel.
+
+    Args:
+      data_format: ``"channels_last"`` only.
+      keepdims: keep the pooled axes with size 1.
+
+    Input shape ``{layout}``; output ``(batch, channels)`` (or with size-1 spatial axes when
+    ``keepdims``). No weights.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.{name}()(np.ones({example_shape}, "float32")).shape
+    (2, 3)
+    """
+
+
+@register_layer
+class GlobalAveragePooling1D(_GlobalPooling):
+    rank, mode = 1, "average"
+    __doc__ = _GLOBAL_DOC.format(kind="mean", what="steps", layout="(batch, steps, channels)",
+                                 name="GlobalAveragePooling1D", example_shape="(2, 9, 3)")
+
+
+@register_layer
+class GlobalAveragePooling2D(_GlobalPooling):
+    rank, mode = 2, "average"
+    __doc__ = _GLOBAL_DOC.format(kind="mean", what="positions", layout="(batch, height, width, channels)",
+                                 name="GlobalAveragePooling2D", example_shape="(2, 9, 8, 3)")
+
+
+@register_layer
+class GlobalMaxPooling1D(_GlobalPooling):
+    rank, mode = 1, "max"
+    __doc__ = _GLOBAL_DOC.format(kind="maximum", what="steps", layout="(batch, steps, channels)",
+                                 name="GlobalMaxPooling1D", example_shape="(2, 9, 3)")
+
+
+@register_layer
+class GlobalMaxPooling2D(_GlobalPooling):
+    rank, mode = 2, "max"
+    __doc__ = _GLOBAL_DOC.format(kind="maximum", what="positions", layout="(batch, height, width, channels)",
+                                 name="GlobalMaxPooling2D", example_shape="(2, 9, 8, 3)")

@@ -1,0 +1,178 @@
+"""The functional graph: from symbolic inputs and outputs to an ordered plan of layer calls.
+
+The plan refers to layers by their index in the model's layer list (never by
+object), so a copy of the model made by ``nnx.merge`` inside a compiled step runs
+its own (traced) layers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+
+from highlevel.layers.base import Layer, deserialize_layer, serialize_layer
+from highlevel.layers.symbolic import InputLayer, KerasTensor, Node
+
+__all__ = ["build_graph", "graph_config", "graph_from_config"]
+
+
+def _is_kt(x) -> bool:
+    return isinstance(x, KerasTensor)
+
+
+def _leaves(tree) -> list:
+    return jax.tree_util.tree_leaves(tree, is_leaf=_is_kt)
+
+
+def _check_tensors(tree, what: str) -> None:
+    for leaf in _leaves(tree):
+        if not _is_kt(leaf):
+            raise TypeError(f"Model {what} must be hl.Input tensors or outputs of layers called on them "
+                            f"(a tensor, a list or a dict of them); got {type(leaf).__name__}.")
+        if leaf._history is None:
+            raise ValueError(f"Model {what} holds a tensor that no layer produced; build it from hl.Input.")
+
+
+def build_graph(inputs, outputs):
+    """Returns ``(layers, nodes, input_slots, plan, output_struct)`` for a functional model."""
+    _check_tensors(inputs, "inputs")
+    _check_tensors(outputs, "outputs")
+    flat_inputs = _leaves(inputs)
+    input_ids = {id(t) for t in flat_inputs}
+    for t in flat_inputs:
+        if not isinstance(t._history[0], InputLayer):
+            raise ValueError("Model inputs must be tensors made by hl.Input(...), got a tensor made by "
+                             f"layer '{t._history[0].name}'.")
+    ordered: list[Node] = []
+    seen: set[int] = set()
+
+    def visit(tensor: KerasTensor, path: tuple) -> None:
+        layer, node_index, _ = tensor._history
+        node = layer._inbound_nodes[node_index]
+        if id(node) in seen:
+            return
+        if isinstance(layer, InputLayer) and id(tensor) not in input_ids:
+            raise ValueError(f"The outputs depend on input '{layer.name}', which is not among the model's "
+                             "inputs; add it to inputs=[...].")
+        if id(node) in path:
+            raise ValueError("The layer graph has a cycle.")
+        for t in node.input_tensors:
+            visit(t, path + (id(node),))
+        seen.add(id(node))
+        ordered.append(node)
+
+    for t in flat_inputs:
+        visit(t, ())
+    for t in _leaves(outputs):
+        visit(t, ())
+
+    layers: list[Layer] = []
+    index: dict[int, int] = {}
+    for t in flat_inputs:
+        layer = t._history[0]
+        if id(layer) not in index:
+            index[id(layer)] = len(layers)
+            layers.append(layer)
+    for node in ordered:
+        if id(node.layer) not in index:
+            index[id(node.layer)] = len(layers)
+            layers.append(node.layer)
+
+    slots: dict[int, int] = {}
+
+    def slot(t: KerasTensor) -> int:
+        return slots.setdefault(id(t), len(slots))
+
+    input_slots = tuple(slot(t) for t in flat_inputs)
+    plan = []
+    for node in ordered:
+        if isinstance(node.layer, InputLayer):
+            continue
+        args = jax.tree_util.tree_map(slot, node.inputs, is_leaf=_is_kt)
+        outs = jax.tree_util.tree_map(slot, node.outputs, is_leaf=_is_kt)
+        plan.append((index[id(node.layer)], args, outs, dict(node.call_kwargs)))
+    output_struct = jax.tree_util.tree_map(slot, outputs, is_leaf=_is_kt)
+    nodes = [n for n in ordered if not isinstance(n.layer, InputLayer)]
+    return layers, nodes, input_slots, tuple(plan), output_struct
+
+
+def run_plan(layers, input_slots, plan, output_struct, flat_inputs, training):
+    values: dict[int, Any] = dict(zip(input_slots, flat_inputs))
+    for layer_index, args, outs, kwargs in plan:
+        arg_values = jax.tree_util.tree_map(lambda s: values[s], args)
+        result = layers[layer_index](arg_values, training=training, **kwargs)
+        out_slots = jax.tree_util.tree_leaves(outs)
+        out_values = jax.tree_util.tree_leaves(result)
+        values.update(zip(out_slots, out_values))
+    return jax.tree_util.tree_map(lambda s: values[s], output_struct)
+
+
+# -- config -----------------------------------------------------------------------
+
+def _ref(tensor: KerasTensor, node_pos: dict[int, tuple[str, int]]) -> list:
+    layer, node_index, tensor_index = tensor._history
+    node = layer._inbound_nodes[node_index]
+    name, pos = node_pos[id(node)]
+    return [name, pos, tensor_index]
+
+
+def graph_config(model) -> dict[str, Any]:
+    """Keras-like functional config: layers, each call's inputs as [layer, call, tensor] refs."""
+    node_pos: dict[int, tuple[str, int]] = {}
+    counts: dict[str, int] = {}
+    for layer in model._layers:
+        if isinstance(layer, InputLayer):
+            node_pos[id(layer._inbound_nodes[0])] = (layer.name, 0)
+            counts[layer.name] = 1
+    calls = []
+    for node in model._graph_nodes:
+        name = node.layer.name
+        pos = counts.get(name, 0)
+        counts[name] = pos + 1
+        node_pos[id(node)] = (name, pos)
+        calls.append({"layer": name,
+                      "args": jax.tree_util.tree_map(lambda t: _ref(t, node_pos), node.inputs, is_leaf=_is_kt),
+                      "kwargs": node.call_kwargs})
+    return {
+        "name": model.name,
+        "trainable": model.trainable,
+        "layers": [{**serialize_layer(layer), "name": layer.name} for layer in model._layers],
+        "calls": calls,
+        "inputs": jax.tree_util.tree_map(lambda t: _ref(t, node_pos), model._input_struct, is_leaf=_is_kt),
+        "outputs": jax.tree_util.tree_map(lambda t: _ref(t, node_pos), model._output_tensors, is_leaf=_is_kt),
+    }
+
+
+def _is_ref(x) -> bool:
+    return isinstance(x, list) and len(x) == 3 and isinstance(x[0], str) and isinstance(x[1], int)
+
+
+def graph_from_config(config: dict[str, Any]):
+    """Recreates the layers and replays the calls; returns ``(inputs, outputs, name, trainable)``."""
+    layers = {}
+    for entry in config["layers"]:
+        layer = deserialize_layer(entry)
+        layers[entry["name"]] = layer
+    produced: dict[tuple[str, int], list[KerasTensor]] = {}
+    for name, layer in layers.items():
+        if isinstance(layer, InputLayer):
+            produced[(name, 0)] = [layer.output]
+
+    def resolve(ref):
+        name, pos, tensor_index = ref
+        if (name, pos) not in produced:
+            raise ValueError(f"The model config refers to call {pos} of layer '{name}' before it is made.")
+        return produced[(name, pos)][tensor_index]
+
+    counts: dict[str, int] = {}
+    for call in config["calls"]:
+        name = call["layer"]
+        args = jax.tree_util.tree_map(resolve, call["args"], is_leaf=_is_ref)
+        out = layers[name](args, **call.get("kwargs", {}))
+        pos = counts.get(name, 0)
+        counts[name] = pos + 1
+        produced[(name, pos)] = _leaves(out)
+    inputs = jax.tree_util.tree_map(resolve, config["inputs"], is_leaf=_is_ref)
+    outputs = jax.tree_util.tree_map(resolve, config["outputs"], is_leaf=_is_ref)
+    return inputs, outputs, config.get("name"), config.get("trainable", True)

@@ -1,0 +1,332 @@
+"""``hl.Model``: a functional graph (``Model(inputs, outputs)``) or a subclass with its own ``call``,
+plus the Trainer behind ``compile``/``fit``/``evaluate``/``predict``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import jax
+import numpy as np
+
+from highlevel.layers.base import (Layer, _format_shape, current_context, register_layer,
+                                   unique_name)
+from highlevel.layers.symbolic import InputLayer, KerasTensor
+from highlevel.models import functional as _functional
+from highlevel.training.trainer import Trainer
+
+__all__ = ["Model"]
+
+
+def _is_kt(x) -> bool:
+    return isinstance(x, KerasTensor)
+
+
+@register_layer
+class Model(Layer):
+    """A model: an architecture plus the Trainer behind ``compile``/``fit``.
+
+    ``hl.Model(inputs, outputs)`` builds a functional model from ``hl.Input``
+    tensors (several inputs and outputs as lists or dicts). Subclass it and
+    define ``call(self, inputs, training=False)`` for a subclassed model.
+
+    ``model.module`` is the model itself as a ``flax.nnx.Module``.
+
+    >>> import highlevel as hl
+    >>> x = hl.Input((16,))
+    >>> model = hl.Model(x, hl.layers.Dense(1)(hl.layers.Dense(32, activation="relu")(x)))
+    >>> model.count_params()
+    577
+    """
+
+    def __init__(self, inputs=None, outputs=None, *, name: str | None = None, trainable: bool = True,
+                 **kwargs):
+        prefix = "functional" if inputs is not None else None
+        super().__init__(name=name or (unique_name(prefix) if prefix else None), trainable=trainable,
+                         **kwargs)
+        self._trainer = Trainer(self)
+        self.stop_training = False
+        self.history = None
+        self._is_graph = False
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ValueError("A functional model needs both inputs and outputs: hl.Model(inputs, outputs).")
+            self._init_graph(inputs, outputs)
+
+    # -- functional graph -----------------------------------------------------
+
+    def _init_graph(self, inputs, outputs) -> None:
+        layers, nodes, input_slots, plan, output_struct = _functional.build_graph(inputs, outputs)
+        self._layers = layers
+        self._graph_nodes = nodes
+        self._input_struct = inputs
+        self._output_tensors = outputs
+        self._input_slots = input_slots
+        self._plan = plan
+        self._output_struct = output_struct
+        self._is_graph = True
+        self.built = True
+        self._build_input_shape = jax.tree_util.tree_map(lambda t: t.shape, inputs, is_leaf=_is_kt)
+
+    def call(self, inputs, training: bool = False):
+        if not self._is_graph:
+            raise NotImplementedError(f"{type(self).__name__} must define call(self, inputs, training=False), "
+                                      "or be built as hl.Model(inputs, outputs).")
+        flat = self._flatten_inputs(inputs)
+        return _functional.run_plan(self._layers, self._input_slots, self._plan, self._output_struct,
+                                    flat, training)
+
+    def _flatten_inputs(self, inputs) -> list:
+        struct = self._input_struct
+        if isinstance(struct, dict):
+            if not isinstance(inputs, dict):
+                raise ValueError(f"Model '{self.name}' takes a dict of inputs with keys {sorted(struct)}, "
+                                 f"got {type(inputs).__name__}.")
+            missing = sorted(set(struct) - set(inputs))
+            if missing:
+                raise ValueError(f"Model '{self.name}' is missing inputs {missing}; it takes {sorted(struct)}.")
+            return jax.tree_util.tree_leaves({k: inputs[k] for k in struct})
+        if isinstance(struct, (list, tuple)):
+            if isinstance(inputs, dict):
+                names = [t._history[0].name for t in struct]
+                try:
+                    inputs = [inputs[n] for n in names]
+                except KeyError:
+                    raise ValueError(f"Model '{self.name}' takes inputs named {names}, got keys "
+                                     f"{sorted(inputs)}.") from None
+            if not isinstance(inputs, (list, tuple)) or len(inputs) != len(struct):
+                got = len(inputs) if isinstance(inputs, (list, tuple)) else 1
+                raise ValueError(f"Model '{self.name}' takes {len(struct)} inputs, got {got}.")
+            return list(inputs)
+        if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+            return [inputs[0]]
+        return [inputs]
+
+    @property
+    def inputs(self) -> list[KerasTensor] | None:
+        return jax.tree_util.tree_leaves(self._input_struct, is_leaf=_is_kt) if self._is_graph else None
+
+    @property
+    def outputs(self) -> list[KerasTensor] | None:
+        return jax.tree_util.tree_leaves(self._output_tensors, is_leaf=_is_kt) if self._is_graph else None
+
+    @property
+    def input_shape(self):
+        self._require_built("input_shape")
+        return self._build_input_shape
+
+    @property
+    def output_names(self) -> list[str]:
+        if self._is_graph:
+            if isinstance(self._output_tensors, dict):
+                return list(self._output_tensors)
+            names = []
+            for t in jax.tree_util.tree_leaves(self._output_tensors, is_leaf=_is_kt):
+                base = t._history[0].name
+                name, i = base, 1
+                while name in names:
+                    name, i = f"{base}_{i}", i + 1
+                names.append(name)
+            return names
+        return ["output_" + str(i) if i else "output" for i in range(self._num_outputs())]
+
+    def _num_outputs(self) -> int:
+        return len(self.output_shapes())
+
+    def output_shapes(self) -> list[tuple]:
+        """The shape of each output, batch None, in the order of ``output_names``."""
+        if self._is_graph:
+            return [t.shape for t in jax.tree_util.tree_leaves(self._output_tensors, is_leaf=_is_kt)]
+        self._require_built("output_shapes()")
+        spec = self.compute_output_spec(self._build_input_shape)
+        return [s.shape for s in jax.tree_util.tree_leaves(spec)]
+
+    # -- layers ---------------------------------------------------------------
+
+    @property
+    def layers(self) -> list[Layer]:
+        if hasattr(self, "_layers"):
+            return list(self._layers)
+        return self._sublayers()
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called ``name`` (or at ``index``)."""
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"Model '{self.name}' has {len(layers)} layers; index {index} is out of range.")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No layer named {name!r} in model '{self.name}'. Its layers are: "
+                         f"{', '.join(l.name for l in layers)}.")
+
+    @property
+    def module(self) -> "Model":
+        """The whole model as a ``flax.nnx.Module`` (it is one), with the latest trained weights."""
+        self._trainer.push_to_module()
+        return self
+
+    # -- building ---------------------------------------------------------------
+
+    def _build_for_data(self, x_sample) -> None:
+        """Builds the model from a batch when no input shape was given (lazy building)."""
+        if self.built:
+            return
+        shapes = jax.tree_util.tree_map(lambda a: (None,) + tuple(np.shape(a)[1:]), x_sample)
+        if type(self).build is not Model.build:
+            self._maybe_build(shapes)
+            return
+        # A subclassed model builds its layers by running once on a single row.
+        row = jax.tree_util.tree_map(lambda a: np.asarray(a)[:1], x_sample)
+        self(row, training=False)
+
+    def build(self, input_shape) -> None:
+        """Builds a subclassed model's layers by calling it on zeros of ``input_shape``."""
+        if self._is_graph:
+            return
+        is_shape = lambda s: isinstance(s, (tuple, list)) and all(isinstance(d, (int, type(None))) for d in s)
+        zeros = jax.tree_util.tree_map(lambda s: np.zeros((1,) + tuple(1 if d is None else d for d in s[1:]),
+                                                          np.float32), input_shape, is_leaf=is_shape)
+        self.built = True
+        self.call(zeros)
+
+    def _check_input_shape(self, inputs) -> None:
+        expected = self._build_input_shape
+        if expected is None:
+            return
+        if self._is_graph:
+            flat_expected = [t.shape for t in self.inputs]
+            names = [t._history[0].name for t in self.inputs]
+            try:
+                flat_got = [tuple(np.shape(a)) for a in self._flatten_inputs(inputs)]
+            except ValueError:
+                raise
+        else:
+            is_shape = lambda s: isinstance(s, tuple) and all(isinstance(d, (int, type(None))) for d in s)
+            flat_expected = jax.tree_util.tree_leaves(expected, is_leaf=is_shape)
+            if not flat_expected or not is_shape(flat_expected[0]):
+                return
+            flat_got = [tuple(np.shape(a)) for a in jax.tree_util.tree_leaves(inputs)]
+            first = self._first_layer_name()
+            names = [first] * len(flat_expected)
+        if len(flat_got) != len(flat_expected):
+            return
+        for got, want, name in zip(flat_got, flat_expected, names):
+            if len(got) != len(want) or any(w is not None and g != w for g, w in zip(got[1:], want[1:])):
+                raise ValueError(
+                    f"Input of shape {_format_shape(got)} does not match model '{self.name}': its input "
+                    f"layer '{name}' expects {_format_shape((None,) + tuple(want[1:]))}. Reshape the data, "
+                    "or build the model for this shape.")
+
+    def _first_layer_name(self) -> str:
+        layers = self.layers
+        return layers[0].name if layers else self.name
+
+    def __call__(self, inputs, *args, **kwargs):
+        if current_context() is None:
+            self._trainer.push_to_module()
+        return super().__call__(inputs, *args, **kwargs)
+
+    # -- training API (the Trainer does the work) --------------------------------------
+
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                steps_per_execution: int = 1, **kwargs) -> None:
+        """Configures training, as ``keras.Model.compile`` (see DESIGN.md for what is accepted)."""
+        self._trainer.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics,
+                              steps_per_execution=steps_per_execution, **kwargs)
+
+    @property
+    def optimizer(self):
+        return self._trainer.optimizer
+
+    @property
+    def compiled(self) -> bool:
+        return self._trainer.compiled
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Trains the model; returns a History whose ``history`` maps metric names to per-epoch values."""
+        return self._trainer.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                                 callbacks=callbacks, validation_split=validation_split,
+                                 validation_data=validation_data, shuffle=shuffle,
+                                 class_weight=class_weight, sample_weight=sample_weight,
+                                 initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                                 validation_steps=validation_steps,
+                                 validation_batch_size=validation_batch_size,
+                                 validation_freq=validation_freq)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
+        """The loss and metrics on the data: a scalar, a list, or a dict with ``return_dict``."""
+        return self._trainer.evaluate(x, y, batch_size=batch_size, verbose=verbose,
+                                      sample_weight=sample_weight, steps=steps, callbacks=callbacks,
+                                      return_dict=return_dict)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """The model's outputs as NumPy arrays (padding of the last batch removed)."""
+        return self._trainer.predict(x, batch_size=batch_size, verbose=verbose, steps=steps,
+                                     callbacks=callbacks)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        return self._trainer.train_on_batch(x, y, sample_weight=sample_weight, class_weight=class_weight,
+                                            return_dict=return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        return self._trainer.test_on_batch(x, y, sample_weight=sample_weight, return_dict=return_dict)
+
+    def predict_on_batch(self, x):
+        return self._trainer.predict_on_batch(x)
+
+    # -- weights (always the latest trained values) ----------------------------------------
+
+    @property
+    def weights(self):
+        self._trainer.push_to_module()
+        return super().weights
+
+    def get_weights(self) -> list[np.ndarray]:
+        self._trainer.push_to_module()
+        return super().get_weights()
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        self._trainer.push_to_module()
+        super().set_weights(weights)
+        self._trainer.pull_from_module()
+
+    def summary(self, line_length: int | None = None, print_fn: Callable[[str], Any] | None = None) -> None:
+        """Prints each layer's name, type, output shape and parameter count, and the totals."""
+        from highlevel.models.summary import summary_text
+        (print_fn or print)(summary_text(self, line_length))
+
+    # -- config and saving ----------------------------------------------------------------
+
+    def get_config(self) -> dict[str, Any]:
+        if not self._is_graph:
+            raise NotImplementedError(
+                f"{type(self).__name__} is a subclassed model: define get_config() (and from_config) to "
+                "save its architecture, or save only its weights with save_weights().")
+        return _functional.graph_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Model":
+        inputs, outputs, name, trainable = _functional.graph_from_config(config)
+        model = cls(inputs, outputs, name=name)
+        model.trainable = trainable
+        return model
+
+    def save(self, filepath, overwrite: bool = True) -> None:
+        """Saves architecture, weights, compile arguments and optimizer state to a directory."""
+        from highlevel.models.saving import save_model
+        save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        from highlevel.models.saving import save_weights
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath) -> None:
+        from highlevel.models.saving import load_weights
+        load_weights(self, filepath)

@@ -1,0 +1,189 @@
+"""Saving and loading models with orbax-checkpoint.
+
+``model.save(dir)`` writes ``config.json`` (architecture, build shape, compile
+arguments) and an orbax checkpoint of the weights and the optimizer state.
+Everything is written into a temporary sibling directory first and moved into
+place at the end, so a crash while saving leaves the previous save whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from highlevel.layers.base import _to_jsonable_shape, deserialize_layer
+
+__all__ = ["save_model", "load_model", "save_weights", "load_weights"]
+
+_FORMAT = "highlevel.model/1"
+_WEIGHTS_FORMAT = "highlevel.weights/1"
+
+
+def _checkpointer():
+    import orbax.checkpoint as ocp
+    return ocp.PyTreeCheckpointer()
+
+
+def _indexed(arrays) -> dict[str, np.ndarray]:
+    return {f"{i:05d}": np.asarray(a) for i, a in enumerate(arrays)}
+
+
+def _unindexed(tree: dict[str, Any]) -> list[np.ndarray]:
+    return [np.asarray(tree[k]) for k in sorted(tree)]
+
+
+def _atomic_dir(path: Path, overwrite: bool, write) -> None:
+    path = Path(path).absolute()
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it.")
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(f"{path} exists and is a file; highlevel saves into a directory. "
+                              "Choose another path.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.mkdir()
+        write(tmp)
+        old = None
+        if path.exists():
+            old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _compile_config(model) -> dict[str, Any] | None:
+    trainer = model._trainer
+    if not trainer.compiled:
+        return None
+    from highlevel import losses, optimizers
+    cfg = trainer._compile_config
+    try:
+        loss = jax.tree_util.tree_map(
+            lambda l: l if isinstance(l, str) else losses.serialize(losses.get(l)), cfg["loss"],
+            is_leaf=lambda v: not isinstance(v, (list, tuple, dict)))
+        metrics = cfg["metrics"]
+        json.dumps(metrics)
+        config = {"optimizer": optimizers.serialize(trainer.optimizer), "loss": loss,
+                  "loss_weights": cfg["loss_weights"], "metrics": metrics,
+                  "steps_per_execution": cfg["steps_per_execution"]}
+        json.dumps(config)
+        return config
+    except (TypeError, ValueError):
+        return None
+
+
+def save_model(model, filepath, overwrite: bool = True) -> None:
+    model._trainer.push_to_module()
+    model._require_built("save()")
+    config = {"format": _FORMAT, "class_name": type(model).__name__, "config": model.get_config(),
+              "build_input_shape": _to_jsonable_shape(model._build_input_shape),
+              "compile_config": _compile_config(model)}
+    json.dumps(config)  # fails here, before anything is written, if the config is not serializable
+    state = model._trainer.state
+    opt_leaves = [] if state is None else jax.tree_util.tree_leaves(state.opt_state)
+
+    def write(tmp: Path) -> None:
+        (tmp / "config.json").write_text(json.dumps(config, indent=2))
+        tree = {"weights": _indexed(model.get_weights()), "optimizer": _indexed(opt_leaves),
+                "step": np.asarray(0 if state is None else state.step)}
+        _checkpointer().save(str(tmp / "state"), tree)
+
+    _atomic_dir(Path(filepath), overwrite, write)
+
+
+def _require(path: Path, what: str) -> None:
+    if not path.exists():
+        raise FileNotFoundError(f"No {what} at {path}: the file or directory does not exist. Check the path, "
+                                "or save it first.")
+
+
+def _restore(path: Path) -> dict[str, Any]:
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _checkpointer().restore(str(path))
+
+
+def load_model(filepath, compile: bool = True):
+    """Loads a model saved with ``model.save(dir)``: architecture, weights, compile and optimizer state."""
+    from highlevel import optimizers
+    path = Path(filepath).absolute()
+    _require(path, "saved model")
+    _require(path / "config.json", "model config (config.json)")
+    _require(path / "state", "model weights (state/)")
+    config = json.loads((path / "config.json").read_text())
+    if config.get("format") != _FORMAT:
+        raise ValueError(f"{path} is not a highlevel model directory (format {config.get('format')!r}).")
+    model = deserialize_layer({"class_name": config["class_name"], "config": config["config"]})
+    if not model.built and config.get("build_input_shape") is not None:
+        shape = config["build_input_shape"]
+        model._maybe_build(_tupled(shape))
+    tree = _restore(path / "state")
+    model.set_weights(_unindexed(tree["weights"]))
+    compile_config = config.get("compile_config")
+    if compile and compile_config:
+        model.compile(optimizer=optimizers.get(compile_config["optimizer"]), loss=compile_config["loss"],
+                      loss_weights=compile_config["loss_weights"], metrics=compile_config["metrics"],
+                      steps_per_execution=compile_config["steps_per_execution"])
+        saved = _unindexed(tree.get("optimizer", {}))
+        if saved:
+            trainer = model._trainer
+            trainer._init_state()
+            leaves, treedef = jax.tree_util.tree_flatten(trainer.state.opt_state)
+            if len(leaves) != len(saved) or any(np.shape(a) != np.shape(b) for a, b in zip(leaves, saved)):
+                raise ValueError(f"The optimizer state saved in {path} does not fit the optimizer "
+                                 f"{compile_config['optimizer'].get('class_name')}.")
+            restored = [jax.numpy.asarray(s, dtype=l.dtype) for s, l in zip(saved, leaves)]
+            trainer.state = trainer.state.replace(
+                opt_state=jax.tree_util.tree_unflatten(treedef, restored),
+                step=jax.numpy.asarray(tree["step"], jax.numpy.int32))
+    return model
+
+
+def _tupled(shape):
+    if isinstance(shape, list) and all(isinstance(d, (int, type(None))) for d in shape):
+        return tuple(shape)
+    if isinstance(shape, list):
+        return [_tupled(s) for s in shape]
+    if isinstance(shape, dict):
+        return {k: _tupled(v) for k, v in shape.items()}
+    return shape
+
+
+def save_weights(model, filepath, overwrite: bool = True) -> None:
+    """Saves the weights (Keras order) to a directory, atomically."""
+    model._require_built("save_weights()")
+    names = [name for name, _ in model._named_weights()]
+    weights = model.get_weights()
+
+    def write(tmp: Path) -> None:
+        (tmp / "weights.json").write_text(json.dumps({"format": _WEIGHTS_FORMAT, "names": names}))
+        _checkpointer().save(str(tmp / "weights"), {"weights": _indexed(weights)})
+
+    _atomic_dir(Path(filepath), overwrite, write)
+
+
+def load_weights(model, filepath) -> None:
+    """Loads weights saved by ``save_weights`` (or the weights of a ``save``d model)."""
+    path = Path(filepath).absolute()
+    _require(path, "saved weights")
+    if (path / "weights.json").exists():
+        tree = _restore(path / "weights")
+    elif (path / "config.json").exists():
+        tree = _restore(path / "state")
+    else:
+        raise FileNotFoundError(f"{path} holds neither weights.json nor config.json: it is not a directory "
+                                "written by save_weights() or save().")
+    model.set_weights(_unindexed(tree["weights"]))

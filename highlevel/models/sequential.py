@@ -1,0 +1,130 @@
+"""``hl.Sequential``: a plain stack of layers."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from highlevel.layers.base import Layer, deserialize_layer, register_layer, serialize_layer, unique_name
+from highlevel.layers.symbolic import InputLayer, KerasTensor
+from highlevel.models.model import Model
+
+__all__ = ["Sequential"]
+
+
+@register_layer
+class Sequential(Model):
+    """A linear stack of layers, from a list or built with ``add``.
+
+    With an ``hl.Input`` first (or ``input_shape=`` on the first layer) it is built
+    at once; otherwise it builds from the first batch it sees.
+
+    >>> import highlevel as hl
+    >>> model = hl.Sequential([hl.Input((4,)), hl.layers.Dense(2)])
+    >>> model.count_params()
+    10
+    """
+
+    def __init__(self, layers: Sequence[Layer] | None = None, name: str | None = None,
+                 trainable: bool = True, **kwargs):
+        super().__init__(name=name or unique_name("sequential"), trainable=trainable, **kwargs)
+        self._layers: list[Layer] = []
+        self._input_layer: InputLayer | None = None
+        self._output_shape = None
+        self._layer_output_shapes: list = []
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer: Layer | KerasTensor) -> None:
+        """Appends a layer (an ``hl.Input`` is allowed only first)."""
+        if isinstance(layer, KerasTensor):
+            layer = layer._history[0] if layer._history else None
+        if isinstance(layer, InputLayer):
+            if self._layers or self._input_layer is not None:
+                raise ValueError("hl.Input can only be the first entry of a Sequential model.")
+            self._input_layer = layer
+            self._maybe_build(layer.batch_shape)
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential takes highlevel layers, got {type(layer).__name__}. Wrap a flax "
+                            "module with hl.layers.FlaxLayer(module).")
+        if not self._layers and self._input_layer is None and layer._input_shape_arg is not None:
+            self._input_layer = InputLayer(shape=layer._input_shape_arg)
+            self._layers.append(layer)
+            self._maybe_build(self._input_layer.batch_shape)
+            return
+        self._layers.append(layer)
+        if self.built:
+            self._output_shape = self._propagate(layer, self._output_shape)
+            self._layer_output_shapes.append(self._output_shape)
+
+    def pop(self) -> Layer:
+        if not self._layers:
+            raise ValueError("There are no layers to pop.")
+        layer = self._layers.pop()
+        if self.built:
+            self.built = False
+            self._maybe_build(self._build_input_shape)
+        return layer
+
+    @staticmethod
+    def _propagate(layer: Layer, shape):
+        layer._maybe_build(shape)
+        return layer.compute_output_shape(shape)
+
+    def build(self, input_shape=None) -> None:
+        if input_shape is None:
+            if self._input_layer is None:
+                raise ValueError("Sequential.build needs an input_shape, e.g. model.build((None, 16)).")
+            input_shape = self._input_layer.batch_shape
+        input_shape = tuple(input_shape)
+        if self._input_layer is None:
+            self._input_layer = InputLayer(batch_shape=(None,) + input_shape[1:])
+        shape = input_shape
+        shapes = []
+        for layer in self._layers:
+            shape = self._propagate(layer, shape)
+            shapes.append(shape)
+        self._layer_output_shapes = shapes
+        self._output_shape = shape
+
+    def _maybe_build(self, input_shape) -> None:
+        if self.built:
+            return
+        self.build(input_shape)
+        self._build_input_shape = tuple(input_shape)
+        self.built = True
+
+    def call(self, inputs, training: bool = False):
+        x = inputs
+        for layer in self._layers:
+            x = layer(x, training=training)
+        return x
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._layers)
+
+    @property
+    def output_names(self) -> list[str]:
+        return [self._layers[-1].name] if self._layers else ["output"]
+
+    def output_shapes(self) -> list[tuple]:
+        self._require_built("output_shapes()")
+        shape = self._build_input_shape
+        for layer in self._layers:
+            shape = layer.compute_output_shape(shape)
+        return [shape] if isinstance(shape, tuple) else list(shape)
+
+    def get_config(self) -> dict[str, Any]:
+        layers = [serialize_layer(layer) for layer in self._layers]
+        if self._input_layer is not None:
+            layers.insert(0, serialize_layer(self._input_layer))
+        return {"name": self.name, "trainable": self.trainable, "layers": layers}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Sequential":
+        model = cls(name=config.get("name"))
+        for entry in config["layers"]:
+            model.add(deserialize_layer(entry))
+        model.trainable = config.get("trainable", True)
+        return model

@@ -1,0 +1,309 @@
+"""Data adapters: arrays or iterables in, fixed-shape padded batches out, copied ahead to the device.
+
+Every batch a step sees has the same shapes: a partial last batch is padded to
+the batch size and carries a mask (1 for real rows, 0 for padding), so it never
+adds a compilation. Sample weights arrive already multiplied by the mask and by
+the class weights.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+from typing import Any, Iterable, Iterator
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["Batch", "ArrayAdapter", "IterableAdapter", "make_adapter", "prefetch_to_device",
+           "standardize_array", "split_validation", "is_array_data"]
+
+Batch = collections.namedtuple("Batch", ["x", "y", "sample_weight", "mask"])
+
+
+def _is_leaf_array(x) -> bool:
+    return isinstance(x, (np.ndarray, jax.Array)) or (hasattr(x, "__array__") and hasattr(x, "shape"))
+
+
+def is_array_data(x) -> bool:
+    """True for an array, or a list/tuple/dict of arrays (several inputs)."""
+    if _is_leaf_array(x):
+        return True
+    if isinstance(x, dict):
+        return bool(x) and all(_is_leaf_array(v) for v in x.values())
+    if isinstance(x, (list, tuple)):
+        return bool(x) and all(_is_leaf_array(v) for v in x)
+    return False
+
+
+def standardize_array(a, what: str) -> np.ndarray:
+    """A NumPy array of a numeric dtype (float64 becomes float32, int64 becomes int32)."""
+    arr = np.asarray(a)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise TypeError(f"{what} must hold numbers, got an array of dtype {arr.dtype}. Convert it "
+                        "first, e.g. with np.asarray(data, dtype='float32') or by encoding the labels "
+                        "as integers.")
+    if arr.dtype == np.float64:
+        arr = arr.astype(np.float32)
+    elif arr.dtype == np.int64:
+        arr = arr.astype(np.int32)
+    elif arr.dtype == np.bool_:
+        arr = arr.astype(np.float32)
+    if arr.ndim == 0:
+        raise ValueError(f"{what} must have a batch dimension, got a scalar.")
+    return arr
+
+
+def _tree_standardize(tree, what: str):
+    if tree is None:
+        return None
+    if isinstance(tree, dict):
+        return {k: standardize_array(v, f"{what}[{k!r}]") for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return [standardize_array(v, f"{what}[{i}]") for i, v in enumerate(tree)]
+    return standardize_array(tree, what)
+
+
+def _num_rows(tree) -> int:
+    return int(jax.tree_util.tree_leaves(tree)[0].shape[0])
+
+
+def _check_lengths(x, y, sample_weight) -> int:
+    lengths = {}
+    for name, tree in (("x", x), ("y", y), ("sample_weight", sample_weight)):
+        if tree is None:
+            continue
+        for leaf in jax.tree_util.tree_leaves(tree):
+            lengths.setdefault(name, set()).add(int(leaf.shape[0]))
+    for name, sizes in lengths.items():
+        if len(sizes) > 1:
+            raise ValueError(f"All arrays in {name} must have the same number of samples, got "
+                             f"lengths {sorted(sizes)}.")
+    flat = {name: next(iter(sizes)) for name, sizes in lengths.items()}
+    if len(set(flat.values())) > 1:
+        described = ", ".join(f"{name} has {n}" for name, n in flat.items())
+        raise ValueError(f"x and y must have the same number of samples: {described}. "
+                         "Pass arrays of matching length.")
+    return flat["x"]
+
+
+def split_validation(x, y, sample_weight, validation_split: float):
+    """Keras's rule: the last ``validation_split`` fraction of the data, before shuffling."""
+    if not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"validation_split must be in [0, 1), got {validation_split}.")
+    n = _num_rows(x)
+    split_at = int(n * (1.0 - validation_split))
+    if split_at == 0 or split_at == n:
+        raise ValueError(f"validation_split={validation_split} leaves no training or no validation "
+                         f"samples out of {n}; use a split that keeps both non-empty.")
+    head = lambda t: None if t is None else jax.tree_util.tree_map(lambda a: a[:split_at], t)
+    tail = lambda t: None if t is None else jax.tree_util.tree_map(lambda a: a[split_at:], t)
+    return (head(x), head(y), head(sample_weight)), (tail(x), tail(y), tail(sample_weight))
+
+
+def _class_weights(y, class_weight: dict | None) -> np.ndarray | None:
+    if not class_weight:
+        return None
+    labels = np.asarray(jax.tree_util.tree_leaves(y)[0])
+    if labels.ndim > 1 and labels.shape[-1] > 1:
+        labels = labels.argmax(-1)
+    labels = labels.reshape(labels.shape[0], -1)[:, 0].astype(np.int64)
+    table = np.ones(max(int(labels.max()) + 1, max(class_weight) + 1), np.float32)
+    for cls, weight in class_weight.items():
+        table[int(cls)] = float(weight)
+    return table[labels]
+
+
+class ArrayAdapter:
+    """Batches of in-memory arrays, shuffled per epoch by a seeded permutation.
+
+    The data order of epoch ``e`` depends only on ``(seed, e)``, so a resumed run
+    sees the same batches as an uninterrupted one.
+    """
+
+    def __init__(self, x, y=None, sample_weight=None, *, batch_size: int = 32, shuffle: bool = False,
+                 class_weight: dict | None = None, seed: int = 0, steps_per_execution: int = 1):
+        if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        self.x = _tree_standardize(x, "x")
+        self.y = _tree_standardize(y, "y")
+        self.sample_weight = None if sample_weight is None else standardize_array(sample_weight, "sample_weight").astype(np.float32)
+        self.num_samples = _check_lengths(self.x, self.y, self.sample_weight)
+        cw = _class_weights(self.y, class_weight) if self.y is not None else None
+        if cw is not None:
+            self.sample_weight = cw if self.sample_weight is None else self.sample_weight * cw
+        self.batch_size = int(min(batch_size, self.num_samples)) if self.num_samples else int(batch_size)
+        self.shuffle = shuffle
+        self.seed = int(seed)
+        self.k = int(steps_per_execution)
+
+    @property
+    def num_batches(self) -> int:
+        return -(-self.num_samples // self.batch_size)
+
+    @property
+    def num_executions(self) -> int:
+        return -(-self.num_batches // self.k)
+
+    def _order(self, epoch: int) -> np.ndarray:
+        if self.shuffle == "batch":
+            blocks = np.arange(self.num_batches)
+            np.random.default_rng([self.seed, epoch]).shuffle(blocks)
+            return np.concatenate([np.arange(b * self.batch_size, min((b + 1) * self.batch_size, self.num_samples)) for b in blocks])
+        if self.shuffle:
+            return np.random.default_rng([self.seed, epoch]).permutation(self.num_samples)
+        return np.arange(self.num_samples)
+
+    def _gather(self, idx: np.ndarray, n_real: int) -> Batch:
+        take = lambda tree: None if tree is None else jax.tree_util.tree_map(lambda a: a[idx], tree)
+        mask = np.zeros(len(idx), np.float32)
+        mask[:n_real] = 1.0
+        sw = mask if self.sample_weight is None else self.sample_weight[idx] * mask
+        return Batch(take(self.x), take(self.y), sw, mask)
+
+    def batches(self, epoch: int = 0) -> Iterator[Batch]:
+        """Batches of exactly ``batch_size`` rows (the last one padded), grouped by ``k`` when k > 1."""
+        order = self._order(epoch)
+        b = self.batch_size
+        group: list[Batch] = []
+        for start in range(0, self.num_samples, b):
+            idx = order[start:start + b]
+            n_real = len(idx)
+            if n_real < b:
+                idx = np.concatenate([idx, np.repeat(idx[:1], b - n_real)])
+            batch = self._gather(idx, n_real)
+            if self.k == 1:
+                yield batch
+                continue
+            group.append(batch)
+            if len(group) == self.k:
+                yield _stack(group, self.k)
+                group = []
+        if group:
+            yield _stack(group, self.k)
+
+
+def _stack(group: list[Batch], k: int):
+    """K batches stacked on a new leading axis, padded with empty (all-masked) batches; plus a valid flag."""
+    valid = np.zeros(k, bool)
+    valid[:len(group)] = True
+    while len(group) < k:
+        empty = group[0]
+        group.append(Batch(empty.x, empty.y, np.zeros_like(empty.sample_weight), np.zeros_like(empty.mask)))
+    stacked = jax.tree_util.tree_map(lambda *leaves: np.stack(leaves), *group)
+    return stacked, valid
+
+
+class IterableAdapter:
+    """Batches from any re-iterable of ``(x, y)`` or ``(x, y, sample_weight)`` (or ``x`` alone for predict)."""
+
+    def __init__(self, data: Iterable, *, class_weight: dict | None = None, steps_per_execution: int = 1,
+                 steps: int | None = None, targets: bool = True):
+        self.data = data
+        self.class_weight = class_weight
+        self.k = int(steps_per_execution)
+        self.steps = steps
+        self.targets = targets
+        self.batch_size: int | None = None
+        self.num_batches = steps if steps is not None else (len(data) if hasattr(data, "__len__") else None)
+        self._consumed_once = False
+
+    @property
+    def num_executions(self) -> int | None:
+        return None if self.num_batches is None else -(-self.num_batches // self.k)
+
+    def peek(self):
+        """The first batch, for building the model and sizing the batches."""
+        first = next(iter(self._unpacked()), None)
+        if first is None:
+            raise ValueError("The data iterable yielded no batches.")
+        return first
+
+    def _unpacked(self):
+        iterator = iter(self.data)
+        if iterator is self.data:
+            if self._consumed_once:
+                raise ValueError("The data iterator is exhausted: a generator can be read only once. "
+                                 "Pass a re-iterable (a list of batches, or an object whose __iter__ "
+                                 "starts over) or give steps_per_epoch.")
+            self._consumed_once = True
+        if self.steps is not None:
+            iterator = itertools.islice(iterator, self.steps)
+        for item in iterator:
+            if not self.targets:
+                if isinstance(item, tuple):
+                    # Keras's convention: a tuple is (x,), (x, y) or (x, y, sample_weight);
+                    # several inputs come as a list or a dict.
+                    item = item[0]
+                yield (_tree_standardize(item, "x"), None, None)
+                continue
+            if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
+                raise ValueError("Each batch of an iterable must be (x, y) or (x, y, sample_weight), "
+                                 f"got {type(item).__name__}.")
+            x, y = item[0], item[1]
+            sw = item[2] if len(item) == 3 else None
+            x, y = _tree_standardize(x, "x"), _tree_standardize(y, "y")
+            sw = None if sw is None else standardize_array(sw, "sample_weight").astype(np.float32)
+            _check_lengths(x, y, sw)
+            cw = _class_weights(y, self.class_weight)
+            if cw is not None:
+                sw = cw if sw is None else sw * cw
+            yield (x, y, sw)
+
+    def batches(self, epoch: int = 0) -> Iterator[Batch]:
+        group: list[Batch] = []
+        for x, y, sw in self._unpacked():
+            n = _num_rows(x)
+            if self.batch_size is None:
+                self.batch_size = n
+            if n > self.batch_size:
+                raise ValueError(f"Batch of {n} rows is larger than the first batch ({self.batch_size}); "
+                                 "an iterable must yield batches of one size (a smaller last batch is fine).")
+            pad = self.batch_size - n
+            padded = lambda t: None if t is None else jax.tree_util.tree_map(
+                lambda a: np.concatenate([a, np.repeat(a[:1], pad, axis=0)]) if pad else a, t)
+            mask = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)])
+            weight = mask if sw is None else np.concatenate([sw, np.zeros(pad, np.float32)])
+            batch = Batch(padded(x), padded(y), weight, mask)
+            if self.k == 1:
+                yield batch
+                continue
+            group.append(batch)
+            if len(group) == self.k:
+                yield _stack(group, self.k)
+                group = []
+        if group:
+            yield _stack(group, self.k)
+
+
+def make_adapter(x, y=None, sample_weight=None, *, batch_size=None, shuffle=False, class_weight=None,
+                 seed=0, steps_per_execution=1, steps=None, targets=True):
+    """An ArrayAdapter for arrays (or lists/dicts of them), an IterableAdapter for any other iterable."""
+    if x is None:
+        raise ValueError("No data: pass x (arrays or an iterable of batches).")
+    if is_array_data(x):
+        if targets and y is None:
+            raise ValueError("y is missing: pass the targets as y, or pass an iterable of (x, y) batches.")
+        return ArrayAdapter(x, y if targets else None, sample_weight if targets else None,
+                            batch_size=32 if batch_size is None else batch_size, shuffle=shuffle,
+                            class_weight=class_weight, seed=seed, steps_per_execution=steps_per_execution)
+    if isinstance(x, (str, bytes)) or not hasattr(x, "__iter__"):
+        raise TypeError(f"x must be arrays, a list/dict of arrays, or an iterable of batches; got "
+                        f"{type(x).__name__}.")
+    if y is not None:
+        raise ValueError("When x is an iterable of batches, do not pass y: each batch carries its targets.")
+    return IterableAdapter(x, class_weight=class_weight, steps_per_execution=steps_per_execution,
+                           steps=steps, targets=targets)
+
+
+def prefetch_to_device(batches: Iterable, size: int = 2) -> Iterator:
+    """Copies batches to the device ``size`` ahead of use (``device_put`` is asynchronous)."""
+    queue: collections.deque = collections.deque()
+    iterator = iter(batches)
+    for item in itertools.islice(iterator, size):
+        queue.append(jax.device_put(item))
+    while queue:
+        yield queue.popleft()
+        for item in itertools.islice(iterator, 1):
+            queue.append(jax.device_put(item))

@@ -1,0 +1,69 @@
+"""ProgbarLogger: a tqdm progress bar (a widget in Jupyter, text in a terminal).
+
+``verbose=1``: one bar per epoch whose metrics refresh at most every
+``refresh_seconds`` (reading them is the only device-to-host copy it causes);
+``verbose=2``: one line per epoch.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from highlevel.training.callback import Callback
+
+__all__ = ["ProgbarLogger"]
+
+
+def _fmt(logs) -> str:
+    return " - ".join(f"{k}: {v:.4g}" for k, v in logs.items())
+
+
+class ProgbarLogger(Callback):
+    """Prints progress and metrics to stdout, as Keras's ProgbarLogger."""
+
+    def __init__(self, verbose: int = 1, refresh_seconds: float = 0.5):
+        super().__init__()
+        self.verbose = verbose
+        self.refresh_seconds = refresh_seconds
+        self._bar = None
+        self._last = 0.0
+        self._epoch_start = 0.0
+
+    def _new_bar(self, total, desc):
+        from tqdm.auto import tqdm
+        return tqdm(total=total, desc=desc, unit="step", leave=True, file=sys.stdout,
+                    dynamic_ncols=True, mininterval=self.refresh_seconds)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+        epochs = self.params.get("epochs")
+        if self.verbose == 1:
+            self._bar = self._new_bar(self.params.get("steps"), f"Epoch {epoch + 1}/{epochs}")
+            self._last = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._bar is None:
+            return
+        done = batch + 1
+        self._bar.update(done - self._bar.n)
+        now = time.perf_counter()
+        if now - self._last >= self.refresh_seconds and logs is not None:
+            self._last = now
+            self._bar.set_postfix_str(_fmt(logs), refresh=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        if self._bar is not None:
+            self._bar.set_postfix_str(_fmt(logs), refresh=False)
+            self._bar.close()
+            self._bar = None
+        elif self.verbose == 2:
+            seconds = time.perf_counter() - self._epoch_start
+            print(f"Epoch {epoch + 1}/{self.params.get('epochs')} - {seconds:.1f}s - {_fmt(logs)}",
+                  flush=True)
+
+    def on_train_end(self, logs=None):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

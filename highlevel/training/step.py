@@ -1,0 +1,198 @@
+"""The pure step functions: ``train_step(state, hyper, batch) -> state`` and friends.
+
+Built once per ``compile`` from the model's graph definition; the trainer jits
+them. The model is rebuilt inside the trace with ``nnx.merge(..., copy=True)``
+(trace time only), run under a call context that carries the training flag, the
+step's random key and the padding mask, and split again to read back updated
+batch statistics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from highlevel.layers.base import Hyperparameter, call_context
+from highlevel.training.state import TrainState
+
+__all__ = ["OutputSpec", "StepBuilder", "flatten_outputs"]
+
+
+@dataclasses.dataclass
+class OutputSpec:
+    """One model output: its name, loss, loss weight and metrics (``(log_name, metric)``)."""
+
+    name: str
+    loss: Any
+    weight: float
+    metrics: list
+
+
+def flatten_outputs(tree, names: list[str], what: str) -> list:
+    """Model outputs or targets as a list in the order of ``names``."""
+    if isinstance(tree, dict):
+        missing = [n for n in names if n not in tree]
+        if missing:
+            raise ValueError(f"{what} is a dict without the keys {missing}; expected keys {names}.")
+        return [tree[n] for n in names]
+    if isinstance(tree, (list, tuple)):
+        if len(tree) != len(names):
+            raise ValueError(f"{what} has {len(tree)} entries but the model has {len(names)} outputs "
+                             f"({', '.join(names)}).")
+        return list(tree)
+    if len(names) != 1:
+        raise ValueError(f"{what} is a single array but the model has {len(names)} outputs "
+                         f"({', '.join(names)}); pass a list or a dict.")
+    return [tree]
+
+
+def _per_sample(values, batch: int):
+    """Reduces a loss to shape ``[batch]`` (extra axes averaged, as Keras's mean reduction does)."""
+    values = jnp.asarray(values, jnp.float32)
+    if values.ndim == 0:
+        return jnp.broadcast_to(values, (batch,))
+    return values.reshape(batch, -1).mean(axis=1)
+
+
+class StepBuilder:
+    """Makes the pure train, eval and predict steps for one compiled model."""
+
+    def __init__(self, graphdef, trainable_paths: frozenset, tx: optax.GradientTransformation,
+                 outputs: list[OutputSpec], loss_tracker, output_names: list[str]):
+        self.graphdef = graphdef
+        self.trainable_paths = trainable_paths
+        self.tx = tx
+        self.outputs = outputs
+        self.loss_tracker = loss_tracker
+        self.output_names = output_names
+
+    # -- state partition ---------------------------------------------------
+
+    def is_trainable(self, path, _value) -> bool:
+        return tuple(path) in self.trainable_paths
+
+    def split(self, module):
+        """``(params, hyper, non_trainable)`` of a module, in the trainer's partition."""
+        _, params, hyper, rest = nnx.split(module, self.is_trainable, Hyperparameter, ...)
+        return params, hyper, rest
+
+    def merge(self, params, hyper, rest):
+        return nnx.merge(self.graphdef, params, hyper, rest, copy=True)
+
+    # -- pieces --------------------------------------------------------------
+
+    def _forward(self, params, hyper, rest, x, *, training: bool, rng, mask):
+        module = self.merge(params, hyper, rest)
+        with call_context(training=training, rng=rng, mask=mask):
+            y_pred = module(x, training=training)
+            reg = module.regularization_loss()
+        return module, y_pred, reg
+
+    def _losses(self, y, y_pred, sample_weight, mask):
+        y_list = flatten_outputs(y, self.output_names, "y")
+        p_list = flatten_outputs(y_pred, self.output_names, "The model's output")
+        count = jnp.maximum(jnp.sum(mask), 1.0)
+        batch = mask.shape[0]
+        per_output = []
+        total = jnp.zeros((), jnp.float32)
+        for spec, yt, yp in zip(self.outputs, y_list, p_list):
+            if spec.loss is None:
+                per_output.append(jnp.zeros((), jnp.float32))
+                continue
+            values = _per_sample(spec.loss.call(yt, yp), batch)
+            value = jnp.sum(values * sample_weight) / count
+            per_output.append(value)
+            total = total + spec.weight * value
+        return total, per_output, y_list, p_list
+
+    def _update_metrics(self, metrics_state, total, per_output, y_list, p_list, sample_weight, mask):
+        tracker_state, output_states = metrics_state
+        n = jnp.sum(mask)
+        tracker_state = self.loss_tracker.update(tracker_state, jnp.reshape(total, (1,)), jnp.reshape(n, (1,)))
+        new_outputs = []
+        for spec, states, value, yt, yp in zip(self.outputs, output_states, per_output, y_list, p_list):
+            loss_state, metric_states = states
+            if loss_state is not None:
+                loss_state = self.loss_tracker.update(loss_state, jnp.reshape(value, (1,)), jnp.reshape(n, (1,)))
+            metric_states = tuple(metric.update(ms, yt, yp, sample_weight)
+                                  for (_, metric), ms in zip(spec.metrics, metric_states))
+            new_outputs.append((loss_state, metric_states))
+        return tracker_state, tuple(new_outputs)
+
+    def init_metrics(self):
+        """Fresh accumulators: the loss tracker, then per output (loss tracker, metric states)."""
+        per_loss = len(self.outputs) > 1
+        return (self.loss_tracker.init(),
+                tuple((self.loss_tracker.init() if per_loss and spec.loss is not None else None,
+                       tuple(metric.init() for _, metric in spec.metrics)) for spec in self.outputs))
+
+    def metric_names(self) -> list[tuple[str, Any]]:
+        """(log name, metric) pairs in the order of ``init_metrics``' leaves."""
+        names = [("loss", self.loss_tracker)]
+        per_loss = len(self.outputs) > 1
+        for spec in self.outputs:
+            if per_loss and spec.loss is not None:
+                names.append((f"{spec.name}_loss", self.loss_tracker))
+            prefix = f"{spec.name}_" if len(self.outputs) > 1 else ""
+            names.extend((prefix + log_name, metric) for log_name, metric in spec.metrics)
+        return names
+
+    # -- steps -----------------------------------------------------------------
+
+    def train_step(self, state: TrainState, hyper, batch) -> TrainState:
+        x, y, sample_weight, mask = batch
+        rng, step_rng = jax.random.split(state.rng)
+
+        def loss_fn(params):
+            module, y_pred, reg = self._forward(params, hyper, state.non_trainable, x,
+                                                training=True, rng=step_rng, mask=mask)
+            loss, per_output, y_list, p_list = self._losses(y, y_pred, sample_weight, mask)
+            _, _, new_rest = self.split(module)
+            return loss + reg, (new_rest, per_output, y_list, p_list)
+
+        (total, (new_rest, per_output, y_list, p_list)), grads = jax.value_and_grad(
+            loss_fn, has_aux=True)(state.params)
+        updates, opt_state = self.tx.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        metrics = self._update_metrics(state.metrics, total, per_output, y_list, p_list,
+                                       sample_weight, mask)
+        return state.replace(step=state.step + 1, params=params, non_trainable=new_rest,
+                             opt_state=opt_state, rng=rng, metrics=metrics)
+
+    def multi_train_step(self, state: TrainState, hyper, batches, valid) -> TrainState:
+        """K train steps fused in one call; steps whose ``valid`` flag is False change nothing."""
+
+        def body(carry, inputs):
+            batch, ok = inputs
+            new = jax.lax.cond(ok, lambda s: self.train_step(s, hyper, batch), lambda s: s, carry)
+            return new, None
+
+        state, _ = jax.lax.scan(body, state, (batches, valid))
+        return state
+
+    def eval_step(self, variables, hyper, metrics_state, batch):
+        params, rest = variables
+        x, y, sample_weight, mask = batch
+        _, y_pred, reg = self._forward(params, hyper, rest, x, training=False, rng=None, mask=mask)
+        loss, per_output, y_list, p_list = self._losses(y, y_pred, sample_weight, mask)
+        return self._update_metrics(metrics_state, loss + reg, per_output, y_list, p_list,
+                                    sample_weight, mask)
+
+    def multi_eval_step(self, variables, hyper, metrics_state, batches, valid):
+        def body(carry, inputs):
+            batch, ok = inputs
+            new = jax.lax.cond(ok, lambda m: self.eval_step(variables, hyper, m, batch), lambda m: m, carry)
+            return new, None
+
+        metrics_state, _ = jax.lax.scan(body, metrics_state, (batches, valid))
+        return metrics_state
+
+    def predict_step(self, variables, hyper, x):
+        params, rest = variables
+        _, y_pred, _ = self._forward(params, hyper, rest, x, training=False, rng=None, mask=None)
+        return y_pred

@@ -1,0 +1,489 @@
+"""The Trainer behind ``compile``/``fit``/``evaluate``/``predict``.
+
+It works on any ``flax.nnx`` module that follows the highlevel Layer protocol
+(``module(x, training=...)``, ``regularization_loss()``, ``trainable_weights``)
+and knows nothing of Sequential or graphs. Between compiled calls it is the only
+place that touches the train state:
+
+* at the start of ``fit``/``evaluate``/``predict`` and after epoch-level
+  callbacks, weights are *pulled* from the module (copied, so donating the train
+  state never invalidates the module's arrays): the module is the source of
+  truth between epochs, whatever a callback or the user did to it;
+* after each epoch and at the end, the state is *pushed* back to the module;
+* hyperparameters (dropout rates, batch-norm momentum) are read from the module
+  by reference after every hook that may have changed them: a handful of arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from highlevel import losses as _losses
+from highlevel import metrics as _metrics
+from highlevel import optimizers as _optimizers
+from highlevel.layers.base import Hyperparameter
+from highlevel.training.callback import CallbackList, History, LazyLogs
+from highlevel.training.data import Batch, make_adapter, prefetch_to_device, split_validation
+from highlevel.training.progress import ProgbarLogger
+from highlevel.training.state import TrainState
+from highlevel.training.step import OutputSpec, StepBuilder
+from highlevel.utils import random as _random
+
+__all__ = ["Trainer", "find_learning_rate", "replace_learning_rate"]
+
+
+def _copy(tree):
+    return jax.tree_util.tree_map(lambda a: jnp.array(a, copy=True), tree)
+
+
+def _is_inject_state(x) -> bool:
+    return isinstance(x, optax.InjectHyperparamsState) or (
+        hasattr(x, "hyperparams") and isinstance(getattr(x, "hyperparams"), dict))
+
+
+def find_learning_rate(opt_state):
+    """The ``learning_rate`` array of an ``inject_hyperparams`` state inside ``opt_state``, or None."""
+    for node in jax.tree_util.tree_leaves(opt_state, is_leaf=_is_inject_state):
+        if _is_inject_state(node) and "learning_rate" in node.hyperparams:
+            return node.hyperparams["learning_rate"]
+    return None
+
+
+def replace_learning_rate(opt_state, value: float):
+    def swap(node):
+        if _is_inject_state(node) and "learning_rate" in node.hyperparams:
+            old = node.hyperparams["learning_rate"]
+            new = jax.device_put(np.full(old.shape, value, dtype=old.dtype))  # compiles nothing
+            return node._replace(hyperparams={**node.hyperparams, "learning_rate": new})
+        return node
+    return jax.tree_util.tree_map(swap, opt_state, is_leaf=_is_inject_state)
+
+
+def _verbosity(verbose) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}.")
+    return int(verbose)
+
+
+class Trainer:
+    """Compiles and runs the steps of one model."""
+
+    def __init__(self, model):
+        self.model = model
+        self.compiled = False
+        self.state: TrainState | None = None
+        self.builder: StepBuilder | None = None
+        self.optimizer = None
+        self._train_fn = self._eval_fn = self._predict_fn = None
+        self._hyper_vars: list = []
+        self._hyper_treedef = None
+        self._module_stale = False
+        self.steps_per_execution = 1
+
+    # -- compile -------------------------------------------------------------
+
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                steps_per_execution: int = 1, run_eagerly: bool = False, jit_compile: Any = "auto",
+                **kwargs) -> None:
+        if kwargs:
+            raise TypeError(f"compile() got unexpected arguments: {', '.join(sorted(kwargs))}.")
+        if run_eagerly:
+            raise ValueError("run_eagerly=True is not supported: highlevel always compiles its steps. "
+                             "Debug a layer by calling it on arrays outside fit.")
+        if not isinstance(steps_per_execution, (int, np.integer)) or steps_per_execution < 1:
+            raise ValueError(f"steps_per_execution must be a positive integer, got {steps_per_execution!r}.")
+        self.optimizer = _optimizers.get(optimizer)
+        self._loss_arg = loss
+        self._loss_weights_arg = loss_weights
+        self._metrics_arg = metrics
+        self.steps_per_execution = int(steps_per_execution)
+        # Resolve names now so that a typo fails at compile, not at the first batch.
+        for item in jax.tree_util.tree_leaves(loss, is_leaf=lambda v: v is None or isinstance(v, str)):
+            if item is not None:
+                _losses.get(item)
+        self.compiled = True
+        self.state = None
+        self.builder = None
+        self.optimizer._bind(self._get_learning_rate, self._set_learning_rate)
+        self._compile_config = {"optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
+                                "metrics": metrics, "steps_per_execution": steps_per_execution}
+
+    def _require_compiled(self, what: str) -> None:
+        if not self.compiled:
+            raise RuntimeError(f"You must call model.compile(optimizer=..., loss=...) before {what}().")
+
+    # -- setting up the state -------------------------------------------------
+
+    def _output_specs(self) -> list[OutputSpec]:
+        names = list(self.model.output_names)
+        loss = self._loss_arg
+        if isinstance(loss, dict):
+            unknown = set(loss) - set(names)
+            if unknown:
+                raise ValueError(f"loss names outputs {sorted(unknown)} that the model does not have; "
+                                 f"its outputs are {names}.")
+            per_output = [loss.get(n) for n in names]
+        elif isinstance(loss, (list, tuple)):
+            if len(loss) != len(names):
+                raise ValueError(f"loss is a list of {len(loss)} but the model has {len(names)} outputs {names}.")
+            per_output = list(loss)
+        else:
+            per_output = [loss] * len(names)
+        lw = self._loss_weights_arg
+        if lw is None:
+            weights = [1.0] * len(names)
+        elif isinstance(lw, dict):
+            weights = [float(lw.get(n, 1.0)) for n in names]
+        else:
+            if len(lw) != len(names):
+                raise ValueError(f"loss_weights has {len(lw)} entries but the model has {len(names)} outputs.")
+            weights = [float(w) for w in lw]
+        metrics = self._metrics_arg
+        if metrics is None:
+            per_metrics = [[] for _ in names]
+        elif isinstance(metrics, dict):
+            per_metrics = [_as_list(metrics.get(n)) for n in names]
+        elif isinstance(metrics, (list, tuple)) and len(names) > 1 and all(
+                isinstance(m, (list, tuple)) or m is None for m in metrics):
+            per_metrics = [_as_list(m) for m in metrics]
+        else:
+            per_metrics = [_as_list(metrics) for _ in names]
+        shapes = self.model.output_shapes()
+        specs = []
+        for name, l, w, ms, shape in zip(names, per_output, weights, per_metrics, shapes):
+            loss_obj = None if l is None else _losses.get(l)
+            resolved = []
+            for m in ms:
+                metric = _metrics.get(m, loss=loss_obj, output_shape=shape)
+                resolved.append((m if isinstance(m, str) else metric.name, metric))
+            specs.append(OutputSpec(name=name, loss=loss_obj, weight=w, metrics=resolved))
+        return specs
+
+    def _init_state(self) -> None:
+        """Splits the (built) module, creates the optimizer state and the compiled steps."""
+        model = self.model
+        trainable_ids = {id(v) for v in model.trainable_weights}
+        paths = frozenset(tuple(path) for path, node in nnx.iter_graph(model)
+                          if isinstance(node, nnx.Variable) and id(node) in trainable_ids)
+        graphdef, _, _, _ = nnx.split(model, lambda p, v: tuple(p) in paths, Hyperparameter, ...)
+        outputs = self._output_specs()
+        if all(spec.loss is None for spec in outputs):
+            self._loss_missing = True
+        else:
+            self._loss_missing = False
+        tx = self.optimizer.to_optax()
+        self.builder = StepBuilder(graphdef, paths, tx, outputs, _metrics.Mean(name="loss"),
+                                   list(model.output_names))
+        params, hyper, rest = self.builder.split(model)
+        params, rest = _copy(params), _copy(rest)
+        self._collect_hyper_vars(hyper)
+        seed = _random.seed_from_global()
+        self.seed = seed
+        self.state = TrainState.create(params=params, non_trainable=rest, opt_state=tx.init(params),
+                                       rng=jax.random.key(seed), metrics=self.builder.init_metrics())
+        k = self.steps_per_execution
+        if k == 1:
+            self._train_fn = jax.jit(self.builder.train_step, donate_argnums=0)
+            self._eval_fn = jax.jit(self.builder.eval_step, donate_argnums=2)
+        else:
+            self._train_fn = jax.jit(self.builder.multi_train_step, donate_argnums=0)
+            self._eval_fn = jax.jit(self.builder.multi_eval_step, donate_argnums=2)
+        self._train_one_fn = jax.jit(self.builder.train_step, donate_argnums=0)
+        self._eval_one_fn = jax.jit(self.builder.eval_step, donate_argnums=2)
+        self._predict_fn = jax.jit(self.builder.predict_step)
+
+    def _collect_hyper_vars(self, hyper_state) -> None:
+        by_path = {tuple(path): node for path, node in nnx.iter_graph(self.model)
+                   if isinstance(node, Hyperparameter)}
+        flat = list(nnx.to_flat_state(hyper_state))
+        self._hyper_vars = [by_path[tuple(path)] for path, _ in flat]
+        self._hyper_state = hyper_state
+        self._hyper_leaves_treedef = jax.tree_util.tree_structure(hyper_state)
+
+    def _hyper(self):
+        """The hyperparameters as the module holds them now (by reference: no copy, no transfer)."""
+        if not self._hyper_vars:
+            return self._hyper_state
+        return jax.tree_util.tree_unflatten(self._hyper_leaves_treedef, [v.get_value() for v in self._hyper_vars])
+
+    def _ensure_ready(self, x_sample) -> None:
+        self.model._build_for_data(x_sample)
+        if self.state is None:
+            self._init_state()
+        else:
+            self.pull_from_module()
+
+    # -- syncing with the module ------------------------------------------------
+
+    def pull_from_module(self) -> None:
+        """Copies the module's weights into the train state (the module is the source of truth)."""
+        if self.state is None:
+            return
+        params, _, rest = self.builder.split(self.model)
+        self.state = self.state.replace(params=_copy(params), non_trainable=_copy(rest))
+        self._module_stale = False
+
+    def push_to_module(self) -> None:
+        """Writes the train state's weights into the module's variables."""
+        if self.state is None or not self._module_stale:
+            return
+        nnx.update(self.model, self.state.params, self.state.non_trainable)
+        self._module_stale = False
+
+    # -- learning rate -------------------------------------------------------------
+
+    def _get_learning_rate(self) -> float | None:
+        if self.state is None:
+            return None
+        lr = find_learning_rate(self.state.opt_state)
+        return None if lr is None else float(jax.device_get(lr))
+
+    def _set_learning_rate(self, value: float) -> bool:
+        if self.state is None:
+            return False
+        if find_learning_rate(self.state.opt_state) is None:
+            raise ValueError("This optimizer's state has no injected learning rate to set; build it "
+                             "with optax.inject_hyperparams or use an hl.optimizers optimizer.")
+        self.state = self.state.replace(opt_state=replace_learning_rate(self.state.opt_state, value))
+        return True
+
+    # -- reading metrics -----------------------------------------------------------
+
+    def _read(self, metrics_state, prefix: str = "") -> dict[str, float]:
+        """Metric results on the host: one device-to-host copy of the accumulators."""
+        host = jax.device_get(metrics_state)
+        tracker, outputs = host
+        names = iter(self.builder.metric_names())
+        logs = {}
+        name, metric = next(names)
+        logs[prefix + name] = float(metric.result(tracker))
+        for loss_state, metric_states in outputs:
+            if loss_state is not None:
+                name, metric = next(names)
+                logs[prefix + name] = float(metric.result(loss_state))
+            for ms in metric_states:
+                name, metric = next(names)
+                logs[prefix + name] = float(metric.result(ms))
+        return logs
+
+    # -- fit --------------------------------------------------------------------------
+
+    def fit(self, x=None, y=None, batch_size=None, epochs: int = 1, verbose="auto", callbacks=None,
+            validation_split: float = 0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch: int = 0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq: int = 1) -> History:
+        self._require_compiled("fit")
+        verbose = _verbosity(verbose)
+        if validation_split and validation_data is None:
+            from highlevel.training.data import is_array_data
+            if not is_array_data(x):
+                raise ValueError("validation_split works only with array data; for an iterable pass "
+                                 "validation_data.")
+            (x, y, sample_weight), (vx, vy, vsw) = split_validation(x, y, sample_weight, validation_split)
+            validation_data = (vx, vy) if vsw is None else (vx, vy, vsw)
+        seed = self.seed if self.state is not None else None
+        adapter = make_adapter(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
+                               class_weight=class_weight, seed=0, steps=steps_per_epoch,
+                               steps_per_execution=self.steps_per_execution)
+        self._ensure_ready(_sample_x(adapter))
+        if self._loss_missing:
+            raise ValueError("The model was compiled without a loss, so it cannot be trained; pass "
+                             "loss=... to compile().")
+        adapter.seed = self.seed if seed is None else seed
+        val_adapter = None
+        if validation_data is not None:
+            val_adapter = self._validation_adapter(validation_data, validation_batch_size or batch_size,
+                                                   validation_steps)
+        history = History()
+        cbs = list(callbacks or [])
+        if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
+            cbs.insert(0, ProgbarLogger(verbose=verbose))
+        cbs.append(history)
+        steps = adapter.num_executions if self.steps_per_execution > 1 else adapter.num_batches
+        callback_list = CallbackList(cbs, model=self.model,
+                                     params={"epochs": epochs, "steps": steps, "verbose": verbose})
+        self.model.stop_training = False
+        self.model.history = history
+        batch_begin = callback_list.needs("on_train_batch_begin")
+        batch_end = callback_list.needs("on_train_batch_end")
+        train_fn = self._train_fn
+        k = self.steps_per_execution
+        logs: dict[str, float] = {}
+        callback_list.on_train_begin()
+        self.pull_from_module()
+        for epoch in range(initial_epoch, epochs):
+            self.state = self.state.replace(metrics=self.builder.init_metrics())
+            callback_list.on_epoch_begin(epoch)
+            self.pull_from_module()
+            hyper = self._hyper()
+            for step, batch in enumerate(prefetch_to_device(adapter.batches(epoch))):
+                if batch_begin:
+                    callback_list.on_train_batch_begin(step)
+                    hyper = self._hyper()
+                if k == 1:
+                    self.state = train_fn(self.state, hyper, tuple(batch))
+                else:
+                    stacked, valid = batch
+                    self.state = train_fn(self.state, hyper, tuple(stacked), valid)
+                self._module_stale = True
+                if batch_end:
+                    callback_list.on_train_batch_end(step, LazyLogs(lambda: self._read(self.state.metrics)))
+                    hyper = self._hyper()
+                if self.model.stop_training:
+                    break
+            logs = self._read(self.state.metrics)
+            if val_adapter is not None and (epoch + 1) % validation_freq == 0:
+                logs.update(self._evaluate_adapter(val_adapter, prefix="val_"))
+            lr = self._get_learning_rate()
+            if lr is not None:
+                logs["learning_rate"] = lr
+            self.push_to_module()
+            callback_list.on_epoch_end(epoch, logs)
+            self.pull_from_module()
+            if self.model.stop_training:
+                break
+        self.push_to_module()
+        callback_list.on_train_end(logs)
+        self.pull_from_module()
+        self.push_to_module()
+        return history
+
+    def _validation_adapter(self, validation_data, batch_size, steps):
+        from highlevel.training.data import is_array_data
+        if isinstance(validation_data, tuple) and len(validation_data) in (2, 3) and is_array_data(validation_data[0]):
+            vx, vy = validation_data[0], validation_data[1]
+            vsw = validation_data[2] if len(validation_data) == 3 else None
+            return make_adapter(vx, vy, vsw, batch_size=batch_size, steps_per_execution=self.steps_per_execution)
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) and not hasattr(validation_data[0], "__iter__"):
+            raise ValueError("validation_data must be (x_val, y_val), (x_val, y_val, sample_weight) or an "
+                             "iterable of batches.")
+        return make_adapter(validation_data, steps=steps, steps_per_execution=self.steps_per_execution)
+
+    def _evaluate_adapter(self, adapter, prefix: str = "", callback_list: CallbackList | None = None) -> dict[str, float]:
+        variables = (self.state.params, self.state.non_trainable)
+        hyper = self._hyper()
+        metrics_state = self.builder.init_metrics()
+        batch_end = callback_list is not None and callback_list.needs("on_test_batch_end")
+        for step, batch in enumerate(prefetch_to_device(adapter.batches(0))):
+            if self.steps_per_execution == 1:
+                metrics_state = self._eval_fn(variables, hyper, metrics_state, tuple(batch))
+            else:
+                stacked, valid = batch
+                metrics_state = self._eval_fn(variables, hyper, metrics_state, tuple(stacked), valid)
+            if batch_end:
+                callback_list.on_test_batch_end(step, LazyLogs(lambda: self._read(metrics_state)))
+        return self._read(metrics_state, prefix)
+
+    # -- evaluate / predict ------------------------------------------------------------
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict: bool = False):
+        self._require_compiled("evaluate")
+        adapter = make_adapter(x, y, sample_weight, batch_size=batch_size, steps=steps,
+                               steps_per_execution=self.steps_per_execution)
+        self._ensure_ready(_sample_x(adapter))
+        if self._loss_missing:
+            raise ValueError("The model was compiled without a loss, so it cannot be evaluated; pass "
+                             "loss=... to compile().")
+        callback_list = CallbackList(list(callbacks or []), model=self.model)
+        callback_list.on_test_begin()
+        logs = self._evaluate_adapter(adapter, callback_list=callback_list)
+        callback_list.on_test_end(logs)
+        if _verbosity(verbose) and verbose != 0:
+            print(" - ".join(f"{k}: {v:.4g}" for k, v in logs.items()), flush=True)
+        return _format_results(logs, return_dict)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        if self.builder is None and not self.compiled:
+            # Keras allows predict before compile: use an identity optimizer-free setup.
+            self.compile(optimizer="sgd", loss=None)
+        adapter = make_adapter(x, None, None, batch_size=batch_size, steps=steps, targets=False)
+        self._ensure_ready(_sample_x(adapter))
+        variables = (self.state.params, self.state.non_trainable)
+        hyper = self._hyper()
+        callback_list = CallbackList(list(callbacks or []), model=self.model)
+        callback_list.on_predict_begin()
+        counts: list[int] = []
+
+        def inputs():
+            for batch in adapter.batches(0):
+                counts.append(int(batch.mask.sum()))
+                yield batch.x
+
+        outputs = []
+        batch_end = callback_list.needs("on_predict_batch_end")
+        for step, bx in enumerate(prefetch_to_device(inputs())):
+            outputs.append(self._predict_fn(variables, hyper, bx))
+            if batch_end:
+                callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
+        callback_list.on_predict_end()
+        if not outputs:
+            raise ValueError("predict got no data: x is empty.")
+        host = jax.device_get(outputs)
+        return jax.tree_util.tree_map(
+            lambda *parts: np.concatenate([np.asarray(p)[:c] for p, c in zip(parts, counts)], axis=0), *host)
+
+    # -- single batches ----------------------------------------------------------------------
+
+    def _single_batch(self, x, y, sample_weight, class_weight):
+        adapter = make_adapter(x, y, sample_weight, batch_size=None, class_weight=class_weight)
+        if hasattr(adapter, "batch_size") and hasattr(adapter, "num_samples"):
+            adapter.batch_size = adapter.num_samples
+        return adapter
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict: bool = False):
+        self._require_compiled("train_on_batch")
+        adapter = self._single_batch(x, y, sample_weight, class_weight)
+        self._ensure_ready(_sample_x(adapter))
+        if self._loss_missing:
+            raise ValueError("The model was compiled without a loss; pass loss=... to compile().")
+        batch = next(iter(adapter.batches(0)))
+        self.state = self.state.replace(metrics=self.builder.init_metrics())
+        self.state = self._train_one_fn(self.state, self._hyper(), tuple(jax.device_put(batch)))
+        self._module_stale = True
+        logs = self._read(self.state.metrics)
+        self.push_to_module()
+        return _format_results(logs, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
+        self._require_compiled("test_on_batch")
+        adapter = self._single_batch(x, y, sample_weight, None)
+        self._ensure_ready(_sample_x(adapter))
+        batch = next(iter(adapter.batches(0)))
+        metrics_state = self._eval_one_fn((self.state.params, self.state.non_trainable), self._hyper(),
+                                          self.builder.init_metrics(), tuple(jax.device_put(batch)))
+        return _format_results(self._read(metrics_state), return_dict)
+
+    def predict_on_batch(self, x):
+        adapter = make_adapter(x, None, None, batch_size=None, targets=False)
+        if hasattr(adapter, "num_samples"):
+            adapter.batch_size = adapter.num_samples
+        return self.predict(x, batch_size=adapter.batch_size, verbose=0)
+
+
+def _as_list(m):
+    if m is None:
+        return []
+    return list(m) if isinstance(m, (list, tuple)) else [m]
+
+
+def _sample_x(adapter):
+    if hasattr(adapter, "x"):
+        return adapter.x
+    x, _, _ = adapter.peek()
+    return x
+
+
+def _format_results(logs: dict[str, float], return_dict: bool):
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values

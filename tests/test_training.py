@@ -1,0 +1,242 @@
+"""compile/fit/evaluate/predict: learning real problems, Keras's semantics, one compilation."""
+
+import jax
+import numpy as np
+import pytest
+
+import highlevel as hl
+from tests.compile_count import count_compilations
+
+
+def _mlp(in_dim=4, out=1, hidden=16, activation="relu"):
+    return hl.Sequential([hl.Input((in_dim,)), hl.layers.Dense(hidden, activation=activation),
+                          hl.layers.Dense(out)])
+
+
+def test_xor_is_learned():
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
+    y = np.array([[0], [1], [1], [0]], np.float32)
+    model = hl.Sequential([hl.Input((2,)), hl.layers.Dense(16, activation="tanh"),
+                           hl.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=hl.optimizers.Adam(0.05), loss="binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=4, epochs=200, verbose=0)
+    assert history.history["accuracy"][-1] == 1.0
+    np.testing.assert_array_equal(model.predict(x, verbose=0).round(), y)
+
+
+def test_linear_regression_recovers_known_weights(rng):
+    true_w = np.array([[2.0], [-3.0], [0.5]], np.float32)
+    x = rng.standard_normal((256, 3)).astype(np.float32)
+    y = x @ true_w + 1.5
+    model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(1)])
+    model.compile(optimizer=hl.optimizers.SGD(0.1), loss="mse")
+    model.fit(x, y, batch_size=32, epochs=60, verbose=0)
+    kernel, bias = model.get_weights()
+    np.testing.assert_allclose(kernel, true_w, atol=1e-3)
+    np.testing.assert_allclose(bias, [1.5], atol=1e-3)
+
+
+def test_digits_cnn_reaches_97_percent():
+    from recipes.digits_cnn import train
+    _, history, accuracy = train(epochs=25, seed=0, verbose=0)
+    assert accuracy >= 0.97, accuracy
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
+
+
+def test_no_recompilation_after_first_epoch(rng):
+    x = rng.standard_normal((70, 6, 6, 1)).astype(np.float32)   # 70 = 2 full batches of 32 + 6
+    y = rng.integers(0, 3, 70)
+    model = hl.Sequential([hl.Input((6, 6, 1)), hl.layers.Conv2D(4, 3, activation="relu"),
+                           hl.layers.BatchNormalization(), hl.layers.Flatten(), hl.layers.Dropout(0.2),
+                           hl.layers.Dense(3)])
+    model.compile(optimizer="adam", loss=hl.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    model.fit(x, y, batch_size=32, epochs=1, validation_data=(x[:40], y[:40]), verbose=0)
+    model.evaluate(x, y, batch_size=32, verbose=0)
+    model.predict(x, batch_size=32, verbose=0)
+    with count_compilations() as compiled:
+        model.fit(x, y, batch_size=32, epochs=3, validation_data=(x[:40], y[:40]), verbose=0)
+        model.evaluate(x[:50], y[:50], batch_size=32, verbose=0)
+        preds = model.predict(x[:45], batch_size=32, verbose=0)
+        model.layers[3].rate = 0.5           # a dropout rate changed between fits
+        model.optimizer.learning_rate = 1e-4  # and the learning rate
+        model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    assert compiled == [], compiled
+    assert preds.shape == (45, 3)
+
+
+def test_no_implicit_device_to_host_transfer_during_fit(rng):
+    x = rng.standard_normal((64, 4)).astype(np.float32)
+    y = rng.standard_normal((64, 1)).astype(np.float32)
+    model = _mlp()
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    with jax.transfer_guard_device_to_host("disallow"):
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+
+
+def test_steps_per_execution_matches_single_steps(rng):
+    x = rng.standard_normal((100, 5)).astype(np.float32)
+    y = rng.standard_normal((100, 2)).astype(np.float32)
+    results = []
+    for k in (1, 4):
+        hl.utils.set_random_seed(3)
+        model = _mlp(5, 2)
+        model.compile(optimizer=hl.optimizers.SGD(0.05, momentum=0.9), loss="mse", steps_per_execution=k)
+        history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        results.append((model.get_weights(), history.history["loss"]))
+    for a, b in zip(results[0][0], results[1][0]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-5)
+
+
+def test_partial_last_batch_is_masked_in_loss_and_metrics(rng):
+    x = rng.standard_normal((37, 3)).astype(np.float32)
+    y = rng.standard_normal((37, 1)).astype(np.float32)
+    model = _mlp(3)
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    loss, mae = model.evaluate(x, y, batch_size=16, verbose=0)
+    pred = model.predict(x, batch_size=16, verbose=0)
+    assert pred.shape == (37, 1)
+    np.testing.assert_allclose(loss, np.mean((pred - y) ** 2), rtol=1e-5)
+    np.testing.assert_allclose(mae, np.mean(np.abs(pred - y)), rtol=1e-5)
+
+
+def test_sample_and_class_weights_follow_keras(rng):
+    x = rng.standard_normal((8, 3)).astype(np.float32)
+    y = np.array([0, 1, 1, 0, 1, 0, 0, 1], np.int32)
+    sw = np.array([1, 2, 0, 1, 3, 1, 0.5, 1], np.float32)
+    model = _mlp(3, 2)
+    model.compile(optimizer="sgd", loss=hl.losses.SparseCategoricalCrossentropy(from_logits=True))
+    logits = model.predict(x, verbose=0)
+    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    per_sample = -logp[np.arange(8), y]
+    # Keras: sum(w * loss) / number of samples.
+    expected = np.sum(sw * per_sample) / 8
+    np.testing.assert_allclose(model.test_on_batch(x, y, sample_weight=sw), expected, rtol=1e-5)
+    cw = {0: 1.0, 1: 3.0}
+    expected_cw = np.sum(np.where(y == 1, 3.0, 1.0) * per_sample) / 8
+    before = model.get_weights()
+    loss = model.train_on_batch(x, y, class_weight=cw)
+    np.testing.assert_allclose(loss, expected_cw, rtol=1e-5)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_validation_split_takes_the_last_samples(rng):
+    x = rng.standard_normal((100, 3)).astype(np.float32)
+    y = rng.standard_normal((100, 1)).astype(np.float32)
+    model = _mlp(3)
+    model.compile(optimizer=hl.optimizers.SGD(0.0), loss="mse")
+    history = model.fit(x, y, batch_size=10, epochs=1, validation_split=0.2, verbose=0)
+    val_loss = model.evaluate(x[80:], y[80:], batch_size=10, verbose=0)
+    np.testing.assert_allclose(history.history["val_loss"][0], val_loss, rtol=1e-6)
+
+
+def test_fit_on_an_iterable_of_batches_and_initial_epoch(rng):
+    x = rng.standard_normal((50, 3)).astype(np.float32)
+    y = (x.sum(1, keepdims=True) > 0).astype(np.float32)
+    batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, 50, 16)]   # last batch has 2 rows
+    model = _mlp(3, 1, activation="tanh")
+    model.compile(optimizer=hl.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(batches, epochs=5, initial_epoch=2, verbose=0)
+    assert history.epoch == [2, 3, 4]
+    assert len(history.history["loss"]) == 3
+    assert model.predict(batches, verbose=0).shape == (50, 1)
+    assert np.isfinite(model.evaluate(batches, verbose=0)[0])
+
+
+def test_functional_multi_input_multi_output(rng):
+    a, b = hl.Input((4,), name="a"), hl.Input((3,), name="b")
+    h = hl.layers.Concatenate()([hl.layers.Dense(8, activation="relu")(a), b])
+    out1 = hl.layers.Dense(1, name="reg")(h)
+    out2 = hl.layers.Dense(3, name="cls")(h)
+    model = hl.Model([a, b], {"reg": out1, "cls": out2})
+    model.compile(optimizer="adam", loss={"reg": "mse", "cls": hl.losses.SparseCategoricalCrossentropy(from_logits=True)},
+                  loss_weights={"reg": 0.5, "cls": 1.0}, metrics={"cls": ["accuracy"]})
+    xa = rng.standard_normal((40, 4)).astype(np.float32)
+    xb = rng.standard_normal((40, 3)).astype(np.float32)
+    y = {"reg": rng.standard_normal((40, 1)).astype(np.float32), "cls": rng.integers(0, 3, 40)}
+    history = model.fit([xa, xb], y, batch_size=16, epochs=2, verbose=0)
+    assert {"loss", "reg_loss", "cls_loss", "cls_accuracy"} <= set(history.history)
+    logs = model.evaluate({"a": xa, "b": xb}, y, batch_size=16, verbose=0, return_dict=True)
+    np.testing.assert_allclose(logs["loss"], 0.5 * logs["reg_loss"] + logs["cls_loss"], rtol=1e-5)
+    pred = model.predict([xa, xb], verbose=0)
+    assert pred["reg"].shape == (40, 1) and pred["cls"].shape == (40, 3)
+
+
+def test_regularizers_add_to_the_loss(rng):
+    x = rng.standard_normal((8, 3)).astype(np.float32)
+    y = rng.standard_normal((8, 2)).astype(np.float32)
+    model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(2, kernel_regularizer=hl.regularizers.L2(0.1),
+                                                           bias_regularizer=hl.regularizers.L1(0.2),
+                                                           bias_initializer="ones")])
+    model.compile(optimizer="sgd", loss="mse")
+    kernel, bias = model.get_weights()
+    pred = x @ kernel + bias
+    expected = np.mean((pred - y) ** 2) + 0.1 * np.sum(kernel ** 2) + 0.2 * np.sum(np.abs(bias))
+    np.testing.assert_allclose(model.test_on_batch(x, y), expected, rtol=1e-5)
+
+
+def test_learning_rate_is_read_and_set_without_recompiling(rng):
+    x = rng.standard_normal((32, 4)).astype(np.float32)
+    y = rng.standard_normal((32, 1)).astype(np.float32)
+    model = _mlp()
+    model.compile(optimizer=hl.optimizers.SGD(0.01), loss="mse")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert model.optimizer.learning_rate == pytest.approx(0.01)
+    model.optimizer.learning_rate = 0.0
+    before = model.get_weights()
+    with count_compilations() as compiled:
+        history = model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert compiled == []
+    assert history.history["learning_rate"] == [0.0]
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_frozen_layers_get_no_update_and_no_optimizer_state(rng):
+    x = rng.standard_normal((32, 4)).astype(np.float32)
+    y = rng.standard_normal((32, 1)).astype(np.float32)
+    model = _mlp()
+    model.layers[0].trainable = False
+    model.compile(optimizer="adam", loss="mse")
+    frozen_before = model.layers[0].get_weights()
+    head_before = model.layers[1].get_weights()
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    for a, b in zip(frozen_before, model.layers[0].get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(head_before[0], model.layers[1].get_weights()[0])
+    state = model._trainer.state
+    opt_sizes = sum(leaf.size for leaf in jax.tree_util.tree_leaves(state.opt_state))
+    head_params = model.layers[1].count_params()
+    assert opt_sizes <= 2 * head_params + 8   # Adam's two moments for the head only, plus counters
+    assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 2
+
+
+def test_same_seed_same_weights_bit_for_bit(rng):
+    x = rng.standard_normal((64, 4)).astype(np.float32)
+    y = rng.standard_normal((64, 1)).astype(np.float32)
+    runs = []
+    for _ in range(2):
+        hl.utils.set_random_seed(42)
+        model = hl.Sequential([hl.Input((4,)), hl.layers.Dense(16, activation="relu"),
+                               hl.layers.Dropout(0.3), hl.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+        runs.append(model.get_weights())
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_progress_output_verbose_1_and_2(rng, capsys):
+    x = rng.standard_normal((32, 4)).astype(np.float32)
+    y = rng.standard_normal((32, 1)).astype(np.float32)
+    model = _mlp()
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, batch_size=8, epochs=2, verbose=2)
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out and "loss:" in out
+    model.fit(x, y, batch_size=8, epochs=1, verbose=1)
+    out = capsys.readouterr().out
+    assert "Epoch 1/1" in out and "4/4" in out
