@@ -49,10 +49,11 @@ def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1: bool = True):
 
 
 def _float(y_pred):
+    # At least float32, as Keras computes losses in floatx even for bfloat16 outputs.
     y_pred = jnp.asarray(y_pred)
     if not jnp.issubdtype(y_pred.dtype, jnp.floating):
-        y_pred = y_pred.astype(jnp.float32)
-    return y_pred
+        return y_pred.astype(jnp.float32)
+    return y_pred.astype(jnp.promote_types(y_pred.dtype, jnp.float32))
 
 
 def _pair(y_true, y_pred, align: bool = True):

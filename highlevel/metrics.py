@@ -67,8 +67,9 @@ def _sparse_labels(y_true, y_pred):
 def sparse_categorical_accuracy(y_true, y_pred):
     """1.0 where the integer label ``y_true`` (``[B]`` or ``[B, 1]``) is ``argmax(y_pred)``."""
     y_pred = jnp.asarray(y_pred)
-    y_true = _sparse_labels(y_true, y_pred).astype(y_pred.dtype)
-    return (y_true == jnp.argmax(y_pred, axis=-1).astype(y_pred.dtype)).astype(jnp.float32)
+    # Compared in float32: a bfloat16 prediction dtype cannot hold every class index.
+    y_true = _sparse_labels(y_true, y_pred).astype(jnp.float32)
+    return (y_true == jnp.argmax(y_pred, axis=-1).astype(jnp.float32)).astype(jnp.float32)
 
 
 def _in_top_k(labels, y_pred, k: int):

@@ -48,7 +48,8 @@ def test_crossentropy_classes_match_keras(kwargs, rng):
     one_hot = np.eye(5, dtype="float32")[labels]
     weight = rng.uniform(0, 2, 8).astype("float32")
     for ours, theirs, y_true in [
-            (losses.CategoricalCrossentropy(**kwargs), keras.losses.CategoricalCrossentropy(**kwargs), one_hot),
+            (losses.CategoricalCrossentropy(**kwargs), keras.losses.CategoricalCrossentropy(**kwargs),
+             one_hot),
             (losses.BinaryCrossentropy(**kwargs), keras.losses.BinaryCrossentropy(**kwargs), one_hot)]:
         np.testing.assert_allclose(ours(y_true, y_pred, sample_weight=weight),
                                    theirs(y_true, y_pred, sample_weight=weight), atol=ATOL)
@@ -112,6 +113,15 @@ def test_mask_makes_a_padded_batch_give_the_loss_of_its_real_rows(rng):
     padded_pred = np.concatenate([y_pred, np.full((2, 4), np.nan, "float32")])
     mask = np.arange(8) < 6
     np.testing.assert_allclose(loss(padded_true, padded_pred, mask=mask), loss(y_true, y_pred), rtol=1e-6)
+
+
+def test_low_precision_predictions_are_computed_in_float32(rng):
+    y_true, y_pred = _data(rng)
+    low = jnp.asarray(y_pred, jnp.bfloat16)
+    value = losses.BinaryCrossentropy()(y_true, low)
+    assert value.dtype == jnp.float32
+    expected = losses.BinaryCrossentropy()(y_true, np.asarray(low, "float32"))
+    np.testing.assert_allclose(value, expected, rtol=1e-6)
 
 
 def test_jit_and_grad(rng):

@@ -39,13 +39,16 @@ def _optax_run(tx, params, grads):
 
 
 CASES = [
-    ("SGD", {}), ("SGD", {"momentum": 0.9}), ("SGD", {"momentum": 0.8, "nesterov": True, "learning_rate": 0.1}),
+    ("SGD", {}), ("SGD", {"momentum": 0.9}),
+    ("SGD", {"momentum": 0.8, "nesterov": True, "learning_rate": 0.1}),
     ("Adam", {}), ("Adam", {"learning_rate": 0.01, "amsgrad": True, "epsilon": 1e-3}),
-    ("AdamW", {"learning_rate": 0.01}), ("AdamW", {"learning_rate": 0.01, "weight_decay": 0.1, "beta_1": 0.5}),
+    ("AdamW", {"learning_rate": 0.01}),
+    ("AdamW", {"learning_rate": 0.01, "weight_decay": 0.1, "beta_1": 0.5}),
     ("RMSprop", {}), ("RMSprop", {"learning_rate": 0.01, "momentum": 0.5, "centered": True}),
     ("Adagrad", {"learning_rate": 0.1}), ("Adagrad", {"initial_accumulator_value": 0.5, "epsilon": 1e-3}),
     ("Adam", {"clipnorm": 0.5}), ("SGD", {"global_clipnorm": 0.5, "momentum": 0.9}),
-    ("RMSprop", {"clipvalue": 0.1, "weight_decay": 0.05}), ("SGD", {"weight_decay": 0.01, "learning_rate": 0.1}),
+    ("RMSprop", {"clipvalue": 0.1, "weight_decay": 0.05}),
+    ("SGD", {"weight_decay": 0.01, "learning_rate": 0.1}),
 ]
 
 

@@ -100,6 +100,12 @@ class Trainer:
                              "Debug a layer by calling it on arrays outside fit.")
         if not isinstance(steps_per_execution, (int, np.integer)) or steps_per_execution < 1:
             raise ValueError(f"steps_per_execution must be a positive integer, got {steps_per_execution!r}.")
+        self._configure(optimizer, loss, loss_weights, metrics, steps_per_execution)
+        self.compiled = True
+
+    def _configure(self, optimizer, loss, loss_weights, metrics, steps_per_execution) -> None:
+        # Trained weights live in the state until pushed; a new compile starts a new state.
+        self.push_to_module()
         self.optimizer = _optimizers.get(optimizer)
         self._loss_arg = loss
         self._loss_weights_arg = loss_weights
@@ -109,7 +115,6 @@ class Trainer:
         for item in jax.tree_util.tree_leaves(loss, is_leaf=lambda v: v is None or isinstance(v, str)):
             if item is not None:
                 _losses.get(item)
-        self.compiled = True
         self.state = None
         self.builder = None
         self.optimizer._bind(self._get_learning_rate, self._set_learning_rate)
@@ -289,7 +294,6 @@ class Trainer:
                                  "validation_data.")
             (x, y, sample_weight), (vx, vy, vsw) = split_validation(x, y, sample_weight, validation_split)
             validation_data = (vx, vy) if vsw is None else (vx, vy, vsw)
-        seed = self.seed if self.state is not None else None
         adapter = make_adapter(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
                                class_weight=class_weight, seed=0, steps=steps_per_epoch,
                                steps_per_execution=self.steps_per_execution)
@@ -297,7 +301,7 @@ class Trainer:
         if self._loss_missing:
             raise ValueError("The model was compiled without a loss, so it cannot be trained; pass "
                              "loss=... to compile().")
-        adapter.seed = self.seed if seed is None else seed
+        adapter.seed = self.seed  # the data order of epoch e depends only on (seed, e)
         val_adapter = None
         if validation_data is not None:
             val_adapter = self._validation_adapter(validation_data, validation_batch_size or batch_size,
@@ -402,9 +406,9 @@ class Trainer:
         return _format_results(logs, return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        if self.builder is None and not self.compiled:
-            # Keras allows predict before compile: use an identity optimizer-free setup.
-            self.compile(optimizer="sgd", loss=None)
+        if not self.compiled and self.builder is None:
+            # Keras allows predict before compile: set up the steps without marking the model compiled.
+            self._configure("sgd", None, None, None, 1)
         adapter = make_adapter(x, None, None, batch_size=batch_size, steps=steps, targets=False)
         self._ensure_ready(_sample_x(adapter))
         variables = (self.state.params, self.state.non_trainable)

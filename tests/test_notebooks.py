@@ -1,0 +1,124 @@
+"""Notebooks: committed without outputs, and executed top to bottom with results checked.
+
+Each notebook runs in a fresh kernel started from this interpreter (``sys.executable``),
+so it sees the same ``highlevel`` and dependencies as the tests, with or without
+``pip install -e``. What a notebook must show is checked in ``CHECKS``, keyed by file
+name; a notebook without an entry must still run without error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+KERNEL = "python3"
+CELL_TIMEOUT_S = 300
+
+
+def _ids(paths):
+    return [p.name for p in paths]
+
+
+def _stdout(nb) -> str:
+    """All text a notebook's code cells wrote to stdout, in order."""
+    return "".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code"
+                   for out in cell.get("outputs", [])
+                   if out.get("output_type") == "stream" and out.get("name") == "stdout")
+
+
+def _images(nb) -> int:
+    return sum("image/png" in out.get("data", {}) for cell in nb.cells if cell.cell_type == "code"
+               for out in cell.get("outputs", []))
+
+
+def _line(text: str, pattern: str) -> re.Match:
+    match = re.search(pattern, text, re.MULTILINE)
+    assert match, f"no line matching {pattern!r} in the notebook's output:\n{text}"
+    return match
+
+
+def _check_quickstart(nb) -> None:
+    text = _stdout(nb)
+    # 1. XOR: the MLP separates all four points.
+    assert _line(text, r"^XOR predictions: \[(.*)\]$").group(1).split() == ["0", "1", "1", "0"]
+    # 2. Linear regression: every learned weight matches the one the data was made from.
+    rows = re.findall(r"^(w\[\d\]|bias)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)$", text, re.MULTILINE)
+    assert [name for name, _, _ in rows] == ["w[0]", "w[1]", "w[2]", "bias"], text
+    for name, true, learned in rows:
+        assert abs(float(true) - float(learned)) < 0.02, (name, true, learned)
+    assert float(_line(text, r"^final mse: (\S+)$").group(1)) < 1e-3
+    assert _line(text, r"^same as 2 \* predict: (\w+)$").group(1) == "True"
+    # 3. Digits: the loss curve was drawn, and the classifier generalises.
+    assert "'val_loss'" in _line(text, r"^history keys: (.*)$").group(1)
+    assert _images(nb) >= 1, "the loss-curve plot produced no image"
+    assert float(_line(text, r"^test accuracy: (\S+)$").group(1)) >= 0.9
+    assert float(_line(text, r"^test loss: (\S+)$").group(1)) < 0.5
+
+
+CHECKS = {
+    "01_quickstart.ipynb": _check_quickstart,
+}
+
+
+@pytest.fixture(scope="module")
+def kernel_env(tmp_path_factory):
+    """A ``python3`` kernelspec for this interpreter, found first through JUPYTER_PATH.
+
+    A ``python3`` spec installed elsewhere (user or system) could point at another
+    Python without ``highlevel``; this one cannot.
+    """
+    jupyter_dir = tmp_path_factory.mktemp("jupyter")
+    spec_dir = jupyter_dir / "kernels" / KERNEL
+    spec_dir.mkdir(parents=True)
+    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    (spec_dir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (highlevel tests)",
+        "language": "python",
+        # Notebooks run under the same strict numerics as the tests (see conftest.py).
+        "env": {"PYTHONPATH": pythonpath, "JAX_NUMPY_RANK_PROMOTION": "raise"},
+    }))
+    with pytest.MonkeyPatch.context() as mp:
+        search = [str(jupyter_dir), os.environ.get("JUPYTER_PATH")]
+        mp.setenv("JUPYTER_PATH", os.pathsep.join(filter(None, search)))
+        yield
+
+
+def test_notebooks_exist():
+    assert NOTEBOOKS, "no notebooks found under notebooks/"
+    missing = set(CHECKS) - set(_ids(NOTEBOOKS))
+    assert not missing, f"CHECKS names notebooks that do not exist: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_is_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.get("kernelspec", {}).get("name") == KERNEL, (
+        f"{path.name}: set the notebook's kernelspec name to {KERNEL!r}.")
+    dirty = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+             and (cell.get("outputs") or cell.get("execution_count") is not None)]
+    assert not dirty, (f"{path.name}: code cells {dirty} have outputs or an execution count; "
+                       "clear all outputs before committing (Jupyter: Edit > Clear Outputs of All Cells).")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_runs_top_to_bottom(path, kernel_env):
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(nb, kernel_name=KERNEL, timeout=CELL_TIMEOUT_S,
+                                     resources={"metadata": {"path": str(path.parent)}})
+    client.execute()   # raises CellExecutionError, with the cell and traceback, on any error
+    check = CHECKS.get(path.name)
+    if check is not None:
+        check(nb)
