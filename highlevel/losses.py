@@ -9,10 +9,10 @@ reduction. All of it is pure ``jax.numpy``: usable under ``jax.jit`` and ``jax.g
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from typing import Any, Callable
 
+from highlevel.utils.serialization import register_serializable, resolve_serializable, serializable_name
 import jax
 import jax.numpy as jnp
 
@@ -527,19 +527,20 @@ class SparseCategoricalCrossentropy(_FunctionLoss):
 
 
 def _function_path(fn: Callable) -> str:
-    return f"{fn.__module__}:{fn.__qualname__}"
+    """The name a config holds for a user function: its registered name (registering it if needed)."""
+    return serializable_name(fn) or _default_registration(fn)
+
+
+def _default_registration(fn: Callable) -> str:
+    # A function passed to compile() is registered under module:qualname so that this
+    # process can load what it saved; another process must register it itself.
+    register_serializable(fn)
+    return serializable_name(fn)
 
 
 def _import_function(path: str) -> Callable:
-    module, _, qualname = path.partition(":")
-    try:
-        obj = importlib.import_module(module)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError):
-        raise ValueError(f"Cannot import the loss function {path!r} named in a config; pass the "
-                         "function itself to hl.losses.get (or to compile).") from None
-    return obj
+    """The function a config names: only registered functions are found; nothing is imported."""
+    return resolve_serializable(path, "function")
 
 
 class LossFunctionWrapper(Loss):

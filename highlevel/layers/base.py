@@ -148,6 +148,24 @@ def _is_symbolic(inputs) -> bool:
         inputs, is_leaf=lambda x: isinstance(x, KerasTensor)))
 
 
+def _marks_built(build):
+    """Wraps a subclass's ``build`` so that calling it directly also marks the layer built (as Keras)."""
+    @functools.wraps(build)
+    def wrapper(self, input_shape=None, *args, **kwargs):
+        result = build(self, input_shape, *args, **kwargs)
+        self.built = True
+        if self._build_input_shape is None and input_shape is not None:
+            self._build_input_shape = _as_shape(input_shape)
+        return result
+    return wrapper
+
+
+def _as_shape(shape):
+    if isinstance(shape, list) and all(isinstance(d, (int, type(None))) for d in shape):
+        return tuple(shape)
+    return shape
+
+
 def _shape_of(x) -> tuple:
     return tuple(x.shape)
 
@@ -173,6 +191,8 @@ class Layer(nnx.Module, pytree=False):
         # Layers assign weights lazily and keep Keras-style Python attributes,
         # so they are plain graph nodes rather than flax pytrees.
         super().__init_subclass__(pytree=pytree, **kwargs)
+        if "build" in cls.__dict__:
+            cls.build = _marks_built(cls.__dict__["build"])
 
     def __init__(self, *, name: str | None = None, trainable: bool = True, dtype: str | None = None,
                  input_shape: Sequence[int] | None = None, input_dim: int | None = None, **kwargs):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
 from typing import Any, Callable
 
 import jax
 from flax import nnx
 
+from highlevel.utils.serialization import resolve_serializable, serializable_name
 from highlevel.layers.base import Hyperparameter, Layer, next_rng_key, register_layer
 
 __all__ = ["FlaxLayer"]
@@ -28,24 +28,13 @@ def _call_flags(cls: type) -> frozenset:
 
 
 def _factory_name(factory: Callable) -> str | None:
-    """``"package.module:function"`` when ``factory`` can be imported back by that name."""
-    module, qualname = getattr(factory, "__module__", None), getattr(factory, "__qualname__", None)
-    if not module or not qualname or "<" in qualname:
-        return None
-    try:
-        return f"{module}:{qualname}" if _import_factory(f"{module}:{qualname}") is factory else None
-    except (ImportError, AttributeError, ValueError):
-        return None
+    """The registered name of ``factory`` (``hl.utils.register_serializable``), or None."""
+    return serializable_name(factory)
 
 
 def _import_factory(name: str) -> Callable:
-    module_name, _, qualname = name.partition(":")
-    if not module_name or not qualname:
-        raise ValueError(f"A FlaxLayer module_factory name must look like 'package.module:function', got {name!r}.")
-    obj: Any = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    return obj
+    """The factory a config names: only registered factories are found; nothing is imported."""
+    return resolve_serializable(name, "FlaxLayer module_factory")
 
 
 def _child(node, key):

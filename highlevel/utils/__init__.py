@@ -1,5 +1,6 @@
-"""Utilities: seeding."""
+"""Utilities: seeding, registering user objects for configs."""
 
 from highlevel.utils.random import set_random_seed
+from highlevel.utils.serialization import register_serializable
 
-__all__ = ["set_random_seed"]
+__all__ = ["register_serializable", "set_random_seed"]

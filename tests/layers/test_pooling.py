@@ -114,6 +114,24 @@ def test_max_pooling_gradient_flows_to_the_maximum():
     np.testing.assert_array_equal(np.asarray(grad), [[[0.0], [1.0], [1.0], [0.0]]])
 
 
+@pytest.mark.parametrize("name,pool_size,strides,padding,shape", [
+    ("MaxPooling2D", 2, None, "valid", (2, 7, 6, 3)),      # non-overlapping, remainder dropped
+    ("MaxPooling2D", (2, 3), None, "same", (2, 6, 6, 2)),  # non-overlapping, nothing to pad
+    ("MaxPooling2D", 3, 2, "same", (2, 7, 6, 2)),          # overlapping windows: reduce_window
+    ("MaxPooling2D", 2, None, "same", (2, 7, 6, 2)),       # padded: reduce_window
+    ("MaxPooling1D", 3, None, "valid", (2, 10, 3)),
+    ("MaxPooling1D", 2, 1, "valid", (2, 9, 3)),
+])
+def test_max_pooling_gradient_matches_keras_with_ties(name, pool_size, strides, padding, shape, rng):
+    # Small integers make many ties: the gradient must go to the same element of each window as Keras's.
+    x = rng.integers(0, 3, shape).astype("float32")
+    weights = rng.standard_normal(getattr(L, name)(pool_size, strides, padding)(x).shape).astype("float32")
+    ours = jax.grad(lambda v: (getattr(L, name)(pool_size, strides, padding)(v) * weights).sum())(x)
+    with jax.numpy_rank_promotion("allow"):
+        theirs = jax.grad(lambda v: (keras.ops.max_pool(v, pool_size, strides or pool_size, padding) * weights).sum())(x)
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+
+
 # ---------------------------------------------------------------------------
 # Errors.
 

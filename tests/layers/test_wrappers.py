@@ -140,8 +140,11 @@ def test_config_needs_a_factory():
     with pytest.raises(ValueError, match="FlaxLayer 'wrapped' wraps a Linear instance, which cannot be written "
                                          "to a config.*module_factory"):
         layer.get_config()
+    # Unregistered, the factory stays a callable in the config (not JSON-able, never imported back).
+    assert L.FlaxLayer(module_factory=make_linear).get_config()["module_factory"] is make_linear
+    hl.utils.register_serializable(make_linear)
     config = L.FlaxLayer(module_factory=make_linear).get_config()
-    assert config["module_factory"].endswith(":make_linear")  # an import name: JSON can hold it
+    assert config["module_factory"].endswith(":make_linear")  # a registered name: JSON can hold it
     clone = L.FlaxLayer.from_config(config)
     assert isinstance(clone.module, nnx.Linear)
     factory = lambda: nnx.Linear(2, 2, rngs=nnx.Rngs(0))  # noqa: E731
@@ -153,8 +156,9 @@ def test_errors():
         L.FlaxLayer()
     with pytest.raises(TypeError, match="wraps a flax.nnx.Module, got function"):
         L.FlaxLayer(lambda x: x)
-    with pytest.raises(ValueError, match="'package.module:function'"):
-        L.FlaxLayer(module_factory="no_colon")
+    # A config string never imports anything: only registered names resolve.
+    with pytest.raises(ValueError, match="names the FlaxLayer module_factory 'os:system', which is not registered"):
+        L.FlaxLayer(module_factory="os:system")
 
 
 def test_symbolic_and_functional_shapes():
