@@ -33,15 +33,15 @@ def _ser_init(init):
 
 def normalize_tuple(value: Any, n: int, arg: str, layer: str, allow_zero: bool = False) -> tuple[int, ...]:
     """``3`` or ``(3, 3)`` -> ``(3, 3)``; a clear error for anything else."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+    def is_int(v):
+        return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+    if is_int(value):
         out = (int(value),) * n
+    elif isinstance(value, (list, tuple)) and len(value) == n and all(is_int(v) for v in value):
+        out = tuple(int(v) for v in value)
     else:
-        try:
-            out = tuple(int(v) for v in value)
-        except (TypeError, ValueError):
-            out = ()
-        if len(out) != n or any(isinstance(v, bool) for v in value):
-            raise ValueError(f"{layer} `{arg}` must be an integer or a tuple of {n} integers, got {value!r}.")
+        raise ValueError(f"{layer} `{arg}` must be an integer or a tuple of {n} integers, got {value!r}.")
     low = 0 if allow_zero else 1
     if any(v < low for v in out):
         raise ValueError(f"{layer} `{arg}` must be {'non-negative' if allow_zero else 'positive'}, "
@@ -126,7 +126,7 @@ def _check_stride_dilation(layer: str, strides, dilation_rate) -> None:
                          f"Received strides={strides} and dilation_rate={dilation_rate}.")
 
 
-_LAYOUTS = {1: "(batch, steps, channels)", 2: "(batch, height, width, channels)"}
+INPUT_LAYOUTS = {1: "(batch, steps, channels)", 2: "(batch, height, width, channels)"}
 
 
 # ---------------------------------------------------------------------------
@@ -175,7 +175,7 @@ class _Conv(Layer):
                 zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate)]
 
     def build(self, input_shape):
-        check_rank(self, input_shape, self.rank, _LAYOUTS[self.rank])
+        check_rank(self, input_shape, self.rank, INPUT_LAYOUTS[self.rank])
         channels = _check_channels(self, input_shape)
         if channels % self.groups:
             raise ValueError(f"{type(self).__name__} layer '{self.name}': the input's {channels} channels must "
@@ -196,7 +196,7 @@ class _Conv(Layer):
                 zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate)]
 
     def call(self, inputs):
-        check_rank(self, inputs.shape, self.rank, _LAYOUTS[self.rank])
+        check_rank(self, inputs.shape, self.rank, INPUT_LAYOUTS[self.rank])
         y = lax.conv_general_dilated(inputs, self.kernel.value, self.strides, self._padding_for(inputs.shape),
                                      rhs_dilation=self.dilation_rate,
                                      dimension_numbers=_dimension_numbers(self.rank),
@@ -340,7 +340,7 @@ class Conv2DTranspose(Layer):
         return pads
 
     def build(self, input_shape):
-        check_rank(self, input_shape, 2, _LAYOUTS[2])
+        check_rank(self, input_shape, 2, INPUT_LAYOUTS[2])
         channels = _check_channels(self, input_shape)
         self.add_weight("kernel", self.kernel_size + (self.filters, channels), self.kernel_initializer,
                         regularizer=self.kernel_regularizer)
@@ -348,7 +348,7 @@ class Conv2DTranspose(Layer):
             self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer)
 
     def call(self, inputs):
-        check_rank(self, inputs.shape, 2, _LAYOUTS[2])
+        check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
         # transpose_kernel=True flips the taps and swaps in/out: the exact gradient of Conv2D.
         y = lax.conv_transpose(inputs, self.kernel.value, self.strides, self._pads(),
                                rhs_dilation=self.dilation_rate, dimension_numbers=_dimension_numbers(2),
@@ -406,7 +406,7 @@ class _DepthwiseBase(Layer):
         self.bias_regularizer = _regularizers.get(bias_regularizer)
 
     def _check_input(self, input_shape) -> int:
-        check_rank(self, input_shape, 2, _LAYOUTS[2])
+        check_rank(self, input_shape, 2, INPUT_LAYOUTS[2])
         channels = _check_channels(self, input_shape)
         _check_output_size(self, input_shape, [
             conv_output_size(n, k, s, d, self.padding) for n, k, s, d in
@@ -465,7 +465,7 @@ class DepthwiseConv2D(_DepthwiseBase):
                             regularizer=self.bias_regularizer)
 
     def call(self, inputs):
-        check_rank(self, inputs.shape, 2, _LAYOUTS[2])
+        check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
         y = _depthwise(inputs, self.kernel.value, self.strides, self.padding, self.dilation_rate)
         if self.use_bias:
             y = _add_bias(y, self.bias.value)
@@ -524,7 +524,7 @@ class SeparableConv2D(_DepthwiseBase):
             self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer)
 
     def call(self, inputs):
-        check_rank(self, inputs.shape, 2, _LAYOUTS[2])
+        check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
         y = _depthwise(inputs, self.depthwise_kernel.value, self.strides, self.padding, self.dilation_rate)
         pointwise = self.pointwise_kernel.value
         y = lax.dot_general(y, jnp.reshape(pointwise, pointwise.shape[2:]), (((3,), (0,)), ((), ())))
@@ -571,10 +571,10 @@ class ZeroPadding2D(Layer):
         self.data_format = check_data_format(data_format, cls)
 
     def build(self, input_shape):
-        check_rank(self, input_shape, 2, _LAYOUTS[2])
+        check_rank(self, input_shape, 2, INPUT_LAYOUTS[2])
 
     def call(self, inputs):
-        check_rank(self, inputs.shape, 2, _LAYOUTS[2])
+        check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
         return jnp.pad(inputs, ((0, 0), *self.padding, (0, 0)))
 
     def get_config(self):

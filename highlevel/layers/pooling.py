@@ -16,15 +16,12 @@ import numpy as np
 from jax import lax
 
 from highlevel.layers.base import Layer, _format_shape, register_layer
-from highlevel.layers.convolutional import (check_data_format, check_rank, conv_output_size,
-                                            normalize_padding, normalize_tuple)
+from highlevel.layers.convolutional import (INPUT_LAYOUTS, check_data_format, check_rank,
+                                            conv_output_size, normalize_padding, normalize_tuple)
 
 __all__ = ["MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
            "GlobalMaxPooling2D"]
-
-_LAYOUTS = {1: "(batch, steps, channels)", 2: "(batch, height, width, channels)"}
-
 
 def _max_pool_tiles(x, pool: tuple[int, ...]):
     """``(batch, *spatial, channels)`` cut into non-overlapping ``pool`` tiles (the remainder dropped)."""
@@ -98,7 +95,7 @@ class _Pooling(Layer):
         self.data_format = check_data_format(data_format, cls)
 
     def build(self, input_shape):
-        check_rank(self, input_shape, self.rank, _LAYOUTS[self.rank])
+        check_rank(self, input_shape, self.rank, INPUT_LAYOUTS[self.rank])
         out = [conv_output_size(n, k, s, 1, self.padding)
                for n, k, s in zip(input_shape[1:-1], self.pool_size, self.strides)]
         if any(o is not None and o <= 0 for o in out):
@@ -108,7 +105,7 @@ class _Pooling(Layer):
                              "or padding='same'.")
 
     def call(self, inputs):
-        check_rank(self, inputs.shape, self.rank, _LAYOUTS[self.rank])
+        check_rank(self, inputs.shape, self.rank, INPUT_LAYOUTS[self.rank])
         window = (1,) + self.pool_size + (1,)
         strides = (1,) + self.strides + (1,)
         padding = self.padding.upper()
@@ -222,10 +219,10 @@ class _GlobalPooling(Layer):
         self.keepdims = bool(keepdims)
 
     def build(self, input_shape):
-        check_rank(self, input_shape, self.rank, _LAYOUTS[self.rank])
+        check_rank(self, input_shape, self.rank, INPUT_LAYOUTS[self.rank])
 
     def call(self, inputs):
-        check_rank(self, inputs.shape, self.rank, _LAYOUTS[self.rank])
+        check_rank(self, inputs.shape, self.rank, INPUT_LAYOUTS[self.rank])
         axes = tuple(range(1, self.rank + 1))
         reduce = jnp.max if self.mode == "max" else jnp.mean
         return reduce(inputs, axis=axes, keepdims=self.keepdims)

@@ -48,6 +48,22 @@ class Callback:
     def on_predict_batch_begin(self, batch, logs=None): ...
     def on_predict_batch_end(self, batch, logs=None): ...
 
+    # -- beyond Keras -------------------------------------------------------------
+
+    def on_train_exception(self, exception: BaseException) -> None:
+        """Called when ``fit`` raises (then the exception propagates): close files, finish writes."""
+
+    def get_state(self) -> dict[str, Any]:
+        """The callback's own state (e.g. EarlyStopping's best so far) as a JSON-able dict.
+
+        ``BackupAndRestore`` saves it with the training state and hands it back through
+        ``set_state`` on resume, so a resumed run behaves as if never interrupted.
+        """
+        return {}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restores what ``get_state`` returned."""
+
 
 def _overrides(callback: Callback, hook: str) -> bool:
     return getattr(type(callback), hook, None) is not getattr(Callback, hook)

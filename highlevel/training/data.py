@@ -162,26 +162,31 @@ class ArrayAdapter:
         sw = mask if self.sample_weight is None else self.sample_weight[idx] * mask
         return Batch(take(self.x), take(self.y), sw, mask)
 
-    def batches(self, epoch: int = 0) -> Iterator[Batch]:
-        """Batches of exactly ``batch_size`` rows (the last one padded), grouped by ``k`` when k > 1."""
+    def batches(self, epoch: int = 0, start: int = 0, k: int | None = None) -> Iterator[Batch]:
+        """Batches of exactly ``batch_size`` rows (the last one padded), grouped by ``k`` when k > 1.
+
+        ``start`` skips that many steps (groups of k batches) without gathering them.
+        """
+        k = self.k if k is None else k
         order = self._order(epoch)
         b = self.batch_size
         group: list[Batch] = []
-        for start in range(0, self.num_samples, b):
-            idx = order[start:start + b]
+        for first in range(start * k * b, self.num_samples, b):
+            start_row = first
+            idx = order[start_row:start_row + b]
             n_real = len(idx)
             if n_real < b:
                 idx = np.concatenate([idx, np.repeat(idx[:1], b - n_real)])
             batch = self._gather(idx, n_real)
-            if self.k == 1:
+            if k == 1:
                 yield batch
                 continue
             group.append(batch)
-            if len(group) == self.k:
-                yield _stack(group, self.k)
+            if len(group) == k:
+                yield _stack(group, k)
                 group = []
         if group:
-            yield _stack(group, self.k)
+            yield _stack(group, k)
 
 
 def _stack(group: list[Batch], k: int):
@@ -193,6 +198,16 @@ def _stack(group: list[Batch], k: int):
         group.append(Batch(empty.x, empty.y, np.zeros_like(empty.sample_weight), np.zeros_like(empty.mask)))
     stacked = jax.tree_util.tree_map(lambda *leaves: np.stack(leaves), *group)
     return stacked, valid
+
+
+class _OneShot:
+    """A one-shot iterator whose first item was peeked and put back."""
+
+    def __init__(self, iterator):
+        self._iterator = iterator
+
+    def __iter__(self):
+        return self._iterator
 
 
 class IterableAdapter:
@@ -214,46 +229,60 @@ class IterableAdapter:
         return None if self.num_batches is None else -(-self.num_batches // self.k)
 
     def peek(self):
-        """The first batch, for building the model and sizing the batches."""
-        first = next(iter(self._unpacked()), None)
-        if first is None:
-            raise ValueError("The data iterable yielded no batches.")
+        """The first batch, for building the model and sizing the batches (not consumed)."""
+        if iter(self.data) is self.data:
+            # A one-shot iterator: put the peeked item back in front of it.
+            first_raw = next(self.data, None)
+            if first_raw is None:
+                raise ValueError("The data iterable yielded no batches.")
+            self.data = _OneShot(itertools.chain([first_raw], self.data))
+        else:
+            first_raw = next(iter(self.data), None)
+            if first_raw is None:
+                raise ValueError("The data iterable yielded no batches.")
+        first = self._unpack(first_raw)
+        self.batch_size = _num_rows(first[0])
         return first
 
     def _unpacked(self):
-        iterator = iter(self.data)
-        if iterator is self.data:
+        if isinstance(self.data, _OneShot) or iter(self.data) is self.data:
             if self._consumed_once:
                 raise ValueError("The data iterator is exhausted: a generator can be read only once. "
                                  "Pass a re-iterable (a list of batches, or an object whose __iter__ "
                                  "starts over) or give steps_per_epoch.")
             self._consumed_once = True
+        iterator = iter(self.data)
         if self.steps is not None:
             iterator = itertools.islice(iterator, self.steps)
         for item in iterator:
-            if not self.targets:
-                if isinstance(item, tuple):
-                    # Keras's convention: a tuple is (x,), (x, y) or (x, y, sample_weight);
-                    # several inputs come as a list or a dict.
-                    item = item[0]
-                yield (_tree_standardize(item, "x"), None, None)
-                continue
-            if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
-                raise ValueError("Each batch of an iterable must be (x, y) or (x, y, sample_weight), "
-                                 f"got {type(item).__name__}.")
-            x, y = item[0], item[1]
-            sw = item[2] if len(item) == 3 else None
-            x, y = _tree_standardize(x, "x"), _tree_standardize(y, "y")
-            sw = None if sw is None else standardize_array(sw, "sample_weight").astype(np.float32)
-            _check_lengths(x, y, sw)
-            cw = _class_weights(y, self.class_weight)
-            if cw is not None:
-                sw = cw if sw is None else sw * cw
-            yield (x, y, sw)
+            yield self._unpack(item)
 
-    def batches(self, epoch: int = 0) -> Iterator[Batch]:
+    def _unpack(self, item):
+        if not self.targets:
+            if isinstance(item, tuple):
+                # Keras's convention: a tuple is (x,), (x, y) or (x, y, sample_weight);
+                # several inputs come as a list or a dict.
+                item = item[0]
+            return (_tree_standardize(item, "x"), None, None)
+        if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
+            raise ValueError("Each batch of an iterable must be (x, y) or (x, y, sample_weight), "
+                             f"got {type(item).__name__}.")
+        x, y = item[0], item[1]
+        sw = item[2] if len(item) == 3 else None
+        x, y = _tree_standardize(x, "x"), _tree_standardize(y, "y")
+        sw = None if sw is None else standardize_array(sw, "sample_weight").astype(np.float32)
+        _check_lengths(x, y, sw)
+        cw = _class_weights(y, self.class_weight)
+        if cw is not None:
+            sw = cw if sw is None else sw * cw
+        return (x, y, sw)
+
+    def batches(self, epoch: int = 0, start: int = 0, k: int | None = None) -> Iterator[Batch]:
+        """Padded batches; ``start`` skips that many steps (groups of k batches)."""
+        k = self.k if k is None else k
         group: list[Batch] = []
-        for x, y, sw in self._unpacked():
+        items = itertools.islice(self._unpacked(), start * k, None)
+        for x, y, sw in items:
             n = _num_rows(x)
             if self.batch_size is None:
                 self.batch_size = n
@@ -266,15 +295,15 @@ class IterableAdapter:
             mask = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)])
             weight = mask if sw is None else np.concatenate([sw, np.zeros(pad, np.float32)])
             batch = Batch(padded(x), padded(y), weight, mask)
-            if self.k == 1:
+            if k == 1:
                 yield batch
                 continue
             group.append(batch)
-            if len(group) == self.k:
-                yield _stack(group, self.k)
+            if len(group) == k:
+                yield _stack(group, k)
                 group = []
         if group:
-            yield _stack(group, self.k)
+            yield _stack(group, k)
 
 
 def make_adapter(x, y=None, sample_weight=None, *, batch_size=None, shuffle=False, class_weight=None,

@@ -192,6 +192,13 @@ class StepBuilder:
         metrics_state, _ = jax.lax.scan(body, metrics_state, (batches, valid))
         return metrics_state
 
+    def statistics_step(self, params, hyper, rest, batch, rng):
+        """A forward pass in training mode that returns only the updated non-trainable state."""
+        x, _, _, mask = batch
+        module, _, _ = self._forward(params, hyper, rest, x, training=True, rng=rng, mask=mask)
+        _, _, new_rest = self.split(module)
+        return new_rest
+
     def predict_step(self, variables, hyper, x):
         params, rest = variables
         _, y_pred, _ = self._forward(params, hyper, rest, x, training=False, rng=None, mask=None)

@@ -84,6 +84,11 @@ class Trainer:
         self.optimizer = None
         self._train_fn = self._eval_fn = self._predict_fn = None
         self._hyper_vars: list = []
+        self._stats_fn = None
+        self.callbacks = None
+        self._fit_adapter = None
+        self._resume = None
+        self.epoch, self.steps_done, self._epoch_finished = 0, 0, False
         self._hyper_treedef = None
         self._module_stale = False
         self.steps_per_execution = 1
@@ -204,6 +209,7 @@ class Trainer:
         self._train_one_fn = jax.jit(self.builder.train_step, donate_argnums=0)
         self._eval_one_fn = jax.jit(self.builder.eval_step, donate_argnums=2)
         self._predict_fn = jax.jit(self.builder.predict_step)
+        self._stats_fn = None
 
     def _collect_hyper_vars(self, hyper_state) -> None:
         by_path = {tuple(path): node for path, node in nnx.iter_graph(self.model)
@@ -311,24 +317,48 @@ class Trainer:
         if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
             cbs.insert(0, ProgbarLogger(verbose=verbose))
         cbs.append(history)
+        # Callbacks that save the training state (BackupAndRestore) run after all others,
+        # so the state they save includes every other callback's update.
+        cbs = [c for c in cbs if not getattr(c, "_runs_last", False)] + \
+              [c for c in cbs if getattr(c, "_runs_last", False)]
         steps = adapter.num_executions if self.steps_per_execution > 1 else adapter.num_batches
         callback_list = CallbackList(cbs, model=self.model,
                                      params={"epochs": epochs, "steps": steps, "verbose": verbose})
+        self.callbacks = callback_list
+        self._fit_adapter = adapter
+        self._resume = None
         self.model.stop_training = False
         self.model.history = history
+        try:
+            self._fit_loop(adapter, val_adapter, callback_list, initial_epoch, epochs, validation_freq)
+        except BaseException as exc:
+            for cb in callback_list.callbacks:
+                cb.on_train_exception(exc)
+            raise
+        finally:
+            self.callbacks = None
+        return history
+
+    def _fit_loop(self, adapter, val_adapter, callback_list, initial_epoch, epochs, validation_freq):
         batch_begin = callback_list.needs("on_train_batch_begin")
         batch_end = callback_list.needs("on_train_batch_end")
         train_fn = self._train_fn
         k = self.steps_per_execution
         logs: dict[str, float] = {}
-        callback_list.on_train_begin()
         self.pull_from_module()
-        for epoch in range(initial_epoch, epochs):
-            self.state = self.state.replace(metrics=self.builder.init_metrics())
+        self.epoch, self.steps_done, self._epoch_finished = initial_epoch, 0, False
+        callback_list.on_train_begin()
+        start_epoch, start_step = self._resume if self._resume is not None else (initial_epoch, 0)
+        for epoch in range(start_epoch, epochs):
+            resuming = epoch == start_epoch and start_step > 0
+            self.epoch, self.steps_done, self._epoch_finished = epoch, (start_step if resuming else 0), False
+            if not resuming:
+                self.state = self.state.replace(metrics=self.builder.init_metrics())
             callback_list.on_epoch_begin(epoch)
             self.pull_from_module()
             hyper = self._hyper()
-            for step, batch in enumerate(prefetch_to_device(adapter.batches(epoch))):
+            first = start_step if resuming else 0
+            for step, batch in enumerate(prefetch_to_device(adapter.batches(epoch, start=first)), start=first):
                 if batch_begin:
                     callback_list.on_train_batch_begin(step)
                     hyper = self._hyper()
@@ -338,6 +368,7 @@ class Trainer:
                     stacked, valid = batch
                     self.state = train_fn(self.state, hyper, tuple(stacked), valid)
                 self._module_stale = True
+                self.steps_done = step + 1
                 if batch_end:
                     callback_list.on_train_batch_end(step, LazyLogs(lambda: self._read(self.state.metrics)))
                     hyper = self._hyper()
@@ -350,6 +381,7 @@ class Trainer:
             if lr is not None:
                 logs["learning_rate"] = lr
             self.push_to_module()
+            self._epoch_finished = True
             callback_list.on_epoch_end(epoch, logs)
             self.pull_from_module()
             if self.model.stop_training:
@@ -358,7 +390,68 @@ class Trainer:
         callback_list.on_train_end(logs)
         self.pull_from_module()
         self.push_to_module()
-        return history
+
+    # -- resuming (BackupAndRestore) and statistics passes (PreciseBatchNorm) ---------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to continue this ``fit`` exactly: the whole train state as host
+        arrays, where the next step starts (epoch, step in epoch) and the data-order seed."""
+        state = self.state.replace(rng=jax.random.key_data(self.state.rng))
+        leaves = [np.asarray(a) for a in jax.device_get(jax.tree_util.tree_leaves(state))]
+        if self._epoch_finished:
+            epoch, step = self.epoch + 1, 0
+        else:
+            epoch, step = self.epoch, self.steps_done
+        return {"leaves": leaves, "epoch": int(epoch), "step": int(step), "seed": int(self.seed)}
+
+    def restore_snapshot(self, snapshot: dict[str, Any]) -> None:
+        """Restores a ``snapshot()`` at the start of ``fit``; the loop then continues where it was."""
+        template = self.state.replace(rng=jax.random.key_data(self.state.rng))
+        current, treedef = jax.tree_util.tree_flatten(template)
+        saved = snapshot["leaves"]
+        if len(saved) != len(current) or any(np.shape(a) != np.shape(b) for a, b in zip(saved, current)):
+            raise ValueError("The backup does not fit this model and optimizer: it was written by a "
+                             "different configuration. Delete the backup directory to start afresh.")
+        leaves = [jax.device_put(np.asarray(a, dtype=b.dtype)) for a, b in zip(saved, current)]
+        state = jax.tree_util.tree_unflatten(treedef, leaves)
+        self.state = state.replace(rng=jax.random.wrap_key_data(state.rng))
+        self.seed = int(snapshot["seed"])
+        if getattr(self, "_fit_adapter", None) is not None:
+            self._fit_adapter.seed = self.seed
+        self._module_stale = True
+        self.push_to_module()
+        self._resume = (int(snapshot["epoch"]), int(snapshot["step"]))
+
+    def training_batches(self, num_batches: int, epoch: int | None = None):
+        """Up to ``num_batches`` single batches of the current ``fit``'s training data (on the host)."""
+        adapter = getattr(self, "_fit_adapter", None)
+        if adapter is None:
+            raise RuntimeError("training_batches() is available only during fit().")
+        epoch = self.epoch if epoch is None else epoch
+        import itertools
+        return itertools.islice(adapter.batches(epoch, k=1), num_batches)
+
+    def run_statistics_pass(self, batches, before_batch: Callable[[int], None] | None = None) -> int:
+        """Forward passes in training mode with the weights fixed: only the non-trainable state
+        (batch-norm moving statistics) changes. ``before_batch(i)`` may change hyperparameters
+        (e.g. a momentum) before batch ``i``. Returns the number of batches run."""
+        if self._stats_fn is None:
+            self._stats_fn = jax.jit(self.builder.statistics_step, donate_argnums=2)
+        self.push_to_module()
+        self.pull_from_module()
+        rest = self.state.non_trainable
+        key = jax.random.fold_in(self.state.rng, 0x5EED)  # the training key stream is untouched
+        count = 0
+        for i, batch in enumerate(prefetch_to_device(batches)):
+            if before_batch is not None:
+                before_batch(i)
+            rest = self._stats_fn(self.state.params, self._hyper(), rest, tuple(batch),
+                                  jax.random.fold_in(key, i))
+            count += 1
+        self.state = self.state.replace(non_trainable=rest)
+        self._module_stale = True
+        self.push_to_module()
+        return count
 
     def _validation_adapter(self, validation_data, batch_size, steps):
         from highlevel.training.data import is_array_data
