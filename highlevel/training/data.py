@@ -170,23 +170,31 @@ class ArrayAdapter:
         k = self.k if k is None else k
         order = self._order(epoch)
         b = self.batch_size
-        group: list[Batch] = []
-        for first in range(start * k * b, self.num_samples, b):
-            start_row = first
-            idx = order[start_row:start_row + b]
-            n_real = len(idx)
-            if n_real < b:
-                idx = np.concatenate([idx, np.repeat(idx[:1], b - n_real)])
-            batch = self._gather(idx, n_real)
-            if k == 1:
-                yield batch
-                continue
-            group.append(batch)
-            if len(group) == k:
-                yield _stack(group, k)
-                group = []
-        if group:
+
+        def singles():
+            for first in range(start * k * b, self.num_samples, b):
+                idx = order[first:first + b]
+                n_real = len(idx)
+                if n_real < b:
+                    idx = np.concatenate([idx, np.repeat(idx[:1], b - n_real)])
+                yield self._gather(idx, n_real)
+
+        return _grouped(singles(), k)
+
+
+def _grouped(batches: Iterable[Batch], k: int) -> Iterator:
+    """The batches themselves when k == 1, else stacked groups of k with their valid flags."""
+    if k == 1:
+        yield from batches
+        return
+    group: list[Batch] = []
+    for batch in batches:
+        group.append(batch)
+        if len(group) == k:
             yield _stack(group, k)
+            group = []
+    if group:
+        yield _stack(group, k)
 
 
 def _stack(group: list[Batch], k: int):
@@ -280,8 +288,9 @@ class IterableAdapter:
     def batches(self, epoch: int = 0, start: int = 0, k: int | None = None) -> Iterator[Batch]:
         """Padded batches; ``start`` skips that many steps (groups of k batches)."""
         k = self.k if k is None else k
-        group: list[Batch] = []
-        items = itertools.islice(self._unpacked(), start * k, None)
+        return _grouped(self._padded(itertools.islice(self._unpacked(), start * k, None)), k)
+
+    def _padded(self, items) -> Iterator[Batch]:
         for x, y, sw in items:
             n = _num_rows(x)
             if self.batch_size is None:
@@ -294,16 +303,7 @@ class IterableAdapter:
                 lambda a: np.concatenate([a, np.repeat(a[:1], pad, axis=0)]) if pad else a, t)
             mask = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)])
             weight = mask if sw is None else np.concatenate([sw, np.zeros(pad, np.float32)])
-            batch = Batch(padded(x), padded(y), weight, mask)
-            if k == 1:
-                yield batch
-                continue
-            group.append(batch)
-            if len(group) == k:
-                yield _stack(group, k)
-                group = []
-        if group:
-            yield _stack(group, k)
+            yield Batch(padded(x), padded(y), weight, mask)
 
 
 def make_adapter(x, y=None, sample_weight=None, *, batch_size=None, shuffle=False, class_weight=None,
