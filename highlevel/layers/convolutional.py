@@ -526,8 +526,10 @@ class SeparableConv2D(_DepthwiseBase):
     def call(self, inputs):
         check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
         y = _depthwise(inputs, self.depthwise_kernel.value, self.strides, self.padding, self.dilation_rate)
-        pointwise = self.pointwise_kernel.value
-        y = lax.dot_general(y, jnp.reshape(pointwise, pointwise.shape[2:]), (((3,), (0,)), ((), ())))
+        # A 1x1 convolution (dilated like Keras's, a no-op) rather than a matmul: the same op as
+        # Keras, so cuDNN picks the same algorithm and GPUs give the same TF32 numbers too.
+        y = lax.conv_general_dilated(y, self.pointwise_kernel.value, (1, 1), "VALID",
+                                     rhs_dilation=self.dilation_rate, dimension_numbers=_dimension_numbers(2))
         if self.use_bias:
             y = _add_bias(y, self.bias.value)
         return self.activation(y)

@@ -70,9 +70,10 @@ def _compile_config(model) -> dict[str, Any] | None:
     from highlevel import losses, optimizers
     cfg = trainer._compile_config
     try:
-        loss = jax.tree_util.tree_map(
-            lambda l: l if isinstance(l, str) else losses.serialize(losses.get(l)), cfg["loss"],
-            is_leaf=lambda v: not isinstance(v, (list, tuple, dict)))
+        one = lambda l: l if (l is None or isinstance(l, str)) else losses.serialize(losses.get(l))
+        raw = cfg["loss"]
+        loss = ({k: one(v) for k, v in raw.items()} if isinstance(raw, dict)
+                else [one(v) for v in raw] if isinstance(raw, (list, tuple)) else one(raw))
         metrics = cfg["metrics"]
         json.dumps(metrics)
         config = {"optimizer": optimizers.serialize(trainer.optimizer), "loss": loss,
@@ -134,7 +135,8 @@ def load_model(filepath, compile: bool = True):
     model.set_weights(_unindexed(tree["weights"]))
     compile_config = config.get("compile_config")
     if compile and compile_config:
-        model.compile(optimizer=optimizers.get(compile_config["optimizer"]), loss=compile_config["loss"],
+        model.compile(optimizer=optimizers.get(compile_config["optimizer"]),
+                      loss=_deserialize_loss(compile_config["loss"]),
                       loss_weights=compile_config["loss_weights"], metrics=compile_config["metrics"],
                       steps_per_execution=compile_config["steps_per_execution"])
         saved = _unindexed(tree.get("optimizer", {}))
@@ -150,6 +152,18 @@ def load_model(filepath, compile: bool = True):
                 opt_state=jax.tree_util.tree_unflatten(treedef, restored),
                 step=jax.numpy.asarray(tree["step"], jax.numpy.int32))
     return model
+
+
+def _deserialize_loss(config):
+    """A saved loss: a name, a serialized Loss, or a list/dict of them per output."""
+    from highlevel import losses
+    if isinstance(config, dict) and "class_name" in config:
+        return losses.get(config)
+    if isinstance(config, dict):
+        return {name: _deserialize_loss(c) for name, c in config.items()}
+    if isinstance(config, list):
+        return [_deserialize_loss(c) for c in config]
+    return config
 
 
 def _tupled(shape):

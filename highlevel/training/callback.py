@@ -66,6 +66,10 @@ class Callback:
 
 
 def _overrides(callback: Callback, hook: str) -> bool:
+    # A hook set on the instance counts too (Keras's LambdaCallback style; also
+    # TerminateOnNaN(check_every=N)), so a per-batch hook is called only when given.
+    if hook in getattr(callback, "__dict__", {}):
+        return True
     return getattr(type(callback), hook, None) is not getattr(Callback, hook)
 
 

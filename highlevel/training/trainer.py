@@ -117,7 +117,8 @@ class Trainer:
         self._metrics_arg = metrics
         self.steps_per_execution = int(steps_per_execution)
         # Resolve names now so that a typo fails at compile, not at the first batch.
-        for item in jax.tree_util.tree_leaves(loss, is_leaf=lambda v: v is None or isinstance(v, str)):
+        per_output = loss.values() if isinstance(loss, dict) else loss if isinstance(loss, (list, tuple)) else [loss]
+        for item in per_output:
             if item is not None:
                 _losses.get(item)
         self.state = None
@@ -323,7 +324,8 @@ class Trainer:
               [c for c in cbs if getattr(c, "_runs_last", False)]
         steps = adapter.num_executions if self.steps_per_execution > 1 else adapter.num_batches
         callback_list = CallbackList(cbs, model=self.model,
-                                     params={"epochs": epochs, "steps": steps, "verbose": verbose})
+                                     params={"epochs": epochs, "steps": steps, "verbose": verbose,
+                                             "batch_size": getattr(adapter, "batch_size", None)})
         self.callbacks = callback_list
         self._fit_adapter = adapter
         self._resume = None

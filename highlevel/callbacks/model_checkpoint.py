@@ -1,0 +1,231 @@
+"""ModelCheckpoint: saves the model (or its weights) every epoch or every N batches, as Keras.
+
+Each checkpoint is a directory written by ``model.save`` (or ``model.save_weights``)
+into a hidden temporary sibling and then moved into place, so that an exception
+or a crash while writing leaves the previous checkpoint at that path whole and
+loadable with ``hl.models.load_model`` (or ``model.load_weights``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import uuid
+import warnings
+from pathlib import Path
+from typing import Any
+
+from highlevel.training.callback import Callback
+
+__all__ = ["ModelCheckpoint"]
+
+_MODES = ("auto", "min", "max")
+
+
+def _monitor_direction(model, monitor: str, mode: str, owner: str) -> str:
+    """``"min"`` or ``"max"``: ``mode`` itself, or for ``"auto"`` what Keras infers from the name."""
+    if mode != "auto":
+        return mode
+    name = monitor[4:] if monitor.startswith("val_") else monitor
+    if name == "loss" or name.endswith("_loss"):
+        return "min"
+    builder = getattr(getattr(model, "_trainer", None), "builder", None)
+    names = [] if builder is None else builder.metric_names()
+    for log_name, metric in names:
+        direction = getattr(metric, "direction", None)
+        if log_name == name and direction in ("up", "down"):
+            return "max" if direction == "up" else "min"
+    raise ValueError(f"{owner} received monitor={monitor!r}, but cannot tell whether that metric should be "
+                     f"maximized or minimized (the model computes {[n for n, _ in names]}). Pass mode='max' "
+                     "to keep the highest value, or mode='min' to keep the lowest.")
+
+
+def _hidden_siblings(path: Path) -> list[Path]:
+    """Leftovers of an interrupted write of ``path`` (temporary and displaced directories)."""
+    prefixes = tuple(f"{dots}{path.name}.ckpt-{kind}-" for dots in (".", "..") for kind in ("tmp", "old"))
+    if not path.parent.is_dir():
+        return []
+    return [path.parent / n for n in os.listdir(path.parent) if n.startswith(prefixes)]
+
+
+def _swap_into_place(tmp: Path, path: Path) -> None:
+    """Moves the finished ``tmp`` to ``path``; if that fails, the previous ``path`` is put back."""
+    old = None
+    if path.exists():
+        old = path.parent / f".{path.name}.ckpt-old-{uuid.uuid4().hex[:8]}"
+        os.replace(path, old)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        if old is not None:
+            os.replace(old, path)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+class ModelCheckpoint(Callback):
+    """Saves the model or its weights at the end of every epoch (or every ``save_freq`` batches).
+
+    Keras's callback, with checkpoints that are directories (orbax) rather than
+    ``.keras``/``.h5`` files: load them with ``hl.models.load_model(path)`` or
+    ``model.load_weights(path)``.
+
+    Args:
+      filepath: where to save; may hold format fields filled from ``epoch`` (1-based),
+        ``batch`` (1-based, when saving every N batches) and the logs, e.g.
+        ``"ckpt/{epoch:02d}-{val_loss:.2f}"``.
+      monitor: the logged quantity that ``save_best_only`` compares.
+      verbose: 0 (silent) or 1 (a line per save or skipped save).
+      save_best_only: save only when ``monitor`` improves on the best seen so far; with a
+        ``filepath`` without format fields, each better model replaces the previous one.
+      save_weights_only: ``model.save_weights(path)`` instead of ``model.save(path)``.
+      mode: ``"auto"``, ``"min"`` or ``"max"``; ``"auto"`` minimizes losses and follows the
+        metric's direction (accuracy up, errors down).
+      save_freq: ``"epoch"`` or an integer number of batches (compiled executions when
+        ``steps_per_execution > 1``), counted across epochs.
+      initial_value_threshold: the "best" value a model must beat to be saved with
+        ``save_best_only``.
+      max_to_keep: keep at most this many of the checkpoints this callback wrote, deleting
+        the oldest; ``None`` keeps them all.
+
+    >>> import highlevel as hl
+    >>> cb = hl.callbacks.ModelCheckpoint("/tmp/ckpt/{epoch:02d}", save_best_only=True, max_to_keep=3)
+    >>> cb.monitor
+    'val_loss'
+    """
+
+    def __init__(self, filepath, monitor: str = "val_loss", verbose: int = 0, save_best_only: bool = False,
+                 save_weights_only: bool = False, mode: str = "auto", save_freq="epoch",
+                 initial_value_threshold: float | None = None, max_to_keep: int | None = None):
+        super().__init__()
+        if mode not in _MODES:
+            raise ValueError(f"ModelCheckpoint got mode={mode!r}; expected one of 'auto', 'min' or 'max'.")
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
+                                     or save_freq < 1):
+            raise ValueError(f"ModelCheckpoint got save_freq={save_freq!r}; expected 'epoch' or a positive "
+                             "integer number of batches.")
+        if max_to_keep is not None and (isinstance(max_to_keep, bool) or not isinstance(max_to_keep, int)
+                                        or max_to_keep < 1):
+            raise ValueError(f"ModelCheckpoint got max_to_keep={max_to_keep!r}; expected None (keep all) or "
+                             "a positive integer.")
+        self.filepath = os.fspath(filepath)
+        if not self.filepath:
+            raise ValueError("ModelCheckpoint needs a filepath to save to, got an empty one.")
+        self.monitor = monitor
+        self.verbose = verbose
+        self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        self.mode = mode
+        self.save_freq = save_freq
+        self.initial_value_threshold = initial_value_threshold
+        self.max_to_keep = max_to_keep
+        self.best: float | None = initial_value_threshold
+        self._direction: str | None = None
+        self._batches_since_save = 0
+        self._current_epoch = 0
+        self._kept: list[str] = []
+
+    # -- state (saved by BackupAndRestore) ---------------------------------------------
+
+    def get_state(self) -> dict[str, Any]:
+        return {"best": self.best, "kept": list(self._kept), "batches_since_save": self._batches_since_save}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.best = state.get("best", self.initial_value_threshold)
+        self._kept = list(state.get("kept", []))
+        self._batches_since_save = int(state.get("batches_since_save", 0))
+
+    # -- hooks ----------------------------------------------------------------------------
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs or {})
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_since_save += 1
+        if self._batches_since_save >= self.save_freq:
+            self._batches_since_save = 0
+            self._save(self._current_epoch, batch, logs)  # logs read (a host copy) only here
+
+    # -- saving -----------------------------------------------------------------------------
+
+    def _format_path(self, epoch: int, batch: int | None, logs) -> str:
+        values = dict(logs or {})
+        fields = {"epoch": epoch + 1, **values}
+        if batch is not None and "batch" not in values:
+            fields["batch"] = batch + 1
+        try:
+            return self.filepath.format(**fields)
+        except (KeyError, IndexError) as e:
+            raise ValueError(f"ModelCheckpoint cannot fill in filepath {self.filepath!r}: it names {e}, which "
+                             f"is not among the fields available here: {sorted(fields)}. Use only these "
+                             "names in braces.") from None
+
+    def _improved(self, epoch: int, logs, filepath: str) -> bool:
+        if self._direction is None:  # resolved at the first save, as Keras, once the metrics exist
+            self._direction = _monitor_direction(self.model, self.monitor, self.mode, "ModelCheckpoint")
+        current = logs.get(self.monitor) if logs is not None else None
+        if current is None:
+            warnings.warn(f"ModelCheckpoint can save the best model only with {self.monitor} available in "
+                          f"the logs (they hold {sorted(logs or {})}); saving anyway.", stacklevel=3)
+            return True
+        current = float(current)
+        best = self.best
+        better = (best is None or (not math.isnan(current) and
+                                   (current < best if self._direction == "min" else current > best)))
+        if self.verbose > 0:
+            best_str = "None" if best is None else f"{best:.5f}"
+            if better:
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best_str} to {current:.5f}, "
+                      f"saving model to {filepath}", flush=True)
+            else:
+                print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best_str}", flush=True)
+        if better:
+            self.best = current
+        return better
+
+    def _save(self, epoch: int, batch: int | None, logs) -> None:
+        filepath = self._format_path(epoch, batch, logs)
+        if self.save_best_only:
+            if not self._improved(epoch, logs, filepath):
+                return
+        elif self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: saving model to {filepath}", flush=True)
+        self._write(Path(filepath).absolute())
+        key = str(Path(filepath).absolute())
+        if key in self._kept:
+            self._kept.remove(key)
+        self._kept.append(key)
+        if self.max_to_keep is not None:
+            while len(self._kept) > self.max_to_keep:
+                oldest = Path(self._kept.pop(0))
+                if oldest.is_dir():
+                    shutil.rmtree(oldest, ignore_errors=True)
+
+    def _write(self, path: Path) -> None:
+        if path.exists() and not path.is_dir():
+            raise FileExistsError(f"ModelCheckpoint saves directories, but {path} is a file. Choose a "
+                                  "filepath that names a directory (or nothing yet).")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in _hidden_siblings(path):  # left by a process killed while writing this path
+            if stale.name.startswith(f".{path.name}.ckpt-old-") and not path.exists():
+                os.replace(stale, path)  # killed between its two renames: this was the checkpoint
+            else:
+                shutil.rmtree(stale, ignore_errors=True)
+        tmp = path.parent / f".{path.name}.ckpt-tmp-{uuid.uuid4().hex[:8]}"
+        try:
+            if self.save_weights_only:
+                self.model.save_weights(str(tmp), overwrite=True)
+            else:
+                self.model.save(str(tmp), overwrite=True)
+            _swap_into_place(tmp, path)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,381 @@
+"""TensorBoard: event files laid out as Keras writes them, written with tensorboardX.
+
+``log_dir/train`` and ``log_dir/validation`` hold the same tags (``epoch_loss``,
+``epoch_accuracy``, ...), so TensorBoard overlays the two curves; ``log_dir``
+itself holds the run's hyperparameters for TensorBoard's HParams dashboard.
+Everything but the per-step scalars is written at epoch end, from values the
+trainer has already copied to the host or from one explicit ``jax.device_get``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import numpy as np
+
+from highlevel.layers.base import Hyperparameter
+from highlevel.training.callback import Callback
+
+__all__ = ["TensorBoard"]
+
+_HPARAMS_PLUGIN = "hparams"
+
+
+class TensorBoard(Callback):
+    """Writes metrics, hyperparameters, weight histograms and the model summary for TensorBoard.
+
+    The layout follows ``keras.callbacks.TensorBoard``:
+
+    * ``log_dir/train``: ``epoch_<metric>`` at step ``epoch`` (``epoch_learning_rate``
+      included), ``batch_<metric>`` every ``update_freq`` steps at the global step
+      count, ``<layer>/<weight>/histogram`` (and ``/image``) every ``histogram_freq``
+      epochs, ``hyperparameters/<layer>/<name>`` (see below), the model summary as
+      text (tag ``model_summary/text_summary``) and the profiler trace;
+    * ``log_dir/validation``: ``epoch_<metric>`` for the ``val_*`` logs (prefix
+      removed), and ``evaluation_<metric>_vs_iterations`` at the global step count;
+    * ``log_dir``: one HParams session: optimizer, learning rate, epochs, steps per
+      epoch, batch size (where ``self.params`` has it) and ``hparams``, with the final
+      epoch logs as its metrics (``hparams/loss``, ``hparams/val_loss``, ...). Point
+      TensorBoard at the parent of several ``log_dir``s to compare runs.
+
+    Layer hyperparameters (every ``Dropout`` rate, ``BatchNormalization`` momentum
+    and ``frozen`` flag, recurrent dropout rates: each ``Hyperparameter`` of each
+    layer) are logged every epoch, with the value at that epoch's end, as
+    ``hyperparameters/<layer>/<name>`` (``rate``, ``momentum``, ``frozen``,
+    ``dropout_rate``...): a schedule shows as a curve, a constant as a flat line.
+
+    A JAX model has no TensorFlow graph to draw, so ``write_graph=True`` writes the
+    text of ``model.summary()`` instead. Steps count the trainer's calls (one per
+    batch; with ``steps_per_execution=K``, one per K batches). Reading per-step
+    metrics copies them from the device, so it happens only every ``update_freq``
+    steps; with ``update_freq="epoch"`` nothing is read per step. Files are flushed
+    at each epoch end and closed when ``fit`` ends or raises.
+
+    Args:
+      log_dir: the directory of the runs; created if missing.
+      histogram_freq: log weight histograms every this many epochs (0: never).
+      write_graph: log the model summary as text once at train begin.
+      write_images: with histograms, also log each weight as an image (Keras's layout).
+      update_freq: ``"epoch"``, ``"batch"`` (every step) or an integer N: also log
+        ``batch_*`` scalars every N steps.
+      profile_batch: profile this global step (an int, 1-based; 0: never) or the
+        steps ``(start, stop)`` with ``jax.profiler`` into ``log_dir/train``.
+      embeddings_freq: must be 0: the embedding projector is not supported yet.
+      hparams: extra hyperparameters for the HParams dashboard (name -> bool, str or
+        number; other values are logged as their ``str``).
+
+    >>> import highlevel as hl, numpy as np, tempfile
+    >>> model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> tb = TensorBoard(tempfile.mkdtemp(), histogram_freq=1, hparams={"units": 1})
+    >>> _ = model.fit(np.ones((8, 3)), np.ones((8, 1)), epochs=2, callbacks=[tb], verbose=0)
+    """
+
+    def __init__(self, log_dir: str | os.PathLike = "logs", histogram_freq: int = 0,
+                 write_graph: bool = True, write_images: bool = False, update_freq: str | int = "epoch",
+                 profile_batch: int | tuple[int, int] = 0, embeddings_freq: int = 0,
+                 hparams: Mapping[str, Any] | None = None):
+        super().__init__()
+        self.log_dir = os.fspath(log_dir)
+        if not isinstance(histogram_freq, (int, np.integer)) or isinstance(histogram_freq, bool) \
+                or histogram_freq < 0:
+            raise ValueError(f"TensorBoard histogram_freq must be a non-negative integer, got {histogram_freq!r}.")
+        self.histogram_freq = int(histogram_freq)
+        self.write_graph = bool(write_graph)
+        self.write_images = bool(write_images)
+        self.update_freq = _check_update_freq(update_freq)
+        self._start_batch, self._stop_batch = _check_profile_batch(profile_batch)
+        self.profile_batch = profile_batch
+        if embeddings_freq:
+            raise ValueError(f"TensorBoard embeddings_freq={embeddings_freq!r} is not supported yet: the "
+                             "embedding projector is not implemented. Pass embeddings_freq=0.")
+        self.embeddings_freq = 0
+        if hparams is not None and not isinstance(hparams, Mapping):
+            raise TypeError(f"TensorBoard hparams must be a dict of name -> value, got {type(hparams).__name__}.")
+        if hparams is not None and not all(isinstance(k, str) for k in hparams):
+            raise TypeError(f"TensorBoard hparams must have string keys, got {sorted(map(repr, hparams))}.")
+        self.hparams = dict(hparams or {})
+        self._writers: dict[str, Any] = {}
+        self._global_step = 0
+        self._tracing = False
+        self._last_logs: dict[str, float] = {}
+        self._session_hparams: dict[str, Any] = {}
+        self._last_epoch = 0
+
+    # -- writers -------------------------------------------------------------------
+
+    def _writer(self, run: str):
+        """The SummaryWriter of ``run`` ("train", "validation" or "" for log_dir), opened lazily."""
+        writer = self._writers.get(run)
+        if writer is None:
+            from tensorboardX import SummaryWriter
+            writer = SummaryWriter(logdir=os.path.join(self.log_dir, run) if run else self.log_dir)
+            self._writers[run] = writer
+        return writer
+
+    def _flush(self) -> None:
+        for writer in self._writers.values():
+            writer.flush()
+
+    def _close(self, status: str) -> None:
+        """Stops a running trace, ends the HParams session, and closes every writer."""
+        try:
+            if self._tracing:
+                self._stop_trace()
+            if "" in self._writers:
+                self._write_hparams_end(status)
+        finally:
+            writers, self._writers = self._writers, {}
+            for writer in writers.values():
+                writer.close()
+
+    # -- hooks -----------------------------------------------------------------------
+
+    def on_train_begin(self, logs=None):
+        self._global_step = 0
+        self._last_logs = {}
+        os.makedirs(self.log_dir, exist_ok=True)
+        train = self._writer("train")
+        self._writer("validation")
+        if self.write_graph:
+            lines: list[str] = []
+            self.model.summary(print_fn=lines.append)
+            # Indented four spaces: a Markdown code block, so the table keeps its columns.
+            text = "\n".join("    " + line for line in "\n".join(lines).splitlines())
+            train.add_text("model_summary", text, global_step=0)
+        self._write_hparams_start()
+        if self._start_batch == 1:
+            self._start_trace()
+        self._flush()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._global_step += 1
+        step = self._global_step
+        if self.update_freq != "epoch" and step % self.update_freq == 0 and logs is not None:
+            writer = self._writer("train")
+            for name, value in logs.items():   # the one device-to-host copy, every update_freq steps
+                writer.add_scalar(f"batch_{name}", value, global_step=step)
+        if self._tracing and step >= self._stop_batch:
+            self._stop_trace()
+        elif not self._tracing and self._start_batch and step == self._start_batch - 1:
+            self._start_trace()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        self._last_logs, self._last_epoch = logs, epoch
+        train, validation = self._writer("train"), self._writer("validation")
+        for name, value in logs.items():
+            if name.startswith("val_"):
+                validation.add_scalar(f"epoch_{name[4:]}", value, global_step=epoch)
+                validation.add_scalar(f"evaluation_{name[4:]}_vs_iterations", value,
+                                      global_step=self._global_step)
+            else:
+                train.add_scalar(f"epoch_{name}", value, global_step=epoch)
+        layer_hparams = self._layer_hyperparameters()
+        values = jax.device_get([var.get_value() for _, var in layer_hparams])
+        for (tag, _), value in zip(layer_hparams, values):
+            train.add_scalar(tag, float(np.asarray(value)), global_step=epoch)
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            self._log_weights(epoch)
+        self._flush()
+
+    def on_train_end(self, logs=None):
+        if logs:
+            self._last_logs = dict(logs)
+        self._close("STATUS_SUCCESS")
+
+    def on_train_exception(self, exception: BaseException) -> None:
+        self._close("STATUS_FAILURE")
+
+    def get_state(self) -> dict[str, Any]:
+        return {"global_step": int(self._global_step)}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self._global_step = int(state.get("global_step", 0))
+
+    # -- what is logged ------------------------------------------------------------------
+
+    def _layer_hyperparameters(self) -> list[tuple[str, Any]]:
+        """(tag, Hyperparameter variable) of every layer of the model, each variable once."""
+        out, seen = [], set()
+        for layer in self.model._flatten_layers():
+            for attr, var in vars(layer).items():
+                if isinstance(var, Hyperparameter) and id(var) not in seen:
+                    seen.add(id(var))
+                    out.append((f"hyperparameters/{layer.name}/{attr.lstrip('_')}", var))
+        return out
+
+    def _log_weights(self, epoch: int) -> None:
+        named = self.model._named_weights()
+        arrays = jax.device_get([var.get_value() for _, var in named])   # one explicit copy
+        writer = self._writer("train")
+        for (name, _), array in zip(named, arrays):
+            array = np.asarray(array)
+            writer.add_histogram(f"{name}/histogram", array, global_step=epoch)
+            if self.write_images:
+                image = _weight_image(array)
+                if image is not None:
+                    writer.add_images(f"{name}/image", image, global_step=epoch, dataformats="NHWC")
+
+    def _base_hparams(self) -> dict[str, Any]:
+        hp: dict[str, Any] = {}
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is not None:
+            hp["optimizer"] = type(optimizer).__name__
+            try:
+                lr = optimizer.learning_rate
+            except (TypeError, ValueError, AttributeError):
+                lr = None   # a raw optax optimizer may not expose one
+            if isinstance(lr, (int, float)):
+                hp["learning_rate"] = float(lr)
+        for key in ("epochs", "batch_size"):
+            if self.params.get(key) is not None:
+                hp[key] = self.params[key]
+        if self.params.get("steps") is not None:
+            hp["steps_per_epoch"] = self.params["steps"]
+        hp.update(self.hparams)
+        return {k: _hparam_value(v) for k, v in hp.items()}
+
+    def _write_hparams_start(self) -> None:
+        self._session_hparams = self._base_hparams()
+        self._writer("").file_writer.add_summary(_hparams_summary(
+            "_hparams_/session_start_info", session_start_info=self._session_hparams))
+
+    def _write_hparams_end(self, status: str) -> None:
+        """The final metrics, the experiment (hparams and metric names) and the session's end.
+
+        The final metrics are written into ``log_dir`` itself as ``hparams/<metric>`` (e.g.
+        ``hparams/val_loss``): the dashboard finds a metric at ``<session run>/<group>``, so
+        metrics kept only in ``train``/``validation`` would be missed when TensorBoard is
+        pointed at ``log_dir`` itself (the session is then the run ``.``).
+        """
+        writer = self._writer("")
+        step = self._last_epoch
+        for name, value in self._last_logs.items():
+            writer.add_scalar(f"hparams/{name}", value, global_step=step)
+        writer.file_writer.add_summary(_hparams_summary(
+            "_hparams_/experiment", experiment=(self._session_hparams, list(self._last_logs))))
+        writer.file_writer.add_summary(_hparams_summary(
+            "_hparams_/session_end_info", session_end_status=status))
+
+    # -- profiling -----------------------------------------------------------------------
+
+    def _start_trace(self) -> None:
+        # As in Keras, a profiler that cannot start (another trace running) does not stop training.
+        try:
+            jax.profiler.start_trace(os.path.join(self.log_dir, "train"))
+        except RuntimeError as exc:
+            warnings.warn(f"TensorBoard could not start the profiler for profile_batch="
+                          f"{self.profile_batch!r}: {exc}", RuntimeWarning, stacklevel=2)
+            return
+        self._tracing = True
+
+    def _stop_trace(self) -> None:
+        self._tracing = False
+        jax.profiler.stop_trace()
+
+
+# -- helpers (pure) ---------------------------------------------------------------------------
+
+
+def _check_update_freq(update_freq):
+    if update_freq == "epoch":
+        return "epoch"
+    if update_freq == "batch":
+        return 1
+    if isinstance(update_freq, (int, np.integer)) and not isinstance(update_freq, bool) and update_freq > 0:
+        return int(update_freq)
+    raise ValueError(f"TensorBoard update_freq must be 'epoch', 'batch' or a positive integer, got {update_freq!r}.")
+
+
+def _check_profile_batch(profile_batch) -> tuple[int, int]:
+    """(start, stop) 1-based global steps to profile; (0, 0) for none. Keras's accepted forms."""
+    value = profile_batch
+    if isinstance(value, str):
+        try:
+            value = [int(part) for part in value.split(",")]
+        except ValueError:
+            value = None
+        if value is not None and len(value) == 1:
+            value = value[0]
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        start = stop = int(value)
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+        start, stop = int(value[0]), int(value[1])
+    else:
+        start, stop = -1, -1
+    if start < 0 or stop < start or (start == 0 and stop != 0):
+        raise ValueError("TensorBoard profile_batch must be a non-negative integer or a pair (start, stop) "
+                         f"of positive integers with start <= stop, got {profile_batch!r}.")
+    return start, stop
+
+
+def _hparam_value(value):
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, str):
+        return value
+    return getattr(value, "__name__", None) or str(value)
+
+
+def _hparams_summary(tag: str, session_start_info: dict | None = None, experiment=None,
+                     session_end_status: str | None = None):
+    """One tensorboardX ``Summary`` carrying HParams plugin data: what tensorboardX's
+    ``summary.hparams`` builds, one piece at a time (the session starts at train begin; the
+    metric names are known only at the end), with dataset types on the metrics."""
+    from tensorboardX.proto import api_pb2, plugin_hparams_pb2
+    from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
+
+    data = plugin_hparams_pb2.HParamsPluginData(version=0)
+    if session_start_info is not None:
+        info = data.session_start_info
+        info.start_time_secs = time.time()
+        for key, value in session_start_info.items():
+            if isinstance(value, bool):
+                info.hparams[key].bool_value = value
+            elif isinstance(value, float):
+                info.hparams[key].number_value = value
+            else:
+                info.hparams[key].string_value = value
+    elif experiment is not None:
+        hparams, metrics = experiment
+        types = {bool: "DATA_TYPE_BOOL", float: "DATA_TYPE_FLOAT64", str: "DATA_TYPE_STRING"}
+        data.experiment.time_created_secs = time.time()
+        for key, value in hparams.items():
+            data.experiment.hparam_infos.add(name=key, type=api_pb2.DataType.Value(types[type(value)]))
+        for name in metrics:
+            data.experiment.metric_infos.add(
+                name=api_pb2.MetricName(tag=f"hparams/{name}"),
+                dataset_type=api_pb2.DatasetType.Value(
+                    "DATASET_VALIDATION" if name.startswith("val_") else "DATASET_TRAINING"))
+    else:
+        data.session_end_info.status = api_pb2.Status.Value(session_end_status)
+        data.session_end_info.end_time_secs = time.time()
+    metadata = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(
+        plugin_name=_HPARAMS_PLUGIN, content=data.SerializeToString()))
+    return Summary(value=[Summary.Value(tag=tag, metadata=metadata)])
+
+
+def _weight_image(array: np.ndarray) -> np.ndarray | None:
+    """A weight as NHWC images scaled to [0, 1], as Keras lays it out; None if it has no 2D view."""
+    w = np.squeeze(array).astype(np.float32)
+    if w.ndim == 1:                      # a bias: one row
+        w = w.reshape(1, 1, w.shape[0], 1)
+    elif w.ndim == 2:                    # a Dense kernel: the long side horizontal
+        if w.shape[0] > w.shape[1]:
+            w = w.T
+        w = w.reshape(1, w.shape[0], w.shape[1], 1)
+    elif w.ndim == 3:                    # a squeezed conv kernel (kh, kw, out): one image per filter
+        w = np.transpose(w, (2, 0, 1))[..., None]
+    else:
+        return None
+    low, high = float(w.min()), float(w.max())
+    return (w - low) / (high - low) if high > low else np.zeros_like(w)
