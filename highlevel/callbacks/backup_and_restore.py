@@ -20,7 +20,6 @@ import shutil
 import uuid
 import warnings
 from pathlib import Path
-from typing import Any
 
 import jax
 import numpy as np
@@ -46,13 +45,6 @@ def _jsonable(value):
 
 def _signature(arrays) -> list[list]:
     return [[list(np.shape(a)), str(np.dtype(a.dtype))] for a in arrays]
-
-
-def _hyperparameters(model) -> list:
-    """The model's Hyperparameter variables (dropout rates, momentum, ...) in a fixed order."""
-    from flax import nnx
-    from highlevel.layers.base import Hyperparameter
-    return [node for _, node in nnx.iter_graph(model) if isinstance(node, Hyperparameter)]
 
 
 def _pack_arrays(arrays) -> tuple[str, list[str] | None, list]:
@@ -111,6 +103,9 @@ class BackupAndRestore(Callback):
         self.save_freq = save_freq
         self.delete_checkpoint = delete_checkpoint
         self._steps_seen = 0
+        if save_freq != "epoch":
+            # An instance hook: with save_freq="epoch" the loop calls no per-batch hook at all.
+            self.on_train_batch_end = self._count_batch
 
     # -- hooks ---------------------------------------------------------------------------
 
@@ -120,9 +115,7 @@ class BackupAndRestore(Callback):
         if backup is not None:
             self._restore(backup)
 
-    def on_train_batch_end(self, batch, logs=None):
-        if self.save_freq == "epoch":
-            return
+    def _count_batch(self, batch, logs=None):
         self._steps_seen += 1
         if self._steps_seen % self.save_freq == 0:
             self._save()
@@ -219,7 +212,7 @@ class BackupAndRestore(Callback):
             elif self.params.get("steps"):
                 step = int(self.params["steps"])
         state_leaves = snapshot["leaves"]
-        hyper = [np.asarray(jax.device_get(v.get_value())) for v in _hyperparameters(self.model)]
+        hyper = snapshot["hyper"]
         arrays = list(state_leaves) + hyper
         callbacks, callback_arrays = {}, {}
         for key, cb in self._others():
@@ -232,7 +225,12 @@ class BackupAndRestore(Callback):
                 "steps_seen": self._steps_seen, "optimizer": type(self.model.optimizer).__name__,
                 "state_signature": _signature(state_leaves), "hyper_signature": _signature(hyper),
                 "callbacks": callbacks, "callback_arrays": callback_arrays}
-        text = json.dumps(meta, default=_jsonable)
+        try:
+            text = json.dumps(meta, default=_jsonable)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"BackupAndRestore saves each callback's get_state() as JSON, but one of "
+                            f"{sorted(callbacks)} returned a value JSON cannot hold ({e}). Return only "
+                            "numbers, strings, lists and dicts from get_state().") from None
         self._write(arrays, text)
 
     def _write(self, arrays: list, meta_text: str) -> None:
@@ -275,7 +273,6 @@ class BackupAndRestore(Callback):
         meta = json.loads((latest / "backup.json").read_text())
         state = trainer.state.replace(rng=jax.random.key_data(trainer.state.rng))
         current = jax.tree_util.tree_leaves(state)
-        hyper_vars = _hyperparameters(self.model)
         optimizer = type(self.model.optimizer).__name__
         if meta.get("optimizer") != optimizer:
             raise self._mismatch(f"optimizer {meta.get('optimizer')}, not {optimizer}")
@@ -284,7 +281,7 @@ class BackupAndRestore(Callback):
             n = sum(1 for a, b in zip(saved_sig, current_sig) if a != b) + abs(len(saved_sig) - len(current_sig))
             raise self._mismatch(f"its train state has {len(saved_sig)} arrays, this one {len(current_sig)}, "
                                  f"{n} of them differing in shape or dtype")
-        hyper_now = [np.asarray(jax.device_get(v.get_value())) for v in hyper_vars]
+        hyper_now = trainer.hyperparameter_values()
         if meta["hyper_signature"] != _signature(hyper_now):
             raise self._mismatch(f"{len(meta['hyper_signature'])} layer hyperparameters, this model has "
                                  f"{len(hyper_now)}")
@@ -293,10 +290,10 @@ class BackupAndRestore(Callback):
             tree = ocp.PyTreeCheckpointer().restore(str(latest / "arrays"))
         arrays = [np.asarray(tree[k]) for k in sorted(tree)]
         n_state = len(saved_sig)
-        trainer.restore_snapshot({"leaves": arrays[:n_state], "epoch": meta["epoch"], "step": meta["step"],
-                                  "seed": meta["seed"]})
-        for var, saved, now in zip(hyper_vars, arrays[n_state:n_state + len(hyper_vars)], hyper_now):
-            var.set_value(jax.device_put(np.asarray(saved, dtype=now.dtype).reshape(now.shape)))
+        hyper = [np.asarray(a).reshape(now.shape)
+                 for a, now in zip(arrays[n_state:n_state + len(hyper_now)], hyper_now)]
+        trainer.restore_snapshot({"leaves": arrays[:n_state], "hyper": hyper, "epoch": meta["epoch"],
+                                  "step": meta["step"], "seed": meta["seed"]})
         others = dict(self._others())
         saved_states = meta.get("callbacks", {})
         saved_arrays = meta.get("callback_arrays", {})

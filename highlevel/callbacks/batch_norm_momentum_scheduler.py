@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from highlevel.callbacks.dropout_scheduler import LayerValueScheduler
+from highlevel.callbacks._layers import LayerValueScheduler
 from highlevel.layers.normalization import BatchNormalization
 
 __all__ = ["BatchNormMomentumScheduler"]

@@ -106,7 +106,7 @@ class EarlyStopper:
         baseline: if set, ``wait`` restarts only on values that also beat it.
         start_from_epoch: values of earlier epochs are ignored.
 
-    >>> stopper = EarlyStopper(mode="min", patience=1)
+    >>> stopper = EarlyStopper(mode="min", patience=2)
     >>> [stopper.update(v).should_stop for v in (1.0, 0.5, 0.7, 0.6)]
     [False, False, False, True]
     >>> stopper.best, stopper.best_epoch, stopper.stopped_epoch

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from highlevel.callbacks.dropout_scheduler import select_layers
+from highlevel.callbacks._layers import select_layers
 from highlevel.layers.normalization import BatchNormalization
 from highlevel.training.callback import Callback
 

@@ -8,7 +8,6 @@ loadable with ``hl.models.load_model`` (or ``model.load_weights``).
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import uuid
@@ -16,29 +15,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from highlevel.callbacks.early_stopping import check_mode, is_improvement, resolve_mode
 from highlevel.training.callback import Callback
 
 __all__ = ["ModelCheckpoint"]
-
-_MODES = ("auto", "min", "max")
-
-
-def _monitor_direction(model, monitor: str, mode: str, owner: str) -> str:
-    """``"min"`` or ``"max"``: ``mode`` itself, or for ``"auto"`` what Keras infers from the name."""
-    if mode != "auto":
-        return mode
-    name = monitor[4:] if monitor.startswith("val_") else monitor
-    if name == "loss" or name.endswith("_loss"):
-        return "min"
-    builder = getattr(getattr(model, "_trainer", None), "builder", None)
-    names = [] if builder is None else builder.metric_names()
-    for log_name, metric in names:
-        direction = getattr(metric, "direction", None)
-        if log_name == name and direction in ("up", "down"):
-            return "max" if direction == "up" else "min"
-    raise ValueError(f"{owner} received monitor={monitor!r}, but cannot tell whether that metric should be "
-                     f"maximized or minimized (the model computes {[n for n, _ in names]}). Pass mode='max' "
-                     "to keep the highest value, or mode='min' to keep the lowest.")
 
 
 def _hidden_siblings(path: Path) -> list[Path]:
@@ -100,8 +80,7 @@ class ModelCheckpoint(Callback):
                  save_weights_only: bool = False, mode: str = "auto", save_freq="epoch",
                  initial_value_threshold: float | None = None, max_to_keep: int | None = None):
         super().__init__()
-        if mode not in _MODES:
-            raise ValueError(f"ModelCheckpoint got mode={mode!r}; expected one of 'auto', 'min' or 'max'.")
+        check_mode("ModelCheckpoint", mode)
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
                                      or save_freq < 1):
             raise ValueError(f"ModelCheckpoint got save_freq={save_freq!r}; expected 'epoch' or a positive "
@@ -126,6 +105,9 @@ class ModelCheckpoint(Callback):
         self._batches_since_save = 0
         self._current_epoch = 0
         self._kept: list[str] = []
+        if save_freq != "epoch":
+            # An instance hook: with save_freq="epoch" the loop calls no per-batch hook at all.
+            self.on_train_batch_end = self._count_batch
 
     # -- state (saved by BackupAndRestore) ---------------------------------------------
 
@@ -146,9 +128,7 @@ class ModelCheckpoint(Callback):
         if self.save_freq == "epoch":
             self._save(epoch, None, logs or {})
 
-    def on_train_batch_end(self, batch, logs=None):
-        if self.save_freq == "epoch":
-            return
+    def _count_batch(self, batch, logs=None):
         self._batches_since_save += 1
         if self._batches_since_save >= self.save_freq:
             self._batches_since_save = 0
@@ -157,6 +137,8 @@ class ModelCheckpoint(Callback):
     # -- saving -----------------------------------------------------------------------------
 
     def _format_path(self, epoch: int, batch: int | None, logs) -> str:
+        if "{" not in self.filepath:
+            return self.filepath  # no need to read the logs (a device-to-host copy mid-epoch)
         values = dict(logs or {})
         fields = {"epoch": epoch + 1, **values}
         if batch is not None and "batch" not in values:
@@ -170,7 +152,7 @@ class ModelCheckpoint(Callback):
 
     def _improved(self, epoch: int, logs, filepath: str) -> bool:
         if self._direction is None:  # resolved at the first save, as Keras, once the metrics exist
-            self._direction = _monitor_direction(self.model, self.monitor, self.mode, "ModelCheckpoint")
+            self._direction = resolve_mode("ModelCheckpoint", self.monitor, self.mode, self.model)
         current = logs.get(self.monitor) if logs is not None else None
         if current is None:
             warnings.warn(f"ModelCheckpoint can save the best model only with {self.monitor} available in "
@@ -178,8 +160,7 @@ class ModelCheckpoint(Callback):
             return True
         current = float(current)
         best = self.best
-        better = (best is None or (not math.isnan(current) and
-                                   (current < best if self._direction == "min" else current > best)))
+        better = is_improvement(self._direction, 0.0, current, best)
         if self.verbose > 0:
             best_str = "None" if best is None else f"{best:.5f}"
             if better:

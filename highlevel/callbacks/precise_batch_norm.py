@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from highlevel.callbacks.dropout_scheduler import all_layers
+from highlevel.callbacks._layers import all_layers
 from highlevel.layers.normalization import BatchNormalization
 from highlevel.training.callback import Callback
 

@@ -55,7 +55,12 @@ def _atomic_dir(path: Path, overwrite: bool, write) -> None:
         if path.exists():
             old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
             os.replace(path, old)
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            if old is not None:
+                os.replace(old, path)  # the previous save goes back in place
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     finally:

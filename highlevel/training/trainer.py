@@ -404,7 +404,12 @@ class Trainer:
             epoch, step = self.epoch + 1, 0
         else:
             epoch, step = self.epoch, self.steps_done
-        return {"leaves": leaves, "epoch": int(epoch), "step": int(step), "seed": int(self.seed)}
+        return {"leaves": leaves, "hyper": self.hyperparameter_values(), "epoch": int(epoch),
+                "step": int(step), "seed": int(self.seed)}
+
+    def hyperparameter_values(self) -> list[np.ndarray]:
+        """The layers' hyperparameters (dropout rates, momentum, frozen flags) as host arrays."""
+        return [np.asarray(a) for a in jax.device_get([v.get_value() for v in self._hyper_vars])]
 
     def restore_snapshot(self, snapshot: dict[str, Any]) -> None:
         """Restores a ``snapshot()`` at the start of ``fit``; the loop then continues where it was."""
@@ -416,6 +421,14 @@ class Trainer:
                              "different configuration. Delete the backup directory to start afresh.")
         leaves = [jax.device_put(np.asarray(a, dtype=b.dtype)) for a, b in zip(saved, current)]
         state = jax.tree_util.tree_unflatten(treedef, leaves)
+        hyper = snapshot.get("hyper")
+        if hyper is not None:
+            now = self.hyperparameter_values()
+            if len(hyper) != len(now) or any(np.shape(a) != np.shape(b) for a, b in zip(hyper, now)):
+                raise ValueError("The backup does not fit this model: its layer hyperparameters differ. "
+                                 "Delete the backup directory to start afresh.")
+            for var, value, current in zip(self._hyper_vars, hyper, now):
+                var.set_value(jax.device_put(np.asarray(value, dtype=current.dtype)))
         self.state = state.replace(rng=jax.random.wrap_key_data(state.rng))
         self.seed = int(snapshot["seed"])
         if getattr(self, "_fit_adapter", None) is not None:

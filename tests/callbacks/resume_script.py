@@ -4,7 +4,7 @@ Run by tests/callbacks/test_checkpoints.py in fresh processes: once killed, once
 and once without BackupAndRestore, to compare the final weights bit for bit.
 
   python resume_script.py OUT.npz [--backup-dir D --save-freq N|epoch]
-                          [--kill-at-step K | --kill-in-write N | --kill-in-rename N]
+                          [--kill-at-step K | --kill-in-write N]
 """
 
 import argparse
@@ -26,7 +26,6 @@ def main():
     p.add_argument("--save-freq", default="epoch")
     p.add_argument("--kill-at-step", type=int)
     p.add_argument("--kill-in-write", type=int, help="die inside the N-th backup write, before its rename")
-    p.add_argument("--kill-in-rename", type=int, help="die between the two renames of the N-th backup write")
     args = p.parse_args()
 
     import highlevel as hl
@@ -45,18 +44,6 @@ def main():
                     _die()
             return result
         ocp.PyTreeCheckpointer.save = save
-
-    if args.kill_in_rename:
-        real_replace, renames = os.replace, []
-
-        def replace(src, dst):
-            if Path(dst) == Path(args.backup_dir).absolute() / "latest" and Path(src).name.startswith(".latest.tmp-"):
-                renames.append(src)
-                if len(renames) == args.kill_in_rename:
-                    assert not Path(dst).exists()  # the previous backup has been moved aside
-                    _die()
-            return real_replace(src, dst)
-        os.replace = replace
 
     class StepCounter(hl.callbacks.Callback):
         """Counts the steps run in this process; kills it at --kill-at-step."""

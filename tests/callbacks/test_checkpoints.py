@@ -174,7 +174,7 @@ def test_interrupted_write_leaves_the_previous_checkpoint(tmp_path, monkeypatch,
 
 
 def test_model_checkpoint_rejects_bad_arguments():
-    with pytest.raises(ValueError, match=r"mode='maximum'.*'auto', 'min' or 'max'"):
+    with pytest.raises(ValueError, match=r"mode must be one of 'auto', 'min', 'max', got 'maximum'"):
         ModelCheckpoint("ckpt", mode="maximum")
     with pytest.raises(ValueError, match=r"save_freq='batch'.*'epoch' or a positive integer"):
         ModelCheckpoint("ckpt", save_freq="batch")
@@ -214,7 +214,6 @@ _SCENARIOS = {
     "mid_epoch_between_backups": ("4", ["--kill-at-step", "10"], 8, ["latest"]),
     "epoch_backups": ("epoch", ["--kill-at-step", "17"], 14, ["latest"]),
     "inside_a_backup_write": ("4", ["--kill-in-write", "3"], 8, [".latest.tmp-", "latest"]),
-    "between_the_renames": ("4", ["--kill-in-rename", "2"], 4, [".latest.old-", ".latest.tmp-"]),
 }
 
 
@@ -269,7 +268,7 @@ def test_a_run_stopped_early_and_killed_before_its_end_resumes_to_the_stop(tmp_p
 
 
 class _RaiseAt(hl.callbacks.Callback):
-    """Interrupts fit with an exception after the n-th batch (an in-process stand-in for a kill)."""
+    """Counts the batches run; interrupts fit with an exception after the n-th (an in-process kill)."""
 
     def __init__(self, n):
         super().__init__()
@@ -296,26 +295,74 @@ class _Counter(hl.callbacks.Callback):
         self.count += 1
 
 
-def test_resumes_exactly_with_fused_steps_and_restores_callback_state(tmp_path):
+def _train_bn_model(*callbacks, steps_per_execution=1):
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((100, 6)).astype(np.float32), rng.integers(0, 3, 100)
+    hl.utils.set_random_seed(0)
+    model = hl.Sequential([hl.Input((6,)), hl.layers.Dense(16, activation="relu"),
+                           hl.layers.BatchNormalization(), hl.layers.Dropout(0.3), hl.layers.Dense(3)])
+    model.compile(optimizer="adam", loss=hl.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  steps_per_execution=steps_per_execution)
+    model.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=list(callbacks))
+    return model
 
-    def run(*callbacks):
-        hl.utils.set_random_seed(0)
-        model = hl.Sequential([hl.Input((6,)), hl.layers.Dense(16, activation="relu"),
-                               hl.layers.BatchNormalization(), hl.layers.Dropout(0.3), hl.layers.Dense(3)])
-        model.compile(optimizer="adam", loss=hl.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      steps_per_execution=3)  # 7 batches an epoch: 3 executions, the last one partial
-        model.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=list(callbacks))
-        return model
 
-    reference = run()
+def test_resumes_exactly_with_fused_steps_and_restores_callback_state(tmp_path):
+    reference = _train_bn_model(steps_per_execution=3)  # 7 batches an epoch: 3 executions
     with pytest.raises(RuntimeError, match="interrupted"):
-        run(_Counter(), _RaiseAt(5), BackupAndRestore(tmp_path / "bk", save_freq=2))  # backup after 4
-    counter = _Counter()
-    resumed = run(counter, BackupAndRestore(tmp_path / "bk", save_freq=2))
-    assert counter.count == 9  # 4 executions restored from the backup, 5 run now
+        _train_bn_model(_Counter(), _RaiseAt(5), BackupAndRestore(tmp_path / "bk", save_freq=2),
+                        steps_per_execution=3)  # the last backup: after 4 executions
+    counter, run_now = _Counter(), _RaiseAt(None)
+    resumed = _train_bn_model(counter, run_now, BackupAndRestore(tmp_path / "bk", save_freq=2),
+                              steps_per_execution=3)
+    assert (counter.count, run_now.seen) == (9, 5)  # 4 executions restored from the backup, 5 run now
     _assert_weights_equal(resumed.get_weights(), reference.get_weights())
+
+
+def test_early_stopping_and_its_best_weights_survive_a_resume(tmp_path):
+    from highlevel.callbacks.early_stopping import EarlyStopping
+
+    def stopper():  # the loss never improves by 10: best weights from epoch 0, stop after epoch 2
+        return EarlyStopping(monitor="loss", min_delta=10.0, patience=2, restore_best_weights=True)
+
+    reference_stop = stopper()
+    reference = _train_bn_model(reference_stop)
+    assert reference_stop.stopped_epoch == 2
+    with pytest.raises(RuntimeError, match="interrupted"):
+        _train_bn_model(stopper(), _RaiseAt(10), BackupAndRestore(tmp_path / "bk", save_freq=4))
+    stop = stopper()
+    resumed = _train_bn_model(stop, BackupAndRestore(tmp_path / "bk", save_freq=4))  # from step 8, epoch 1
+    assert stop.stopped_epoch == 2
+    _assert_weights_equal(resumed.get_weights(), reference.get_weights())
+
+
+def test_backups_and_restores_make_no_implicit_device_to_host_copies(tmp_path):
+    import jax
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((32, 6)).astype(np.float32), rng.integers(0, 3, 32)
+    model = _classifier()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    for save_freq in (3, "epoch"):
+        with jax.transfer_guard_device_to_host("disallow"):  # explicit, batched copies only
+            model.fit(x, y, batch_size=8, epochs=2, verbose=0,
+                      callbacks=[BackupAndRestore(tmp_path, save_freq=save_freq, delete_checkpoint=False)])
+            assert os.listdir(tmp_path) == ["latest"]
+            model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[BackupAndRestore(tmp_path)])
+
+
+def test_a_backup_moved_aside_by_a_crash_between_two_renames_is_used(tmp_path):
+    reference = _train_bn_model()
+    with pytest.raises(RuntimeError, match="interrupted"):
+        _train_bn_model(_Counter(), _RaiseAt(10), BackupAndRestore(tmp_path / "bk", save_freq=4))
+    # What a kill between the renames of the next write leaves: the last backup moved aside,
+    # the new one (maybe unfinished) not yet in place.
+    os.replace(tmp_path / "bk" / "latest", tmp_path / "bk" / ".latest.old-0123abcd")
+    (tmp_path / "bk" / ".latest.tmp-4567cdef" / "arrays").mkdir(parents=True)
+    counter, run_now = _Counter(), _RaiseAt(None)
+    resumed = _train_bn_model(counter, run_now, BackupAndRestore(tmp_path / "bk", save_freq=4))
+    assert (counter.count, run_now.seen) == (21, 13)  # resumed from the backup at step 8
+    _assert_weights_equal(resumed.get_weights(), reference.get_weights())
+    assert not (tmp_path / "bk").exists()
 
 
 def test_a_callback_missing_on_resume_is_reported(tmp_path):
@@ -344,7 +391,7 @@ def test_backup_of_another_model_or_optimizer_is_refused(tmp_path, other):
     _classifier().fit(x, y, batch_size=8, epochs=1, verbose=0,
                       callbacks=[BackupAndRestore(tmp_path / "bk", delete_checkpoint=False)])
     assert sorted(os.listdir(tmp_path / "bk")) == ["latest"]
-    with pytest.raises(ValueError, match=r"written by a different model or optimizer.*Delete .*bk to start afresh"):
+    with pytest.raises(ValueError, match=r"written by a different model or optimizer.*Delete .*bk to start"):
         _classifier(**other).fit(x, y, batch_size=8, epochs=2, verbose=0,
                                  callbacks=[BackupAndRestore(tmp_path / "bk")])
     assert sorted(os.listdir(tmp_path / "bk")) == ["latest"]  # the refused backup is left alone

@@ -136,7 +136,7 @@ def test_hparams_session_with_final_metrics(tmp_path, rng):
     start = hp_metadata.parse_session_start_info_plugin_data(content["_hparams_/session_start_info"])
     hp = {k: getattr(v, v.WhichOneof("kind")) for k, v in start.hparams.items()}
     assert hp == pytest.approx({"optimizer": "Adam", "learning_rate": 0.02, "epochs": 3.0,
-                                "steps_per_epoch": 3.0, "units": 8.0, "activation": "relu",
+                                "steps_per_epoch": 3.0, "batch_size": 16.0, "units": 8.0, "activation": "relu",
                                 "augment": False})
     end = hp_metadata.parse_session_end_info_plugin_data(content["_hparams_/session_end_info"])
     assert end.status == 1   # STATUS_SUCCESS

@@ -1,0 +1,277 @@
+"""The shared time loop of the recurrent layers: the abstract ``_RNN`` base and its helpers.
+
+``_RNN`` checks arguments, builds Keras's weights, makes the dropout masks and runs a
+subclass's cell over time with one jitted ``jax.lax.scan`` (``_time_loop``).
+``SimpleRNN``, ``LSTM`` and ``GRU`` (``recurrent.py``) define the cells;
+``Bidirectional`` (``bidirectional.py``) shares the initial-state and shape helpers.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from highlevel import activations as _activations
+from highlevel import initializers as _initializers
+from highlevel import regularizers as _regularizers
+from highlevel.layers.base import Layer, TensorSpec, _format_shape, next_rng_key
+
+__all__: list[str] = []
+
+
+def _ser_init(init):
+    return init if isinstance(init, str) else _initializers.serialize(_initializers.get(init))
+
+
+def _as_float(value) -> float:
+    # The shortest decimal that round-trips the float32 value: 0.2, not 0.20000000298.
+    return float(str(np.float32(value)))
+
+
+def _apply_masks(value, masks, gates: int) -> list:
+    if not masks:
+        return [value] * gates
+    if len(masks) == 1:
+        return [value * masks[0]] * gates
+    return [value * m for m in masks]
+
+
+class _RNN(Layer):
+    """Shared time loop of the recurrent layers (abstract: subclasses define the cell)."""
+
+    _gates = 1
+    _state_names: tuple[str, ...] = ("h",)
+
+    def __init__(self, units: int, activation: Any, use_bias: bool, kernel_initializer: Any,
+                 recurrent_initializer: Any, bias_initializer: Any, kernel_regularizer: Any,
+                 recurrent_regularizer: Any, bias_regularizer: Any, dropout: float,
+                 recurrent_dropout: float, return_sequences: bool, return_state: bool,
+                 go_backwards: bool, unroll: bool | int, **kwargs):
+        super().__init__(**kwargs)
+        kind = type(self).__name__
+        if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
+            raise ValueError(f"{kind} units must be a positive integer, got {units!r}.")
+        for arg, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not isinstance(rate, (int, float, np.floating)) or not 0.0 <= float(rate) < 1.0:
+                raise ValueError(f"{kind} {arg} must be a float in [0, 1), got {rate!r}.")
+        if not isinstance(unroll, (bool, int, np.integer)) or (not isinstance(unroll, bool) and unroll < 1):
+            raise ValueError(f"{kind} unroll must be a bool or a positive number of steps, got {unroll!r}.")
+        self.units = int(units)
+        self.activation = _activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = kernel_initializer
+        self.recurrent_initializer = recurrent_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = _regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.unroll = unroll if isinstance(unroll, bool) else int(unroll)
+        # Rates are arrays in the train state (a callback may change them without
+        # recompiling); whether dropout runs at all is fixed at construction.
+        self._has_dropout = float(dropout) > 0.0
+        self._has_recurrent_dropout = float(recurrent_dropout) > 0.0
+        if self._has_dropout:
+            self.add_hyperparameter("dropout_rate", float(dropout))
+        if self._has_recurrent_dropout:
+            self.add_hyperparameter("recurrent_dropout_rate", float(recurrent_dropout))
+
+    @property
+    def dropout(self) -> float:
+        return _as_float(self.dropout_rate[...]) if self._has_dropout else 0.0
+
+    @property
+    def recurrent_dropout(self) -> float:
+        return _as_float(self.recurrent_dropout_rate[...]) if self._has_recurrent_dropout else 0.0
+
+    # -- building ---------------------------------------------------------
+
+    def _sequence_shape(self, input_shape) -> tuple:
+        shape = input_shape[0] if isinstance(input_shape, list) else input_shape
+        if not isinstance(shape, tuple) or len(shape) != 3:
+            got = _format_shape(shape) if isinstance(shape, tuple) else repr(shape)
+            raise ValueError(
+                f"{type(self).__name__} layer '{self.name}' expects inputs of shape "
+                f"(batch, timesteps, features), got shape {got}. "
+                "Add a time axis, e.g. x[:, None, :] for sequences of one step.")
+        if shape[-1] is None:
+            raise ValueError(f"{type(self).__name__} layer '{self.name}' needs a known number of "
+                             f"features (last axis), got shape {_format_shape(shape)}.")
+        return shape
+
+    def build(self, input_shape):
+        features = self._sequence_shape(input_shape)[-1]
+        k = self._gates
+        self.add_weight("kernel", (features, k * self.units), self.kernel_initializer,
+                        regularizer=self.kernel_regularizer)
+        self.add_weight("recurrent_kernel", (self.units, k * self.units), self.recurrent_initializer,
+                        regularizer=self.recurrent_regularizer)
+        if self.use_bias:
+            self.add_weight("bias", self._bias_shape(), self._bias_init(),
+                            regularizer=self.bias_regularizer)
+
+    def _bias_shape(self) -> tuple:
+        return (self._gates * self.units,)
+
+    def _bias_init(self):
+        return self.bias_initializer
+
+    def _check_input_shape(self, inputs) -> None:
+        x = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
+        shape = tuple(x.shape)
+        self._sequence_shape(shape)
+        features = self.kernel.shape[0]
+        if shape[-1] != features:
+            raise ValueError(
+                f"Input of shape {_format_shape(shape)} does not match layer '{self.name}' "
+                f"({type(self).__name__}), which was built for inputs of shape "
+                f"(None, None, {features}). Pass data of the built shape, "
+                "or build a new model for the new shape.")
+
+    # -- calling ----------------------------------------------------------
+
+    def __call__(self, inputs, *args, initial_state=None, **kwargs):
+        return super().__call__(_with_states(self, inputs, initial_state), *args, **kwargs)
+
+    def _split_inputs(self, inputs):
+        if not isinstance(inputs, (list, tuple)):
+            return inputs, None
+        x, states = inputs[0], list(inputs[1:])
+        if not states:
+            return x, None
+        n = len(self._state_names)
+        kind = type(self).__name__
+        if len(states) != n:
+            raise ValueError(f"{kind} layer '{self.name}' takes {n} initial state(s) "
+                             f"[{', '.join(self._state_names)}], got {len(states)}.")
+        expected = (x.shape[0], self.units)
+        for name, s in zip(self._state_names, states):
+            if tuple(s.shape) != expected:
+                raise ValueError(f"{kind} layer '{self.name}': initial state {name} must have shape "
+                                 f"{_format_shape(expected)} (batch, units), got {_format_shape(s.shape)}.")
+        return x, [jnp.asarray(s, x.dtype) for s in states]
+
+    def _dropout_masks(self, rate_var, shape, count, dtype) -> list:
+        keep = 1.0 - rate_var[...]
+        key = next_rng_key()
+        out = []
+        for k in jax.random.split(key, count):
+            kept = jax.random.bernoulli(k, keep, shape)
+            out.append(jnp.where(kept, 1.0 / jnp.maximum(keep, 1e-12), 0.0).astype(dtype))
+        return out
+
+    def call(self, inputs, training: bool = False):
+        x, states = self._split_inputs(inputs)
+        batch = x.shape[0]
+        if states is None:
+            states = [jnp.zeros((batch, self.units), x.dtype) for _ in self._state_names]
+        # As Keras: one mask per sequence (the same at every step); one per gate
+        # when recurrent dropout is on (Keras's implementation 1).
+        per_gate = self._gates if self._has_recurrent_dropout else 1
+        x_masks, h_masks = [], []
+        if training and self._has_dropout:
+            x_masks = self._dropout_masks(self.dropout_rate, (batch, x.shape[-1]), per_gate, x.dtype)
+        if training and self._has_recurrent_dropout:
+            h_masks = self._dropout_masks(self.recurrent_dropout_rate, (batch, self.units),
+                                          per_gate, x.dtype)
+        weights = {name: getattr(self, name)[...] for name in self._weight_names}
+        output, final = _time_loop(self._spec(), weights, tuple(states), x, x_masks, h_masks)
+        return [output, *final] if self.return_state else output
+
+    def _spec(self) -> "_Spec":
+        return _Spec(type(self)._cell, self._gates, self.units, self.activation,
+                     getattr(self, "recurrent_activation", None), self.use_bias,
+                     getattr(self, "reset_after", False), self.go_backwards, self.return_sequences,
+                     self.unroll)
+
+    @staticmethod
+    def _cell(s: "_Spec", w: dict, carry: tuple, x_parts: list, h_masks: list) -> tuple:
+        """One step: the new states (output first) from the weights, states and step input."""
+        raise NotImplementedError
+
+    def compute_output_spec(self, input_shape, input_dtype=None, **call_kwargs):
+        return _unknown_time(super().compute_output_spec(input_shape, input_dtype, **call_kwargs),
+                             input_shape)
+
+    # -- config -----------------------------------------------------------
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": _ser_init(self.kernel_initializer),
+                "recurrent_initializer": _ser_init(self.recurrent_initializer),
+                "bias_initializer": _ser_init(self.bias_initializer),
+                "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
+                "recurrent_regularizer": _regularizers.serialize(self.recurrent_regularizer),
+                "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
+                "return_sequences": self.return_sequences, "return_state": self.return_state,
+                "go_backwards": self.go_backwards, "unroll": self.unroll}
+
+
+class _Spec(NamedTuple):
+    """What a layer's time loop depends on besides arrays: the compiled loop's static key."""
+
+    cell: Callable
+    gates: int
+    units: int
+    activation: Callable
+    recurrent_activation: Callable | None
+    use_bias: bool
+    reset_after: bool
+    go_backwards: bool
+    return_sequences: bool
+    unroll: bool | int
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _time_loop(spec: _Spec, weights: dict, states: tuple, x, x_masks: list, h_masks: list):
+    """Runs the cell over the time axis of ``x``: ``(output, final_states)``.
+
+    Jitted so that eager calls compile once per shape (an eager ``lax.scan``
+    compiles on every call); inside an outer ``jit`` it is simply inlined.
+    """
+    def step(carry, x_t):
+        new = spec.cell(spec, weights, carry, _apply_masks(x_t, x_masks, spec.gates), h_masks)
+        return new, (new[0] if spec.return_sequences else None)
+
+    xs = jnp.swapaxes(x, 0, 1)
+    if spec.go_backwards:
+        xs = jnp.flip(xs, axis=0)
+    final, ys = jax.lax.scan(step, states, xs, unroll=spec.unroll)
+    # With go_backwards the sequence stays in processing order, as in Keras.
+    output = jnp.swapaxes(ys, 0, 1) if spec.return_sequences else final[0]
+    return output, final
+
+
+def _with_states(layer: Layer, inputs, initial_state):
+    """Folds ``initial_state`` into the list form ``[x, *states]`` (which symbolic graphs record)."""
+    if initial_state is None:
+        return inputs
+    if isinstance(inputs, (list, tuple)):
+        raise ValueError(f"Layer '{layer.name}' got initial states twice: pass them either as "
+                         "initial_state=[...] or after the sequence in the input list, not both.")
+    states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+    return [inputs, *states]
+
+
+def _unknown_time(specs, input_shape):
+    """Marks the time axis of sequence outputs unknown again when the input's was.
+
+    The base traces unknown dimensions with a placeholder size and restores only the batch.
+    """
+    seq = input_shape[0] if isinstance(input_shape, list) else input_shape
+    if not (isinstance(seq, tuple) and len(seq) == 3 and seq[1] is None):
+        return specs
+
+    def fix(spec):
+        if len(spec.shape) == 3:
+            return TensorSpec((spec.shape[0], None, spec.shape[2]), spec.dtype)
+        return spec
+    return jax.tree_util.tree_map(fix, specs, is_leaf=lambda s: isinstance(s, TensorSpec))

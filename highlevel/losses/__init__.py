@@ -1,0 +1,128 @@
+"""Losses by Keras name: per-sample functions and ``Loss`` objects that reduce them.
+
+Every function here takes ``(y_true, y_pred)`` and reduces only the last axis, as
+Keras's loss functions do (``[B, C]`` predictions give ``[B]`` losses, ``[B, T, C]``
+give ``[B, T]``). A ``Loss`` object's ``call`` returns those per-sample values and
+``__call__`` reduces them to a scalar with Keras's default ``"sum_over_batch_size"``
+reduction. All of it is pure ``jax.numpy``: usable under ``jax.jit`` and ``jax.grad``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+# Names outside __all__ are re-exported too: hl.metrics and user code reach them
+# here (EPSILON, the private config helpers, the upper-case aliases).
+from highlevel.losses.base import (  # noqa: F401
+    EPSILON, Loss, LossFunctionWrapper, _function_path, _import_function,
+    reduce_weighted_values, squeeze_or_expand_to_same_rank)
+from highlevel.losses.hinge_losses import (CategoricalHinge, Hinge, SquaredHinge,
+                                           categorical_hinge, hinge, squared_hinge)
+from highlevel.losses.probabilistic_losses import (
+    BinaryCrossentropy, CategoricalCrossentropy, KLDivergence, Poisson,
+    SparseCategoricalCrossentropy, binary_crossentropy, categorical_crossentropy, kl_divergence,
+    poisson, sparse_categorical_crossentropy)
+from highlevel.losses.regression_losses import (  # noqa: F401
+    MAE, MAPE, MSE, MSLE, CosineSimilarity, Huber, LogCosh, MeanAbsoluteError,
+    MeanAbsolutePercentageError, MeanSquaredError, MeanSquaredLogarithmicError,
+    cosine_similarity, huber, log_cosh, mae, mape, mean_absolute_error,
+    mean_absolute_percentage_error, mean_squared_error, mean_squared_logarithmic_error, mse, msle)
+
+__all__ = [
+    "Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError",
+    "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "Huber", "LogCosh",
+    "CosineSimilarity", "BinaryCrossentropy", "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy", "KLDivergence", "Poisson", "Hinge", "SquaredHinge",
+    "CategoricalHinge", "mean_squared_error", "mse", "mean_absolute_error", "mae",
+    "mean_absolute_percentage_error", "mape", "mean_squared_logarithmic_error", "msle",
+    "huber", "log_cosh", "cosine_similarity", "binary_crossentropy", "categorical_crossentropy",
+    "sparse_categorical_crossentropy", "kl_divergence", "poisson", "hinge", "squared_hinge",
+    "categorical_hinge", "get", "serialize", "deserialize",
+]
+
+
+# Registry ----------------------------------------------------------------------------
+
+_CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
+    MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError, Huber, LogCosh, CosineSimilarity, BinaryCrossentropy,
+    CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge,
+    SquaredHinge, CategoricalHinge, LossFunctionWrapper)}
+_FUNCTIONS: dict[Callable, type] = {
+    mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
+    mean_absolute_percentage_error: MeanAbsolutePercentageError,
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError, huber: Huber,
+    log_cosh: LogCosh, cosine_similarity: CosineSimilarity,
+    binary_crossentropy: BinaryCrossentropy, categorical_crossentropy: CategoricalCrossentropy,
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+    kl_divergence: KLDivergence, poisson: Poisson, hinge: Hinge, squared_hinge: SquaredHinge,
+    categorical_hinge: CategoricalHinge,
+}
+_NAMES: dict[str, type] = {fn.__name__: cls for fn, cls in _FUNCTIONS.items()}
+_NAMES.update({alias: cls for cls, aliases in (
+    (MeanSquaredError, ("mse", "MSE")), (MeanAbsoluteError, ("mae", "MAE")),
+    (MeanAbsolutePercentageError, ("mape", "MAPE")),
+    (MeanSquaredLogarithmicError, ("msle", "MSLE")), (BinaryCrossentropy, ("bce", "BCE")),
+    (KLDivergence, ("kld", "KLD", "kullback_leibler_divergence"))) for alias in aliases})
+
+
+def _is_registered_function(fn) -> bool:
+    try:
+        return fn in _FUNCTIONS
+    except TypeError:  # an unhashable callable
+        return False
+
+
+def _known() -> str:
+    return ", ".join(sorted(set(_NAMES) | (set(_CLASSES) - {"LossFunctionWrapper"})))
+
+
+def get(identifier) -> Loss:
+    """A ``Loss`` from a Keras name, a class name, a ``{"class_name", "config"}`` dict, a
+    ``Loss`` (returned as is), a ``Loss`` class, or a callable ``fn(y_true, y_pred)`` that
+    returns per-sample losses.
+
+    A function name such as ``"mse"`` gives the class instance named after the string, as
+    ``compile(loss="mse")`` does in Keras.
+
+    >>> get("mse")
+    MeanSquaredError(name='mse')
+    """
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        if identifier in _NAMES:
+            return _NAMES[identifier](name=identifier)
+        if identifier in _CLASSES and identifier != "LossFunctionWrapper":
+            return _CLASSES[identifier]()
+        raise ValueError(f"Unknown loss {identifier!r}. Known losses: {_known()}; or pass a "
+                         "hl.losses.Loss or a function fn(y_true, y_pred) -> per-sample losses.")
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if inspect.isclass(identifier) and issubclass(identifier, Loss):
+        return identifier()
+    if callable(identifier):
+        if _is_registered_function(identifier):
+            return _FUNCTIONS[identifier]()
+        return LossFunctionWrapper(identifier)
+    raise TypeError(f"A loss must be a name, a config dict, a hl.losses.Loss or a callable, "
+                    f"got {identifier!r}.")
+
+
+def serialize(loss: Loss) -> dict[str, Any]:
+    """``{"class_name": ..., "config": ...}`` for a ``Loss`` (``get`` reads it back)."""
+    if not isinstance(loss, Loss):
+        loss = get(loss)
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+def deserialize(config: dict[str, Any]) -> Loss:
+    """The ``Loss`` described by ``{"class_name": ..., "config": ...}``."""
+    if "class_name" not in config:
+        raise ValueError(f"A loss config needs a 'class_name' key, got {config!r}.")
+    name = config["class_name"]
+    cls = _CLASSES.get(name) or _NAMES.get(name)
+    if cls is None:
+        raise ValueError(f"Unknown loss class {name!r} in config. Known losses: {_known()}.")
+    return cls.from_config(config.get("config", {}))

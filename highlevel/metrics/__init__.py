@@ -1,0 +1,126 @@
+"""Metrics by Keras name, as pure functions over a small state that lives on the device.
+
+A metric is three functions, so that it accumulates inside a compiled step and is
+read on the host only when someone looks::
+
+    state = metric.init()                                    # pytree of float32 zeros
+    state = metric.update(state, y_true, y_pred, sample_weight)   # pure, jit-able
+    value = metric.result(jax.device_get(state))             # NumPy on the host
+
+``sample_weight`` has one weight per sample (shape ``[B]``); a weight of zero makes a
+row count for nothing, which is how padded rows of a last partial batch are ignored.
+``result`` uses NumPy only, so reading a metric never compiles anything.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from highlevel import losses as _losses
+from highlevel.metrics.accuracy_metrics import (
+    Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+    SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy, _AutoAccuracy, _resolve_accuracy,
+    accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
+    sparse_top_k_categorical_accuracy, top_k_categorical_accuracy)
+from highlevel.metrics.base import Mean, MeanMetricWrapper, Metric
+from highlevel.metrics.confusion_metrics import AUC, Precision, Recall
+from highlevel.metrics.probabilistic_metrics import (BinaryCrossentropy, CategoricalCrossentropy,
+                                                     SparseCategoricalCrossentropy)
+from highlevel.metrics.regression_metrics import (MeanAbsoluteError, MeanSquaredError,
+                                                  RootMeanSquaredError)
+
+__all__ = [
+    "Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
+    "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
+    "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError", "BinaryCrossentropy",
+    "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "AUC", "Precision", "Recall",
+    "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
+    "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "get", "serialize",
+    "deserialize",
+]
+
+
+# Registry ----------------------------------------------------------------------------
+
+def _snake(name: str) -> str:
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and (not name[i - 1].isupper() or
+                                   (i + 1 < len(name) and name[i + 1].islower())):
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+_CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
+    Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+    TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError,
+    MeanAbsoluteError, RootMeanSquaredError, BinaryCrossentropy, CategoricalCrossentropy,
+    SparseCategoricalCrossentropy, AUC, Precision, Recall)}
+_NAMES: dict[str, type] = {_snake(name): cls for name, cls in _CLASSES.items()}
+_NAMES.update({"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError,
+               "MAE": MeanAbsoluteError, "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy})
+_CLASSES.update({"MeanMetricWrapper": MeanMetricWrapper, "AutoAccuracy": _AutoAccuracy})
+
+
+def _known() -> str:
+    return ", ".join(sorted({"accuracy", "acc"} | set(_NAMES) | set(_CLASSES) - {"AutoAccuracy"}))
+
+
+def get(identifier, loss=None, output_shape=None, target_shape=None) -> Metric:
+    """A ``Metric`` from a Keras name, a ``{"class_name", "config"}`` dict, a ``Metric``
+    (returned as is), a ``Metric`` class, a ``hl.losses.Loss`` or a callable
+    ``fn(y_true, y_pred) -> per-sample values`` (its weighted mean).
+
+    A string names the metric in logs, as in Keras (``"mse"`` logs as ``mse``).
+    ``"accuracy"``/``"acc"`` picks its kind, first from ``loss`` (binary crossentropy:
+    ``BinaryAccuracy``; sparse categorical crossentropy: ``SparseCategoricalAccuracy``;
+    categorical crossentropy: ``CategoricalAccuracy``), else from the shapes with Keras 3's
+    rule (``output_shape[-1] == 1``: binary; a target of lower rank or last dimension 1:
+    sparse; otherwise categorical). Shapes may include the batch dimension. When neither
+    settles it, the kind is decided from the shapes seen when ``update`` is traced.
+
+    >>> get("acc", loss="sparse_categorical_crossentropy")
+    SparseCategoricalAccuracy(name='acc')
+    """
+    if isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, str):
+        if identifier.lower() in ("accuracy", "acc"):
+            return _resolve_accuracy(identifier, loss, output_shape, target_shape)
+        cls = _NAMES.get(identifier) or _CLASSES.get(identifier)
+        if cls is None or cls in (MeanMetricWrapper, _AutoAccuracy):
+            raise ValueError(f"Unknown metric {identifier!r}. Known metrics: {_known()}; or pass "
+                             "a hl.metrics.Metric or a function fn(y_true, y_pred) -> "
+                             "per-sample values.")
+        return cls(name=identifier)
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if inspect.isclass(identifier) and issubclass(identifier, Metric):
+        return identifier()
+    if isinstance(identifier, _losses.Loss):
+        return MeanMetricWrapper(identifier, name=identifier.name)
+    if callable(identifier):
+        return MeanMetricWrapper(identifier)
+    raise TypeError(f"A metric must be a name, a config dict, a hl.metrics.Metric or a callable, "
+                    f"got {identifier!r}.")
+
+
+def serialize(metric: Metric) -> dict[str, Any]:
+    """``{"class_name": ..., "config": ...}`` for a ``Metric`` (``get`` reads it back)."""
+    if not isinstance(metric, Metric):
+        metric = get(metric)
+    name = "AutoAccuracy" if isinstance(metric, _AutoAccuracy) else type(metric).__name__
+    return {"class_name": name, "config": metric.get_config()}
+
+
+def deserialize(config: dict[str, Any]) -> Metric:
+    """The ``Metric`` described by ``{"class_name": ..., "config": ...}``."""
+    if "class_name" not in config:
+        raise ValueError(f"A metric config needs a 'class_name' key, got {config!r}.")
+    name = config["class_name"]
+    cls = _CLASSES.get(name) or _NAMES.get(name)
+    if cls is None:
+        raise ValueError(f"Unknown metric class {name!r} in config. Known metrics: {_known()}.")
+    return cls.from_config(config.get("config", {}))

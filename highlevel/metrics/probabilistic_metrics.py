@@ -1,0 +1,64 @@
+"""Probabilistic metrics: the mean binary, categorical and sparse categorical crossentropy."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from highlevel import losses as _losses
+from highlevel.metrics.base import _MeanOf, _squeeze_or_expand
+
+__all__ = ["BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy"]
+
+
+class BinaryCrossentropy(_MeanOf):
+    """Mean binary crossentropy (see ``hl.losses.binary_crossentropy``)."""
+
+    default_name, direction = "binary_crossentropy", "down"
+
+    def __init__(self, name: str | None = None, from_logits: bool = False,
+                 label_smoothing: float = 0.0):
+        super().__init__(name)
+        self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
+
+    def values(self, y_true, y_pred):
+        y_true, y_pred = _squeeze_or_expand(jnp.asarray(y_true), jnp.asarray(y_pred))
+        return _losses.binary_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing)
+
+    def get_config(self):
+        return {"name": self.name, "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing}
+
+
+class CategoricalCrossentropy(_MeanOf):
+    """Mean categorical crossentropy (see ``hl.losses.categorical_crossentropy``)."""
+
+    default_name, direction = "categorical_crossentropy", "down"
+
+    def __init__(self, name: str | None = None, from_logits: bool = False,
+                 label_smoothing: float = 0.0):
+        super().__init__(name)
+        self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
+
+    def values(self, y_true, y_pred):
+        return _losses.categorical_crossentropy(y_true, y_pred, self.from_logits,
+                                                self.label_smoothing)
+
+    def get_config(self):
+        return {"name": self.name, "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing}
+
+
+class SparseCategoricalCrossentropy(_MeanOf):
+    """Mean sparse categorical crossentropy (see ``hl.losses.sparse_categorical_crossentropy``)."""
+
+    default_name, direction = "sparse_categorical_crossentropy", "down"
+
+    def __init__(self, name: str | None = None, from_logits: bool = False):
+        super().__init__(name)
+        self.from_logits = bool(from_logits)
+
+    def values(self, y_true, y_pred):
+        return _losses.sparse_categorical_crossentropy(y_true, y_pred, self.from_logits)
+
+    def get_config(self):
+        return {"name": self.name, "from_logits": self.from_logits}
