@@ -1,0 +1,242 @@
+"""From a validated RunConfig to data, a model, an optimizer and callbacks."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from highlevel.config.check import callback_classes, split_entry
+from highlevel.config.errors import ConfigError
+
+__all__ = ["Data", "build_data", "apply_preprocessing", "build_model", "build_optimizer", "build_callbacks",
+           "build_losses", "build_metrics"]
+
+
+@dataclasses.dataclass
+class Data:
+    x_train: Any
+    y_train: Any
+    x_test: Any
+    y_test: Any
+    stats: dict[str, Any]   # what predict needs to preprocess new inputs the same way
+
+
+def _load_source(cfg, seed: int):
+    from highlevel import datasets
+    source = cfg.source
+    if source == "digits":
+        return datasets.digits.load_data(test_split=cfg.test_split, seed=seed)
+    if source in ("mnist", "fashion_mnist"):
+        return getattr(datasets, source).load_data(path=cfg.path)
+    if source == "npz":
+        return datasets.npz.load_data(cfg.path, test_split=cfg.test_split, seed=seed)
+    if source == "csv":
+        return datasets.csv.load_data(cfg.path, target=cfg.target, features=cfg.features,
+                                      test_split=cfg.test_split, seed=seed)
+    if source == "image_folder":
+        return datasets.image_folder.load_data(cfg.path, image_size=tuple(cfg.image_size),
+                                               color_mode=cfg.color_mode, test_split=cfg.test_split,
+                                               seed=seed)
+    if source == "timeseries":
+        series = np.asarray(datasets.timeseries.load_series(cfg.series), np.float32)
+        if series.ndim == 1:
+            series = series[:, None]
+        n_train = int(len(series) * (1.0 - cfg.test_split))
+        stats = {}
+        if cfg.preprocessing.standardize:
+            mean, std = series[:n_train].mean(0), series[:n_train].std(0) + 1e-8
+            series = (series - mean) / std
+            stats = {"series_mean": mean.tolist(), "series_std": std.tolist()}
+        x, y = datasets.timeseries.windows(series, cfg.window, horizon=cfg.horizon)
+        (x_train, y_train), (x_test, y_test) = datasets.timeseries.split(x, y, cfg.test_split)
+        return ((x_train, y_train), (x_test, y_test)), stats
+    raise ConfigError(f"data.source: unknown source {source!r}.")
+
+
+def apply_preprocessing(x, cfg, stats: dict[str, Any]):
+    """The host-side preprocessing of ``cfg`` applied to new inputs (``stats`` from training)."""
+    x = np.asarray(x, np.float32)
+    if cfg.rescale is not None:
+        x = x * np.float32(cfg.rescale)
+    if cfg.expand_dims:
+        x = x[..., None]
+    if cfg.flatten:
+        x = x.reshape(len(x), -1)
+    if "x_mean" in stats:
+        x = (x - np.asarray(stats["x_mean"], np.float32)) / np.asarray(stats["x_std"], np.float32)
+    return x
+
+
+def build_data(cfg, seed: int) -> Data:
+    """Loads and preprocesses the configured data (train and test splits)."""
+    try:
+        loaded = _load_source(cfg, seed)
+    except (FileNotFoundError, ValueError, ImportError) as err:
+        raise ConfigError(f"data ({cfg.source}): {err}") from None
+    extra_stats: dict[str, Any] = {}
+    if cfg.source == "timeseries":
+        loaded, extra_stats = loaded
+    (x_train, y_train), (x_test, y_test) = loaded
+    if cfg.limit is not None:
+        x_train, y_train = x_train[:cfg.limit], y_train[:cfg.limit]
+    stats: dict[str, Any] = dict(extra_stats)
+    pre = cfg.preprocessing
+    x_train = apply_preprocessing(x_train, pre, {})
+    x_test = apply_preprocessing(x_test, pre, {})
+    if pre.standardize and cfg.source != "timeseries":
+        axes = tuple(range(x_train.ndim - 1))
+        mean, std = x_train.mean(axes), x_train.std(axes) + 1e-8
+        stats.update(x_mean=mean.tolist(), x_std=std.tolist())
+        x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+    return Data(x_train, _targets(y_train), x_test, _targets(y_test), stats)
+
+
+def _targets(y):
+    y = np.asarray(y)
+    if np.issubdtype(y.dtype, np.integer):
+        return y.astype(np.int32)
+    return y.astype(np.float32)
+
+
+def _layer(entry: Any, where: str):
+    from highlevel.layers.base import deserialize_layer, get_layer_class
+    name, args = split_entry(entry, where, "layer")
+    try:
+        if isinstance(entry, dict) and "class_name" in entry:
+            return deserialize_layer({"class_name": name, "config": args})
+        return get_layer_class(name)(**args)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{where}.{name}: {err}") from None
+
+
+def build_model(cfg_model: dict[str, Any], augmentation: list, input_shape: tuple):
+    """The model of the config; augmentation layers run first, inside the compiled step."""
+    import highlevel as hl
+    if "class_name" in cfg_model:
+        model = _layer(cfg_model, "model")
+    elif "layers" in cfg_model:
+        shape = tuple(cfg_model.get("input_shape") or input_shape)
+        layers = [_layer(entry, f"model.layers[{i}]") for i, entry in enumerate(cfg_model["layers"])]
+        try:
+            model = hl.Sequential([hl.Input(shape)] + layers, name=cfg_model.get("name"))
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"model: {err}") from None
+    else:
+        tensors = {}
+        for name, spec in cfg_model["inputs"].items():
+            spec = spec or {}
+            tensors[name] = hl.Input(tuple(spec.get("shape", input_shape)), dtype=spec.get("dtype", "float32"),
+                                     name=name)
+        for i, node in enumerate(cfg_model["nodes"]):
+            refs = node.get("inputs", [])
+            args = [tensors[r] for r in refs] if isinstance(refs, list) else tensors[refs]
+            if isinstance(args, list) and len(args) == 1:
+                args = args[0]
+            layer = _layer(node["layer"], f"model.nodes[{i}].layer")
+            try:
+                tensors[node["name"]] = layer(args)
+            except (TypeError, ValueError) as err:
+                raise ConfigError(f"model.nodes[{i}] ({node['name']}): {err}") from None
+        outs = cfg_model["outputs"]
+        outputs = ({k: tensors[v] for k, v in outs.items()} if isinstance(outs, dict)
+                   else [tensors[o] for o in outs] if isinstance(outs, list) else tensors[outs])
+        inputs = [tensors[n] for n in cfg_model["inputs"]]
+        model = hl.Model(inputs if len(inputs) > 1 else inputs[0], outputs, name=cfg_model.get("name"))
+    if augmentation:
+        layers = [_layer(entry, f"data.augmentation[{i}]") for i, entry in enumerate(augmentation)]
+        model = hl.Sequential([hl.Input(tuple(input_shape))] + layers + [model], name=f"{model.name}_augmented")
+    return model
+
+
+def build_optimizer(cfg_opt: Any):
+    from highlevel import optimizers
+    from highlevel.optimizers import schedules
+    if isinstance(cfg_opt, str):
+        return optimizers.get(cfg_opt)
+    args = {k: v for k, v in cfg_opt.items() if k != "name"}
+    lr = args.get("learning_rate")
+    if isinstance(lr, dict):
+        sname, sargs = split_entry(lr, "optimizer.learning_rate", "schedule")
+        args["learning_rate"] = schedules._CLASSES[sname](**sargs)
+    try:
+        return optimizers._CLASSES[str(cfg_opt["name"]).lower()](**args)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"optimizer: {err}") from None
+
+
+_PATH_ARGS = ("filename", "filepath", "log_dir", "backup_dir")
+
+
+def build_callbacks(entries: list, run_dir: Path) -> list:
+    """The configured callbacks; relative file arguments are placed inside the run directory."""
+    known = callback_classes()
+    out = []
+    for i, entry in enumerate(entries):
+        name, args = split_entry(entry, f"callbacks[{i}]", "callback")
+        for key in _PATH_ARGS:
+            if key in args and not Path(str(args[key])).is_absolute():
+                args[key] = str(run_dir / str(args[key]))
+        try:
+            out.append(known[name](**args))
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"callbacks[{i}].{name}: {err}") from None
+    return out
+
+
+def _entry_object(value: Any, registry: dict, getter, where: str):
+    """A name, ``{class_name, config}`` or ``{Name: {args}}`` as an object from ``getter``."""
+    if isinstance(value, dict) and "class_name" in value:
+        name, args = split_entry(value, where, "entry")
+    elif isinstance(value, dict) and len(value) == 1 and next(iter(value)) in registry and \
+            isinstance(next(iter(value.values())), (dict, type(None))):
+        name, args = split_entry(value, where, "entry")
+    else:
+        return None
+    try:
+        return getter({"class_name": name, "config": args})
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{where}.{name}: {err}") from None
+
+
+def build_losses(value: Any, where: str = "loss"):
+    """Losses of the config: a name, an entry, or a list/dict of them per output."""
+    from highlevel import losses
+    if value is None or isinstance(value, str):
+        if isinstance(value, str):
+            try:
+                losses.get(value)
+            except (TypeError, ValueError) as err:
+                raise ConfigError(f"{where}: {err}") from None
+        return value
+    obj = _entry_object(value, losses._CLASSES, losses.get, where)
+    if obj is not None:
+        return obj
+    if isinstance(value, dict):
+        return {k: build_losses(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [build_losses(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    raise ConfigError(f"{where}: a loss is a name or {{Name: {{args}}}}, got {value!r}.")
+
+
+def build_metrics(value: Any, where: str = "metrics"):
+    """Metrics of the config: names or entries, in a list (or a dict per output)."""
+    from highlevel import metrics
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            metrics.get(value)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"{where}: {err}") from None
+        return value
+    obj = _entry_object(value, metrics._CLASSES, metrics.get, where)
+    if obj is not None:
+        return obj
+    if isinstance(value, dict):
+        return {k: build_metrics(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [build_metrics(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    raise ConfigError(f"{where}: a metric is a name or {{Name: {{args}}}}, got {value!r}.")

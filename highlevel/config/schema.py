@@ -1,0 +1,71 @@
+"""The run config schema (pydantic): the Python API's names and arguments, as YAML.
+
+Sections: ``seed``, ``name``, ``output_dir``, ``data``, ``model``, ``optimizer``,
+``loss``, ``loss_weights``, ``metrics``, ``trainer``, ``callbacks``. Unknown keys
+are refused (``extra="forbid"``); the error names the key path and the nearest
+known key. Layer, optimizer, callback and schedule entries are checked against
+the registered names and the constructors' arguments by ``highlevel.config.check``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["RunConfig", "DataConfig", "PreprocessingConfig", "TrainerConfig"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PreprocessingConfig(_Strict):
+    """Applied to every split on the host before training (augmentation runs on the device)."""
+
+    rescale: float | None = Field(None, description="multiply inputs by this (e.g. 1/255)")
+    expand_dims: bool = Field(False, description="add a trailing channel axis to (n, h, w) images")
+    flatten: bool = Field(False, description="flatten each sample to a vector")
+    standardize: bool = Field(False, description="z-score inputs (and series targets) with training statistics")
+
+
+class DataConfig(_Strict):
+    source: Literal["digits", "mnist", "fashion_mnist", "npz", "image_folder", "csv", "timeseries"] = "digits"
+    path: str | None = Field(None, description="file or folder for npz, image_folder, csv; data folder for mnist")
+    target: str | None = Field(None, description="csv: the target column")
+    features: list[str] | None = Field(None, description="csv: the feature columns (default: all others)")
+    image_size: tuple[int, int] | None = Field(None, description="image_folder: (height, width)")
+    color_mode: Literal["rgb", "grayscale"] = "rgb"
+    series: str | None = Field(None, description="timeseries: a statsmodels series name (co2, sunspots)")
+    window: int = Field(24, ge=1, description="timeseries: input steps per sample")
+    horizon: int = Field(1, ge=1, description="timeseries: steps predicted")
+    test_split: float = Field(0.2, gt=0.0, lt=1.0, description="held-out fraction where the source has no test set")
+    limit: int | None = Field(None, ge=1, description="use only the first N training samples (quick runs)")
+    batch_size: int = Field(32, ge=1)
+    preprocessing: PreprocessingConfig = PreprocessingConfig()
+    augmentation: list[dict[str, Any]] = Field(default_factory=list,
+                                               description="augmentation layers, e.g. [{RandomFlip: {mode: horizontal}}]")
+
+
+class TrainerConfig(_Strict):
+    epochs: int = Field(10, ge=1)
+    steps_per_execution: int = Field(1, ge=1)
+    validation_split: float = Field(0.1, ge=0.0, lt=1.0)
+    shuffle: bool = True
+    verbose: Union[Literal["auto"], Literal[0, 1, 2]] = 2
+    steps_per_epoch: int | None = Field(None, ge=1, description="stop each epoch after this many steps")
+
+
+class RunConfig(_Strict):
+    seed: int = Field(0, ge=0)
+    name: str | None = Field(None, description="run name (default: the config file's stem)")
+    output_dir: str = "runs"
+    data: DataConfig = DataConfig()
+    model: dict[str, Any] = Field(..., description="a layer list, a functional graph or a get_config() dict")
+    optimizer: Union[str, dict[str, Any]] = "adam"
+    loss: Union[str, dict[str, Any], list[Any], None] = None
+    loss_weights: Union[list[float], dict[str, float], None] = None
+    metrics: Union[list[Any], dict[str, Any], None] = None
+    trainer: TrainerConfig = TrainerConfig()
+    callbacks: list[dict[str, Any]] = Field(default_factory=list,
+                                            description="callbacks by name, e.g. [{EarlyStopping: {patience: 3}}]")

@@ -1,0 +1,163 @@
+"""YAML runs: validation errors, the run directory, determinism, resume, the command line."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+import highlevel as hl
+from highlevel import config as cfg
+from highlevel.cli import main
+
+CONFIGS = sorted(Path(__file__).resolve().parents[1].joinpath("configs").glob("*.yaml"))
+
+QUICK = ["trainer.epochs=1", "trainer.steps_per_epoch=2", "data.limit=200", "trainer.verbose=0"]
+
+
+def _write(tmp_path, text: str, name="run.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+BASE = """
+seed: 0
+data: {source: digits, batch_size: 32}
+model:
+  layers:
+    - Flatten: {}
+    - Dense: {units: 16, activation: relu}
+    - Dense: {units: 10}
+optimizer: {name: adam, learning_rate: 0.01}
+loss: {SparseCategoricalCrossentropy: {from_logits: true}}
+metrics: [accuracy]
+trainer: {epochs: 2, verbose: 0}
+"""
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_every_config_validates_and_trains_a_few_steps(path, tmp_path):
+    assert CONFIGS, "configs/ holds no YAML runs"
+    cfg.load_config(path)
+    run_dir = cfg.train(path, QUICK + [f"output_dir={tmp_path}"])
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert np.isfinite(metrics["train"]["loss"]) and np.isfinite(metrics["test"]["loss"])
+
+
+def test_quickstart_reaches_97_percent_and_fills_the_run_directory(tmp_path):
+    run_dir = cfg.train("configs/quickstart.yaml", [f"output_dir={tmp_path}"])
+    assert run_dir.parent == tmp_path and run_dir.name.startswith("quickstart-")
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] >= 0.97, metrics["test"]
+    assert set(metrics["validation"]) == {"loss", "accuracy"} and metrics["epochs"] == 30
+    env = json.loads((run_dir / "environment.json").read_text())
+    assert {"jax", "flax", "optax", "highlevel", "devices"} <= set(env)
+    resolved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert resolved["trainer"]["epochs"] == 30 and resolved["name"] == "quickstart"
+    assert "Epoch 30/30" in (run_dir / "log.txt").read_text()
+    assert (run_dir / "checkpoints" / "best" / "config.json").exists()
+    assert any((run_dir / "tensorboard" / "train").iterdir())
+    assert not (run_dir / "backup").exists()   # removed when the run finished
+    # metrics.json's test accuracy is the saved model's.
+    model = hl.models.load_model(run_dir / "checkpoints" / "last")
+    (_, _), (x_test, y_test) = hl.datasets.digits.load_data(test_split=0.2, seed=0)
+    _, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    assert accuracy == pytest.approx(metrics["test"]["accuracy"], abs=1e-6)
+
+
+def test_same_config_and_seed_give_identical_weights(tmp_path):
+    path = _write(tmp_path, BASE)
+    runs = [cfg.train(path, [f"output_dir={tmp_path / str(i)}"]) for i in range(2)]
+    weights = [hl.models.load_model(r / "checkpoints" / "last").get_weights() for r in runs]
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_interrupted_run_resumes_to_identical_weights(tmp_path, monkeypatch):
+    path = _write(tmp_path, BASE.replace("epochs: 2", "epochs: 4"))
+    reference = cfg.train(path, [f"output_dir={tmp_path / 'ref'}"])
+
+    class Crash(hl.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt("simulated crash after epoch 2")
+
+    from highlevel.config import run as run_module
+    real = run_module.build_callbacks
+    monkeypatch.setattr(run_module, "build_callbacks", lambda entries, d: real(entries, d) + [Crash()])
+    with pytest.raises(KeyboardInterrupt):
+        cfg.train(path, [f"output_dir={tmp_path / 'crashed'}"])
+    monkeypatch.setattr(run_module, "build_callbacks", real)
+    (crashed,) = (tmp_path / "crashed").iterdir()
+    assert (crashed / "backup").exists() and not (crashed / "metrics.json").exists()
+    assert main(["train", "--resume", str(crashed)]) == 0
+    ours = hl.models.load_model(crashed / "checkpoints" / "last").get_weights()
+    theirs = hl.models.load_model(reference / "checkpoints" / "last").get_weights()
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a, b)
+    assert json.loads((crashed / "metrics.json").read_text())["test"] == \
+        json.loads((reference / "metrics.json").read_text())["test"]
+
+
+def test_get_config_model_section_trains_the_same(tmp_path):
+    model = hl.Sequential([hl.Input((8, 8, 1)), hl.layers.Flatten(), hl.layers.Dense(16, activation="relu"),
+                           hl.layers.Dense(10)])
+    data = yaml.safe_load(BASE)
+    data["model"] = {"class_name": "Sequential", "config": model.get_config()}
+    path = _write(tmp_path, yaml.safe_dump(data), "from_get_config.yaml")
+    a = cfg.train(path, [f"output_dir={tmp_path / 'a'}"])
+    b = cfg.train(_write(tmp_path, BASE), [f"output_dir={tmp_path / 'b'}"])
+    for x, y in zip(hl.models.load_model(a / "checkpoints" / "last").get_weights(),
+                    hl.models.load_model(b / "checkpoints" / "last").get_weights()):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("text, override, match", [
+    ("seed: 0\ndata:\n  source: digits\n   batch_size: 3\n", [], r"run.yaml:4:\d+: YAML syntax error: mapping values"),
+    ("seed: !!python/object/apply:os.system ['echo hi']\nmodel: {layers: []}\n", [],
+     r"run.yaml:1: could not determine a constructor for the tag .*python/object.*loaded safely"),
+    (BASE, ["trainer.epoch=3"], r"trainer\.epoch: unknown key; did you mean 'epochs'\?"),
+    (BASE, ["trainer.epochs=ten"], r"trainer\.epochs: Input should be a valid integer.*got 'ten'"),
+    (BASE, ["data.source=imagenet"], r"data\.source: Input should be 'digits', 'mnist', 'fashion_mnist'.*got 'imagenet'"),
+    (BASE.replace("Dense: {units: 10}", "Dens: {units: 10}"), [],
+     r"model\.layers\[2\]: unknown layer 'Dens'; did you mean 'Dense'\?"),
+    (BASE.replace("units: 16", "unit: 16"), [], r"model\.layers\[1\]\.Dense: Dense has no argument 'unit'; did you mean 'units'\?"),
+    (BASE, ["optimizer.name=adamm"], r"optimizer: unknown optimizer 'adamm'; did you mean 'adam'\?"),
+    (BASE + "callbacks: [{EarlyStoping: {patience: 2}}]\n", [],
+     r"callbacks\[0\]: unknown callback 'EarlyStoping'; did you mean 'EarlyStopping'\?"),
+    (BASE.replace("metrics: [accuracy]", "metrics: [acuracy]"), [], r"metrics\[0\]: Unknown metric 'acuracy'"),
+    (BASE, ["trainer.epochs"], r"the override 'trainer.epochs' must look like key.path=value"),
+])
+def test_config_errors_name_the_place_and_the_fix(tmp_path, text, override, match):
+    path = _write(tmp_path, text)
+    out = tmp_path / "out"
+    with pytest.raises(cfg.ConfigError, match=match):
+        cfg.train(path, list(override) + [f"output_dir={out}"])
+    assert not out.exists()   # nothing written before the config is valid
+
+
+def test_command_line(tmp_path, capsys):
+    path = _write(tmp_path, BASE)
+    assert main(["validate", str(path)]) == 0
+    assert main(["show", str(path), "trainer.epochs=5"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["trainer"]["epochs"] == 5
+    assert main(["validate", str(path), "trainer.epoch=5"]) == 2
+    assert "trainer.epoch: unknown key; did you mean 'epochs'?" in capsys.readouterr().err
+    run_dir = tmp_path / "run"
+    assert main(["train", str(path), "--run-dir", str(run_dir)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run_dir)]) == 0
+    logs = json.loads(capsys.readouterr().out)
+    assert logs["accuracy"] == pytest.approx(json.loads((run_dir / "metrics.json").read_text())["test"]["accuracy"])
+    (_, _), (x_test, y_test) = hl.datasets.digits.load_data(test_split=0.2, seed=0)
+    np.savez(tmp_path / "some.npz", x=x_test[:7], y=y_test[:7])
+    assert main(["evaluate", str(run_dir), "--data", str(tmp_path / "some.npz")]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(run_dir), str(tmp_path / "some.npz"), "--output", str(tmp_path / "p.npy")]) == 0
+    predictions = np.load(tmp_path / "p.npy")
+    model = hl.models.load_model(run_dir / "checkpoints" / "last")
+    np.testing.assert_allclose(predictions, model.predict(x_test[:7], verbose=0), atol=1e-6)
+    assert main(["train", "--resume", str(run_dir)]) == 2
+    assert "finished already" in capsys.readouterr().err
