@@ -29,6 +29,11 @@ def _load_source(cfg, seed: int):
     source = cfg.source
     if source == "digits":
         return datasets.digits.load_data(test_split=cfg.test_split, seed=seed)
+    if source == "xor":
+        return datasets.synthetic.xor(repeats=max(1, cfg.samples // 4))
+    if source == "linear_regression":
+        return datasets.synthetic.linear_regression(cfg.weights, cfg.bias, cfg.samples, cfg.noise,
+                                                    cfg.test_split, seed)
     if source in ("mnist", "fashion_mnist"):
         return getattr(datasets, source).load_data(path=cfg.path)
     if source == "npz":
@@ -37,9 +42,10 @@ def _load_source(cfg, seed: int):
         return datasets.csv.load_data(cfg.path, target=cfg.target, features=cfg.features,
                                       test_split=cfg.test_split, seed=seed)
     if source == "image_folder":
-        return datasets.image_folder.load_data(cfg.path, image_size=tuple(cfg.image_size),
-                                               color_mode=cfg.color_mode, test_split=cfg.test_split,
-                                               seed=seed)
+        train, test, _ = datasets.image_folder.load_data(cfg.path, image_size=tuple(cfg.image_size),
+                                                         color_mode=cfg.color_mode,
+                                                         validation_split=cfg.test_split, seed=seed)
+        return train, test
     if source == "timeseries":
         series = np.asarray(datasets.timeseries.load_series(cfg.series), np.float32)
         if series.ndim == 1:

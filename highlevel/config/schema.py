@@ -30,7 +30,8 @@ class PreprocessingConfig(_Strict):
 
 
 class DataConfig(_Strict):
-    source: Literal["digits", "mnist", "fashion_mnist", "npz", "image_folder", "csv", "timeseries"] = "digits"
+    source: Literal["digits", "mnist", "fashion_mnist", "npz", "image_folder", "csv", "timeseries", "xor",
+                    "linear_regression"] = "digits"
     path: str | None = Field(None, description="file or folder for npz, image_folder, csv; data folder for mnist")
     target: str | None = Field(None, description="csv: the target column")
     features: list[str] | None = Field(None, description="csv: the feature columns (default: all others)")
@@ -40,6 +41,10 @@ class DataConfig(_Strict):
     window: int = Field(24, ge=1, description="timeseries: input steps per sample")
     horizon: int = Field(1, ge=1, description="timeseries: steps predicted")
     test_split: float = Field(0.2, gt=0.0, lt=1.0, description="held-out fraction where the source has no test set")
+    weights: list[float] = Field([2.0, -3.0, 0.5], description="linear_regression: the true weights")
+    bias: float = Field(1.5, description="linear_regression: the true bias")
+    samples: int = Field(1000, ge=4, description="linear_regression: samples; xor: repeats of the 4 points x 4")
+    noise: float = Field(0.1, ge=0.0, description="linear_regression: noise standard deviation")
     limit: int | None = Field(None, ge=1, description="use only the first N training samples (quick runs)")
     batch_size: int = Field(32, ge=1)
     preprocessing: PreprocessingConfig = PreprocessingConfig()

@@ -14,7 +14,7 @@ def load_data(test_split: float = 0.2, seed: int = 0):
 
     >>> (x_train, y_train), (x_test, y_test) = load_data()
     >>> x_train.shape, x_test.shape
-    ((1437, 8, 8, 1), (360, 8, 8, 1))
+    ((1438, 8, 8, 1), (359, 8, 8, 1))
     """
     try:
         from sklearn.datasets import load_digits
