@@ -15,6 +15,7 @@ gathering all channels of a pixel at once.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Sequence
 
@@ -137,6 +138,9 @@ def _resample_one(image, y, x, interpolation: str, fill_mode: str, fill_value: f
     return out
 
 
+# Jitted so that an eager call (outside a train step) is one compiled program, not dozens of ops;
+# inside the train step it simply inlines.
+@functools.partial(jax.jit, static_argnames=("interpolation", "fill_mode", "fill_value"))
 def affine_transform(images, transforms, interpolation: str = "bilinear", fill_mode: str = "constant",
                      fill_value: float = 0.0):
     """Resamples each image of ``images`` (batch, h, w, c) through its row of ``transforms``.

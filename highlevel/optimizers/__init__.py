@@ -18,6 +18,7 @@ import inspect
 from typing import Any, Callable, NamedTuple
 
 import jax
+import numpy as np
 import jax.numpy as jnp
 import optax
 
@@ -469,7 +470,9 @@ def set_hyperparam(opt_state, value, name: str = "learning_rate"):
         if _is_inject_state(node) and name in node.hyperparams:
             done.append(True)
             old = node.hyperparams[name]
-            return node._replace(hyperparams={**node.hyperparams, name: jnp.full_like(old, value)})
+            # Made with NumPy and copied over: setting a value compiles nothing.
+            new = jax.device_put(np.full(old.shape, value, dtype=old.dtype))
+            return node._replace(hyperparams={**node.hyperparams, name: new})
         if isinstance(node, dict):
             return type(node)((k, replace(v)) for k, v in node.items())
         if isinstance(node, tuple) and hasattr(node, "_fields"):

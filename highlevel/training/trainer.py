@@ -35,34 +35,11 @@ from highlevel.training.state import TrainState
 from highlevel.training.step import OutputSpec, StepBuilder
 from highlevel.utils import random as _random
 
-__all__ = ["Trainer", "find_learning_rate", "replace_learning_rate"]
+__all__ = ["Trainer"]
 
 
 def _copy(tree):
     return jax.tree_util.tree_map(lambda a: jnp.array(a, copy=True), tree)
-
-
-def _is_inject_state(x) -> bool:
-    return isinstance(x, optax.InjectHyperparamsState) or (
-        hasattr(x, "hyperparams") and isinstance(getattr(x, "hyperparams"), dict))
-
-
-def find_learning_rate(opt_state):
-    """The ``learning_rate`` array of an ``inject_hyperparams`` state inside ``opt_state``, or None."""
-    for node in jax.tree_util.tree_leaves(opt_state, is_leaf=_is_inject_state):
-        if _is_inject_state(node) and "learning_rate" in node.hyperparams:
-            return node.hyperparams["learning_rate"]
-    return None
-
-
-def replace_learning_rate(opt_state, value: float):
-    def swap(node):
-        if _is_inject_state(node) and "learning_rate" in node.hyperparams:
-            old = node.hyperparams["learning_rate"]
-            new = jax.device_put(np.full(old.shape, value, dtype=old.dtype))  # compiles nothing
-            return node._replace(hyperparams={**node.hyperparams, "learning_rate": new})
-        return node
-    return jax.tree_util.tree_map(swap, opt_state, is_leaf=_is_inject_state)
 
 
 def _verbosity(verbose) -> int:
@@ -255,16 +232,16 @@ class Trainer:
     def _get_learning_rate(self) -> float | None:
         if self.state is None:
             return None
-        lr = find_learning_rate(self.state.opt_state)
-        return None if lr is None else float(jax.device_get(lr))
+        try:
+            lr = _optimizers.get_hyperparam(self.state.opt_state)
+        except ValueError:
+            return None
+        return float(jax.device_get(lr))
 
     def _set_learning_rate(self, value: float) -> bool:
         if self.state is None:
             return False
-        if find_learning_rate(self.state.opt_state) is None:
-            raise ValueError("This optimizer's state has no injected learning rate to set; build it "
-                             "with optax.inject_hyperparams or use an hl.optimizers optimizer.")
-        self.state = self.state.replace(opt_state=replace_learning_rate(self.state.opt_state, value))
+        self.state = self.state.replace(opt_state=_optimizers.set_hyperparam(self.state.opt_state, value))
         return True
 
     # -- reading metrics -----------------------------------------------------------
