@@ -163,10 +163,6 @@ def affine_transform(images, transforms, interpolation: str = "bilinear", fill_m
     return jax.vmap(one)(images, y_in, x_in)
 
 
-def _column(value, batch: int):
-    return jnp.reshape(value, (batch, 1))
-
-
 # ---------------------------------------------------------------------------
 # The layers.
 
@@ -248,7 +244,8 @@ class _AffineAugmentation(_ImageAugmentation):
         return affine_transform(images, transforms, self.interpolation, self.fill_mode, self.fill_value)
 
     def transform_images(self, images, transformation: dict, training: bool = True):
-        """Applies Keras's ``transformation`` dict (as ``get_random_transformation`` makes) to ``images``."""
+        """Applies a Keras ``transformation`` dict (from Keras's ``get_random_transformation``) to
+        channels_last ``images``: the same parameters give the same images as Keras's layer."""
         images = jnp.asarray(images).astype(self.dtype)
         if not training or transformation is None:
             return images
