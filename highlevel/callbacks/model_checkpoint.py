@@ -1,5 +1,8 @@
 """ModelCheckpoint: saves the model (or its weights) every epoch or every N batches, as Keras.
 
+Writing happens in a background thread (``asynchronous=True``) after a host copy taken
+at the save point, so disk time overlaps training.
+
 Each checkpoint is a directory written by ``model.save`` (or ``model.save_weights``)
 into a hidden temporary sibling and then moved into place, so that an exception
 or a crash while writing leaves the previous checkpoint at that path whole and
@@ -10,12 +13,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
 import warnings
 from pathlib import Path
 from typing import Any
 
 from highlevel.callbacks.early_stopping import check_mode, is_improvement, resolve_mode
+from highlevel.models.saving import prepare_save
 from highlevel.training.callback import Callback
 
 __all__ = ["ModelCheckpoint"]
@@ -61,6 +66,9 @@ class ModelCheckpoint(Callback):
       save_best_only: save only when ``monitor`` improves on the best seen so far; with a
         ``filepath`` without format fields, each better model replaces the previous one.
       save_weights_only: ``model.save_weights(path)`` instead of ``model.save(path)``.
+      asynchronous: copy the model to the host at the save point, then write the files in a
+        background thread while training goes on (one write at a time; ``fit`` waits for the
+        last one before it returns, and a failed write raises at the next save or at the end).
       mode: ``"auto"``, ``"min"`` or ``"max"``; ``"auto"`` minimizes losses and follows the
         metric's direction (accuracy up, errors down).
       save_freq: ``"epoch"`` or an integer number of batches (compiled executions when
@@ -78,7 +86,8 @@ class ModelCheckpoint(Callback):
 
     def __init__(self, filepath, monitor: str = "val_loss", verbose: int = 0, save_best_only: bool = False,
                  save_weights_only: bool = False, mode: str = "auto", save_freq="epoch",
-                 initial_value_threshold: float | None = None, max_to_keep: int | None = None):
+                 initial_value_threshold: float | None = None, max_to_keep: int | None = None,
+                 asynchronous: bool = True):
         super().__init__()
         check_mode("ModelCheckpoint", mode)
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
@@ -105,6 +114,10 @@ class ModelCheckpoint(Callback):
         self._batches_since_save = 0
         self._current_epoch = 0
         self._kept: list[str] = []
+        self._to_drop: list[Path] = []
+        self.asynchronous = bool(asynchronous)
+        self._pending: threading.Thread | None = None
+        self._error: BaseException | None = None
         if save_freq != "epoch":
             # An instance hook: with save_freq="epoch" the loop calls no per-batch hook at all.
             self.on_train_batch_end = self._count_batch
@@ -179,18 +192,18 @@ class ModelCheckpoint(Callback):
                 return
         elif self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: saving model to {filepath}", flush=True)
-        self._write(Path(filepath).absolute())
         key = str(Path(filepath).absolute())
         if key in self._kept:
             self._kept.remove(key)
         self._kept.append(key)
         if self.max_to_keep is not None:
             while len(self._kept) > self.max_to_keep:
-                oldest = Path(self._kept.pop(0))
-                if oldest.is_dir():
-                    shutil.rmtree(oldest, ignore_errors=True)
+                self._to_drop.append(Path(self._kept.pop(0)))
+        self._write(Path(filepath).absolute())
 
     def _write(self, path: Path) -> None:
+        """Copies the model to the host now; a background thread writes and swaps it into place."""
+        self.wait()
         if path.exists() and not path.is_dir():
             raise FileExistsError(f"ModelCheckpoint saves directories, but {path} is a file. Choose a "
                                   "filepath that names a directory (or nothing yet).")
@@ -200,13 +213,46 @@ class ModelCheckpoint(Callback):
                 os.replace(stale, path)  # killed between its two renames: this was the checkpoint
             else:
                 shutil.rmtree(stale, ignore_errors=True)
+        write = prepare_save(self.model, weights_only=self.save_weights_only)
         tmp = path.parent / f".{path.name}.ckpt-tmp-{uuid.uuid4().hex[:8]}"
+        drop = list(self._to_drop)
+        self._to_drop = []
+
+        def job() -> None:
+            try:
+                tmp.mkdir()
+                write(tmp)
+                _swap_into_place(tmp, path)
+                for oldest in drop:
+                    if oldest.is_dir():
+                        shutil.rmtree(oldest, ignore_errors=True)
+            except BaseException as err:  # re-raised in the training thread by wait()
+                self._error = err
+            finally:
+                if tmp.exists():
+                    shutil.rmtree(tmp, ignore_errors=True)
+
+        if self.asynchronous:
+            self._pending = threading.Thread(target=job, name="highlevel-checkpoint", daemon=False)
+            self._pending.start()
+        else:
+            job()
+            self.wait()
+
+    def wait(self) -> None:
+        """Waits for the checkpoint being written, and raises its error if it failed."""
+        if self._pending is not None:
+            self._pending.join()
+            self._pending = None
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
+
+    def on_train_end(self, logs=None):
+        self.wait()
+
+    def on_train_exception(self, exception):
         try:
-            if self.save_weights_only:
-                self.model.save_weights(str(tmp), overwrite=True)
-            else:
-                self.model.save(str(tmp), overwrite=True)
-            _swap_into_place(tmp, path)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+            self.wait()  # leave no half-written directory behind; the first error is the one raised
+        except Exception:
+            pass

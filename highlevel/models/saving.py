@@ -13,14 +13,14 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jax
 import numpy as np
 
 from highlevel.layers.base import _to_jsonable_shape, deserialize_layer
 
-__all__ = ["save_model", "load_model", "save_weights", "load_weights"]
+__all__ = ["save_model", "load_model", "save_weights", "load_weights", "prepare_save"]
 
 _FORMAT = "highlevel.model/1"
 _WEIGHTS_FORMAT = "highlevel.weights/1"
@@ -90,23 +90,42 @@ def _compile_config(model) -> dict[str, Any] | None:
         return None
 
 
-def save_model(model, filepath, overwrite: bool = True) -> None:
+def prepare_save(model, weights_only: bool = False) -> Callable[[Path], None]:
+    """Copies everything a save needs to the host now and returns ``write(directory)``.
+
+    The returned function touches no device array and no model state, so it can run in a
+    background thread while training goes on (``ModelCheckpoint`` does this).
+    """
     model._trainer.push_to_module()
-    model._require_built("save()")
+    model._require_built("save_weights()" if weights_only else "save()")
+    weights = model.get_weights()
+    if weights_only:
+        names = [name for name, _ in model._named_weights()]
+
+        def write_weights(directory: Path) -> None:
+            (directory / "weights.json").write_text(json.dumps({"format": _WEIGHTS_FORMAT, "names": names}))
+            _checkpointer().save(str(directory / "weights"), {"weights": _indexed(weights)})
+
+        return write_weights
     config = {"format": _FORMAT, "class_name": type(model).__name__, "config": model.get_config(),
               "build_input_shape": _to_jsonable_shape(model._build_input_shape),
               "compile_config": _compile_config(model)}
-    json.dumps(config)  # fails here, before anything is written, if the config is not serializable
+    text = json.dumps(config, indent=2)  # fails here, before anything is written, if not serializable
     state = model._trainer.state
-    opt_leaves = [] if state is None else jax.tree_util.tree_leaves(state.opt_state)
+    opt_leaves = [] if state is None else [np.asarray(a) for a in jax.device_get(jax.tree_util.tree_leaves(state.opt_state))]
+    step = np.asarray(0 if state is None else jax.device_get(state.step))
 
-    def write(tmp: Path) -> None:
-        (tmp / "config.json").write_text(json.dumps(config, indent=2))
-        tree = {"weights": _indexed(model.get_weights()), "optimizer": _indexed(opt_leaves),
-                "step": np.asarray(0 if state is None else state.step)}
-        _checkpointer().save(str(tmp / "state"), tree)
+    def write_model(directory: Path) -> None:
+        (directory / "config.json").write_text(text)
+        tree = {"weights": _indexed(weights), "optimizer": _indexed(opt_leaves), "step": step}
+        _checkpointer().save(str(directory / "state"), tree)
 
-    _atomic_dir(Path(filepath), overwrite, write)
+    return write_model
+
+
+def save_model(model, filepath, overwrite: bool = True) -> None:
+    """Saves architecture, weights, compile arguments and optimizer state to a directory, atomically."""
+    _atomic_dir(Path(filepath), overwrite, prepare_save(model))
 
 
 def _require(path: Path, what: str) -> None:
@@ -183,15 +202,7 @@ def _tupled(shape):
 
 def save_weights(model, filepath, overwrite: bool = True) -> None:
     """Saves the weights (Keras order) to a directory, atomically."""
-    model._require_built("save_weights()")
-    names = [name for name, _ in model._named_weights()]
-    weights = model.get_weights()
-
-    def write(tmp: Path) -> None:
-        (tmp / "weights.json").write_text(json.dumps({"format": _WEIGHTS_FORMAT, "names": names}))
-        _checkpointer().save(str(tmp / "weights"), {"weights": _indexed(weights)})
-
-    _atomic_dir(Path(filepath), overwrite, write)
+    _atomic_dir(Path(filepath), overwrite, prepare_save(model, weights_only=True))
 
 
 def load_weights(model, filepath) -> None:

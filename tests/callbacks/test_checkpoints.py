@@ -137,8 +137,9 @@ def test_max_to_keep_deletes_the_oldest_also_after_a_state_round_trip(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["c-5", "c-6"]
 
 
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
 @pytest.mark.parametrize("failure", ["orbax_save", "rename_into_place"])
-def test_interrupted_write_leaves_the_previous_checkpoint(tmp_path, monkeypatch, failure):
+def test_interrupted_write_leaves_the_previous_checkpoint(tmp_path, monkeypatch, failure, asynchronous):
     import orbax.checkpoint as ocp
     (x, y), _ = _regression_data()
     model = _regressor()
@@ -166,9 +167,11 @@ def test_interrupted_write_leaves_the_previous_checkpoint(tmp_path, monkeypatch,
     epoch_weights = _EpochWeights()
     with pytest.raises(OSError, match="simulated"):
         model.fit(x, y, batch_size=8, epochs=4, verbose=0,
-                  callbacks=[ModelCheckpoint(target, monitor="loss"), epoch_weights])
+                  callbacks=[ModelCheckpoint(target, monitor="loss", asynchronous=asynchronous), epoch_weights])
     monkeypatch.undo()
-    assert len(epoch_weights.weights) == 2  # the third epoch's save failed
+    # The third epoch's save failed: written in the background, its error is raised when the
+    # next save (the fourth epoch's) waits for it.
+    assert len(epoch_weights.weights) == (3 if asynchronous else 2)
     _assert_weights_equal(hl.models.load_model(target).get_weights(), epoch_weights.weights[1])
     assert os.listdir(tmp_path) == ["ckpt"]  # no stray temporary directories
 
