@@ -1,0 +1,97 @@
+"""One measurement: one framework variant on one workload, in this (fresh) process.
+
+Prints one JSON line (prefixed ``RESULT ``) with the measurements; ``run.py``
+starts this script once per (framework, workload, repeat).
+
+    python benchmarks/child.py --framework flax --workload mlp [--quick]
+"""
+
+from __future__ import annotations
+
+import time
+
+_PROCESS_START = time.perf_counter()
+
+import argparse
+import importlib
+import json
+import math
+import os
+import resource
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from workloads import spec  # noqa: E402
+
+# variant -> (module in workloads/, options passed to its train())
+VARIANTS = {
+    "highlevel": ("hl_fit", {"steps_per_execution": 1}),
+    "highlevel-spe32": ("hl_fit", {"steps_per_execution": spec.SCAN_STEPS}),
+    "keras": ("keras_fit", {"steps_per_execution": 1}),
+    "keras-spe32": ("keras_fit", {"steps_per_execution": spec.SCAN_STEPS}),
+    "flax": ("flax_loop", {"scan": 1}),
+    "flax-scan32": ("flax_loop", {"scan": spec.SCAN_STEPS}),
+    "flax-scan32-unrolled": ("flax_loop", {"scan": spec.SCAN_STEPS, "unroll": True}),
+    "torch": ("torch_loop", {}),
+}
+
+
+class EpochClock:
+    """Called by the training code at each epoch end, after the epoch's loss is on the host."""
+
+    def __init__(self):
+        self.times: list[float] = []
+        self.losses: list[float] = []
+
+    def __call__(self, loss: float) -> None:
+        self.losses.append(float(loss))
+        self.times.append(time.perf_counter())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--framework", required=True, choices=sorted(VARIANTS))
+    parser.add_argument("--workload", required=True, choices=spec.NAMES)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+
+    workload = spec.get(args.workload, quick=args.quick)
+    x, y = spec.make_data(workload)
+    module_name, options = VARIANTS[args.framework]
+    t_import = time.perf_counter()
+    module = importlib.import_module(f"workloads.{module_name}")
+    module.import_framework()
+    import_s = time.perf_counter() - t_import
+
+    clock = EpochClock()
+    t0 = time.perf_counter()  # model construction, compilation and the first epoch count from here
+    info = module.train(workload, x, y, clock, **options) or {}
+    if len(clock.times) != workload.epochs:
+        raise RuntimeError(f"{args.framework} reported {len(clock.times)} epochs, expected {workload.epochs}.")
+
+    epoch_s = [b - a for a, b in zip([t0] + clock.times[:-1], clock.times)]
+    steady = epoch_s[1:]
+    result = {
+        "framework": args.framework,
+        "workload": args.workload,
+        "quick": args.quick,
+        "samples_per_epoch": workload.num_samples,
+        "epochs": workload.epochs,
+        "import_s": import_s,
+        "startup_s": t0 - _PROCESS_START,
+        "first_epoch_s": epoch_s[0],
+        "epoch_s": epoch_s,
+        "steady_samples_per_s": workload.num_samples / statistics.median(steady) if steady else None,
+        "losses": clock.losses,
+        "final_loss": clock.losses[-1],
+        "learned": bool(math.isfinite(clock.losses[-1]) and clock.losses[-1] < clock.losses[0]),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        **info,
+    }
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Per-framework implementations of the benchmark workloads (one small file each)."""

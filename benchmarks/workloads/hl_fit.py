@@ -1,0 +1,27 @@
+"""highlevel through its public API: build, compile, fit(verbose=0)."""
+
+from __future__ import annotations
+
+hl = None
+
+
+def import_framework() -> None:
+    global hl
+    import highlevel
+    hl = highlevel
+
+
+def train(w, x, y, on_epoch_end, steps_per_execution: int = 1):
+    from workloads import keras_style, spec
+
+    class Clock(hl.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            on_epoch_end(float(logs["loss"]))
+
+    hl.utils.set_random_seed(0)
+    model = keras_style.build(hl, w)
+    loss = "mse" if w.task == "regression" else hl.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer=hl.optimizers.Adam(spec.LEARNING_RATE), loss=loss,
+                  steps_per_execution=steps_per_execution)
+    model.fit(x, y, batch_size=w.batch_size, epochs=w.epochs, verbose=0, callbacks=[Clock()])
+    return {"steps_per_execution": steps_per_execution}
