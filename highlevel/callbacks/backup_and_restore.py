@@ -26,6 +26,7 @@ import numpy as np
 
 from highlevel.training.callback import Callback, History
 from highlevel.training.progress import ProgbarLogger
+from highlevel.utils.files import swap_into_place
 
 __all__ = ["BackupAndRestore"]
 
@@ -244,18 +245,7 @@ class BackupAndRestore(Callback):
             tmp.mkdir()
             ocp.PyTreeCheckpointer().save(str(tmp / "arrays"), {f"{i:05d}": a for i, a in enumerate(arrays)})
             (tmp / "backup.json").write_text(meta_text)  # written last: its presence marks a whole backup
-            old = None
-            if latest.exists():
-                old = d / f"{_OLD_PREFIX}{uuid.uuid4().hex[:8]}"
-                os.replace(latest, old)
-            try:
-                os.replace(tmp, latest)
-            except BaseException:
-                if old is not None:
-                    os.replace(old, latest)
-                raise
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            swap_into_place(tmp, latest, d / f"{_OLD_PREFIX}{uuid.uuid4().hex[:8]}")
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)

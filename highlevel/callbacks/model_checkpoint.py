@@ -22,6 +22,7 @@ from typing import Any
 from highlevel.callbacks.early_stopping import check_mode, is_improvement, resolve_mode
 from highlevel.models.saving import prepare_save
 from highlevel.training.callback import Callback
+from highlevel.utils.files import swap_into_place
 
 __all__ = ["ModelCheckpoint"]
 
@@ -36,18 +37,7 @@ def _hidden_siblings(path: Path) -> list[Path]:
 
 def _swap_into_place(tmp: Path, path: Path) -> None:
     """Moves the finished ``tmp`` to ``path``; if that fails, the previous ``path`` is put back."""
-    old = None
-    if path.exists():
-        old = path.parent / f".{path.name}.ckpt-old-{uuid.uuid4().hex[:8]}"
-        os.replace(path, old)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        if old is not None:
-            os.replace(old, path)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    swap_into_place(tmp, path, path.parent / f".{path.name}.ckpt-old-{uuid.uuid4().hex[:8]}")
 
 
 class ModelCheckpoint(Callback):

@@ -19,6 +19,7 @@ import jax
 import numpy as np
 
 from highlevel.layers.base import _to_jsonable_shape, deserialize_layer
+from highlevel.utils.files import swap_into_place
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "prepare_save"]
 
@@ -51,18 +52,7 @@ def _atomic_dir(path: Path, overwrite: bool, write) -> None:
     try:
         tmp.mkdir()
         write(tmp)
-        old = None
-        if path.exists():
-            old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(path, old)
-        try:
-            os.replace(tmp, path)
-        except BaseException:
-            if old is not None:
-                os.replace(old, path)  # the previous save goes back in place
-            raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        swap_into_place(tmp, path, path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}")
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
