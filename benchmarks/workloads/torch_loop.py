@@ -55,9 +55,11 @@ def _build(w):
     raise ValueError(w.name)
 
 
-def train(w, x, y, on_epoch_end):
+def train(w, x, y, on_epoch_end, threads: int | None = None):
     from workloads import spec
 
+    if threads is not None:
+        torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = _build(w)
     model.train()

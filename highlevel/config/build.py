@@ -47,7 +47,7 @@ def _load_source(cfg, seed: int):
                                                          validation_split=cfg.test_split, seed=seed)
         return train, test
     if source == "timeseries":
-        series = np.asarray(datasets.timeseries.load_series(cfg.series), np.float32)
+        series = np.asarray(datasets.timeseries.load_series(cfg.series, frequency=cfg.frequency), np.float32)
         if series.ndim == 1:
             series = series[:, None]
         n_train = int(len(series) * (1.0 - cfg.test_split))

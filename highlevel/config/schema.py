@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["RunConfig", "DataConfig", "PreprocessingConfig", "TrainerConfig"]
 
@@ -23,10 +23,21 @@ class _Strict(BaseModel):
 class PreprocessingConfig(_Strict):
     """Applied to every split on the host before training (augmentation runs on the device)."""
 
-    rescale: float | None = Field(None, description="multiply inputs by this (e.g. 1/255)")
+    rescale: float | None = Field(None, description="multiply inputs by this: a number or a fraction like 1/255")
     expand_dims: bool = Field(False, description="add a trailing channel axis to (n, h, w) images")
     flatten: bool = Field(False, description="flatten each sample to a vector")
     standardize: bool = Field(False, description="z-score inputs (and series targets) with training statistics")
+
+    @field_validator("rescale", mode="before")
+    @classmethod
+    def _fraction(cls, value):
+        if isinstance(value, str) and "/" in value:
+            top, _, bottom = value.partition("/")
+            try:
+                return float(top) / float(bottom)
+            except (ValueError, ZeroDivisionError):
+                raise ValueError("rescale must be a number or a fraction like 1/255") from None
+        return value
 
 
 class DataConfig(_Strict):
@@ -37,7 +48,8 @@ class DataConfig(_Strict):
     features: list[str] | None = Field(None, description="csv: the feature columns (default: all others)")
     image_size: tuple[int, int] | None = Field(None, description="image_folder: (height, width)")
     color_mode: Literal["rgb", "grayscale"] = "rgb"
-    series: str | None = Field(None, description="timeseries: a statsmodels series name (co2, sunspots)")
+    series: str | None = Field(None, description="timeseries: a statsmodels series name (co2, sunspots, nile)")
+    frequency: Literal["monthly", "yearly"] | None = Field(None, description="timeseries: resample the series")
     window: int = Field(24, ge=1, description="timeseries: input steps per sample")
     horizon: int = Field(1, ge=1, description="timeseries: steps predicted")
     test_split: float = Field(0.2, gt=0.0, lt=1.0, description="held-out fraction where the source has no test set")
