@@ -181,6 +181,7 @@ def main(argv=None) -> int:
                         help="comma-separated variants for every workload (default: per workload, "
                              "see DEFAULT_FRAMEWORKS); known: highlevel, highlevel-spe32, keras, "
                              "keras-spe32, flax, flax-scan32, flax-scan32-unrolled, torch, torch-1t")
+    parser.add_argument("--add", default="", help="comma-separated variants added to every workload's list")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="small epochs and one repeat: a smoke run")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per child process")
@@ -196,6 +197,8 @@ def main(argv=None) -> int:
         frameworks = {w: chosen for w in workloads}
     else:
         frameworks = {w: DEFAULT_FRAMEWORKS[w] for w in workloads}
+    extra = [f.strip() for f in args.add.split(",") if f.strip()]
+    frameworks = {w: fws + [f for f in extra if f not in fws] for w, fws in frameworks.items()}
     repeats = 1 if args.quick and args.repeats == 3 else args.repeats
 
     info = machine()
