@@ -154,7 +154,7 @@ def targets(summary: dict) -> str:
         if value is None:
             return
         met = value >= goal if higher else value <= goal
-        rows.append(f"| {label} | {value:.2f} | {'>=' if higher else '<='} {goal} | {'met' if met else 'NOT met'} |")
+        rows.append(f"| {label} | {value:.3f} | {'>=' if higher else '<='} {goal} | {'met' if met else 'NOT met'} |")
 
     hl_k = lambda w, a, b, k: (get(w, a, k) / get(w, b, k)) if get(w, a, k) and get(w, b, k) else None
     check("tiny: highlevel / keras, steady", hl_k("tiny", "highlevel", "keras", "steady"), 2.5)
@@ -186,7 +186,23 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="small epochs and one repeat: a smoke run")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per child process")
     parser.add_argument("--json", default=None, help="write every run and the medians to this file")
+    parser.add_argument("--report", default=None, metavar="JSON",
+                        help="print the tables of a file written by --json, running nothing")
     args = parser.parse_args(argv)
+    if args.report:
+        with open(args.report) as f:
+            saved = json.load(f)
+        runs = saved["runs"]
+        order: dict = {}
+        for r in runs:
+            order.setdefault(r["workload"], [])
+            if r["framework"] not in order[r["workload"]]:
+                order[r["workload"]].append(r["framework"])
+        summary = aggregate(runs)
+        print(f"`{saved['command'].strip()}`, {saved['machine']['date']}")
+        print(table(summary, [w for w in spec.NAMES if w in order], order))
+        print(targets(summary))
+        return 0
 
     workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
     for w in workloads:

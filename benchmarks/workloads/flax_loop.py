@@ -22,6 +22,7 @@ def import_framework() -> None:
     import optax as _optax
     from flax import nnx as _nnx
     jax, jnp, nnx, optax = _jax, _jnp, _nnx, _optax
+    jnp.zeros(()).block_until_ready()  # start the XLA client now: import time, as for the others
 
 
 def _bn(features, rngs):

@@ -12,6 +12,8 @@ def import_framework() -> None:
     os.environ["KERAS_BACKEND"] = "jax"
     import keras as _keras
     keras = _keras
+    from workloads.hl_fit import _warm_backend
+    _warm_backend()
 
 
 def train(w, x, y, on_epoch_end, steps_per_execution: int = 1):
