@@ -39,7 +39,8 @@ __all__ = ["Trainer"]
 
 
 def _copy(tree):
-    return jax.tree_util.tree_map(lambda a: jnp.array(a, copy=True), tree)
+    # A real copy (new buffers) without compiling a copy program per shape.
+    return jax.tree_util.tree_map(lambda a: jax.device_put(a, may_alias=False), tree)
 
 
 def _verbosity(verbose) -> int:

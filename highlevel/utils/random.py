@@ -63,5 +63,12 @@ def next_key() -> jax.Array:
 
 
 def seed_from_global() -> int:
-    """An integer seed drawn from the global generator (for the train state's key)."""
-    return int(jax.random.randint(next_key(), (), 0, 2**31 - 1))
+    """An integer seed drawn from the global generator (for the train state's key).
+
+    Derived on the host with NumPy from the generator's seed and position, so drawing
+    it compiles nothing.
+    """
+    gen = _generator()
+    count = gen._count
+    gen._count += 1
+    return int(np.random.SeedSequence([gen.seed, count]).generate_state(1)[0] % (2**31 - 1))
