@@ -207,42 +207,33 @@ def _entry_object(value: Any, registry: dict, getter, where: str):
         raise ConfigError(f"{where}.{name}: {err}") from None
 
 
-def build_losses(value: Any, where: str = "loss"):
-    """Losses of the config: a name, an entry, or a list/dict of them per output."""
-    from highlevel import losses
-    if value is None or isinstance(value, str):
-        if isinstance(value, str):
-            try:
-                losses.get(value)
-            except (TypeError, ValueError) as err:
-                raise ConfigError(f"{where}: {err}") from None
+def _build_named(value: Any, where: str, module, what: str):
+    """A name, an entry, or a list/dict of them (per output), checked against ``module``'s registry."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            module.get(value)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"{where}: {err}") from None
         return value
-    obj = _entry_object(value, losses._CLASSES, losses.get, where)
+    obj = _entry_object(value, module._CLASSES, module.get, where)
     if obj is not None:
         return obj
     if isinstance(value, dict):
-        return {k: build_losses(v, f"{where}.{k}") for k, v in value.items()}
+        return {k: _build_named(v, f"{where}.{k}", module, what) for k, v in value.items()}
     if isinstance(value, list):
-        return [build_losses(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    raise ConfigError(f"{where}: a loss is a name or {{Name: {{args}}}}, got {value!r}.")
+        return [_build_named(v, f"{where}[{i}]", module, what) for i, v in enumerate(value)]
+    raise ConfigError(f"{where}: a {what} is a name or {{Name: {{args}}}}, got {value!r}.")
+
+
+def build_losses(value: Any, where: str = "loss"):
+    """Losses of the config: a name, an entry, or a list/dict of them per output."""
+    from highlevel import losses
+    return _build_named(value, where, losses, "loss")
 
 
 def build_metrics(value: Any, where: str = "metrics"):
     """Metrics of the config: names or entries, in a list (or a dict per output)."""
     from highlevel import metrics
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            metrics.get(value)
-        except (TypeError, ValueError) as err:
-            raise ConfigError(f"{where}: {err}") from None
-        return value
-    obj = _entry_object(value, metrics._CLASSES, metrics.get, where)
-    if obj is not None:
-        return obj
-    if isinstance(value, dict):
-        return {k: build_metrics(v, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(value, list):
-        return [build_metrics(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    raise ConfigError(f"{where}: a metric is a name or {{Name: {{args}}}}, got {value!r}.")
+    return _build_named(value, where, metrics, "metric")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from highlevel.config.errors import ConfigError, did_you_mean, key_path
+from highlevel.config.errors import ConfigError, did_you_mean
 
 __all__ = ["check_semantics", "split_entry", "callback_classes"]
 

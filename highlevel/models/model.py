@@ -11,7 +11,7 @@ import numpy as np
 
 from highlevel.layers.base import (Layer, _format_shape, current_context, register_layer,
                                    unique_name)
-from highlevel.layers.symbolic import InputLayer, KerasTensor
+from highlevel.layers.symbolic import KerasTensor
 from highlevel.models import functional as _functional
 from highlevel.training.trainer import Trainer
 

@@ -9,7 +9,6 @@ place at the end, so a crash while saving leaves the previous save whole.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import uuid
 from pathlib import Path

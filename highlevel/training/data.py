@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import collections
 import itertools
-from typing import Any, Iterable, Iterator
+from typing import Iterable, Iterator
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 __all__ = ["Batch", "ArrayAdapter", "IterableAdapter", "make_adapter", "prefetch_to_device",

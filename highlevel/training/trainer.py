@@ -19,9 +19,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
 
 from highlevel import losses as _losses
@@ -29,7 +27,7 @@ from highlevel import metrics as _metrics
 from highlevel import optimizers as _optimizers
 from highlevel.layers.base import Hyperparameter
 from highlevel.training.callback import CallbackList, History, LazyLogs
-from highlevel.training.data import Batch, make_adapter, prefetch_to_device, split_validation
+from highlevel.training.data import make_adapter, prefetch_to_device, split_validation
 from highlevel.training.progress import ProgbarLogger
 from highlevel.training.state import TrainState
 from highlevel.training.step import OutputSpec, StepBuilder

@@ -7,7 +7,7 @@ never imports a module it names.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["register_serializable", "serializable_name", "resolve_serializable"]
 
