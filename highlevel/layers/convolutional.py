@@ -27,6 +27,15 @@ __all__ = ["Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableC
 # Argument checks shared by the convolution and pooling families.
 
 
+def _dense_part_config(layer) -> dict:
+    """The config of the arguments every kernel-and-bias convolution shares."""
+    return {"activation": _activations.serialize(layer.activation), "use_bias": layer.use_bias,
+            "kernel_initializer": _ser_init(layer.kernel_initializer),
+            "bias_initializer": _ser_init(layer.bias_initializer),
+            "kernel_regularizer": _regularizers.serialize(layer.kernel_regularizer),
+            "bias_regularizer": _regularizers.serialize(layer.bias_regularizer)}
+
+
 def _ser_init(init):
     return init if isinstance(init, str) else _initializers.serialize(_initializers.get(init))
 
@@ -197,23 +206,19 @@ class _Conv(Layer):
 
     def call(self, inputs):
         check_rank(self, inputs.shape, self.rank, INPUT_LAYOUTS[self.rank])
-        y = lax.conv_general_dilated(inputs, self.kernel.value, self.strides, self._padding_for(inputs.shape),
+        y = lax.conv_general_dilated(inputs, self.kernel.get_value(), self.strides, self._padding_for(inputs.shape),
                                      rhs_dilation=self.dilation_rate,
                                      dimension_numbers=_dimension_numbers(self.rank),
                                      feature_group_count=self.groups)
         if self.use_bias:
-            y = _add_bias(y, self.bias.value)
+            y = _add_bias(y, self.bias.get_value())
         return self.activation(y)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
                 "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
                 "dilation_rate": self.dilation_rate, "groups": self.groups,
-                "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": _ser_init(self.kernel_initializer),
-                "bias_initializer": _ser_init(self.bias_initializer),
-                "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": _regularizers.serialize(self.bias_regularizer)}
+                **_dense_part_config(self)}
 
 
 @register_layer
@@ -350,22 +355,18 @@ class Conv2DTranspose(Layer):
     def call(self, inputs):
         check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
         # transpose_kernel=True flips the taps and swaps in/out: the exact gradient of Conv2D.
-        y = lax.conv_transpose(inputs, self.kernel.value, self.strides, self._pads(),
+        y = lax.conv_transpose(inputs, self.kernel.get_value(), self.strides, self._pads(),
                                rhs_dilation=self.dilation_rate, dimension_numbers=_dimension_numbers(2),
                                transpose_kernel=True)
         if self.use_bias:
-            y = _add_bias(y, self.bias.value)
+            y = _add_bias(y, self.bias.get_value())
         return self.activation(y)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
                 "strides": self.strides, "padding": self.padding, "output_padding": self.output_padding,
                 "data_format": self.data_format, "dilation_rate": self.dilation_rate,
-                "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": _ser_init(self.kernel_initializer),
-                "bias_initializer": _ser_init(self.bias_initializer),
-                "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": _regularizers.serialize(self.bias_regularizer)}
+                **_dense_part_config(self)}
 
 
 def _depthwise(inputs, kernel, strides, padding, dilation_rate):
@@ -466,9 +467,9 @@ class DepthwiseConv2D(_DepthwiseBase):
 
     def call(self, inputs):
         check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
-        y = _depthwise(inputs, self.kernel.value, self.strides, self.padding, self.dilation_rate)
+        y = _depthwise(inputs, self.kernel.get_value(), self.strides, self.padding, self.dilation_rate)
         if self.use_bias:
-            y = _add_bias(y, self.bias.value)
+            y = _add_bias(y, self.bias.get_value())
         return self.activation(y)
 
     def get_config(self):
@@ -525,13 +526,13 @@ class SeparableConv2D(_DepthwiseBase):
 
     def call(self, inputs):
         check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
-        y = _depthwise(inputs, self.depthwise_kernel.value, self.strides, self.padding, self.dilation_rate)
+        y = _depthwise(inputs, self.depthwise_kernel.get_value(), self.strides, self.padding, self.dilation_rate)
         # A 1x1 convolution (dilated like Keras's, a no-op) rather than a matmul: the same op as
         # Keras, so cuDNN picks the same algorithm and GPUs give the same TF32 numbers too.
-        y = lax.conv_general_dilated(y, self.pointwise_kernel.value, (1, 1), "VALID",
+        y = lax.conv_general_dilated(y, self.pointwise_kernel.get_value(), (1, 1), "VALID",
                                      rhs_dilation=self.dilation_rate, dimension_numbers=_dimension_numbers(2))
         if self.use_bias:
-            y = _add_bias(y, self.bias.value)
+            y = _add_bias(y, self.bias.get_value())
         return self.activation(y)
 
     def get_config(self):

@@ -290,7 +290,29 @@ def _adam_step(grads, slots, count, lr, beta_1, beta_2, epsilon, amsgrad):
     return deltas, new
 
 
-class Adam(Optimizer):
+class _AdamFamily(Optimizer):
+    """Abstract: Adam's moments and update, shared by Adam and AdamW."""
+
+    def _set_moments(self, beta_1, beta_2, epsilon, amsgrad) -> None:
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        self.amsgrad = bool(amsgrad)
+
+    def _init_slots(self, params):
+        slots = {"m": _zeros_like(params), "v": _zeros_like(params)}
+        if self.amsgrad:
+            slots["v_hat"] = _zeros_like(params)
+        return slots
+
+    def _step(self, grads, slots, count, lr):
+        return _adam_step(grads, slots, count, lr, self.beta_1, self.beta_2, self.epsilon,
+                          self.amsgrad)
+
+    def _own_config(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
+                "amsgrad": self.amsgrad}
+
+
+class Adam(_AdamFamily):
     """Adam, as ``keras.optimizers.Adam`` (epsilon added to ``sqrt(v)`` after the bias
     correction is folded into the step size).
 
@@ -303,25 +325,10 @@ class Adam(Optimizer):
                  epsilon: float = 1e-7, amsgrad: bool = False, weight_decay=None, clipnorm=None,
                  clipvalue=None, global_clipnorm=None, name=None):
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
-        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
-        self.amsgrad = bool(amsgrad)
-
-    def _init_slots(self, params):
-        slots = {"m": _zeros_like(params), "v": _zeros_like(params)}
-        if self.amsgrad:
-            slots["v_hat"] = _zeros_like(params)
-        return slots
-
-    def _step(self, grads, slots, count, lr):
-        return _adam_step(grads, slots, count, lr, self.beta_1, self.beta_2, self.epsilon,
-                          self.amsgrad)
-
-    def _own_config(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
-                "amsgrad": self.amsgrad}
+        self._set_moments(beta_1, beta_2, epsilon, amsgrad)
 
 
-class AdamW(Optimizer):
+class AdamW(_AdamFamily):
     """Adam with decoupled weight decay (default 0.004), as ``keras.optimizers.AdamW``."""
 
     default_name = "adam_w"  # Keras's auto-generated name
@@ -333,22 +340,7 @@ class AdamW(Optimizer):
             raise ValueError("AdamW needs a weight_decay (a float; 0.004 by default), got None. "
                              "For Adam without weight decay use hl.optimizers.Adam.")
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
-        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
-        self.amsgrad = bool(amsgrad)
-
-    def _init_slots(self, params):
-        slots = {"m": _zeros_like(params), "v": _zeros_like(params)}
-        if self.amsgrad:
-            slots["v_hat"] = _zeros_like(params)
-        return slots
-
-    def _step(self, grads, slots, count, lr):
-        return _adam_step(grads, slots, count, lr, self.beta_1, self.beta_2, self.epsilon,
-                          self.amsgrad)
-
-    def _own_config(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
-                "amsgrad": self.amsgrad}
+        self._set_moments(beta_1, beta_2, epsilon, amsgrad)
 
 
 class RMSprop(Optimizer):
