@@ -327,6 +327,31 @@ class Model(Layer):
         from highlevel.models.saving import save_weights
         save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath) -> None:
+    def load_weights(self, filepath, skip_mismatch: bool = False):
+        """Loads weights from ``save_weights``'s directory, a Keras ``.weights.h5``/``.h5`` file,
+        or (for ``hl.applications`` models) a torchvision state dict (``.pth``/``.safetensors``).
+
+        Foreign files are matched to layers by name. ``skip_mismatch=True`` loads what matches
+        and returns a :class:`~highlevel.models.weight_files.LoadReport` of what it left out;
+        otherwise any difference raises before a weight changes.
+        """
+        from highlevel.models import weight_files
         from highlevel.models.saving import load_weights
+        path = str(filepath)
+        foreign = getattr(self, "_foreign_weights", None)
+        if weight_files.is_keras_h5(path) or (foreign is not None and path.endswith((".pth", ".pt", ".safetensors"))):
+            self._require_built("load_weights")
+            self._trainer.push_to_module()
+            if weight_files.is_keras_h5(path):
+                tensors = weight_files.read_keras_h5(path, self)
+            else:
+                tensors = foreign(path, self)
+            report = weight_files.assign(self, tensors, source=path, skip_mismatch=skip_mismatch)
+            self._trainer.pull_from_module()
+            return report
+        if path.endswith((".pth", ".pt", ".safetensors")):
+            raise ValueError(f"{path} is a PyTorch state dict; its tensor names mean something only for the "
+                             "architecture they came from, so it loads only into hl.applications models "
+                             "(e.g. hl.applications.MobileNetV2(weights=path)).")
         load_weights(self, filepath)
+        return None

@@ -25,7 +25,7 @@ import optax
 from highlevel.optimizers import schedules
 from highlevel.optimizers.schedules import LearningRateSchedule
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "OptaxOptimizer",
+__all__ = ["Optimizer", "MultiOptimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "OptaxOptimizer",
            "KerasOptimizerState", "schedules", "get", "serialize", "deserialize",
            "get_hyperparam", "set_hyperparam"]
 
@@ -543,7 +543,7 @@ def get(identifier) -> Optimizer:
     >>> get("adam").learning_rate
     0.001
     """
-    if isinstance(identifier, Optimizer):
+    if isinstance(identifier, (Optimizer, MultiOptimizer)):
         return identifier
     if isinstance(identifier, optax.GradientTransformation):
         return OptaxOptimizer(identifier)
@@ -577,3 +577,6 @@ def deserialize(config: dict[str, Any]) -> Optimizer:
         raise ValueError(f"Unknown optimizer {config['class_name']!r} in config. Known "
                          f"optimizers: {', '.join(sorted(_CLASSES))}.")
     return cls.from_config(config.get("config", {}))
+
+
+from highlevel.optimizers.multi import MultiOptimizer  # noqa: E402 - it resolves optimizers with get()

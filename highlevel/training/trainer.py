@@ -166,7 +166,8 @@ class Trainer:
             self._loss_missing = True
         else:
             self._loss_missing = False
-        tx = self.optimizer.to_optax()
+        to_optax_for = getattr(self.optimizer, "to_optax_for", None)
+        tx = to_optax_for(model, paths) if to_optax_for is not None else self.optimizer.to_optax()
         self.builder = StepBuilder(graphdef, paths, tx, outputs, _metrics.Mean(name="loss"),
                                    list(model.output_names))
         params, hyper, rest = self.builder.split(model)

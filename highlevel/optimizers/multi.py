@@ -1,0 +1,126 @@
+"""One optimizer per group of layers, as one ``optax.multi_transform``."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import jax
+import optax
+
+__all__ = ["MultiOptimizer"]
+
+
+def _path_of(key_path) -> tuple:
+    out = []
+    for k in key_path:
+        if isinstance(k, jax.tree_util.DictKey):
+            out.append(k.key)
+        elif isinstance(k, jax.tree_util.SequenceKey):
+            out.append(k.idx)
+    return tuple(out)
+
+
+class MultiOptimizer:
+    """Gives each group of layers its own optimizer (and learning rate).
+
+    The usual use is fine-tuning: a small learning rate for the pretrained base and a
+    larger one for the new head. Compiled to ``optax.multi_transform`` over the model's
+    trainable weights; frozen layers get neither a group nor optimizer state.
+
+    Args:
+      optimizers_and_layers: ``[(optimizer, layers), ...]``: ``optimizer`` anything
+        ``model.compile`` takes (a name, an ``hl.optimizers`` optimizer, an optax
+        transformation); ``layers`` a layer or model (all the weights inside it), a list of
+        them, or ``None`` for every trainable weight no other group names (at most one group).
+      name: the optimizer's name.
+
+    ``optimizer.learning_rate`` (and callbacks that read or set it, such as
+    ``ReduceLROnPlateau``) refer to the first group; the others keep their own values or
+    schedules.
+
+    >>> import highlevel as hl
+    >>> base, head = hl.layers.Dense(4), hl.layers.Dense(1)
+    >>> model = hl.Sequential([hl.Input((3,)), base, head])
+    >>> opt = hl.optimizers.MultiOptimizer([(hl.optimizers.Adam(1e-5), base), ("adam", None)])
+    >>> model.compile(optimizer=opt, loss="mse")
+    >>> round(opt.learning_rate, 6)
+    1e-05
+    """
+
+    def __init__(self, optimizers_and_layers: Sequence[tuple[Any, Any]], name: str = "multi_optimizer"):
+        from highlevel import optimizers as _optimizers
+        from highlevel.layers.base import Layer
+        groups = list(optimizers_and_layers)
+        if not groups:
+            raise ValueError("MultiOptimizer needs at least one (optimizer, layers) pair.")
+        self._groups = []
+        rest = 0
+        for i, pair in enumerate(groups):
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+                raise ValueError(f"MultiOptimizer entry {i} must be an (optimizer, layers) pair, got {pair!r}.")
+            opt, layers = pair
+            if layers is None:
+                rest += 1
+            elif isinstance(layers, Layer):
+                layers = [layers]
+            elif not (isinstance(layers, (list, tuple)) and all(isinstance(x, Layer) for x in layers)):
+                raise TypeError(f"MultiOptimizer entry {i}: the layers must be a layer, a list of layers or None "
+                                f"(everything else), got {layers!r}.")
+            self._groups.append((_optimizers.get(opt), None if layers is None else list(layers)))
+        if rest > 1:
+            raise ValueError("MultiOptimizer: only one group may take the remaining layers (layers=None).")
+        self.name = name
+        self._getter = self._setter = None
+
+    @property
+    def optimizers(self) -> list:
+        return [opt for opt, _ in self._groups]
+
+    @property
+    def learning_rate(self) -> float:
+        return self._groups[0][0].learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        self._groups[0][0].learning_rate = value
+
+    def _bind(self, getter, setter) -> None:
+        self._groups[0][0]._bind(getter, setter)
+
+    def to_optax(self) -> optax.GradientTransformation:
+        raise ValueError("MultiOptimizer assigns weights to optimizers by layer, so it compiles only with a "
+                         "model: pass it to model.compile(optimizer=...).")
+
+    def to_optax_for(self, model, trainable_paths) -> optax.GradientTransformation:
+        """The ``multi_transform`` for ``model``'s trainable weights (``trainable_paths``)."""
+        from flax import nnx
+        owner: dict[int, int] = {}
+        for g, (_, layers) in enumerate(self._groups):
+            for layer in layers or ():
+                for var in layer.weights:
+                    if id(var) in owner and owner[id(var)] != g:
+                        raise ValueError(f"MultiOptimizer: a weight of layer '{layer.name}' is in groups "
+                                         f"{owner[id(var)]} and {g}; give each layer one optimizer.")
+                    owner[id(var)] = g
+        rest = next((g for g, (_, layers) in enumerate(self._groups) if layers is None), None)
+        labels: dict[tuple, str] = {}
+        orphans = []
+        for path, node in nnx.iter_graph(model):
+            if isinstance(node, nnx.Variable) and tuple(path) in trainable_paths:
+                g = owner.get(id(node), rest)
+                if g is None:
+                    orphans.append("/".join(str(p) for p in path))
+                labels[tuple(path)] = f"group_{g}"
+        if orphans:
+            raise ValueError(f"MultiOptimizer gives no optimizer to the trainable weights {orphans[:3]}; add their "
+                             "layers to a group, add a group with layers=None for the rest, or freeze them.")
+
+        def param_labels(params):
+            return jax.tree_util.tree_map_with_path(lambda kp, _: labels[_path_of(kp)], params)
+
+        transforms = {f"group_{g}": opt.to_optax() for g, (opt, _) in enumerate(self._groups)}
+        return optax.multi_transform(transforms, param_labels)
+
+    def get_config(self) -> dict[str, Any]:
+        raise TypeError("MultiOptimizer refers to layers, so it is not saved with a model; "
+                                  "compile the loaded model with it again.")
