@@ -40,8 +40,14 @@ trainer: {epochs: 2, verbose: 0}
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_every_config_validates_and_trains_a_few_steps(path, tmp_path):
     assert CONFIGS, "configs/ holds no YAML runs"
-    cfg.load_config(path)
-    run_dir = cfg.train(path, QUICK + [f"output_dir={tmp_path}"])
+    loaded = cfg.load_config(path)
+    quick = QUICK
+    if loaded.data.per_class is not None:  # pretrained networks: a handful of small images
+        quick = [q for q in QUICK if not q.startswith("data.limit")] + [
+            "data.per_class=2", "data.test_limit=8", "data.preprocessing.resize=[32,32]"]
+        if loaded.fine_tune is not None:
+            quick.append("fine_tune.epochs=1")
+    run_dir = cfg.train(path, quick + [f"output_dir={tmp_path}"])
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert np.isfinite(metrics["train"]["loss"]) and np.isfinite(metrics["test"]["loss"])
 

@@ -190,3 +190,16 @@ def test_layer_trainable_flag_is_keras_like():
     model.trainable = False
     assert model.trainable_weights == [] and len(model.non_trainable_weights) == 6
     assert not model.layers[0].trainable
+
+
+def test_partly_frozen_nested_model_keeps_each_layers_flag_through_config():
+    inner = hl.Sequential([hl.Input((3,)), hl.layers.Dense(4, name="frozen"), hl.layers.Dense(4, name="free")],
+                          name="inner")
+    model = hl.Sequential([hl.Input((3,)), inner, hl.layers.Dense(1, name="out")])
+    inner.get_layer("frozen").trainable = False
+    clone = hl.Sequential.from_config(model.get_config())
+    flags = {l.name: l.trainable for l in clone.layers[0].layers + clone.layers[1:]}
+    assert flags == {"frozen": False, "free": True, "out": True}
+    model.trainable = False
+    clone = hl.Sequential.from_config(model.get_config())
+    assert not any(l.trainable for l in clone.layers[0].layers + clone.layers[1:])

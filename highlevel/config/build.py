@@ -69,6 +69,15 @@ def apply_preprocessing(x, cfg, stats: dict[str, Any]):
         x = x * np.float32(cfg.rescale)
     if cfg.expand_dims:
         x = x[..., None]
+    if cfg.to_rgb or cfg.resize is not None or cfg.imagenet_mode is not None:
+        from highlevel.datasets import images
+        if cfg.to_rgb:
+            x = images.to_rgb(x).astype(np.float32)
+        if cfg.resize is not None:
+            x = images.resize(x, cfg.resize)
+        if cfg.imagenet_mode is not None:
+            from highlevel.applications.imagenet_utils import preprocess_input
+            x = preprocess_input(x, mode=cfg.imagenet_mode)
     if cfg.flatten:
         x = x.reshape(len(x), -1)
     if "x_mean" in stats:
@@ -88,6 +97,14 @@ def build_data(cfg, seed: int) -> Data:
     (x_train, y_train), (x_test, y_test) = loaded
     if cfg.limit is not None:
         x_train, y_train = x_train[:cfg.limit], y_train[:cfg.limit]
+    if cfg.per_class is not None:
+        from highlevel.datasets.images import balanced_subset
+        try:
+            x_train, y_train = balanced_subset(x_train, y_train, cfg.per_class, seed=seed)
+        except ValueError as err:
+            raise ConfigError(f"data.per_class: {err}") from None
+    if cfg.test_limit is not None:
+        x_test, y_test = x_test[:cfg.test_limit], y_test[:cfg.test_limit]
     stats: dict[str, Any] = dict(extra_stats)
     pre = cfg.preprocessing
     x_train = apply_preprocessing(x_train, pre, {})
@@ -123,6 +140,8 @@ def build_model(cfg_model: dict[str, Any], augmentation: list, input_shape: tupl
     import highlevel as hl
     if "class_name" in cfg_model:
         model = _layer(cfg_model, "model")
+    elif "application" in cfg_model:
+        model = _application_model(cfg_model, tuple(cfg_model.get("input_shape") or input_shape))
     elif "layers" in cfg_model:
         shape = tuple(cfg_model.get("input_shape") or input_shape)
         layers = [_layer(entry, f"model.layers[{i}]") for i, entry in enumerate(cfg_model["layers"])]
@@ -154,6 +173,29 @@ def build_model(cfg_model: dict[str, Any], augmentation: list, input_shape: tupl
     if augmentation:
         layers = [_layer(entry, f"data.augmentation[{i}]") for i, entry in enumerate(augmentation)]
         model = hl.Sequential([hl.Input(tuple(input_shape))] + layers + [model], name=f"{model.name}_augmented")
+    return model
+
+
+def _application_model(cfg_model: dict[str, Any], shape: tuple):
+    """A pretrained network from ``hl.applications``, frozen or partly unfrozen, and a new head."""
+    import highlevel as hl
+    name, args = split_entry(cfg_model["application"], "model.application", "application")
+    try:
+        base = hl.applications.get(name)(input_shape=shape, **args)
+    except (TypeError, ValueError, FileNotFoundError, ImportError) as err:
+        raise ConfigError(f"model.application.{name}: {err}") from None
+    base.trainable = bool(cfg_model.get("trainable", True))
+    head = [_layer(entry, f"model.layers[{i}]") for i, entry in enumerate(cfg_model.get("layers", []))]
+    try:
+        model = hl.Sequential([hl.Input(shape), base] + head, name=cfg_model.get("name"))
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"model: {err}") from None
+    if cfg_model.get("unfreeze_top") is not None:
+        try:
+            hl.applications.unfreeze_top(model, cfg_model["unfreeze_top"],
+                                         freeze_batch_norm=cfg_model.get("freeze_batch_norm", True))
+        except ValueError as err:
+            raise ConfigError(f"model.unfreeze_top: {err}") from None
     return model
 
 

@@ -82,6 +82,9 @@ def _check_model(model: dict[str, Any], where: str = "model") -> None:
     if "class_name" in model:
         check_layer(model, where)
         return
+    if "application" in model:
+        _check_application(model, where)
+        return
     if "layers" in model:
         allowed = {"layers", "name", "input_shape"}
         unknown = set(model) - allowed
@@ -126,6 +129,37 @@ def _check_model(model: dict[str, Any], where: str = "model") -> None:
     raise ConfigError(f"{where}: write the model as {{layers: [...]}} (a Sequential stack), "
                       "{inputs, nodes, outputs} (a functional graph), or a model.get_config() dict "
                       "({class_name, config}).")
+
+
+def _check_application(model: dict[str, Any], where: str) -> None:
+    from highlevel import applications
+    allowed = {"application", "layers", "name", "input_shape", "trainable", "unfreeze_top", "freeze_batch_norm"}
+    unknown = set(model) - allowed
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ConfigError(f"{where}.{key}: unknown key{did_you_mean(key, allowed)} A pretrained model takes: "
+                          f"{', '.join(sorted(allowed))}.")
+    name, args = split_entry(model["application"], f"{where}.application", "application")
+    known = applications.names()
+    if name not in known:
+        raise ConfigError(f"{where}.application: unknown network {name!r}{did_you_mean(name, known)} "
+                          f"Known: {', '.join(known)}.")
+    accepted = set(inspect.signature(applications.get(name)).parameters)
+    for arg in args:
+        if arg not in accepted:
+            raise ConfigError(f"{where}.application.{name}: {name} has no argument {arg!r}"
+                              f"{did_you_mean(arg, accepted)} It takes: {', '.join(sorted(accepted))}.")
+    if "input_shape" in args:
+        raise ConfigError(f"{where}.application.{name}.input_shape: give the input shape as {where}.input_shape "
+                          "(or let it come from the data).")
+    for key in ("trainable", "freeze_batch_norm"):
+        if key in model and not isinstance(model[key], bool):
+            raise ConfigError(f"{where}.{key}: true or false, got {model[key]!r}.")
+    top = model.get("unfreeze_top")
+    if top is not None and (not isinstance(top, int) or isinstance(top, bool) or top < 0):
+        raise ConfigError(f"{where}.unfreeze_top: a number of blocks >= 0, got {top!r}.")
+    for i, layer in enumerate(model.get("layers", [])):
+        check_layer(layer, f"{where}.layers[{i}]")
 
 
 def callback_classes() -> dict[str, type]:
@@ -186,5 +220,13 @@ def check_semantics(config, source: str) -> None:
             raise ConfigError("data.image_size: the image_folder source needs [height, width].")
         if config.data.source == "timeseries" and not config.data.series:
             raise ConfigError("data.series: the timeseries source needs a series name (co2, sunspots).")
+        if config.fine_tune is not None:
+            if "application" not in config.model:
+                raise ConfigError("fine_tune: a second phase unfreezes a pretrained network's top blocks, so the "
+                                  "model must be written as {application: {Name: {...}}, layers: [...]}.")
+            opt = config.optimizer
+            if isinstance(opt, dict) and isinstance(opt.get("learning_rate"), dict):
+                raise ConfigError("fine_tune: the optimizer's learning_rate must be a number (fine_tune scales it "
+                                  "by learning_rate_factor), not a schedule.")
     except ConfigError as err:
         raise ConfigError(f"{source}: {err}") from None

@@ -100,31 +100,63 @@ def _prepare(config: RunConfig):
     return data, model
 
 
-def _fit(config: RunConfig, run_dir: Path, data, model) -> dict[str, Any]:
+def _callbacks(config: RunConfig, run_dir: Path, backup: str) -> list:
     import highlevel as hl
-    trainer = config.trainer
-    validation = trainer.validation_split > 0
-    monitor = "val_loss" if validation else "loss"
-    callbacks = build_callbacks(config.callbacks, run_dir) + [
+    monitor = "val_loss" if config.trainer.validation_split > 0 else "loss"
+    return build_callbacks(config.callbacks, run_dir) + [
         hl.callbacks.TensorBoard(str(run_dir / "tensorboard")),
         hl.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "best"), monitor=monitor, save_best_only=True),
         hl.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "last")),
-        hl.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        hl.callbacks.BackupAndRestore(str(run_dir / backup)),
     ]
+
+
+def _fit(config: RunConfig, run_dir: Path, data, model) -> dict[str, Any]:
+    trainer = config.trainer
+    fit_args = dict(batch_size=config.data.batch_size, validation_split=trainer.validation_split,
+                    shuffle=trainer.shuffle, steps_per_epoch=trainer.steps_per_epoch, verbose=trainer.verbose)
+    phase_one = run_dir / "phase1"
     with _logging_to(run_dir / "log.txt"):
-        history = model.fit(data.x_train, data.y_train, batch_size=config.data.batch_size, epochs=trainer.epochs,
-                            validation_split=trainer.validation_split, shuffle=trainer.shuffle,
-                            steps_per_epoch=trainer.steps_per_epoch, verbose=trainer.verbose,
-                            callbacks=callbacks)
+        if config.fine_tune is not None and (phase_one / "history.json").exists():
+            # Resuming a run whose first phase finished: its weights and history were kept.
+            model.load_weights(phase_one / "weights")
+            history = json.loads((phase_one / "history.json").read_text())
+        else:
+            history = model.fit(data.x_train, data.y_train, epochs=trainer.epochs,
+                                callbacks=_callbacks(config, run_dir, "backup"), **fit_args).history
+            if config.fine_tune is not None:
+                model.save_weights(phase_one / "weights")
+                (phase_one / "history.json").write_text(json.dumps(history))
+        if config.fine_tune is not None:
+            _prepare_fine_tune(config, model)
+            more = model.fit(data.x_train, data.y_train, epochs=trainer.epochs + config.fine_tune.epochs,
+                             initial_epoch=trainer.epochs, callbacks=_callbacks(config, run_dir, "backup_fine_tune"),
+                             **fit_args).history
+            history = {k: list(history.get(k, [])) + list(more.get(k, [])) for k in {**history, **more}}
         test = model.evaluate(data.x_test, data.y_test, batch_size=config.data.batch_size, verbose=0,
                               return_dict=True)
         print("test: " + " - ".join(f"{k}: {v:.4f}" for k, v in test.items()), flush=True)
-    last = {k: v[-1] for k, v in history.history.items()}
+    last = {k: v[-1] for k, v in history.items()}
     metrics = {"train": {k: v for k, v in last.items() if not k.startswith("val_")},
                "validation": {k[4:]: v for k, v in last.items() if k.startswith("val_")},
-               "test": test, "epochs": len(history.epoch), "history": history.history}
+               "test": test, "epochs": len(next(iter(history.values()), [])), "history": history}
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics
+
+
+def _prepare_fine_tune(config: RunConfig, model) -> None:
+    """Unfreezes the top blocks and compiles again with the learning rate scaled down."""
+    import highlevel as hl
+    ft = config.fine_tune
+    hl.utils.set_random_seed(config.seed + 1)  # the same phase-two start, resumed or not
+    hl.applications.unfreeze_top(model, ft.unfreeze_top, freeze_batch_norm=ft.freeze_batch_norm)
+    optimizer = build_optimizer(config.optimizer)
+    if not isinstance(optimizer.learning_rate, float):
+        raise ConfigError("fine_tune: the optimizer's learning rate must be a number to scale by "
+                          "learning_rate_factor, not a schedule.")
+    optimizer.learning_rate = optimizer.learning_rate * ft.learning_rate_factor
+    model.compile(optimizer=optimizer, loss=build_losses(config.loss), loss_weights=config.loss_weights,
+                  metrics=build_metrics(config.metrics), steps_per_execution=config.trainer.steps_per_execution)
 
 
 def train(config_path: str | Path, overrides: Sequence[str] = (), run_dir: str | Path | None = None) -> Path:

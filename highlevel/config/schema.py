@@ -13,7 +13,7 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["RunConfig", "DataConfig", "PreprocessingConfig", "TrainerConfig"]
+__all__ = ["RunConfig", "DataConfig", "PreprocessingConfig", "TrainerConfig", "FineTuneConfig"]
 
 
 class _Strict(BaseModel):
@@ -27,6 +27,11 @@ class PreprocessingConfig(_Strict):
     expand_dims: bool = Field(False, description="add a trailing channel axis to (n, h, w) images")
     flatten: bool = Field(False, description="flatten each sample to a vector")
     standardize: bool = Field(False, description="z-score inputs (and series targets) with training statistics")
+    to_rgb: bool = Field(False, description="repeat grayscale images into 3 channels (for ImageNet networks)")
+    resize: tuple[int, int] | None = Field(None, description="resize images to (height, width), bilinear")
+    imagenet_mode: Literal["caffe", "tf", "torch"] | None = Field(
+        None, description="scale 0-255 RGB images as pretrained weights expect (hl.applications preprocess_input): "
+                          "caffe (Keras ResNet50/VGG16), tf (Keras MobileNetV2), torch (torchvision)")
 
     @field_validator("rescale", mode="before")
     @classmethod
@@ -58,6 +63,8 @@ class DataConfig(_Strict):
     samples: int = Field(1000, ge=4, description="linear_regression: samples; xor: repeats of the 4 points x 4")
     noise: float = Field(0.1, ge=0.0, description="linear_regression: noise standard deviation")
     limit: int | None = Field(None, ge=1, description="use only the first N training samples (quick runs)")
+    per_class: int | None = Field(None, ge=1, description="use N random training samples of each class (small-data runs)")
+    test_limit: int | None = Field(None, ge=1, description="use only the first N test samples")
     batch_size: int = Field(32, ge=1)
     preprocessing: PreprocessingConfig = PreprocessingConfig()
     augmentation: list[dict[str, Any]] = Field(default_factory=list,
@@ -73,6 +80,15 @@ class TrainerConfig(_Strict):
     steps_per_epoch: int | None = Field(None, ge=1, description="stop each epoch after this many steps")
 
 
+class FineTuneConfig(_Strict):
+    """A second phase after ``trainer.epochs``: unfreeze the top blocks and train on at a lower rate."""
+
+    epochs: int = Field(..., ge=1, description="epochs of the second phase")
+    unfreeze_top: int = Field(..., ge=0, description="blocks of the pretrained network to train, from the top")
+    learning_rate_factor: float = Field(0.1, gt=0.0, description="the optimizer's learning rate is multiplied by this")
+    freeze_batch_norm: bool = Field(True, description="keep batch normalization in inference mode")
+
+
 class RunConfig(_Strict):
     seed: int = Field(0, ge=0)
     name: str | None = Field(None, description="run name (default: the config file's stem)")
@@ -84,5 +100,6 @@ class RunConfig(_Strict):
     loss_weights: Union[list[float], dict[str, float], None] = None
     metrics: Union[list[Any], dict[str, Any], None] = None
     trainer: TrainerConfig = TrainerConfig()
+    fine_tune: FineTuneConfig | None = Field(None, description="a second, fine-tuning phase for pretrained models")
     callbacks: list[dict[str, Any]] = Field(default_factory=list,
                                             description="callbacks by name, e.g. [{EarlyStopping: {patience: 3}}]")

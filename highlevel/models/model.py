@@ -315,7 +315,8 @@ class Model(Layer):
     def from_config(cls, config: dict[str, Any]) -> "Model":
         inputs, outputs, name, trainable = _functional.graph_from_config(config)
         model = cls(inputs, outputs, name=name)
-        model.trainable = trainable
+        if not trainable:  # else the layers keep the flags of their own configs
+            model.trainable = False
         return model
 
     def save(self, filepath, overwrite: bool = True) -> None:

@@ -126,5 +126,6 @@ class Sequential(Model):
         model = cls(name=config.get("name"))
         for entry in config["layers"]:
             model.add(deserialize_layer(entry))
-        model.trainable = config.get("trainable", True)
+        if not config.get("trainable", True):  # else the layers keep the flags of their own configs
+            model.trainable = False
         return model
