@@ -3,13 +3,15 @@
 Keras 3's arguments, defaults, weight names and weight shapes, so the weights of a
 Keras layer load with ``set_weights(keras_layer.get_weights())``. Channels-last only.
 The convolutions are ``jax.lax.conv_general_dilated`` (``feature_group_count`` for
-groups and depthwise) and ``jax.lax.conv_transpose`` with Keras's padding rules.
+groups and, off the CPU, depthwise; on the CPU a depthwise convolution is a sum over its
+taps, many times faster there) and ``jax.lax.conv_transpose`` with Keras's padding rules.
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
@@ -377,9 +379,37 @@ def _depthwise(inputs, kernel, strides, padding, dilation_rate):
                 zip(inputs.shape[1:3], (kh, kw), strides, dilation_rate)]
     else:
         pads = [(0, 0), (0, 0)]
+    if jax.default_backend() == "cpu" and kh * kw <= 49:
+        return _depthwise_taps(inputs, kernel, strides, pads, dilation_rate)
     return lax.conv_general_dilated(inputs, jnp.reshape(kernel, (kh, kw, 1, c * m)), strides, pads,
                                     rhs_dilation=dilation_rate, dimension_numbers=_dimension_numbers(2),
                                     feature_group_count=c)
+
+
+def _depthwise_taps(inputs, kernel, strides, pads, dilation_rate):
+    """The depthwise convolution as a sum over its ``kh * kw`` taps of shifted inputs times weights.
+
+    XLA:CPU runs grouped convolutions (``feature_group_count=channels``) very slowly: for
+    MobileNetV2's 48x48x96 layers at batch 32 the taps are 10x faster forward and 9x
+    faster forward+backward, and 50-100x on small late layers (interleaved medians on a
+    2-core CPU). Elementwise products and slices are what XLA:CPU vectorizes well, and
+    their gradients are slices and pads again. Other backends keep the convolution.
+    """
+    kh, kw, c, m = kernel.shape
+    x = inputs if m == 1 else jnp.repeat(inputs, m, axis=-1)  # channel c * m + j, as the kernel
+    x = jnp.pad(x, ((0, 0), tuple(pads[0]), tuple(pads[1]), (0, 0)))
+    (sh, sw), (dh, dw) = strides, dilation_rate
+    out_h = (x.shape[1] - dh * (kh - 1) - 1) // sh + 1
+    out_w = (x.shape[2] - dw * (kw - 1) - 1) // sw + 1
+    taps = jnp.reshape(kernel, (kh, kw, c * m)).astype(x.dtype)
+    y = None
+    for i in range(kh):
+        for j in range(kw):
+            start = (0, i * dh, j * dw, 0)
+            limit = (x.shape[0], i * dh + (out_h - 1) * sh + 1, j * dw + (out_w - 1) * sw + 1, x.shape[3])
+            term = lax.slice(x, start, limit, (1, sh, sw, 1)) * taps[i, j][None, None, None, :]
+            y = term if y is None else y + term
+    return y
 
 
 class _DepthwiseBase(Layer):
