@@ -302,7 +302,8 @@ class Layer(nnx.Module, pytree=False):
     def compute_output_spec(self, input_shape, input_dtype=None, **call_kwargs):
         """Output ``TensorSpec``(s) for inputs of ``input_shape``, by tracing ``call`` (no FLOPs).
 
-        Unknown dimensions (None) are traced twice with different sizes; output
+        Unknown dimensions (None) are traced twice with different sizes (128 and 193, larger
+        than any kernel); output
         dimensions that change with them are reported as None.
         """
         def is_shape(s):
@@ -323,10 +324,11 @@ class Layer(nnx.Module, pytree=False):
 
             return jax.eval_shape(run, specs)
 
-        first = trace(2)
+        # Larger than any kernel and far apart, so that strided and windowed outputs differ.
+        first = trace(128)
         has_unknown = any(d is None for s in jax.tree_util.tree_leaves(input_shape, is_leaf=is_shape)
                           for d in s)
-        second = trace(3) if has_unknown else first
+        second = trace(193) if has_unknown else first
 
         def restore(a, b):
             shape = tuple(da if da == db else None for da, db in zip(a.shape, b.shape))

@@ -67,17 +67,8 @@ def build_graph(inputs, outputs):
     for t in _leaves(outputs):
         visit(t, ())
 
-    layers: list[Layer] = []
-    index: dict[int, int] = {}
-    for t in flat_inputs:
-        layer = t._history[0]
-        if id(layer) not in index:
-            index[id(layer)] = len(layers)
-            layers.append(layer)
-    for node in ordered:
-        if id(node.layer) not in index:
-            index[id(node.layer)] = len(layers)
-            layers.append(node.layer)
+    layers = _keras_layer_order(flat_inputs, outputs, ordered)
+    index = {id(layer): i for i, layer in enumerate(layers)}
 
     slots: dict[int, int] = {}
 
@@ -95,6 +86,47 @@ def build_graph(inputs, outputs):
     output_struct = jax.tree_util.tree_map(slot, outputs, is_leaf=_is_kt)
     nodes = [n for n in ordered if not isinstance(n.layer, InputLayer)]
     return layers, nodes, input_slots, tuple(plan), output_struct
+
+
+def _keras_layer_order(flat_inputs, outputs, ordered: list[Node]) -> list[Layer]:
+    """The layers as ``keras.Model.layers`` lists them, so weights keep Keras's order.
+
+    Keras (``ops/function.py`` ``map_graph``) sorts layers by decreasing depth (the
+    longest path to an output), ties by first visit in a depth-first walk from the
+    outputs. A block whose shortcut branch is shorter than its main branch (ResNet)
+    interleaves the two, which a plain depth-first order does not.
+    """
+    first_visit: dict[int, int] = {}
+    done: set[int] = set()
+
+    def visit(tensor: KerasTensor) -> None:
+        layer, node_index, _ = tensor._history
+        node = layer._inbound_nodes[node_index]
+        if id(node) in done:
+            return
+        first_visit.setdefault(id(layer), len(first_visit))
+        done.add(id(node))
+        for t in node.input_tensors:
+            visit(t)
+
+    for t in _leaves(outputs):
+        visit(t)
+    node_depth: dict[int, int] = {}
+    layer_depth: dict[int, int] = {}
+    for node in reversed(ordered):  # outputs first
+        depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
+        node_depth[id(node)] = layer_depth[id(node.layer)] = depth
+        for t in node.input_tensors:
+            parent = t._history[0]._inbound_nodes[t._history[1]]
+            node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    layers: list[Layer] = []
+    seen: set[int] = set()
+    # ``ordered`` holds every input's node, used by the outputs or not.
+    for layer in [node.layer for node in ordered] + [t._history[0] for t in flat_inputs]:
+        if id(layer) not in seen:
+            seen.add(id(layer))
+            layers.append(layer)
+    return sorted(layers, key=lambda l: (-layer_depth.get(id(l), 0), first_visit.get(id(l), len(first_visit))))
 
 
 def run_plan(layers, input_slots, plan, output_struct, flat_inputs, training):
