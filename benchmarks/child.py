@@ -29,6 +29,7 @@ from workloads import spec  # noqa: E402
 VARIANTS = {
     "highlevel": ("hl_fit", {"steps_per_execution": 1}),
     "highlevel-spe32": ("hl_fit", {"steps_per_execution": spec.SCAN_STEPS}),
+    "highlevel-auto": ("hl_fit", {"steps_per_execution": "auto"}),
     "keras": ("keras_fit", {"steps_per_execution": 1}),
     "keras-spe32": ("keras_fit", {"steps_per_execution": spec.SCAN_STEPS}),
     "flax": ("flax_loop", {"scan": 1}),

@@ -33,9 +33,10 @@ sys.path.insert(0, HERE)
 from workloads import spec  # noqa: E402
 
 DEFAULT_FRAMEWORKS = {
-    "tiny": ["highlevel", "highlevel-spe32", "keras", "keras-spe32", "flax", "flax-scan32", "torch"],
-    "mlp": ["highlevel", "keras", "flax", "torch"],
-    "cnn": ["highlevel", "keras", "flax", "torch"],
+    "tiny": ["highlevel", "highlevel-spe32", "highlevel-auto", "keras", "keras-spe32", "flax", "flax-scan32",
+             "torch"],
+    "mlp": ["highlevel", "highlevel-auto", "keras", "flax", "torch"],
+    "cnn": ["highlevel", "highlevel-auto", "keras", "flax", "torch"],
     "lstm": ["highlevel", "keras", "flax", "torch"],
     "resnet": ["highlevel", "keras", "flax", "torch"],
 }
@@ -134,8 +135,9 @@ def table(summary: dict, workloads: list[str], frameworks: dict) -> str:
                 lines.append(f"| {fw} | failed: {s['errors'][0]} |")
                 continue
             loss = f"{s['first_loss']:.4g} -> {s['final_loss']:.4g}"
+            label = f"{fw} (K={s['steps_per_execution']})" if fw.endswith("-auto") else fw
             lines.append(
-                f"| {fw} | {s['first_epoch_s']:.2f} | {_ratio(s['first_epoch_s'], keras.get('first_epoch_s'))} "
+                f"| {label} | {s['first_epoch_s']:.2f} | {_ratio(s['first_epoch_s'], keras.get('first_epoch_s'))} "
                 f"| {_ratio(s['first_epoch_s'], flax.get('first_epoch_s'))} "
                 f"| {_num(s['steady'], ',.0f')} | {_ratio(s['steady'], keras.get('steady'))} "
                 f"| {_ratio(s['steady'], flax.get('steady'))} "
@@ -159,6 +161,7 @@ def targets(summary: dict) -> str:
     hl_k = lambda w, a, b, k: (get(w, a, k) / get(w, b, k)) if get(w, a, k) and get(w, b, k) else None
     check("tiny: highlevel / keras, steady", hl_k("tiny", "highlevel", "keras", "steady"), 2.5)
     check("tiny: highlevel-spe32 / keras-spe32, steady", hl_k("tiny", "highlevel-spe32", "keras-spe32", "steady"), 5.0)
+    check("tiny: highlevel-auto / keras, steady", hl_k("tiny", "highlevel-auto", "keras", "steady"), 2.5)
     for w in ("mlp", "cnn", "lstm", "resnet"):
         check(f"{w}: highlevel / keras, steady", hl_k(w, "highlevel", "keras", "steady"), 1.0)
         check(f"{w}: highlevel / flax, steady", hl_k(w, "highlevel", "flax", "steady"), 1.0)
@@ -179,7 +182,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workloads", default=",".join(spec.NAMES))
     parser.add_argument("--frameworks", default=None,
                         help="comma-separated variants for every workload (default: per workload, "
-                             "see DEFAULT_FRAMEWORKS); known: highlevel, highlevel-spe32, keras, "
+                             "see DEFAULT_FRAMEWORKS); known: highlevel, highlevel-spe32, highlevel-auto, keras, "
                              "keras-spe32, flax, flax-scan32, flax-scan32-unrolled, torch, torch-1t")
     parser.add_argument("--add", default="", help="comma-separated variants added to every workload's list")
     parser.add_argument("--repeats", type=int, default=3)

@@ -88,18 +88,91 @@ def test_no_device_to_host_transfer_per_step(rng, monkeypatch):
 
 
 def test_steps_per_execution_matches_single_steps(rng):
-    x = rng.standard_normal((100, 5)).astype(np.float32)
+    """K fused steps (a plain lax.scan; the partial last group step by step) give the weights,
+    losses and dropout masks of single steps, bit for bit on one machine."""
+    x = rng.standard_normal((100, 5)).astype(np.float32)   # 13 batches of 8: 3 groups of 4 + 1
     y = rng.standard_normal((100, 2)).astype(np.float32)
     results = []
-    for k in (1, 4):
+    for k in (1, 4, "auto"):
         hl.utils.set_random_seed(3)
-        model = _mlp(5, 2)
+        model = hl.Sequential([hl.Input((5,)), hl.layers.Dense(16, activation="relu"),
+                               hl.layers.Dropout(0.3), hl.layers.Dense(2)])
         model.compile(optimizer=hl.optimizers.SGD(0.05, momentum=0.9), loss="mse", steps_per_execution=k)
         history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
         results.append((model.get_weights(), history.history["loss"]))
-    for a, b in zip(results[0][0], results[1][0]):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-5)
+    assert model._trainer.steps_per_execution == 13   # "auto": the whole epoch in one call
+    for weights, losses in results[1:]:
+        for a, b in zip(results[0][0], weights):
+            np.testing.assert_array_equal(a, b)
+        assert losses == results[0][1]
+
+
+def test_fused_steps_compile_one_k_step_and_one_single_step_function(rng):
+    x = rng.standard_normal((100, 5)).astype(np.float32)   # 13 batches of 8: 3 groups of 4 + 1
+    y = rng.standard_normal((100, 2)).astype(np.float32)
+    model = _mlp(5, 2)
+    model.compile(optimizer="adam", loss="mse", steps_per_execution=4)
+    with count_compilations() as compiled:
+        model.fit(x, y, batch_size=8, epochs=2, validation_data=(x[:50], y[:50]), verbose=0)
+    steps = sorted(name for name in compiled if "step" in name)
+    assert steps == ["jit(eval_step)", "jit(multi_eval_step)", "jit(multi_train_step)", "jit(train_step)"], steps
+    with count_compilations() as compiled:
+        model.fit(x, y, batch_size=8, epochs=2, validation_data=(x[:50], y[:50]), verbose=0)
+        model.fit(x[:24], y[:24], batch_size=8, epochs=1, verbose=0)   # 3 batches: a partial group only
+    assert compiled == [], compiled
+
+
+def test_batches_come_as_stacked_groups_and_a_partial_last_group(rng):
+    from highlevel.training.data import ArrayAdapter, IterableAdapter, Stacked
+    x = np.arange(30, dtype=np.float32).reshape(10, 3)
+    y = np.arange(10, dtype=np.float32)
+    items = list(ArrayAdapter(x, y, batch_size=3, steps_per_execution=2).batches(0))  # 4 batches: 1 group + 2
+    assert isinstance(items[0], Stacked) and isinstance(items[1], list) and len(items) == 2
+    group = items[0].batch
+    assert group.x.shape == (2, 3, 3) and group.mask.shape == (2, 3)
+    np.testing.assert_array_equal(group.y, [[0, 1, 2], [3, 4, 5]])
+    np.testing.assert_array_equal([b.mask.tolist() for b in items[1]], [[1, 1, 1], [1, 0, 0]])
+    assert not group.mask.flags.writeable   # full masks are one shared constant
+    resumed = list(ArrayAdapter(x, y, batch_size=3, steps_per_execution=2).batches(0, start=1))
+    assert len(resumed) == 1 and isinstance(resumed[0], list)
+    batches = [(x[i:i + 4], y[i:i + 4]) for i in range(0, 10, 4)]   # 3 batches, the last of 2 rows
+    items = list(IterableAdapter(batches, steps_per_execution=2).batches(0))
+    assert isinstance(items[0], Stacked) and items[0].batch.x.shape == (2, 4, 3)
+    assert isinstance(items[1], list) and items[1][0].mask.tolist() == [1, 1, 0, 0]
+
+
+def test_reading_the_state_between_steps_changes_nothing(rng):
+    """The loop passes the state's leaves from step to step; a callback reading ``trainer.state``
+    gets the current state and the run continues exactly as without it."""
+    x = rng.standard_normal((64, 4)).astype(np.float32)
+    y = rng.standard_normal((64, 1)).astype(np.float32)
+
+    class ReadState(hl.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.steps = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.steps.append(int(jax.device_get(self.model._trainer.state.step)))
+
+    runs = []
+    for callbacks in ([], [ReadState()]):
+        hl.utils.set_random_seed(1)
+        model = _mlp()
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=callbacks)
+        runs.append(model.get_weights())
+    assert callbacks[0].steps == list(range(1, 9))
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_steps_per_execution_accepts_auto_and_rejects_other_strings():
+    model = _mlp()
+    model.compile(optimizer="sgd", loss="mse", steps_per_execution="auto")
+    assert model._trainer.steps_per_execution == 1   # resolved at the first fit
+    with pytest.raises(ValueError, match="positive integer or 'auto', got 'fast'"):
+        model.compile(optimizer="sgd", loss="mse", steps_per_execution="fast")
 
 
 def test_partial_last_batch_is_masked_in_loss_and_metrics(rng):

@@ -9,7 +9,7 @@ the registered names and the constructors' arguments by ``highlevel.config.check
 
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -73,7 +73,8 @@ class DataConfig(_Strict):
 
 class TrainerConfig(_Strict):
     epochs: int = Field(10, ge=1)
-    steps_per_execution: int = Field(1, ge=1)
+    steps_per_execution: Union[Annotated[int, Field(ge=1)], Literal["auto"]] = Field(
+        1, description="steps fused into one compiled call, or auto (the framework measures and picks)")
     validation_split: float = Field(0.1, ge=0.0, lt=1.0)
     shuffle: bool = True
     verbose: Union[Literal["auto"], Literal[0, 1, 2]] = 2

@@ -232,7 +232,7 @@ class Model(Layer):
     # -- training API (the Trainer does the work) --------------------------------------
 
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
-                steps_per_execution: int = 1, **kwargs) -> None:
+                steps_per_execution: int | str = 1, **kwargs) -> None:
         """Configures training, as ``keras.Model.compile`` (see DESIGN.md for what is accepted)."""
         self._trainer.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics,
                               steps_per_execution=steps_per_execution, **kwargs)

@@ -4,21 +4,54 @@ Every batch a step sees has the same shapes: a partial last batch is padded to
 the batch size and carries a mask (1 for real rows, 0 for padding), so it never
 adds a compilation. Sample weights arrive already multiplied by the mask and by
 the class weights.
+
+With ``steps_per_execution=K`` the batches come in groups: each full group of K
+batches as one ``Stacked`` batch (every array with a leading axis of K) for the
+fused K-step function, and a partial group at the end of an epoch as a list of
+single batches for the one-step function.
 """
 
 from __future__ import annotations
 
 import collections
 import itertools
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 import jax
 import numpy as np
 
-__all__ = ["Batch", "ArrayAdapter", "IterableAdapter", "make_adapter", "prefetch_to_device",
-           "standardize_array", "split_validation", "is_array_data"]
+__all__ = ["Batch", "Stacked", "ArrayAdapter", "IterableAdapter", "make_adapter", "prefetch_to_device",
+           "standardize_array", "split_validation", "is_array_data", "batch_spec"]
 
 Batch = collections.namedtuple("Batch", ["x", "y", "sample_weight", "mask"])
+
+
+class Stacked(NamedTuple):
+    """A full group of K batches, each array stacked on a new leading axis of size K."""
+
+    batch: Batch
+
+
+def _constant(shape: tuple, value: float) -> np.ndarray:
+    # Masks of full batches are the same every step: one read-only array per shape.
+    key = (shape, value)
+    arr = _CONSTANTS.get(key)
+    if arr is None:
+        arr = np.full(shape, value, np.float32)
+        arr.setflags(write=False)
+        _CONSTANTS[key] = arr
+    return arr
+
+
+_CONSTANTS: dict = {}
+
+
+def batch_spec(x, y, sample_weight, batch_size: int) -> Batch:
+    """The shapes and dtypes (``jax.ShapeDtypeStruct``) of one padded batch of ``batch_size`` rows."""
+    spec = lambda a: jax.ShapeDtypeStruct((batch_size,) + tuple(np.shape(a)[1:]), np.asarray(a[:0]).dtype)
+    tree = lambda t: None if t is None else jax.tree_util.tree_map(spec, t)
+    row = jax.ShapeDtypeStruct((batch_size,), np.float32)
+    return Batch(tree(x), tree(y), row, row)
 
 
 def _is_leaf_array(x) -> bool:
@@ -136,6 +169,7 @@ class ArrayAdapter:
         self.shuffle = shuffle
         self.seed = int(seed)
         self.k = int(steps_per_execution)
+        self._x_leaves, self._y_leaves = _leaves_of(self.x), _leaves_of(self.y)
 
     @property
     def num_batches(self) -> int:
@@ -154,35 +188,73 @@ class ArrayAdapter:
             return np.random.default_rng([self.seed, epoch]).permutation(self.num_samples)
         return np.arange(self.num_samples)
 
-    def _gather(self, idx: np.ndarray, n_real: int) -> Batch:
-        take = lambda tree: None if tree is None else jax.tree_util.tree_map(lambda a: a[idx], tree)
-        mask = np.zeros(len(idx), np.float32)
-        mask[:n_real] = 1.0
-        sw = mask if self.sample_weight is None else self.sample_weight[idx] * mask
-        return Batch(take(self.x), take(self.y), sw, mask)
+    def _gather(self, idx: np.ndarray, n_real: int, shape: tuple | None = None) -> Batch:
+        """Rows ``idx`` (the first ``n_real`` of them real), reshaped to ``shape`` + row shape if given."""
+        rows = len(idx)
+        shape = shape or (rows,)
 
-    def batches(self, epoch: int = 0, start: int = 0, k: int | None = None) -> Iterator[Batch]:
-        """Batches of exactly ``batch_size`` rows (the last one padded), grouped by ``k`` when k > 1.
+        def take(leaves, treedef):
+            if leaves is None:
+                return None
+            taken = [a[idx] if len(shape) == 1 else a[idx].reshape(shape + a.shape[1:]) for a in leaves]
+            return taken[0] if treedef is None else jax.tree_util.tree_unflatten(treedef, taken)
+
+        if n_real == rows:
+            mask = _constant(shape, 1.0)
+        else:
+            mask = np.zeros(rows, np.float32)
+            mask[:n_real] = 1.0
+            mask = mask.reshape(shape)
+        sw = mask if self.sample_weight is None else self.sample_weight[idx].reshape(shape) * mask
+        return Batch(take(*self._x_leaves), take(*self._y_leaves), sw, mask)
+
+    def batch_spec(self) -> Batch:
+        """The shapes and dtypes of one batch (``jax.ShapeDtypeStruct``s)."""
+        return batch_spec(self.x, self.y, self.sample_weight, self.batch_size)
+
+    def batches(self, epoch: int = 0, start: int = 0, k: int | None = None) -> Iterator:
+        """Batches of exactly ``batch_size`` rows (the last one padded); when k > 1, each full
+        group of k as one ``Stacked`` batch and the rest of the epoch as a list of batches.
 
         ``start`` skips that many steps (groups of k batches) without gathering them.
         """
         k = self.k if k is None else k
         order = self._order(epoch)
+        b, n = self.batch_size, self.num_samples
+        first = start * k * b
+        if k > 1:
+            group = k * b
+            while first + group <= n:
+                yield Stacked(self._gather(order[first:first + group], group, (k, b)))
+                first += group
+            tail = list(self._singles(order, first))
+            if tail:
+                yield tail
+            return
+        yield from self._singles(order, first)
+
+    def _singles(self, order: np.ndarray, first: int) -> Iterator[Batch]:
         b = self.batch_size
+        for at in range(first, self.num_samples, b):
+            idx = order[at:at + b]
+            n_real = len(idx)
+            if n_real < b:
+                idx = np.concatenate([idx, np.repeat(idx[:1], b - n_real)])
+            yield self._gather(idx, n_real)
 
-        def singles():
-            for first in range(start * k * b, self.num_samples, b):
-                idx = order[first:first + b]
-                n_real = len(idx)
-                if n_real < b:
-                    idx = np.concatenate([idx, np.repeat(idx[:1], b - n_real)])
-                yield self._gather(idx, n_real)
 
-        return _grouped(singles(), k)
+def _leaves_of(tree):
+    """``(leaves, treedef)`` of a tree of arrays; ``treedef`` None for a single array; None for None."""
+    if tree is None:
+        return None, None
+    if isinstance(tree, np.ndarray):
+        return [tree], None
+    return jax.tree_util.tree_flatten(tree)
 
 
 def _grouped(batches: Iterable[Batch], k: int) -> Iterator:
-    """The batches themselves when k == 1, else stacked groups of k with their valid flags."""
+    """The batches themselves when k == 1; else each full group of k ``Stacked`` and a partial
+    last group as a list."""
     if k == 1:
         yield from batches
         return
@@ -190,21 +262,10 @@ def _grouped(batches: Iterable[Batch], k: int) -> Iterator:
     for batch in batches:
         group.append(batch)
         if len(group) == k:
-            yield _stack(group, k)
+            yield Stacked(jax.tree_util.tree_map(lambda *leaves: np.stack(leaves), *group))
             group = []
     if group:
-        yield _stack(group, k)
-
-
-def _stack(group: list[Batch], k: int):
-    """K batches stacked on a new leading axis, padded with empty (all-masked) batches; plus a valid flag."""
-    valid = np.zeros(k, bool)
-    valid[:len(group)] = True
-    while len(group) < k:
-        empty = group[0]
-        group.append(Batch(empty.x, empty.y, np.zeros_like(empty.sample_weight), np.zeros_like(empty.mask)))
-    stacked = jax.tree_util.tree_map(lambda *leaves: np.stack(leaves), *group)
-    return stacked, valid
+        yield group
 
 
 class _OneShot:
@@ -230,6 +291,7 @@ class IterableAdapter:
         self.batch_size: int | None = None
         self.num_batches = steps if steps is not None else (len(data) if hasattr(data, "__len__") else None)
         self._consumed_once = False
+        self._peeked = None
 
     @property
     def num_executions(self) -> int | None:
@@ -237,6 +299,8 @@ class IterableAdapter:
 
     def peek(self):
         """The first batch, for building the model and sizing the batches (not consumed)."""
+        if self._peeked is not None:
+            return self._peeked
         if iter(self.data) is self.data:
             # A one-shot iterator: put the peeked item back in front of it.
             first_raw = next(self.data, None)
@@ -249,7 +313,13 @@ class IterableAdapter:
                 raise ValueError("The data iterable yielded no batches.")
         first = self._unpack(first_raw)
         self.batch_size = _num_rows(first[0])
+        self._peeked = first
         return first
+
+    def batch_spec(self) -> Batch:
+        """The shapes and dtypes of one padded batch (``jax.ShapeDtypeStruct``s), from the first batch."""
+        x, y, sw = self.peek()
+        return batch_spec(x, y, sw, self.batch_size)
 
     def _unpacked(self):
         if isinstance(self.data, _OneShot) or iter(self.data) is self.data:
@@ -300,7 +370,8 @@ class IterableAdapter:
             pad = self.batch_size - n
             padded = lambda t: None if t is None else jax.tree_util.tree_map(
                 lambda a: np.concatenate([a, np.repeat(a[:1], pad, axis=0)]) if pad else a, t)
-            mask = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)])
+            mask = _constant((n,), 1.0) if not pad else np.concatenate([np.ones(n, np.float32),
+                                                                        np.zeros(pad, np.float32)])
             weight = mask if sw is None else np.concatenate([sw, np.zeros(pad, np.float32)])
             yield Batch(padded(x), padded(y), weight, mask)
 

@@ -164,15 +164,17 @@ class StepBuilder:
         return state.replace(step=state.step + 1, params=params, non_trainable=new_rest,
                              opt_state=opt_state, rng=rng, metrics=metrics)
 
-    def multi_train_step(self, state: TrainState, hyper, batches, valid) -> TrainState:
-        """K train steps fused in one call; steps whose ``valid`` flag is False change nothing."""
+    def multi_train_step(self, state: TrainState, hyper, batches) -> TrainState:
+        """K train steps fused in one call: a plain ``lax.scan`` over batches stacked on axis 0.
 
-        def body(carry, inputs):
-            batch, ok = inputs
-            new = jax.lax.cond(ok, lambda s: self.train_step(s, hyper, batch), lambda s: s, carry)
-            return new, None
+        Only full groups of K batches come here; the trainer runs a partial group at the
+        end of an epoch through ``train_step``, so no step is masked out by a ``lax.cond``.
+        """
 
-        state, _ = jax.lax.scan(body, state, (batches, valid))
+        def body(carry, batch):
+            return self.train_step(carry, hyper, batch), None
+
+        state, _ = jax.lax.scan(body, state, batches)
         return state
 
     def eval_step(self, variables, hyper, metrics_state, batch):
@@ -183,13 +185,13 @@ class StepBuilder:
         return self._update_metrics(metrics_state, loss + reg, per_output, y_list, p_list,
                                     sample_weight, mask)
 
-    def multi_eval_step(self, variables, hyper, metrics_state, batches, valid):
-        def body(carry, inputs):
-            batch, ok = inputs
-            new = jax.lax.cond(ok, lambda m: self.eval_step(variables, hyper, m, batch), lambda m: m, carry)
-            return new, None
+    def multi_eval_step(self, variables, hyper, metrics_state, batches):
+        """K eval steps fused in one call (full groups only, as ``multi_train_step``)."""
 
-        metrics_state, _ = jax.lax.scan(body, metrics_state, (batches, valid))
+        def body(carry, batch):
+            return self.eval_step(variables, hyper, carry, batch), None
+
+        metrics_state, _ = jax.lax.scan(body, metrics_state, batches)
         return metrics_state
 
     def statistics_step(self, params, hyper, rest, batch, rng):

@@ -27,9 +27,9 @@ from highlevel import metrics as _metrics
 from highlevel import optimizers as _optimizers
 from highlevel.layers.base import Hyperparameter
 from highlevel.training.callback import CallbackList, History, LazyLogs
-from highlevel.training.data import make_adapter, prefetch_to_device, split_validation
+from highlevel.training.data import Stacked, make_adapter, prefetch_to_device, split_validation
 from highlevel.training.progress import ProgbarLogger
-from highlevel.training.state import TrainState
+from highlevel.training.state import FlatStep, LiveState, TrainState
 from highlevel.training.step import OutputSpec, StepBuilder
 from highlevel.utils import random as _random
 
@@ -55,7 +55,7 @@ class Trainer:
     def __init__(self, model):
         self.model = model
         self.compiled = False
-        self.state: TrainState | None = None
+        self._live = LiveState()  # the train state; ``self.state`` reads and replaces it
         self.builder: StepBuilder | None = None
         self.optimizer = None
         self._train_fn = self._eval_fn = self._predict_fn = None
@@ -68,19 +68,32 @@ class Trainer:
         self._hyper_treedef = None
         self._module_stale = False
         self.steps_per_execution = 1
+        self._spe_request: int | str = 1  # as given to compile: an integer or "auto"
+        self._spe_resolved = False
+
+    @property
+    def state(self) -> TrainState | None:
+        """The train state (rebuilt from its leaves if steps ran since it was last read)."""
+        return self._live.get()
+
+    @state.setter
+    def state(self, value: TrainState | None) -> None:
+        self._live.set(value)
 
     # -- compile -------------------------------------------------------------
 
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
-                steps_per_execution: int = 1, run_eagerly: bool = False, jit_compile: Any = "auto",
+                steps_per_execution: int | str = 1, run_eagerly: bool = False, jit_compile: Any = "auto",
                 **kwargs) -> None:
         if kwargs:
             raise TypeError(f"compile() got unexpected arguments: {', '.join(sorted(kwargs))}.")
         if run_eagerly:
             raise ValueError("run_eagerly=True is not supported: highlevel always compiles its steps. "
                              "Debug a layer by calling it on arrays outside fit.")
-        if not isinstance(steps_per_execution, (int, np.integer)) or steps_per_execution < 1:
-            raise ValueError(f"steps_per_execution must be a positive integer, got {steps_per_execution!r}.")
+        if steps_per_execution != "auto" and (not isinstance(steps_per_execution, (int, np.integer))
+                                              or isinstance(steps_per_execution, bool) or steps_per_execution < 1):
+            raise ValueError(f"steps_per_execution must be a positive integer or 'auto', got "
+                             f"{steps_per_execution!r}.")
         self._configure(optimizer, loss, loss_weights, metrics, steps_per_execution)
         self.compiled = True
 
@@ -91,7 +104,10 @@ class Trainer:
         self._loss_arg = loss
         self._loss_weights_arg = loss_weights
         self._metrics_arg = metrics
-        self.steps_per_execution = int(steps_per_execution)
+        # "auto" is resolved at the first fit (see highlevel/training/auto.py); 1 until then.
+        self._spe_request = steps_per_execution
+        self.steps_per_execution = 1 if steps_per_execution == "auto" else int(steps_per_execution)
+        self._spe_resolved = False
         # Resolve names now so that a typo fails at compile, not at the first batch.
         per_output = loss.values() if isinstance(loss, dict) else loss if isinstance(loss, (list, tuple)) else [loss]
         for item in per_output:
@@ -175,16 +191,21 @@ class Trainer:
         self._collect_hyper_vars(hyper)
         seed = _random.seed_from_global()
         self.seed = seed
+        # Created eagerly: one jitted init of all of this compiled once per model (~125 ms for the
+        # tiny model) where the eager ops compile once per shape and process (~90 ms, then 0).
+        # The metric accumulators are made once here and copied (explicitly) at each reset, so
+        # that fit/evaluate make no implicit transfer (jax.transfer_guard("disallow") holds).
+        with jax.transfer_guard("allow"):
+            self._metrics_template = self.builder.init_metrics()
         self.state = TrainState.create(params=params, non_trainable=rest, opt_state=tx.init(params),
-                                       rng=jax.random.key(seed), metrics=self.builder.init_metrics())
-        k = self.steps_per_execution
-        if k == 1:
-            self._train_fn = jax.jit(self.builder.train_step, donate_argnums=0)
-            self._eval_fn = jax.jit(self.builder.eval_step, donate_argnums=2)
-        else:
-            self._train_fn = jax.jit(self.builder.multi_train_step, donate_argnums=0)
-            self._eval_fn = jax.jit(self.builder.multi_eval_step, donate_argnums=2)
-        self._train_one_fn = jax.jit(self.builder.train_step, donate_argnums=0)
+                                       rng=jax.random.key(seed), metrics=self._fresh_metrics())
+        # Both steps are always there: full groups of K batches go through the K-step
+        # function (a plain lax.scan), single batches and a partial last group through the
+        # one-step function. Each compiles at its first use, once.
+        hyper_def = self._hyper_leaves_treedef
+        self._train_fn = FlatStep(self.builder.multi_train_step, hyper_def)
+        self._train_one_fn = FlatStep(self.builder.train_step, hyper_def)
+        self._eval_fn = jax.jit(self.builder.multi_eval_step, donate_argnums=2)
         self._eval_one_fn = jax.jit(self.builder.eval_step, donate_argnums=2)
         self._predict_fn = jax.jit(self.builder.predict_step)
         self._stats_fn = None
@@ -196,6 +217,14 @@ class Trainer:
         self._hyper_vars = [by_path[tuple(path)] for path, _ in flat]
         self._hyper_state = hyper_state
         self._hyper_leaves_treedef = jax.tree_util.tree_structure(hyper_state)
+
+    def _hyper_leaves(self) -> list:
+        """``_hyper()``'s leaves, for the steps called with flat arguments (``FlatStep``)."""
+        return [v.get_value() for v in self._hyper_vars]
+
+    def _fresh_metrics(self):
+        """New metric accumulators: a device copy of the initial ones (no host transfer)."""
+        return _copy(self._metrics_template)
 
     def _hyper(self):
         """The hyperparameters as the module holds them now (by reference: no copy, no transfer)."""
@@ -285,6 +314,7 @@ class Trainer:
         if self._loss_missing:
             raise ValueError("The model was compiled without a loss, so it cannot be trained; pass "
                              "loss=... to compile().")
+        self._resolve_steps_per_execution(adapter)
         adapter.seed = self.seed  # the data order of epoch e depends only on (seed, e)
         val_adapter = None
         if validation_data is not None:
@@ -318,11 +348,37 @@ class Trainer:
             self.callbacks = None
         return history
 
+    def _resolve_steps_per_execution(self, adapter) -> None:
+        """Picks K for ``steps_per_execution="auto"`` at the first fit after compile, from XLA's
+        FLOP count of the one-step function (lowered, not compiled: the trace is reused by
+        its first call) and whether the model has convolutions (``training/auto.py``)."""
+        if self._spe_request != "auto" or self._spe_resolved:
+            return
+        from highlevel.training import auto
+        spec = adapter.batch_spec()
+        flops = auto.flops_of(self._live.lower(self._train_one_fn, self._hyper_leaves(), tuple(spec)))
+        if flops is None:
+            flops = auto.estimate_flops(self.model.count_params(), adapter.batch_size)
+        k = auto.choose_steps_per_execution(flops, auto.has_convolution(self.model), jax.default_backend(),
+                                            adapter.num_batches, batch_bytes=auto.batch_bytes(spec))
+        self.steps_per_execution = adapter.k = k
+        self._spe_resolved = True
+
+    def _run_train(self, item, hyper_leaves: list) -> None:
+        """One execution: a ``Stacked`` group through the K-step function, a batch or a partial
+        group (a list) through the one-step function."""
+        if isinstance(item, Stacked):
+            self._live.run(self._train_fn, hyper_leaves, tuple(item.batch))
+        elif isinstance(item, list):
+            for batch in item:
+                self._live.run(self._train_one_fn, hyper_leaves, tuple(batch))
+        else:
+            self._live.run(self._train_one_fn, hyper_leaves, tuple(item))
+
     def _fit_loop(self, adapter, val_adapter, callback_list, initial_epoch, epochs, validation_freq):
         batch_begin = callback_list.needs("on_train_batch_begin")
         batch_end = callback_list.needs("on_train_batch_end")
-        train_fn = self._train_fn
-        k = self.steps_per_execution
+        run_train = self._run_train
         logs: dict[str, float] = {}
         self.pull_from_module()
         self.epoch, self.steps_done, self._epoch_finished = initial_epoch, 0, False
@@ -332,25 +388,21 @@ class Trainer:
             resuming = epoch == start_epoch and start_step > 0
             self.epoch, self.steps_done, self._epoch_finished = epoch, (start_step if resuming else 0), False
             if not resuming:
-                self.state = self.state.replace(metrics=self.builder.init_metrics())
+                self.state = self.state.replace(metrics=self._fresh_metrics())
             callback_list.on_epoch_begin(epoch)
             self.pull_from_module()
-            hyper = self._hyper()
+            hyper = self._hyper_leaves()
             first = start_step if resuming else 0
-            for step, batch in enumerate(prefetch_to_device(adapter.batches(epoch, start=first)), start=first):
+            for step, item in enumerate(prefetch_to_device(adapter.batches(epoch, start=first)), start=first):
                 if batch_begin:
                     callback_list.on_train_batch_begin(step)
-                    hyper = self._hyper()
-                if k == 1:
-                    self.state = train_fn(self.state, hyper, tuple(batch))
-                else:
-                    stacked, valid = batch
-                    self.state = train_fn(self.state, hyper, tuple(stacked), valid)
+                    hyper = self._hyper_leaves()
+                run_train(item, hyper)
                 self._module_stale = True
                 self.steps_done = step + 1
                 if batch_end:
                     callback_list.on_train_batch_end(step, LazyLogs(lambda: self._read(self.state.metrics)))
-                    hyper = self._hyper()
+                    hyper = self._hyper_leaves()
                 if self.model.stop_training:
                     break
             logs = self._read(self.state.metrics)
@@ -459,14 +511,14 @@ class Trainer:
     def _evaluate_adapter(self, adapter, prefix: str = "", callback_list: CallbackList | None = None) -> dict[str, float]:
         variables = (self.state.params, self.state.non_trainable)
         hyper = self._hyper()
-        metrics_state = self.builder.init_metrics()
+        metrics_state = self._fresh_metrics()
         batch_end = callback_list is not None and callback_list.needs("on_test_batch_end")
-        for step, batch in enumerate(prefetch_to_device(adapter.batches(0))):
-            if self.steps_per_execution == 1:
-                metrics_state = self._eval_fn(variables, hyper, metrics_state, tuple(batch))
+        for step, item in enumerate(prefetch_to_device(adapter.batches(0))):
+            if isinstance(item, Stacked):
+                metrics_state = self._eval_fn(variables, hyper, metrics_state, tuple(item.batch))
             else:
-                stacked, valid = batch
-                metrics_state = self._eval_fn(variables, hyper, metrics_state, tuple(stacked), valid)
+                for batch in (item if isinstance(item, list) else [item]):
+                    metrics_state = self._eval_one_fn(variables, hyper, metrics_state, tuple(batch))
             if batch_end:
                 callback_list.on_test_batch_end(step, LazyLogs(lambda: self._read(metrics_state)))
         return self._read(metrics_state, prefix)
@@ -535,8 +587,8 @@ class Trainer:
         if self._loss_missing:
             raise ValueError("The model was compiled without a loss; pass loss=... to compile().")
         batch = next(iter(adapter.batches(0)))
-        self.state = self.state.replace(metrics=self.builder.init_metrics())
-        self.state = self._train_one_fn(self.state, self._hyper(), tuple(jax.device_put(batch)))
+        self.state = self.state.replace(metrics=self._fresh_metrics())
+        self._live.run(self._train_one_fn, self._hyper_leaves(), tuple(jax.device_put(batch)))
         self._module_stale = True
         logs = self._read(self.state.metrics)
         self.push_to_module()
@@ -548,7 +600,7 @@ class Trainer:
         self._ensure_ready(_sample_x(adapter))
         batch = next(iter(adapter.batches(0)))
         metrics_state = self._eval_one_fn((self.state.params, self.state.non_trainable), self._hyper(),
-                                          self.builder.init_metrics(), tuple(jax.device_put(batch)))
+                                          self._fresh_metrics(), tuple(jax.device_put(batch)))
         return _format_results(self._read(metrics_state), return_dict)
 
     def predict_on_batch(self, x):

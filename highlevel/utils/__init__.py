@@ -1,6 +1,7 @@
-"""Utilities: seeding, registering user objects for configs."""
+"""Utilities: seeding, registering user objects for configs, the persistent compilation cache."""
 
+from highlevel.utils.compilation_cache import disable_compilation_cache, enable_compilation_cache
 from highlevel.utils.random import set_random_seed
 from highlevel.utils.serialization import register_serializable
 
-__all__ = ["register_serializable", "set_random_seed"]
+__all__ = ["disable_compilation_cache", "enable_compilation_cache", "register_serializable", "set_random_seed"]
