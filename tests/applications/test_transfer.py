@@ -47,13 +47,6 @@ def test_a_frozen_base_keeps_its_weights_and_batch_norm_statistics(rng):
     assert sorted(np.shape(s) for s in slots) == [(1280, 4), (1280, 4)]
 
 
-def test_an_unfrozen_base_changes_everywhere(rng):
-    model = _classifier(_small_base())
-    before = _by_layer(model)
-    model.fit(*_data(rng), batch_size=8, epochs=1, verbose=0)
-    assert len(_changed(before, _by_layer(model))) == len(before)
-
-
 def test_fine_tuning_changes_only_the_unfrozen_blocks(rng):
     model = _classifier(_small_base())
     names = hl.applications.unfreeze_top(model, 2)

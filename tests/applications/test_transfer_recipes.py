@@ -105,5 +105,6 @@ fine_tune: {epochs: 1, unfreeze_top: 1, learning_rate_factor: 0.1}
     assert (run_dir / "phase1" / "history.json").exists()
     model = hl.models.load_model(run_dir / "checkpoints" / "last")
     trained = {layer.name for layer in hl.applications.transfer._leaves(model) if layer.trainable and layer.weights}
-    assert "block_16_project" in trained and "block_15_project" not in trained and "dense" in trained
+    assert "block_16_project" in trained and "block_15_project" not in trained
+    assert any(name.startswith("dense") for name in trained)  # the head
     assert model.optimizer.learning_rate == pytest.approx(0.001)
