@@ -3,6 +3,7 @@
 from highlevel.layers.base import (Hyperparameter, Layer, NonTrainable, call_context,
                                    deserialize_layer, get_layer_class, register_layer,
                                    serialize_layer)
+from highlevel.layers.activation import *  # noqa: F401,F403
 from highlevel.layers.augmentation import *  # noqa: F401,F403
 from highlevel.layers.bidirectional import *  # noqa: F401,F403
 from highlevel.layers.convolutional import *  # noqa: F401,F403
