@@ -10,10 +10,31 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
            "TruncatedNormal", "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeNormal",
            "HeUniform", "LecunNormal", "LecunUniform", "Orthogonal", "get", "serialize"]
+
+
+def _sample(draw, key, shape, dtype, scale: float = 1.0):
+    """``scale * draw(key, shape, dtype)``, with one compiled sampler per power-of-two size.
+
+    Drawn eagerly, every new weight shape would compile its own random kernel (81 for
+    EfficientNetB0, most of its 39 s first build). JAX's threefry generator computes each
+    element from its flat index alone, so drawing the size rounded up to a power of two
+    and keeping the first elements gives the same values, bit for bit (a test checks
+    it); the cut and the scaling happen on the host. Under a trace it draws directly.
+    """
+    n = int(np.prod(shape))
+    if isinstance(key, jax.core.Tracer) or n == 0:
+        out = draw(key, tuple(shape), dtype)
+        return out if scale == 1.0 else scale * out
+    size = 1 << max(n - 1, 0).bit_length()
+    flat = np.asarray(draw(key, (size,), dtype))[:n].reshape(shape)
+    if scale != 1.0:
+        flat = flat * np.asarray(scale, flat.dtype)
+    return jax.device_put(flat)  # jnp.asarray would compile a staging copy per shape
 
 
 class Initializer:
@@ -57,7 +78,8 @@ class RandomNormal(Initializer):
 
     def __call__(self, key, shape, dtype=jnp.float32):
         key = jax.random.key(self.seed) if self.seed is not None else key
-        return self.mean + self.stddev * jax.random.normal(key, shape, dtype)
+        out = _sample(jax.random.normal, key, shape, dtype, self.stddev)
+        return out if self.mean == 0 else self.mean + out
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -69,7 +91,8 @@ class RandomUniform(Initializer):
 
     def __call__(self, key, shape, dtype=jnp.float32):
         key = jax.random.key(self.seed) if self.seed is not None else key
-        return jax.random.uniform(key, shape, dtype, self.minval, self.maxval)
+        lo, hi = self.minval, self.maxval
+        return _sample(lambda k, s, d: jax.random.uniform(k, s, d, lo, hi), key, shape, dtype)
 
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
@@ -81,7 +104,9 @@ class TruncatedNormal(Initializer):
 
     def __call__(self, key, shape, dtype=jnp.float32):
         key = jax.random.key(self.seed) if self.seed is not None else key
-        return self.mean + self.stddev * jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype)
+        out = _sample(lambda k, s, d: jax.random.truncated_normal(k, -2.0, 2.0, s, d), key, shape, dtype,
+                      self.stddev)
+        return out if self.mean == 0 else self.mean + out
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -121,11 +146,12 @@ class VarianceScaling(Initializer):
         variance = self.scale / max(1.0, n)
         if self.distribution == "truncated_normal":
             stddev = (variance ** 0.5) / 0.87962566103423978
-            return stddev * jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype)
+            return _sample(lambda k, s, d: jax.random.truncated_normal(k, -2.0, 2.0, s, d), key, shape, dtype,
+                           stddev)
         if self.distribution == "untruncated_normal":
-            return (variance ** 0.5) * jax.random.normal(key, shape, dtype)
+            return _sample(jax.random.normal, key, shape, dtype, variance ** 0.5)
         limit = (3.0 * variance) ** 0.5
-        return jax.random.uniform(key, shape, dtype, -limit, limit)
+        return _sample(lambda k, s, d: jax.random.uniform(k, s, d, -limit, limit), key, shape, dtype)
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,

@@ -13,7 +13,6 @@ import hashlib
 import http.client
 import importlib.util
 import os
-import urllib.error
 from pathlib import Path
 from typing import Callable, NamedTuple
 

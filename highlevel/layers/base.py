@@ -448,7 +448,8 @@ class Layer(nnx.Module, pytree=False):
                 raise ValueError(f"Weight '{name}' has shape {_format_shape(var.get_value().shape)}, "
                                  f"got an array of shape {_format_shape(np.shape(w))}.")
         for (_, var), w in zip(named, weights):
-            var.set_value(jnp.asarray(w, dtype=var.get_value().dtype))
+            # device_put, not jnp.asarray: that compiles a staging copy for every new shape.
+            var.set_value(jax.device_put(np.asarray(w, dtype=var.get_value().dtype)))
 
     def count_params(self) -> int:
         self._require_built("count_params()")

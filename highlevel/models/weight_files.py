@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jax.numpy as jnp
+import jax
 import numpy as np
 
 __all__ = ["LoadReport", "read_keras_h5", "assign", "weighted_layers", "is_keras_h5"]
@@ -224,7 +224,7 @@ def assign(model, tensors: dict[str, list[np.ndarray]], *, source: str,
                          "and get a report of the rest.")
     for layer, given in plan:
         for (_, var), w in zip(layer._named_weights(), given):
-            var.set_value(jnp.asarray(w, dtype=var.get_value().dtype))
+            var.set_value(jax.device_put(np.asarray(w, dtype=var.get_value().dtype)))
         report.loaded.append(layer.name)
     return report
 

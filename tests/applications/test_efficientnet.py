@@ -6,14 +6,13 @@ Keras, random input normalization statistics) so that no layer is an identity. O
 agree within 1e-4 of their scale (``_assert_close``).
 """
 
-import sys
-import types
 
 import jax
 import numpy as np
 import pytest
 
 import highlevel as hl
+from tests.applications import torch_oracle
 from highlevel.applications import efficientnet
 
 keras = pytest.importorskip("keras")
@@ -21,18 +20,6 @@ torch = pytest.importorskip("torch")
 
 SHAPE = (64, 64, 3)
 
-
-def _torchvision():
-    """torchvision, whose classification models need none of its C++ ops (which fail to load
-    where a CPU-only torch sits beside a CUDA torchvision build)."""
-    try:
-        import torchvision
-    except RuntimeError:
-        for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
-            del sys.modules[name]
-        sys.modules["torchvision._meta_registrations"] = types.ModuleType("torchvision._meta_registrations")
-        import torchvision
-    return torchvision
 
 
 def _assert_close(got, expected, tol=1e-4):
@@ -140,7 +127,7 @@ def _nchw(x):
 
 @pytest.fixture(scope="module")
 def torch_pth(tmp_path_factory):
-    tmodel = _torchvision().models.efficientnet_b0(weights=None).eval()
+    tmodel = torch_oracle.torchvision().models.efficientnet_b0(weights=None).eval()
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for module in tmodel.modules():

@@ -6,8 +6,6 @@ layer is an identity. Outputs agree within 1e-4 of their scale (``_assert_close`
 """
 
 import importlib.util
-import sys
-import types
 from pathlib import Path
 
 import jax
@@ -15,6 +13,7 @@ import numpy as np
 import pytest
 
 import highlevel as hl
+from tests.applications import torch_oracle
 from highlevel.applications import mobilenet_v2
 
 keras = pytest.importorskip("keras")
@@ -22,18 +21,6 @@ torch = pytest.importorskip("torch")
 
 SHAPE = (96, 96, 3)
 
-
-def _torchvision():
-    """torchvision, whose classification models need none of its C++ ops (which fail to load
-    where a CPU-only torch sits beside a CUDA torchvision build)."""
-    try:
-        import torchvision
-    except RuntimeError:
-        for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
-            del sys.modules[name]
-        sys.modules["torchvision._meta_registrations"] = types.ModuleType("torchvision._meta_registrations")
-        import torchvision
-    return torchvision
 
 
 def _assert_close(got, expected, tol=1e-4):
@@ -91,7 +78,7 @@ def test_keras_file_gives_keras_outputs(tmp_path, rng, alpha, include_top):
 
 
 def _torch_model(seed=0, **kwargs):
-    model = _torchvision().models.mobilenet_v2(weights=None, **kwargs).eval()
+    model = torch_oracle.torchvision().models.mobilenet_v2(weights=None, **kwargs).eval()
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for module in model.modules():
@@ -193,7 +180,7 @@ def test_torchvision_imagenet_weights_see_a_cat():
     x = mobilenet_v2.preprocess_input(images, origin="torchvision")
     logits = model.predict(x, verbose=0)
     assert 281 <= int(np.argmax(logits[0])) <= 285, hl.applications.decode_predictions(logits, top=3)
-    tmodel = _torchvision().models.mobilenet_v2(weights=None).eval()
+    tmodel = torch_oracle.torchvision().models.mobilenet_v2(weights=None).eval()
     tmodel.load_state_dict(torch.load(path, weights_only=True))
     with torch.no_grad():
         expected = tmodel(_nchw(x)).numpy()

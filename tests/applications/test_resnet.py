@@ -5,8 +5,6 @@ Parity is checked on 64x64 images, through the files (Keras's ``save_weights``, 
 Outputs agree within 1e-4 of their scale (``_assert_close``).
 """
 
-import sys
-import types
 from unittest import mock
 
 import jax
@@ -14,6 +12,7 @@ import numpy as np
 import pytest
 
 import highlevel as hl
+from tests.applications import torch_oracle
 from highlevel.applications import resnet
 
 keras = pytest.importorskip("keras")
@@ -21,18 +20,6 @@ torch = pytest.importorskip("torch")
 
 SHAPE = (64, 64, 3)
 
-
-def _torchvision():
-    """torchvision, whose classification models need none of its C++ ops (which fail to load
-    where a CPU-only torch sits beside a CUDA torchvision build)."""
-    try:
-        import torchvision
-    except RuntimeError:
-        for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
-            del sys.modules[name]
-        sys.modules["torchvision._meta_registrations"] = types.ModuleType("torchvision._meta_registrations")
-        import torchvision
-    return torchvision
 
 
 def _assert_close(got, expected, tol=1e-4):
@@ -156,14 +143,14 @@ def _torch_logits(model, x):
 
 @pytest.fixture(scope="module")
 def resnet18_pth(tmp_path_factory):
-    tmodel = _torch_model(_torchvision().models.resnet18)
+    tmodel = _torch_model(torch_oracle.torchvision().models.resnet18)
     path = tmp_path_factory.mktemp("resnet18") / "resnet18.pth"
     torch.save(tmodel.state_dict(), path)
     return tmodel, path
 
 
 def test_resnet50_torchvision_state_dict_gives_torch_outputs(tmp_path, rng):
-    tmodel = _torch_model(_torchvision().models.resnet50)
+    tmodel = _torch_model(torch_oracle.torchvision().models.resnet50)
     torch.save(tmodel.state_dict(), tmp_path / "r50.pth")
     x = _images(rng)
     model = hl.applications.ResNet50(weights=tmp_path / "r50.pth", input_shape=SHAPE,

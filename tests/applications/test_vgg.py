@@ -5,8 +5,6 @@ Parity is checked on 64x64 images through the files. torchvision's classifier ne
 that ``fc1_from_torch`` undoes, is checked on a small Linear layer instead.
 """
 
-import sys
-import types
 from unittest import mock
 
 import jax
@@ -14,6 +12,7 @@ import numpy as np
 import pytest
 
 import highlevel as hl
+from tests.applications import torch_oracle
 from highlevel.applications import vgg
 
 keras = pytest.importorskip("keras")
@@ -21,18 +20,6 @@ torch = pytest.importorskip("torch")
 
 SHAPE = (64, 64, 3)
 
-
-def _torchvision():
-    """torchvision, whose classification models need none of its C++ ops (which fail to load
-    where a CPU-only torch sits beside a CUDA torchvision build)."""
-    try:
-        import torchvision
-    except RuntimeError:
-        for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
-            del sys.modules[name]
-        sys.modules["torchvision._meta_registrations"] = types.ModuleType("torchvision._meta_registrations")
-        import torchvision
-    return torchvision
 
 
 def _assert_close(got, expected, tol=1e-4):
@@ -102,7 +89,7 @@ def test_vgg16_keras_file_gives_keras_outputs(keras_vgg16, include_top, pooling)
 
 @pytest.fixture(scope="module")
 def torch_vgg16(tmp_path_factory):
-    tmodel = _torchvision().models.vgg16(weights=None).eval()
+    tmodel = torch_oracle.torchvision().models.vgg16(weights=None).eval()
     path = tmp_path_factory.mktemp("vgg16") / "vgg16.pth"
     torch.save(tmodel.state_dict(), path)
     return tmodel, path
