@@ -65,7 +65,8 @@ def resolve_origin(weights, origin: str | None, app_name: str, default: str = "k
 class TorchStateDict:
     """A state dict as NumPy arrays that records which tensors a converter took."""
 
-    def __init__(self, tensors: dict[str, np.ndarray], source: str = "the state dict"):
+    def __init__(self, tensors: dict[str, np.ndarray], source: str = "the state dict", strict: bool = True):
+        self.strict = strict  # False: converters keep misshapen tensors for the loader to report
         self._tensors = dict(tensors)
         self._used: set[str] = set()
         self.source = source
@@ -226,8 +227,8 @@ def _download(file: WeightFile, dest: Path) -> Path:
 Converter = Callable[[TorchStateDict, object], dict[str, list[np.ndarray]]]
 
 
-def _torch_tensors(path, model, converter: Converter) -> dict[str, list[np.ndarray]]:
-    sd = TorchStateDict(read_state_dict(path), source=str(path))
+def _torch_tensors(path, model, converter: Converter, strict: bool = True) -> dict[str, list[np.ndarray]]:
+    sd = TorchStateDict(read_state_dict(path), source=str(path), strict=strict)
     tensors = converter(sd, model)
     extra = sd.unused()
     if extra:
@@ -244,7 +245,7 @@ def load_pretrained(model, weights, *, origin: str, app_name: str, imagenet_file
     same shapes; otherwise one ValueError names what differs and no weight changes.
     """
     if converter is not None:
-        model._foreign_weights = lambda path, m: _torch_tensors(path, m, converter)
+        model._foreign_weights = lambda path, m, strict=True: _torch_tensors(path, m, converter, strict)
     if weights is None:
         return
     if str(weights) == "imagenet":

@@ -29,9 +29,9 @@ import numpy as np
 
 from highlevel import layers
 from highlevel.applications import _common, imagenet_utils
+from highlevel.applications._build import (TORCH_CONV_INIT, check_origin, convert_torch_layers, correct_pad,
+                                            make_divisible, prepare_input)
 from highlevel.applications._common import WeightFile
-from highlevel.applications.mobilenet_v2 import _check_origin, convert_torch_layers, correct_pad, make_divisible
-from highlevel.applications.resnet import TORCH_CONV_INIT, prepare_input
 from highlevel.models import Model
 
 __all__ = ["EfficientNetB0", "preprocess_input", "decode_predictions", "torchvision_weights"]
@@ -253,7 +253,7 @@ def preprocess_input(x, data_format: str | None = None, origin: str = "keras"):
     >>> preprocess_input(np.full((1, 1, 1, 3), 255.0), origin="torchvision")[0, 0, 0].round(3)
     array([2.249, 2.429, 2.64 ], dtype=float32)
     """
-    if _check_origin(origin) == "keras":
+    if check_origin(origin) == "keras":
         if data_format not in (None, "channels_last"):
             raise ValueError(f"preprocess_input supports data_format='channels_last' only, got {data_format!r}.")
         return x

