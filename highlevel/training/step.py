@@ -88,9 +88,11 @@ class StepBuilder:
 
     def _forward(self, params, hyper, rest, x, *, training: bool, rng, mask):
         module = self.merge(params, hyper, rest)
-        with call_context(training=training, rng=rng, mask=mask):
+        with call_context(training=training, rng=rng, mask=mask) as ctx:
             y_pred = module(x, training=training)
             reg = module.regularization_loss()
+        # Known at trace time: whether any layer drew a key (dropout, augmentation, ...).
+        self._rng_drawn = ctx.counter > 0
         return module, y_pred, reg
 
     def _losses(self, y, y_pred, sample_weight, mask):
@@ -161,6 +163,10 @@ class StepBuilder:
         params = optax.apply_updates(state.params, updates)
         metrics = self._update_metrics(state.metrics, total, per_output, y_list, p_list,
                                        sample_weight, mask)
+        if not self._rng_drawn:
+            # Nothing random in the model: keep the key, and XLA drops the split (threefry
+            # hashing is a fair share of a tiny model's step on a CPU).
+            rng = state.rng
         return state.replace(step=state.step + 1, params=params, non_trainable=new_rest,
                              opt_state=opt_state, rng=rng, metrics=metrics)
 
