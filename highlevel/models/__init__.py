@@ -1,7 +1,8 @@
-"""Models: Sequential, functional Model(inputs, outputs), saving and loading."""
+"""Models: Sequential, functional Model(inputs, outputs), Ensemble, saving and loading."""
 
+from highlevel.models.ensemble import Ensemble
 from highlevel.models.model import Model
 from highlevel.models.saving import load_model
 from highlevel.models.sequential import Sequential
 
-__all__ = ["Model", "Sequential", "load_model"]
+__all__ = ["Ensemble", "Model", "Sequential", "load_model"]
