@@ -6,10 +6,10 @@
 
 __version__ = "0.1.0"
 
-from highlevel import (activations, applications, callbacks, datasets, initializers, layers, losses, metrics,
-                       models, optimizers, regularizers, utils)
+from highlevel import (activations, applications, callbacks, datasets, distribute, initializers, layers, losses,
+                       metrics, models, optimizers, regularizers, utils)
 from highlevel.layers import Input
 from highlevel.models import Ensemble, Model, Sequential
 
-__all__ = ["Ensemble", "Input", "Model", "Sequential", "activations", "applications", "callbacks", "datasets",
+__all__ = ["Ensemble", "Input", "Model", "Sequential", "activations", "applications", "callbacks", "datasets", "distribute",
            "initializers", "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils", "__version__"]

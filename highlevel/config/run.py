@@ -94,7 +94,8 @@ def _prepare(config: RunConfig):
     try:
         model.compile(optimizer=build_optimizer(config.optimizer), loss=build_losses(config.loss),
                       loss_weights=config.loss_weights, metrics=build_metrics(config.metrics),
-                      steps_per_execution=config.trainer.steps_per_execution)
+                      steps_per_execution=config.trainer.steps_per_execution,
+                      distribution=hl.distribute.get(config.trainer.distribution))
     except (TypeError, ValueError) as err:
         raise ConfigError(f"compile: {err}") from None
     return data, model
@@ -156,7 +157,8 @@ def _prepare_fine_tune(config: RunConfig, model) -> None:
                           "learning_rate_factor, not a schedule.")
     optimizer.learning_rate = optimizer.learning_rate * ft.learning_rate_factor
     model.compile(optimizer=optimizer, loss=build_losses(config.loss), loss_weights=config.loss_weights,
-                  metrics=build_metrics(config.metrics), steps_per_execution=config.trainer.steps_per_execution)
+                  metrics=build_metrics(config.metrics), steps_per_execution=config.trainer.steps_per_execution,
+                  distribution=hl.distribute.get(config.trainer.distribution))
 
 
 def train(config_path: str | Path, overrides: Sequence[str] = (), run_dir: str | Path | None = None) -> Path:

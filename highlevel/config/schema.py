@@ -71,6 +71,14 @@ class DataConfig(_Strict):
                                                description="augmentation layers, e.g. [{RandomFlip: {mode: horizontal}}]")
 
 
+_DP_ARGS = ("axis_name",)
+_MP_ARGS = ("layout", "batch_axis")
+# The arguments a YAML file may give each strategy (devices and meshes are Python objects).
+_DISTRIBUTION_ARGS = {"DataParallel": _DP_ARGS, "data_parallel": _DP_ARGS,
+                      "FullySharded": _DP_ARGS, "fully_sharded": _DP_ARGS,
+                      "ModelParallel": _MP_ARGS, "model_parallel": _MP_ARGS}
+
+
 class TrainerConfig(_Strict):
     epochs: int = Field(10, ge=1)
     steps_per_execution: Union[Annotated[int, Field(ge=1)], Literal["auto"]] = Field(
@@ -79,6 +87,32 @@ class TrainerConfig(_Strict):
     shuffle: bool = True
     verbose: Union[Literal["auto"], Literal[0, 1, 2]] = 2
     steps_per_epoch: int | None = Field(None, ge=1, description="stop each epoch after this many steps")
+    distribution: Union[str, dict[str, Any], None] = Field(
+        None, description="spread training over the devices: DataParallel, FullySharded or ModelParallel "
+                          "(or data_parallel, ...), as a name or {Name: {argument: value}}")
+
+    @field_validator("distribution", mode="after")
+    @classmethod
+    def _distribution(cls, value):
+        if value is None:
+            return value
+        if isinstance(value, dict) and len(value) != 1:
+            raise ValueError("write the distribution as one name or {Name: {argument: value}}, e.g. "
+                             "{DataParallel: {}}")
+        name, args = (value, {}) if isinstance(value, str) else next(iter(value.items()))
+        if name not in _DISTRIBUTION_ARGS:
+            raise ValueError(f"unknown distribution {name!r}; use one of "
+                             f"{', '.join(_DISTRIBUTION_ARGS)}")
+        if args is None:
+            args = {}
+        if not isinstance(args, dict):
+            raise ValueError(f"the arguments of {name} must be a mapping, e.g. {{{name}: {{}}}}")
+        allowed = _DISTRIBUTION_ARGS[name]
+        unknown = sorted(set(args) - set(allowed))
+        if unknown:
+            raise ValueError(f"{name} has no argument {unknown[0]!r}; it takes: "
+                             f"{', '.join(allowed) or 'nothing'}")
+        return {name: dict(args)}
 
 
 class FineTuneConfig(_Strict):

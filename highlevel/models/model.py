@@ -232,10 +232,15 @@ class Model(Layer):
     # -- training API (the Trainer does the work) --------------------------------------
 
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
-                steps_per_execution: int | str = 1, **kwargs) -> None:
-        """Configures training, as ``keras.Model.compile`` (see DESIGN.md for what is accepted)."""
+                steps_per_execution: int | str = 1, distribution=None, **kwargs) -> None:
+        """Configures training, as ``keras.Model.compile`` (see DESIGN.md for what is accepted).
+
+        ``distribution`` (a ``hl.distribute`` strategy, e.g. ``hl.distribute.DataParallel()``)
+        spreads the steps over devices; by default the strategy of an enclosing
+        ``with strategy:`` block, else one device.
+        """
         self._trainer.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics,
-                              steps_per_execution=steps_per_execution, **kwargs)
+                              steps_per_execution=steps_per_execution, distribution=distribution, **kwargs)
 
     @property
     def optimizer(self):

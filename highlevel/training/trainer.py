@@ -22,6 +22,7 @@ import jax
 import numpy as np
 from flax import nnx
 
+from highlevel import distribute as _distribute
 from highlevel import losses as _losses
 from highlevel import metrics as _metrics
 from highlevel import optimizers as _optimizers
@@ -70,6 +71,8 @@ class Trainer:
         self.steps_per_execution = 1
         self._spe_request: int | str = 1  # as given to compile: an integer or "auto"
         self._spe_resolved = False
+        self.distribution: _distribute.Distribution | None = None  # set by compile
+        self._state_shardings = None  # a tree of shardings like the state's, when distributed
 
     @property
     def state(self) -> TrainState | None:
@@ -78,13 +81,16 @@ class Trainer:
 
     @state.setter
     def state(self, value: TrainState | None) -> None:
+        if value is not None and self._state_shardings is not None:
+            # Every state that enters the trainer lands on the mesh (a no-op where it already is).
+            value = jax.device_put(value, self._state_shardings)
         self._live.set(value)
 
     # -- compile -------------------------------------------------------------
 
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 steps_per_execution: int | str = 1, run_eagerly: bool = False, jit_compile: Any = "auto",
-                **kwargs) -> None:
+                distribution=None, **kwargs) -> None:
         if kwargs:
             raise TypeError(f"compile() got unexpected arguments: {', '.join(sorted(kwargs))}.")
         if run_eagerly:
@@ -94,12 +100,15 @@ class Trainer:
                                               or isinstance(steps_per_execution, bool) or steps_per_execution < 1):
             raise ValueError(f"steps_per_execution must be a positive integer or 'auto', got "
                              f"{steps_per_execution!r}.")
-        self._configure(optimizer, loss, loss_weights, metrics, steps_per_execution)
+        self._configure(optimizer, loss, loss_weights, metrics, steps_per_execution, distribution)
         self.compiled = True
 
-    def _configure(self, optimizer, loss, loss_weights, metrics, steps_per_execution) -> None:
+    def _configure(self, optimizer, loss, loss_weights, metrics, steps_per_execution, distribution=None) -> None:
         # Trained weights live in the state until pushed; a new compile starts a new state.
         self.push_to_module()
+        # An explicit distribution wins; else the one of an enclosing ``with strategy:`` block.
+        self.distribution = _distribute.get(distribution) if distribution is not None else _distribute.current()
+        self._state_shardings = None
         self.optimizer = _optimizers.get(optimizer)
         self._loss_arg = loss
         self._loss_weights_arg = loss_weights
@@ -197,18 +206,49 @@ class Trainer:
         # that fit/evaluate make no implicit transfer (jax.transfer_guard("disallow") holds).
         with jax.transfer_guard("allow"):
             self._metrics_template = self.builder.init_metrics()
-        self.state = TrainState.create(params=params, non_trainable=rest, opt_state=tx.init(params),
-                                       rng=jax.random.key(seed), metrics=self._fresh_metrics())
+        state = TrainState.create(params=params, non_trainable=rest, opt_state=tx.init(params),
+                                  rng=jax.random.key(seed), metrics=self._fresh_metrics())
+        if self.distribution is not None:
+            self._state_shardings = self.distribution.state_shardings(state)
+        self.state = state
         # Both steps are always there: full groups of K batches go through the K-step
         # function (a plain lax.scan), single batches and a partial last group through the
         # one-step function. Each compiles at its first use, once.
         hyper_def = self._hyper_leaves_treedef
-        self._train_fn = FlatStep(self.builder.multi_train_step, hyper_def)
-        self._train_one_fn = FlatStep(self.builder.train_step, hyper_def)
+        self._train_fn = FlatStep(self._constrained(self.builder.multi_train_step), hyper_def)
+        self._train_one_fn = FlatStep(self._constrained(self.builder.train_step), hyper_def)
         self._eval_fn = jax.jit(self.builder.multi_eval_step, donate_argnums=2)
         self._eval_one_fn = jax.jit(self.builder.eval_step, donate_argnums=2)
         self._predict_fn = jax.jit(self.builder.predict_step)
         self._stats_fn = None
+
+    def _constrained(self, step):
+        """``step`` whose new state keeps the state's shardings (so it is donated in place and
+        the next call has the same signature); ``step`` itself when not distributed."""
+        shardings = self._state_shardings
+        if shardings is None:
+            return step
+
+        def constrained(state, hyper, batch):
+            return jax.lax.with_sharding_constraint(step(state, hyper, batch), shardings)
+
+        constrained.__name__ = step.__name__
+        return constrained
+
+    def _put_batch(self):
+        """How batches reach the device: onto their shards when distributed, else None (the default)."""
+        return None if self.distribution is None else self.distribution.put_batch
+
+    def _check_batch_size(self, adapter) -> None:
+        """When distributed: a batch cut down to a small data set (all its rows) is padded up to a
+        multiple of the data devices; any other batch size must divide over them."""
+        if self.distribution is None:
+            return
+        n = self.distribution.num_batch_shards
+        size = getattr(adapter, "batch_size", None)
+        if size and size % n and size == getattr(adapter, "num_samples", None):
+            adapter.batch_size = -(-size // n) * n
+        self.distribution.check_batch_size(getattr(adapter, "batch_size", None))
 
     def _collect_hyper_vars(self, hyper_state) -> None:
         by_path = {tuple(path): node for path, node in nnx.iter_graph(self.model)
@@ -220,7 +260,8 @@ class Trainer:
 
     def _hyper_leaves(self) -> list:
         """``_hyper()``'s leaves, for the steps called with flat arguments (``FlatStep``)."""
-        return [v.get_value() for v in self._hyper_vars]
+        leaves = [v.get_value() for v in self._hyper_vars]
+        return leaves if self.distribution is None else self.distribution.replicate(leaves)
 
     def _fresh_metrics(self):
         """New metric accumulators: a device copy of the initial ones (no host transfer)."""
@@ -230,7 +271,7 @@ class Trainer:
         """The hyperparameters as the module holds them now (by reference: no copy, no transfer)."""
         if not self._hyper_vars:
             return self._hyper_state
-        return jax.tree_util.tree_unflatten(self._hyper_leaves_treedef, [v.get_value() for v in self._hyper_vars])
+        return jax.tree_util.tree_unflatten(self._hyper_leaves_treedef, self._hyper_leaves())
 
     def _ensure_ready(self, x_sample) -> None:
         self.model._build_for_data(x_sample)
@@ -314,12 +355,14 @@ class Trainer:
         if self._loss_missing:
             raise ValueError("The model was compiled without a loss, so it cannot be trained; pass "
                              "loss=... to compile().")
+        self._check_batch_size(adapter)
         self._resolve_steps_per_execution(adapter)
         adapter.seed = self.seed  # the data order of epoch e depends only on (seed, e)
         val_adapter = None
         if validation_data is not None:
             val_adapter = self._validation_adapter(validation_data, validation_batch_size or batch_size,
                                                    validation_steps)
+            self._check_batch_size(val_adapter)
         history = History()
         cbs = list(callbacks or [])
         if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
@@ -393,7 +436,8 @@ class Trainer:
             self.pull_from_module()
             hyper = self._hyper_leaves()
             first = start_step if resuming else 0
-            for step, item in enumerate(prefetch_to_device(adapter.batches(epoch, start=first)), start=first):
+            batches = prefetch_to_device(adapter.batches(epoch, start=first), put=self._put_batch())
+            for step, item in enumerate(batches, start=first):
                 if batch_begin:
                     callback_list.on_train_batch_begin(step)
                     hyper = self._hyper_leaves()
@@ -486,7 +530,7 @@ class Trainer:
         rest = self.state.non_trainable
         key = jax.random.fold_in(self.state.rng, 0x5EED)  # the training key stream is untouched
         count = 0
-        for i, batch in enumerate(prefetch_to_device(batches)):
+        for i, batch in enumerate(prefetch_to_device(batches, put=self._put_batch())):
             if before_batch is not None:
                 before_batch(i)
             rest = self._stats_fn(self.state.params, self._hyper(), rest, tuple(batch),
@@ -513,7 +557,7 @@ class Trainer:
         hyper = self._hyper()
         metrics_state = self._fresh_metrics()
         batch_end = callback_list is not None and callback_list.needs("on_test_batch_end")
-        for step, item in enumerate(prefetch_to_device(adapter.batches(0))):
+        for step, item in enumerate(prefetch_to_device(adapter.batches(0), put=self._put_batch())):
             if isinstance(item, Stacked):
                 metrics_state = self._eval_fn(variables, hyper, metrics_state, tuple(item.batch))
             else:
@@ -534,6 +578,7 @@ class Trainer:
         if self._loss_missing:
             raise ValueError("The model was compiled without a loss, so it cannot be evaluated; pass "
                              "loss=... to compile().")
+        self._check_batch_size(adapter)
         callback_list = CallbackList(list(callbacks or []), model=self.model)
         callback_list.on_test_begin()
         logs = self._evaluate_adapter(adapter, callback_list=callback_list)
@@ -548,6 +593,7 @@ class Trainer:
             self._configure("sgd", None, None, None, 1)
         adapter = make_adapter(x, None, None, batch_size=batch_size, steps=steps, targets=False)
         self._ensure_ready(_sample_x(adapter))
+        self._check_batch_size(adapter)
         variables = (self.state.params, self.state.non_trainable)
         hyper = self._hyper()
         callback_list = CallbackList(list(callbacks or []), model=self.model)
@@ -561,7 +607,7 @@ class Trainer:
 
         outputs = []
         batch_end = callback_list.needs("on_predict_batch_end")
-        for step, bx in enumerate(prefetch_to_device(inputs())):
+        for step, bx in enumerate(prefetch_to_device(inputs(), put=self._put_batch())):
             outputs.append(self._predict_fn(variables, hyper, bx))
             if batch_end:
                 callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
@@ -578,6 +624,7 @@ class Trainer:
         adapter = make_adapter(x, y, sample_weight, batch_size=None, class_weight=class_weight)
         if hasattr(adapter, "batch_size") and hasattr(adapter, "num_samples"):
             adapter.batch_size = adapter.num_samples
+        self._check_batch_size(adapter)
         return adapter
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict: bool = False):
@@ -588,7 +635,7 @@ class Trainer:
             raise ValueError("The model was compiled without a loss; pass loss=... to compile().")
         batch = next(iter(adapter.batches(0)))
         self.state = self.state.replace(metrics=self._fresh_metrics())
-        self._live.run(self._train_one_fn, self._hyper_leaves(), tuple(jax.device_put(batch)))
+        self._live.run(self._train_one_fn, self._hyper_leaves(), tuple((self._put_batch() or jax.device_put)(batch)))
         self._module_stale = True
         logs = self._read(self.state.metrics)
         self.push_to_module()
@@ -600,7 +647,7 @@ class Trainer:
         self._ensure_ready(_sample_x(adapter))
         batch = next(iter(adapter.batches(0)))
         metrics_state = self._eval_one_fn((self.state.params, self.state.non_trainable), self._hyper(),
-                                          self._fresh_metrics(), tuple(jax.device_put(batch)))
+                                          self._fresh_metrics(), tuple((self._put_batch() or jax.device_put)(batch)))
         return _format_results(self._read(metrics_state), return_dict)
 
     def predict_on_batch(self, x):

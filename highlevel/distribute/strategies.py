@@ -1,0 +1,252 @@
+"""Distribution strategies: a device mesh and where each array of a step lives on it.
+
+A strategy answers three questions for the trainer, and XLA does the rest (the
+gradient all-reduce, the all-gathers of sharded weights) from the shardings alone:
+
+* where each leaf of the train state lives (``state_shardings``);
+* where a batch lives (``put_batch``: straight onto its shards, no gather on one device);
+* which batch sizes divide over the data devices (``check_batch_size``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping, Sequence
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+__all__ = ["Distribution", "DataParallel", "ModelParallel", "FullySharded", "current", "get", "path_name"]
+
+_STACK: list["Distribution"] = []
+
+
+def current() -> "Distribution | None":
+    """The innermost ``with strategy:`` block's strategy, or None."""
+    return _STACK[-1] if _STACK else None
+
+
+def path_name(path) -> str:
+    """A state leaf's key path as ``"params/_layers/0/kernel"`` (the trailing ``value`` dropped)."""
+    parts = [str(getattr(k, "key", getattr(k, "idx", getattr(k, "name", k)))) for k in path]
+    if parts and parts[-1] == "value":
+        parts = parts[:-1]
+    return "/".join(parts)
+
+
+class Distribution:
+    """Base of the strategies: a mesh, a batch axis and a rule for weight shardings.
+
+    Used as ``model.compile(..., distribution=strategy)`` or as a context manager, whose
+    block's ``compile`` calls pick it up.
+    """
+
+    def __init__(self, mesh: Mesh, batch_axis: str | None):
+        self.mesh = mesh
+        self.batch_axis = batch_axis if batch_axis in mesh.axis_names else None
+        self.replicated = NamedSharding(mesh, P())
+
+    # -- the context manager ---------------------------------------------------------
+
+    def __enter__(self) -> "Distribution":
+        _STACK.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _STACK.remove(self)
+
+    # -- batches ---------------------------------------------------------------------------
+
+    @property
+    def num_batch_shards(self) -> int:
+        return 1 if self.batch_axis is None else int(self.mesh.shape[self.batch_axis])
+
+    def check_batch_size(self, batch_size: int | None) -> None:
+        """Raises a ValueError unless ``batch_size`` rows divide evenly over the data devices."""
+        n = self.num_batch_shards
+        if batch_size is None or n <= 1 or batch_size % n == 0:
+            return
+        suggestion = -(-batch_size // n) * n
+        raise ValueError(f"batch_size={batch_size} does not divide over {n} devices of the mesh axis "
+                         f"{self.batch_axis!r}; use a multiple of {n} such as {suggestion}.")
+
+    def batch_sharding(self, stacked: bool = False) -> NamedSharding:
+        """Rows split over the batch axis (after the leading K axis of a stacked group)."""
+        spec = P() if self.batch_axis is None else (P(None, self.batch_axis) if stacked else P(self.batch_axis))
+        return NamedSharding(self.mesh, spec)
+
+    def put_batch(self, item):
+        """A batch, a ``Stacked`` group or a list of batches, placed on its shards."""
+        from highlevel.training.data import Stacked
+        if isinstance(item, Stacked):
+            rows = jax.tree_util.tree_leaves(item.batch)[0].shape[1]
+            self.check_batch_size(rows)
+            return Stacked(jax.device_put(item.batch, self.batch_sharding(stacked=True)))
+        leaves = jax.tree_util.tree_leaves(item)
+        if leaves:
+            self.check_batch_size(int(np.shape(leaves[0])[0]))
+        return jax.device_put(item, self.batch_sharding())
+
+    # -- the train state -----------------------------------------------------------------------
+
+    def weight_spec(self, name: str, shape: tuple) -> P:
+        """The PartitionSpec of one state leaf (weights and their optimizer slots alike)."""
+        return P()
+
+    def state_shardings(self, tree):
+        """A tree of ``NamedSharding``s matching ``tree`` (the train state)."""
+        def one(path, leaf):
+            shape = tuple(np.shape(leaf))
+            if not shape:
+                return self.replicated
+            return NamedSharding(self.mesh, self.weight_spec(path_name(path), shape))
+        return jax.tree_util.tree_map_with_path(one, tree)
+
+    def replicate(self, tree):
+        return jax.device_put(tree, self.replicated)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(mesh={dict(self.mesh.shape)})"
+
+
+def _devices(devices: Sequence | None) -> np.ndarray:
+    return np.asarray(jax.devices() if devices is None else list(devices))
+
+
+class DataParallel(Distribution):
+    """Data parallelism: the batch split over the devices, everything else replicated.
+
+    Each device runs the step on its rows; XLA all-reduces the gradients, so every
+    replica applies the same update and the weights stay identical.
+
+    Args:
+      devices: the devices to use (default: all of ``jax.devices()``).
+      axis_name: the name of the mesh axis.
+
+    >>> import highlevel as hl
+    >>> strategy = hl.distribute.DataParallel()
+    >>> strategy.mesh.axis_names
+    ('data',)
+    """
+
+    def __init__(self, devices: Sequence | None = None, axis_name: str = "data"):
+        super().__init__(Mesh(_devices(devices), (axis_name,)), axis_name)
+
+
+class FullySharded(Distribution):
+    """Fully sharded data parallelism: the batch and every weight split over one axis.
+
+    Each weight (and its optimizer slots) is split along its largest dimension that
+    divides by the number of devices; what does not divide (biases of odd size,
+    scalars) is replicated. XLA gathers the weights for the forward pass and
+    reduce-scatters the gradients.
+
+    Args:
+      axis_name: the name of the mesh axis.
+      devices: the devices to use (default: all).
+
+    >>> import highlevel as hl
+    >>> hl.distribute.FullySharded().weight_spec("bias", (7,))   # 7 rows do not split: replicated
+    P()
+    """
+
+    def __init__(self, axis_name: str = "data", devices: Sequence | None = None):
+        super().__init__(Mesh(_devices(devices), (axis_name,)), axis_name)
+        self.axis_name = axis_name
+
+    def weight_spec(self, name: str, shape: tuple) -> P:
+        n = int(self.mesh.shape[self.axis_name])
+        candidates = [i for i, d in enumerate(shape) if d % n == 0 and d >= n]
+        if n <= 1 or not candidates:
+            return P()
+        axis = max(candidates, key=lambda i: (shape[i], -i))
+        return P(*[self.axis_name if i == axis else None for i in range(len(shape))])
+
+
+class ModelParallel(Distribution):
+    """Weights split over a mesh by a layout of name patterns; the batch split over ``batch_axis``.
+
+    Args:
+      mesh: a ``jax.sharding.Mesh`` (default: all devices on a ``("data", "model")`` mesh
+        of shape ``(1, n)``).
+      layout: ``{regex: PartitionSpec}``; a state leaf whose path (e.g.
+        ``"params/_layers/0/kernel"``, optimizer slots ``"opt_state/.../_layers/0/kernel"``)
+        matches a regex (``re.search``, first match wins) gets that spec; others are replicated.
+      batch_axis: the mesh axis the batch is split over (replicated if the mesh has none).
+
+    >>> import highlevel as hl
+    >>> from jax.sharding import PartitionSpec as P
+    >>> strategy = hl.distribute.ModelParallel(layout={r"kernel$": P(None, "model")})
+    >>> strategy.weight_spec("params/_layers/0/kernel", (4, 8))
+    P(None, 'model')
+    """
+
+    def __init__(self, mesh: Mesh | None = None, layout: Mapping[str, Any] | None = None,
+                 batch_axis: str = "data"):
+        if mesh is None:
+            devices = _devices(None)
+            mesh = Mesh(devices.reshape(1, devices.size), ("data", "model"))
+        if not isinstance(mesh, Mesh):
+            raise TypeError(f"mesh must be a jax.sharding.Mesh, got {type(mesh).__name__}.")
+        super().__init__(mesh, batch_axis)
+        self.layout = []
+        for pattern, spec in (layout or {}).items():
+            spec = spec if isinstance(spec, P) else P(*spec)
+            unknown = [a for a in _spec_axes(spec) if a not in mesh.axis_names]
+            if unknown:
+                raise ValueError(f"layout[{pattern!r}] = {spec} names mesh axes {unknown} that the mesh does "
+                                 f"not have; its axes are {list(mesh.axis_names)}.")
+            self.layout.append((re.compile(pattern), pattern, spec))
+
+    def weight_spec(self, name: str, shape: tuple) -> P:
+        for regex, pattern, spec in self.layout:
+            if regex.search(name):
+                if len(spec) > len(shape):
+                    raise ValueError(f"layout[{pattern!r}] = {spec} has {len(spec)} entries but {name} has "
+                                     f"shape {shape}; give at most one entry per dimension.")
+                for dim, axes in zip(shape, spec):
+                    size = int(np.prod([self.mesh.shape[a] for a in _as_tuple(axes)]))
+                    if dim % size:
+                        raise ValueError(f"layout[{pattern!r}] = {spec} splits a dimension of {dim} of {name} "
+                                         f"(shape {shape}) over {size} devices, which does not divide it; "
+                                         "change the pattern or the spec.")
+                return spec
+        return P()
+
+
+def _as_tuple(axes) -> tuple:
+    if axes is None:
+        return ()
+    return tuple(axes) if isinstance(axes, (tuple, list)) else (axes,)
+
+
+def _spec_axes(spec: P) -> list[str]:
+    return [a for entry in spec for a in _as_tuple(entry)]
+
+
+_NAMES = {"DataParallel": DataParallel, "data_parallel": DataParallel,
+          "FullySharded": FullySharded, "fully_sharded": FullySharded,
+          "ModelParallel": ModelParallel, "model_parallel": ModelParallel}
+
+
+def get(identifier) -> Distribution | None:
+    """A strategy from a strategy, a name (``"data_parallel"``) or ``{name: kwargs}``; None stays None."""
+    if identifier is None or isinstance(identifier, Distribution):
+        return identifier
+    if isinstance(identifier, str):
+        name, kwargs = identifier, {}
+    elif isinstance(identifier, Mapping) and len(identifier) == 1:
+        name, kwargs = next(iter(identifier.items()))
+        kwargs = dict(kwargs or {})
+    else:
+        raise TypeError(f"distribution must be a hl.distribute strategy, a name or {{name: arguments}}, got "
+                        f"{identifier!r}.")
+    if name not in _NAMES:
+        raise ValueError(f"Unknown distribution {name!r}; use one of {sorted(_NAMES)}.")
+    if "layout" in kwargs and kwargs["layout"] is not None:
+        kwargs["layout"] = {k: P(*v) if isinstance(v, (list, tuple)) else v for k, v in kwargs["layout"].items()}
+    return _NAMES[name](**kwargs)
+
+
+NAMES = tuple(_NAMES)
