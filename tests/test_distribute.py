@@ -119,3 +119,38 @@ def test_default_path_has_no_distribution():
     model = hl.Sequential([hl.Input((4,)), hl.layers.Dense(1)])
     model.compile("sgd", "mse")
     assert model._trainer.distribution is None
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_train_one_model_like_a_single_process(tmp_path):
+    """Two processes joined by jax.distributed over loopback (gloo CPU collectives) end with
+    identical weights, equal to one process training on the same global batches."""
+    import os
+    import subprocess
+    import sys
+    script = os.path.join(os.path.dirname(__file__), "multiprocess_script.py")
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+               XLA_FLAGS="", JAX_PLATFORMS="cpu")
+    port = _free_port()
+    procs = [subprocess.Popen([sys.executable, script, str(i), "2", str(port), str(tmp_path / f"p{i}.npz")],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for i in range(2)]
+    single = subprocess.run([sys.executable, script, "0", "1", "0", str(tmp_path / "single.npz")], env=env,
+                            capture_output=True, text=True, timeout=240)
+    outputs = [p.communicate(timeout=240)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    assert single.returncode == 0, single.stderr[-2000:]
+    p0, p1, one = (np.load(tmp_path / f) for f in ("p0.npz", "p1.npz", "single.npz"))
+    assert int(p0["process_count"]) == 2 and int(p0["devices"]) == 2 and int(one["process_count"]) == 1
+    weights = [k for k in p0.files if k.startswith("arr_")]
+    for k in weights:
+        np.testing.assert_array_equal(p0[k], p1[k])
+        np.testing.assert_allclose(p0[k], one[k], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(p0["loss"], one["loss"], rtol=1e-5)
+    assert p0["loss"][-1] < p0["loss"][0]

@@ -7,5 +7,7 @@
 
 from highlevel.distribute.strategies import (NAMES, DataParallel, Distribution, FullySharded, ModelParallel, current,
                                              get, path_name)
+from highlevel.distribute.processes import initialize, is_chief, process_count, process_index
 
-__all__ = ["Distribution", "DataParallel", "FullySharded", "ModelParallel", "current", "get", "path_name", "NAMES"]
+__all__ = ["Distribution", "DataParallel", "FullySharded", "ModelParallel", "current", "get", "path_name", "NAMES",
+           "initialize", "is_chief", "process_count", "process_index"]

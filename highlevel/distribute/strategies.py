@@ -103,8 +103,25 @@ class Distribution:
             return NamedSharding(self.mesh, self.weight_spec(path_name(path), shape))
         return jax.tree_util.tree_map_with_path(one, tree)
 
+    @staticmethod
+    def place(tree, shardings):
+        """``jax.device_put(tree, shardings)``; over several processes, local device arrays go
+        through the host first (jax places only host values, equal in every process, onto
+        devices other processes own)."""
+        if jax.process_count() == 1:
+            return jax.device_put(tree, shardings)
+
+        def one(leaf, sharding):
+            if not (isinstance(leaf, jax.Array) and leaf.is_fully_addressable and leaf.sharding != sharding):
+                return jax.device_put(leaf, sharding)
+            if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+                data = jax.device_put(np.asarray(jax.random.key_data(leaf)), sharding)
+                return jax.random.wrap_key_data(data, impl=jax.random.key_impl(leaf))
+            return jax.device_put(np.asarray(leaf), sharding)
+        return jax.tree_util.tree_map(one, tree, shardings)
+
     def replicate(self, tree):
-        return jax.device_put(tree, self.replicated)
+        return self.place(tree, jax.tree_util.tree_map(lambda _: self.replicated, tree))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(mesh={dict(self.mesh.shape)})"

@@ -39,7 +39,11 @@ __all__ = ["Trainer"]
 
 def _copy(tree):
     # A real copy (new buffers) without compiling a copy program per shape.
-    return jax.tree_util.tree_map(lambda a: jax.device_put(a, may_alias=False), tree)
+    def one(a):
+        if isinstance(a, jax.Array) and not a.is_fully_addressable:  # a global array of several processes
+            return jax.device_put(a, a.sharding, may_alias=False)
+        return jax.device_put(a, may_alias=False)
+    return jax.tree_util.tree_map(one, tree)
 
 
 def _verbosity(verbose) -> int:
@@ -83,7 +87,7 @@ class Trainer:
     def state(self, value: TrainState | None) -> None:
         if value is not None and self._state_shardings is not None:
             # Every state that enters the trainer lands on the mesh (a no-op where it already is).
-            value = jax.device_put(value, self._state_shardings)
+            value = self.distribution.place(value, self._state_shardings)
         self._live.set(value)
 
     # -- compile -------------------------------------------------------------
