@@ -8,6 +8,7 @@ from highlevel.layers.augmentation import *  # noqa: F401,F403
 from highlevel.layers.bidirectional import *  # noqa: F401,F403
 from highlevel.layers.convolutional import *  # noqa: F401,F403
 from highlevel.layers.core import *  # noqa: F401,F403
+from highlevel.layers.depthwise import *  # noqa: F401,F403
 from highlevel.layers.merging import *  # noqa: F401,F403
 from highlevel.layers.normalization import *  # noqa: F401,F403
 from highlevel.layers.pooling import *  # noqa: F401,F403

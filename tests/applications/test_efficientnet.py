@@ -21,14 +21,6 @@ torch = pytest.importorskip("torch")
 SHAPE = (64, 64, 3)
 
 
-
-def _assert_close(got, expected, tol=1e-4):
-    got, expected = np.asarray(got), np.asarray(expected)
-    assert got.shape == expected.shape
-    scale = max(1.0, float(np.abs(expected).max()))
-    assert np.abs(got - expected).max() <= tol * scale, (np.abs(got - expected).max(), scale)
-
-
 # ---------------------------------------------------------------------------
 # Keras origin: keras.applications.EfficientNetB0's weights file, same outputs.
 
@@ -82,10 +74,10 @@ def test_keras_file_gives_keras_outputs(keras_b0):
              if isinstance(layer, hl.layers.Dropout)}
     assert drops == {layer.name: (pytest.approx(layer.rate), layer.noise_shape if layer.name != "top_dropout"
                                   else None) for layer in kmodel.layers if isinstance(layer, keras.layers.Dropout)}
-    _assert_close(model.predict(x, verbose=0), logits)
+    torch_oracle.assert_close(model.predict(x, verbose=0), logits)
     model.set_weights([w + 1 for w in model.get_weights()])
     model.set_weights(kmodel.get_weights())
-    _assert_close(model.predict(x, verbose=0), logits)
+    torch_oracle.assert_close(model.predict(x, verbose=0), logits)
 
 
 def test_keras_base_file_gives_keras_features(keras_b0):
@@ -94,7 +86,7 @@ def test_keras_base_file_gives_keras_features(keras_b0):
                                            include_top=False, pooling="avg")
     assert model.count_params() == kbase.count_params()
     assert model.layers[-1].name == "avg_pool"
-    _assert_close(model.predict(x, verbose=0), features.mean(axis=(1, 2)))
+    torch_oracle.assert_close(model.predict(x, verbose=0), features.mean(axis=(1, 2)))
 
 
 def test_keras_imagenet_stem_rescales_by_the_published_std(monkeypatch):
@@ -112,17 +104,6 @@ def test_keras_imagenet_stem_rescales_by_the_published_std(monkeypatch):
 
 # ---------------------------------------------------------------------------
 # torchvision origin: torchvision's state dict, same outputs.
-
-
-def _torch_params(model, include_top=True):
-    """torch's parameters and batch-norm buffers (not num_batches_tracked): what we count."""
-    tensors = dict(model.named_parameters())
-    tensors.update((k, v) for k, v in model.named_buffers() if not k.endswith("num_batches_tracked"))
-    return sum(v.numel() for k, v in tensors.items() if include_top or not k.startswith("classifier."))
-
-
-def _nchw(x):
-    return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
 
 
 @pytest.fixture(scope="module")
@@ -145,25 +126,17 @@ def test_torchvision_state_dict_gives_torch_outputs(torch_pth, rng):
     tmodel, path = torch_pth
     x = rng.normal(0.0, 1.0, size=(2,) + SHAPE).astype("float32")
     model = hl.applications.EfficientNetB0(weights=path, input_shape=SHAPE, classifier_activation=None)
-    assert model.count_params() == _torch_params(tmodel)
+    assert model.count_params() == torch_oracle.torch_params(tmodel)
     assert model.get_layer("stem_conv_pad").padding == ((1, 1), (1, 1))
     assert model.get_layer("block3a_dwconv_pad").padding == ((2, 2), (2, 2))
     with torch.no_grad():
-        expected = tmodel(_nchw(x)).numpy()
-        features = tmodel.features(_nchw(x)).numpy().transpose(0, 2, 3, 1)
-    _assert_close(model.predict(x, verbose=0), expected)
+        expected = tmodel(torch_oracle.nchw(x)).numpy()
+        features = tmodel.features(torch_oracle.nchw(x)).numpy().transpose(0, 2, 3, 1)
+    torch_oracle.assert_close(model.predict(x, verbose=0), expected)
     base = hl.applications.EfficientNetB0(weights=str(path), input_shape=SHAPE, include_top=False,
                                           origin="torchvision")
-    assert base.count_params() == _torch_params(tmodel, include_top=False)
-    _assert_close(base.predict(x, verbose=0), features)
-
-
-def _state_dict_variant(path, tmp_path, change):
-    sd = torch.load(path, weights_only=True)
-    change(sd)
-    out = tmp_path / "changed.pth"
-    torch.save(sd, out)
-    return out
+    assert base.count_params() == torch_oracle.torch_params(tmodel, include_top=False)
+    torch_oracle.assert_close(base.predict(x, verbose=0), features)
 
 
 @pytest.mark.parametrize("change, message", [
@@ -173,7 +146,7 @@ def _state_dict_variant(path, tmp_path, change):
      r"Tensor 'features\.3\.0\.block\.1\.0\.weight'.*\(3, 3, 144, 1\).*block3a_dwconv/kernel.*\(5, 5, 144, 1\)"),
 ])
 def test_a_state_dict_that_does_not_fit_names_the_tensor(torch_pth, tmp_path, change, message):
-    path = _state_dict_variant(torch_pth[1], tmp_path, change)
+    path = torch_oracle.state_dict_variant(torch_pth[1], tmp_path, change)
     with pytest.raises(ValueError, match=message):
         hl.applications.EfficientNetB0(weights=path, input_shape=SHAPE, include_top=False)
 

@@ -22,14 +22,6 @@ torch = pytest.importorskip("torch")
 SHAPE = (96, 96, 3)
 
 
-
-def _assert_close(got, expected, tol=1e-4):
-    got, expected = np.asarray(got), np.asarray(expected)
-    assert got.shape == expected.shape
-    scale = max(1.0, float(np.abs(expected).max()))
-    assert np.abs(got - expected).max() <= tol * scale, (np.abs(got - expected).max(), scale)
-
-
 def _images(rng, n=2, shape=SHAPE):
     return rng.uniform(-1.0, 1.0, size=(n,) + shape).astype("float32")
 
@@ -66,11 +58,11 @@ def test_keras_file_gives_keras_outputs(tmp_path, rng, alpha, include_top):
     assert [w.shape for w in model.get_weights()] == [w.shape for w in kmodel.get_weights()]
     assert model.count_params() == kmodel.count_params()
     assert model.name == kmodel.name == f"mobilenetv2_{alpha:0.2f}_96"
-    _assert_close(model.predict(x, verbose=0), expected)
+    torch_oracle.assert_close(model.predict(x, verbose=0), expected)
     # The same weights by set_weights: Keras's get_weights order.
     model.set_weights([w + 0.01 for w in model.get_weights()])
     model.set_weights(kmodel.get_weights())
-    _assert_close(model.predict(x, verbose=0), expected)
+    torch_oracle.assert_close(model.predict(x, verbose=0), expected)
 
 
 # ---------------------------------------------------------------------------
@@ -90,17 +82,6 @@ def _torch_model(seed=0, **kwargs):
     return model
 
 
-def _torch_params(model, include_top=True):
-    """torch's parameters and batch-norm buffers (not num_batches_tracked): what we count."""
-    tensors = dict(model.named_parameters())
-    tensors.update((k, v) for k, v in model.named_buffers() if not k.endswith("num_batches_tracked"))
-    return sum(v.numel() for k, v in tensors.items() if include_top or not k.startswith("classifier."))
-
-
-def _nchw(x):
-    return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
-
-
 @pytest.fixture(scope="module")
 def torch_pth(tmp_path_factory):
     tmodel = _torch_model()
@@ -113,25 +94,17 @@ def test_torchvision_state_dict_gives_torch_outputs(torch_pth, rng):
     tmodel, path = torch_pth
     x = _images(rng)
     model = hl.applications.MobileNetV2(weights=path, input_shape=SHAPE, classifier_activation=None)
-    assert model.count_params() == _torch_params(tmodel)
+    assert model.count_params() == torch_oracle.torch_params(tmodel)
     assert model.get_layer("Conv1_pad").padding == ((1, 1), (1, 1))
     with torch.no_grad():
-        expected = tmodel(_nchw(x)).numpy()
-        features = tmodel.features(_nchw(x)).numpy().transpose(0, 2, 3, 1)
-    _assert_close(model.predict(x, verbose=0), expected)
+        expected = tmodel(torch_oracle.nchw(x)).numpy()
+        features = tmodel.features(torch_oracle.nchw(x)).numpy().transpose(0, 2, 3, 1)
+    torch_oracle.assert_close(model.predict(x, verbose=0), expected)
     # Without the top: the feature map, and no classifier.* tensor is asked for.
     base = hl.applications.MobileNetV2(weights=str(path), input_shape=SHAPE, include_top=False,
                                        origin="torchvision")
-    assert base.count_params() == _torch_params(tmodel, include_top=False)
-    _assert_close(base.predict(x, verbose=0), features)
-
-
-def _state_dict_variant(path, tmp_path, change):
-    sd = torch.load(path, weights_only=True)
-    change(sd)
-    out = tmp_path / "changed.pth"
-    torch.save(sd, out)
-    return out
+    assert base.count_params() == torch_oracle.torch_params(tmodel, include_top=False)
+    torch_oracle.assert_close(base.predict(x, verbose=0), features)
 
 
 @pytest.mark.parametrize("change, message", [
@@ -141,7 +114,7 @@ def _state_dict_variant(path, tmp_path, change):
      r"Tensor 'features\.5\.conv\.1\.0\.weight'.*\(3, 3, 144, 1\).*block_4_depthwise/kernel.*\(3, 3, 192, 1\)"),
 ])
 def test_a_state_dict_that_does_not_fit_names_the_tensor(torch_pth, tmp_path, change, message):
-    path = _state_dict_variant(torch_pth[1], tmp_path, change)
+    path = torch_oracle.state_dict_variant(torch_pth[1], tmp_path, change)
     with pytest.raises(ValueError, match=message):
         hl.applications.MobileNetV2(weights=path, input_shape=SHAPE, include_top=False)
 
@@ -183,10 +156,10 @@ def test_torchvision_imagenet_weights_see_a_cat():
     tmodel = torch_oracle.torchvision().models.mobilenet_v2(weights=None).eval()
     tmodel.load_state_dict(torch.load(path, weights_only=True))
     with torch.no_grad():
-        expected = tmodel(_nchw(x)).numpy()
-        features = tmodel.features(_nchw(x)).numpy().transpose(0, 2, 3, 1)
-    _assert_close(logits, expected)
-    _assert_close(same.predict(x, verbose=0), features)
+        expected = tmodel(torch_oracle.nchw(x)).numpy()
+        features = tmodel.features(torch_oracle.nchw(x)).numpy().transpose(0, 2, 3, 1)
+    torch_oracle.assert_close(logits, expected)
+    torch_oracle.assert_close(same.predict(x, verbose=0), features)
 
 
 # ---------------------------------------------------------------------------

@@ -21,14 +21,6 @@ torch = pytest.importorskip("torch")
 SHAPE = (64, 64, 3)
 
 
-
-def _assert_close(got, expected, tol=1e-4):
-    got, expected = np.asarray(got), np.asarray(expected)
-    assert got.shape == expected.shape
-    scale = max(1.0, float(np.abs(expected).max()))
-    assert np.abs(got - expected).max() <= tol * scale, (np.abs(got - expected).max(), scale)
-
-
 def _images(rng, n=2):
     return rng.uniform(-1.0, 1.0, size=(n,) + SHAPE).astype("float32")
 
@@ -102,7 +94,7 @@ def test_resnet50_keras_file_gives_keras_outputs(keras_resnet50, include_top, po
     assert [w.shape for w in model.get_weights()] == [w.shape for w in reference.get_weights()]
     assert model.count_params() == reference.count_params()
     assert model.name == "resnet50"
-    _assert_close(got, expected)
+    torch_oracle.assert_close(got, expected)
 
 
 # ---------------------------------------------------------------------------
@@ -120,13 +112,6 @@ def _torch_model(builder, seed=0):
                 module.running_mean.normal_(0.0, 0.1, generator=g)
                 module.running_var.uniform_(0.5, 1.5, generator=g)
     return model
-
-
-def _torch_params(model, include_top=True):
-    """torch's parameters and batch-norm buffers (not num_batches_tracked): what we count."""
-    tensors = dict(model.named_parameters())
-    tensors.update((k, v) for k, v in model.named_buffers() if not k.endswith("num_batches_tracked"))
-    return sum(v.numel() for k, v in tensors.items() if include_top or not k.startswith("fc."))
 
 
 def _torch_features(model, x):
@@ -155,36 +140,28 @@ def test_resnet50_torchvision_state_dict_gives_torch_outputs(tmp_path, rng):
     x = _images(rng)
     model = hl.applications.ResNet50(weights=tmp_path / "r50.pth", input_shape=SHAPE,
                                      classifier_activation=None)
-    assert model.count_params() == _torch_params(tmodel)
-    _assert_close(model.predict(x, verbose=0), _torch_logits(tmodel, x))
+    assert model.count_params() == torch_oracle.torch_params(tmodel, top="fc.")
+    torch_oracle.assert_close(model.predict(x, verbose=0), _torch_logits(tmodel, x))
     # The same network without its top: the feature map, and no fc.* tensor is asked for.
     base = hl.applications.ResNet50(weights=tmp_path / "r50.pth", input_shape=SHAPE, include_top=False,
                                     origin="torchvision")
-    assert base.count_params() == _torch_params(tmodel, include_top=False)
-    _assert_close(base(x, training=False), _torch_features(tmodel, x))
+    assert base.count_params() == torch_oracle.torch_params(tmodel, include_top=False, top="fc.")
+    torch_oracle.assert_close(base(x, training=False), _torch_features(tmodel, x))
 
 
 def test_resnet18_torchvision_state_dict_gives_torch_outputs(resnet18_pth, rng):
     tmodel, path = resnet18_pth
     x = _images(rng)
     model = hl.applications.ResNet18(weights=path, input_shape=SHAPE, classifier_activation=None)
-    assert model.count_params() == _torch_params(tmodel)
-    _assert_close(model(x, training=False), _torch_logits(tmodel, x))
+    assert model.count_params() == torch_oracle.torch_params(tmodel, top="fc.")
+    torch_oracle.assert_close(model(x, training=False), _torch_logits(tmodel, x))
     base = hl.applications.ResNet18(weights=path, input_shape=SHAPE, include_top=False, pooling="max")
     assert base.output_shapes() == [(None, 512)]
-    _assert_close(base(x, training=False), _torch_features(tmodel, x).max(axis=(1, 2)))
+    torch_oracle.assert_close(base(x, training=False), _torch_features(tmodel, x).max(axis=(1, 2)))
     # load_weights reads the state dict too, into a model built without weights.
     fresh = hl.applications.ResNet18(weights=None, input_shape=SHAPE, include_top=False, pooling="max")
     fresh.load_weights(path)
-    _assert_close(fresh(x, training=False), base(x, training=False), tol=1e-6)
-
-
-def _state_dict_variant(path, tmp_path, change):
-    sd = torch.load(path, weights_only=True)
-    change(sd)
-    out = tmp_path / "changed.pth"
-    torch.save(sd, out)
-    return out
+    torch_oracle.assert_close(fresh(x, training=False), base(x, training=False), tol=1e-6)
 
 
 @pytest.mark.parametrize("change, message", [
@@ -194,7 +171,7 @@ def _state_dict_variant(path, tmp_path, change):
      r"Tensor 'layer3\.1\.conv2\.weight'.*\(1, 1, 256, 256\).*conv4_block2_2_conv/kernel.*\(3, 3, 256, 256\)"),
 ])
 def test_a_state_dict_that_does_not_fit_names_the_tensor(resnet18_pth, tmp_path, change, message):
-    path = _state_dict_variant(resnet18_pth[1], tmp_path, change)
+    path = torch_oracle.state_dict_variant(resnet18_pth[1], tmp_path, change)
     with pytest.raises(ValueError, match=message):
         hl.applications.ResNet18(weights=path, input_shape=SHAPE)
 

@@ -21,14 +21,6 @@ torch = pytest.importorskip("torch")
 SHAPE = (64, 64, 3)
 
 
-
-def _assert_close(got, expected, tol=1e-4):
-    got, expected = np.asarray(got), np.asarray(expected)
-    assert got.shape == expected.shape
-    scale = max(1.0, float(np.abs(expected).max()))
-    assert np.abs(got - expected).max() <= tol * scale, (np.abs(got - expected).max(), scale)
-
-
 def _images(rng, n=2):
     return rng.uniform(0.0, 1.0, size=(n,) + SHAPE).astype("float32")
 
@@ -80,7 +72,7 @@ def test_vgg16_keras_file_gives_keras_outputs(keras_vgg16, include_top, pooling)
     assert model.count_params() == reference.count_params()
     assert model.name == "vgg16"
     assert np.abs(expected).max() > 1e-2
-    _assert_close(got, expected)
+    torch_oracle.assert_close(got, expected)
 
 
 # ---------------------------------------------------------------------------
@@ -104,7 +96,7 @@ def test_vgg16_torchvision_features_give_torch_outputs(torch_vgg16, rng):
     features = sum(p.numel() for p in tmodel.features.parameters())
     assert model.count_params() == features == 14_714_688
     assert np.abs(expected).max() > 1e-2
-    _assert_close(model(x, training=False), expected)
+    torch_oracle.assert_close(model(x, training=False), expected)
 
 
 def test_fc1_from_torch_undoes_torchs_channels_first_flattening(rng):
