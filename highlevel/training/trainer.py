@@ -29,6 +29,7 @@ from highlevel import optimizers as _optimizers
 from highlevel.layers.base import Hyperparameter
 from highlevel.training.callback import CallbackList, History, LazyLogs
 from highlevel.training.data import Stacked, make_adapter, prefetch_to_device, split_validation
+from highlevel.training.outputs import output_specs
 from highlevel.training.progress import ProgbarLogger
 from highlevel.training.state import FlatStep, LiveState, TrainState
 from highlevel.training.step import OutputSpec, StepBuilder
@@ -139,49 +140,8 @@ class Trainer:
     # -- setting up the state -------------------------------------------------
 
     def _output_specs(self) -> list[OutputSpec]:
-        names = list(self.model.output_names)
-        loss = self._loss_arg
-        if isinstance(loss, dict):
-            unknown = set(loss) - set(names)
-            if unknown:
-                raise ValueError(f"loss names outputs {sorted(unknown)} that the model does not have; "
-                                 f"its outputs are {names}.")
-            per_output = [loss.get(n) for n in names]
-        elif isinstance(loss, (list, tuple)):
-            if len(loss) != len(names):
-                raise ValueError(f"loss is a list of {len(loss)} but the model has {len(names)} outputs {names}.")
-            per_output = list(loss)
-        else:
-            per_output = [loss] * len(names)
-        lw = self._loss_weights_arg
-        if lw is None:
-            weights = [1.0] * len(names)
-        elif isinstance(lw, dict):
-            weights = [float(lw.get(n, 1.0)) for n in names]
-        else:
-            if len(lw) != len(names):
-                raise ValueError(f"loss_weights has {len(lw)} entries but the model has {len(names)} outputs.")
-            weights = [float(w) for w in lw]
-        metrics = self._metrics_arg
-        if metrics is None:
-            per_metrics = [[] for _ in names]
-        elif isinstance(metrics, dict):
-            per_metrics = [_as_list(metrics.get(n)) for n in names]
-        elif isinstance(metrics, (list, tuple)) and len(names) > 1 and all(
-                isinstance(m, (list, tuple)) or m is None for m in metrics):
-            per_metrics = [_as_list(m) for m in metrics]
-        else:
-            per_metrics = [_as_list(metrics) for _ in names]
-        shapes = self.model.output_shapes()
-        specs = []
-        for name, l, w, ms, shape in zip(names, per_output, weights, per_metrics, shapes):
-            loss_obj = None if l is None else _losses.get(l)
-            resolved = []
-            for m in ms:
-                metric = _metrics.get(m, loss=loss_obj, output_shape=shape)
-                resolved.append((m if isinstance(m, str) else metric.name, metric))
-            specs.append(OutputSpec(name=name, loss=loss_obj, weight=w, metrics=resolved))
-        return specs
+        return output_specs(self.model.output_names, self.model.output_shapes(), self._loss_arg,
+                            self._loss_weights_arg, self._metrics_arg)
 
     def _init_state(self) -> None:
         """Splits the (built) module, creates the optimizer state and the compiled steps."""
@@ -661,10 +621,6 @@ class Trainer:
         return self.predict(x, batch_size=adapter.batch_size, verbose=0)
 
 
-def _as_list(m):
-    if m is None:
-        return []
-    return list(m) if isinstance(m, (list, tuple)) else [m]
 
 
 def _sample_x(adapter):
