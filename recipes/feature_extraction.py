@@ -22,11 +22,11 @@ except ImportError:  # run as a script: python recipes/feature_extraction.py
     import transfer_data
 
 
-def build_model(size: int = 96, weights="imagenet", dropout: float = 0.2) -> hl.Sequential:
-    """A frozen MobileNetV2 base (global average pooled) and a trainable 10-way head."""
+def build_model(size: int = 96, weights="imagenet", dropout: float = 0.2, freeze: bool = True) -> hl.Sequential:
+    """A MobileNetV2 base (global average pooled; frozen unless ``freeze=False``) and a 10-way head."""
     base = hl.applications.MobileNetV2(input_shape=(size, size, 3), include_top=False, pooling="avg",
                                        weights=weights, origin="torchvision")
-    base.trainable = False
+    base.trainable = not freeze
     return hl.Sequential([hl.Input((size, size, 3)), base, hl.layers.Dropout(dropout), hl.layers.Dense(10)],
                          name="mobilenet_v2_features")
 
@@ -37,12 +37,13 @@ def compile_model(model, learning_rate: float) -> None:
 
 
 def train(per_class: int = 50, epochs: int = 10, seed: int = 0, size: int = 96, batch_size: int = 32,
-          steps_per_epoch: int | None = None, test_size: int = 1000, weights="imagenet", verbose=2):
-    """Trains the head; returns ``(model, history, test_accuracy)``."""
+          steps_per_epoch: int | None = None, test_size: int = 1000, weights="imagenet", freeze: bool = True,
+          verbose=2):
+    """Trains the head (and the base too with ``freeze=False``); returns ``(model, history, test_accuracy)``."""
     hl.utils.set_random_seed(seed)
     (x_train, y_train), (x_test, y_test) = transfer_data.load(per_class, test_size, size, seed)
     preprocess = lambda x: hl.applications.mobilenet_v2.preprocess_input(x, origin="torchvision")  # noqa: E731
-    model = build_model(size, weights)
+    model = build_model(size, weights, freeze=freeze)
     compile_model(model, 1e-3)
     history = model.fit(preprocess(x_train), y_train, batch_size=batch_size, epochs=epochs,
                         steps_per_epoch=steps_per_epoch, verbose=verbose)

@@ -14,29 +14,19 @@ from __future__ import annotations
 
 import argparse
 
-import highlevel as hl
-
 try:
-    from recipes import feature_extraction, fine_tuning, transfer_data
+    from recipes import feature_extraction, fine_tuning
 except ImportError:  # run as a script
     import feature_extraction
     import fine_tuning
-    import transfer_data
 
 
 def train_from_scratch(per_class: int = 50, epochs: int = 10, seed: int = 0, size: int = 96, batch_size: int = 32,
                        steps_per_epoch: int | None = None, test_size: int = 1000, verbose=2):
     """MobileNetV2 from random weights, everything trained; returns ``(model, history, test_accuracy)``."""
-    hl.utils.set_random_seed(seed)
-    (x_train, y_train), (x_test, y_test) = transfer_data.load(per_class, test_size, size, seed)
-    preprocess = lambda x: hl.applications.mobilenet_v2.preprocess_input(x, origin="torchvision")  # noqa: E731
-    model = feature_extraction.build_model(size, weights=None)
-    model.trainable = True
-    feature_extraction.compile_model(model, 1e-3)
-    history = model.fit(preprocess(x_train), y_train, batch_size=batch_size, epochs=epochs,
-                        steps_per_epoch=steps_per_epoch, verbose=verbose)
-    _, accuracy = model.evaluate(preprocess(x_test), y_test, batch_size=batch_size, verbose=0)
-    return model, history, accuracy
+    return feature_extraction.train(per_class=per_class, epochs=epochs, seed=seed, size=size, batch_size=batch_size,
+                                    steps_per_epoch=steps_per_epoch, test_size=test_size, weights=None,
+                                    freeze=False, verbose=verbose)
 
 
 def compare(per_class: int = 50, epochs: int = 10, seed: int = 0, size: int = 96,
