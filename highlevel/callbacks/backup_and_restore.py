@@ -26,7 +26,8 @@ import numpy as np
 
 from highlevel.training.callback import Callback, History
 from highlevel.training.progress import ProgbarLogger
-from highlevel.utils.files import swap_into_place
+from highlevel.distribute.processes import on_chief
+from highlevel.utils.files import checkpointer, swap_into_place
 
 __all__ = ["BackupAndRestore"]
 
@@ -112,9 +113,19 @@ class BackupAndRestore(Callback):
 
     def on_train_begin(self, logs=None):
         self._steps_seen = 0
-        backup = self._find_backup()
+        # Process 0 checks the directory and recovers a backup displaced by a crash; then every
+        # process reads the backup (the files are the same for all).
+        if jax.process_count() == 1:
+            backup = self._find_backup()
+        else:
+            on_chief(self._find_backup, f"find a backup in {self.backup_dir}")
+            backup = self._latest()
         if backup is not None:
             self._restore(backup)
+
+    def _latest(self) -> Path | None:
+        latest = self.backup_dir / _LATEST
+        return latest if (latest / "backup.json").exists() else None
 
     def _count_batch(self, batch, logs=None):
         self._steps_seen += 1
@@ -129,7 +140,7 @@ class BackupAndRestore(Callback):
 
     def on_train_end(self, logs=None):
         if self.delete_checkpoint:
-            self._delete()
+            on_chief(self._delete, f"delete the backup in {self.backup_dir}")
 
     # -- the directory -----------------------------------------------------------------------
 
@@ -232,10 +243,9 @@ class BackupAndRestore(Callback):
             raise TypeError(f"BackupAndRestore saves each callback's get_state() as JSON, but one of "
                             f"{sorted(callbacks)} returned a value JSON cannot hold ({e}). Return only "
                             "numbers, strings, lists and dicts from get_state().") from None
-        self._write(arrays, text)
+        on_chief(lambda: self._write(arrays, text), f"write a backup to {self.backup_dir}")
 
     def _write(self, arrays: list, meta_text: str) -> None:
-        import orbax.checkpoint as ocp
         self._check_dir()
         d = self.backup_dir
         d.mkdir(parents=True, exist_ok=True)
@@ -243,7 +253,7 @@ class BackupAndRestore(Callback):
         latest = d / _LATEST
         try:
             tmp.mkdir()
-            ocp.PyTreeCheckpointer().save(str(tmp / "arrays"), {f"{i:05d}": a for i, a in enumerate(arrays)})
+            checkpointer().save(str(tmp / "arrays"), {f"{i:05d}": a for i, a in enumerate(arrays)})
             (tmp / "backup.json").write_text(meta_text)  # written last: its presence marks a whole backup
             swap_into_place(tmp, latest, d / f"{_OLD_PREFIX}{uuid.uuid4().hex[:8]}")
         finally:
@@ -258,7 +268,6 @@ class BackupAndRestore(Callback):
                           "afresh, or pass another backup_dir.")
 
     def _restore(self, latest: Path) -> None:
-        import orbax.checkpoint as ocp
         trainer = self.model._trainer
         meta = json.loads((latest / "backup.json").read_text())
         state = trainer.state.replace(rng=jax.random.key_data(trainer.state.rng))
@@ -277,7 +286,7 @@ class BackupAndRestore(Callback):
                                  f"{len(hyper_now)}")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            tree = ocp.PyTreeCheckpointer().restore(str(latest / "arrays"))
+            tree = checkpointer().restore(str(latest / "arrays"))
         arrays = [np.asarray(tree[k]) for k in sorted(tree)]
         n_state = len(saved_sig)
         hyper = [np.asarray(a).reshape(now.shape)

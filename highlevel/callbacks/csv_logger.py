@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 
+from highlevel.distribute.processes import is_chief
 from highlevel.training.callback import Callback
 
 __all__ = ["CSVLogger"]
@@ -52,6 +53,8 @@ class CSVLogger(Callback):
     def on_train_begin(self, logs=None):
         self._close()
         self.append_header = True
+        if not is_chief():  # over several processes, process 0 alone writes the file
+            return
         if self.append:
             if os.path.exists(self.filename):
                 with open(self.filename) as f:
@@ -68,6 +71,8 @@ class CSVLogger(Callback):
         self.keys = None
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.csv_file is None:
+            return
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs.keys())

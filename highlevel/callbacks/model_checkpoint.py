@@ -19,7 +19,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import jax
+
 from highlevel.callbacks.early_stopping import check_mode, is_improvement, resolve_mode
+from highlevel.distribute.processes import on_chief
 from highlevel.models.saving import prepare_save
 from highlevel.training.callback import Callback
 from highlevel.utils.files import swap_into_place
@@ -192,8 +195,21 @@ class ModelCheckpoint(Callback):
         self._write(Path(filepath).absolute())
 
     def _write(self, path: Path) -> None:
-        """Copies the model to the host now; a background thread writes and swaps it into place."""
+        """Copies the model to the host now; a background thread writes and swaps it into place.
+
+        Over several processes every process takes part in the copy (weights split over
+        processes are gathered) and process 0 writes, synchronously, while the others wait."""
         self.wait()
+        if jax.process_count() > 1:
+            write = prepare_save(self.model, weights_only=self.save_weights_only)
+            drop, self._to_drop = list(self._to_drop), []
+            on_chief(lambda: self._write_files(path, write, drop, asynchronous=False), f"write the checkpoint {path}")
+            return
+        self._write_files(path, prepare_save(self.model, weights_only=self.save_weights_only),
+                          list(self._to_drop), self.asynchronous)
+        self._to_drop = []
+
+    def _write_files(self, path: Path, write, drop: list, asynchronous: bool) -> None:
         if path.exists() and not path.is_dir():
             raise FileExistsError(f"ModelCheckpoint saves directories, but {path} is a file. Choose a "
                                   "filepath that names a directory (or nothing yet).")
@@ -203,10 +219,7 @@ class ModelCheckpoint(Callback):
                 os.replace(stale, path)  # killed between its two renames: this was the checkpoint
             else:
                 shutil.rmtree(stale, ignore_errors=True)
-        write = prepare_save(self.model, weights_only=self.save_weights_only)
         tmp = path.parent / f".{path.name}.ckpt-tmp-{uuid.uuid4().hex[:8]}"
-        drop = list(self._to_drop)
-        self._to_drop = []
 
         def job() -> None:
             try:
@@ -222,7 +235,7 @@ class ModelCheckpoint(Callback):
                 if tmp.exists():
                     shutil.rmtree(tmp, ignore_errors=True)
 
-        if self.asynchronous:
+        if asynchronous:
             self._pending = threading.Thread(target=job, name="highlevel-checkpoint", daemon=False)
             self._pending.start()
         else:

@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 import yaml
 
+from highlevel.distribute.processes import barrier, is_chief, on_chief, process_count
 from highlevel.config.build import (apply_preprocessing, build_callbacks, build_data, build_losses,
                                     build_metrics, build_model, build_optimizer)
 from highlevel.config.errors import ConfigError
@@ -67,6 +68,9 @@ class _Tee:
 
 @contextlib.contextmanager
 def _logging_to(path: Path):
+    if not is_chief():  # over several processes, process 0 alone keeps the log
+        yield
+        return
     with open(path, "a") as log:
         out, err = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = _Tee(out, log), _Tee(err, log)
@@ -77,6 +81,19 @@ def _logging_to(path: Path):
 
 
 def _new_run_dir(config: RunConfig) -> Path:
+    """A fresh ``output_dir/name-YYYYmmdd-HHMMSS``; over several processes, process 0's choice."""
+    if process_count() > 1:
+        from jax.experimental import multihost_utils
+        chosen = np.zeros(4096, np.uint8)
+        if is_chief():
+            text = str(_new_run_dir_here(config)).encode()
+            chosen[:len(text)] = np.frombuffer(text, np.uint8)
+        chosen = np.asarray(multihost_utils.broadcast_one_to_all(chosen))
+        return Path(bytes(chosen).rstrip(b"\0").decode())
+    return _new_run_dir_here(config)
+
+
+def _new_run_dir_here(config: RunConfig) -> Path:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = Path(config.output_dir) / f"{config.name}-{stamp}"
     run_dir, i = base, 1
@@ -90,12 +107,17 @@ def _prepare(config: RunConfig):
     import highlevel as hl
     hl.utils.set_random_seed(config.seed)
     data = build_data(config.data, config.seed)
+    distribution = hl.distribute.get(config.trainer.distribution)
+    if distribution is not None and distribution.data_processes > 1:
+        # Each process trains and tests on its own block of rows (equal blocks for all).
+        data.x_train, data.y_train = hl.distribute.shard((data.x_train, data.y_train))
+        data.x_test, data.y_test = hl.distribute.shard((data.x_test, data.y_test))
     model = build_model(config.model, config.data.augmentation, tuple(data.x_train.shape[1:]))
     try:
         model.compile(optimizer=build_optimizer(config.optimizer), loss=build_losses(config.loss),
                       loss_weights=config.loss_weights, metrics=build_metrics(config.metrics),
                       steps_per_execution=config.trainer.steps_per_execution,
-                      distribution=hl.distribute.get(config.trainer.distribution))
+                      distribution=distribution)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"compile: {err}") from None
     return data, model
@@ -127,7 +149,7 @@ def _fit(config: RunConfig, run_dir: Path, data, model) -> dict[str, Any]:
                                 callbacks=_callbacks(config, run_dir, "backup"), **fit_args).history
             if config.fine_tune is not None:
                 model.save_weights(phase_one / "weights")
-                (phase_one / "history.json").write_text(json.dumps(history))
+                on_chief(lambda: (phase_one / "history.json").write_text(json.dumps(history)), "write history.json")
         if config.fine_tune is not None:
             _prepare_fine_tune(config, model)
             more = model.fit(data.x_train, data.y_train, epochs=trainer.epochs + config.fine_tune.epochs,
@@ -141,7 +163,7 @@ def _fit(config: RunConfig, run_dir: Path, data, model) -> dict[str, Any]:
     metrics = {"train": {k: v for k, v in last.items() if not k.startswith("val_")},
                "validation": {k[4:]: v for k, v in last.items() if k.startswith("val_")},
                "test": test, "epochs": len(next(iter(history.values()), [])), "history": history}
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    on_chief(lambda: (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2)), "write metrics.json")
     return metrics
 
 
@@ -169,10 +191,15 @@ def train(config_path: str | Path, overrides: Sequence[str] = (), run_dir: str |
     if run_dir.exists() and any(run_dir.iterdir()):
         raise ConfigError(f"{run_dir} already holds files; choose another run directory, or resume it with "
                           f"highlevel train --resume {run_dir}.")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
-    (run_dir / "environment.json").write_text(json.dumps(environment(), indent=2))
-    (run_dir / "preprocessing.json").write_text(json.dumps(data.stats))
+    barrier("run directory checked")  # by every process, before process 0 writes into it
+
+    def start() -> None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+        (run_dir / "environment.json").write_text(json.dumps(environment(), indent=2))
+        (run_dir / "preprocessing.json").write_text(json.dumps(data.stats))
+
+    on_chief(start, f"create the run directory {run_dir}")
     _fit(config, run_dir, data, model)
     return run_dir
 

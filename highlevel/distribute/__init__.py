@@ -7,7 +7,9 @@
 
 from highlevel.distribute.strategies import (NAMES, DataParallel, Distribution, FullySharded, ModelParallel, current,
                                              get, path_name)
-from highlevel.distribute.processes import initialize, is_chief, process_count, process_index
+from highlevel.distribute.processes import (barrier, initialize, is_chief, on_chief, process_count, process_index,
+                                            process_rows, shard, to_host)
 
 __all__ = ["Distribution", "DataParallel", "FullySharded", "ModelParallel", "current", "get", "path_name", "NAMES",
-           "initialize", "is_chief", "process_count", "process_index"]
+           "initialize", "is_chief", "process_count", "process_index", "process_rows", "shard", "to_host",
+           "on_chief", "barrier"]

@@ -71,22 +71,83 @@ class Distribution:
         raise ValueError(f"batch_size={batch_size} does not divide over {n} devices of the mesh axis "
                          f"{self.batch_axis!r}; use a multiple of {n} such as {suggestion}.")
 
+    def local_batch_size(self, batch_size: int | None) -> int | None:
+        """The rows each process feeds per step for a global ``batch_size`` (the same in one process)."""
+        p = self.data_processes
+        if p == 1:
+            return batch_size
+        size = 32 if batch_size is None else int(batch_size)
+        if size % p:
+            raise ValueError(f"batch_size={size} is the global batch, split over {p} processes, and does not "
+                             f"divide by {p}; use a multiple of {p} such as {-(-size // p) * p}.")
+        return size // p
+
+    def prepare_adapter(self, adapter) -> None:
+        """Checks (and where needed pads) a data adapter's batch size for this strategy.
+
+        A batch cut down to a small data set (all its rows) is padded up to a multiple of
+        the data devices; any other batch size must divide over them. Over several
+        processes every process must hold the same number of rows, so that all run the
+        same steps (a process with fewer would leave the others waiting forever)."""
+        n, p = self.num_batch_shards, self.data_processes
+        per_process = max(n // p, 1)
+        size, rows = getattr(adapter, "batch_size", None), getattr(adapter, "num_samples", None)
+        if size and size % per_process and size == rows:
+            adapter.batch_size = size = -(-size // per_process) * per_process
+        if p > 1 and rows is not None:
+            from jax.experimental import multihost_utils
+            counts = np.asarray(multihost_utils.process_allgather(np.asarray([rows], np.int64))).ravel()
+            if len(set(counts.tolist())) > 1:
+                raise ValueError(f"Each process must feed the same number of rows so that all run the same "
+                                 f"steps, but processes 0..{p - 1} hold {counts.tolist()} rows; give each its "
+                                 "block with hl.distribute.shard(data), which cuts equal blocks.")
+        self.check_batch_size(None if size is None else size * p)
+
+    @staticmethod
+    def local_rows(tree):
+        """Predictions (global arrays, rows split over processes) as this process's rows on the host."""
+        def one(arr):
+            if not isinstance(arr, jax.Array) or arr.is_fully_addressable:
+                return np.asarray(arr)
+            if arr.is_fully_replicated:
+                return np.asarray(arr.addressable_data(0))
+            blocks = {}
+            for s in arr.addressable_shards:
+                blocks.setdefault(s.index[0].start or 0, s.data)
+            return np.concatenate([np.asarray(blocks[k]) for k in sorted(blocks)], axis=0)
+        return jax.tree_util.tree_map(one, tree)
+
     def batch_sharding(self, stacked: bool = False) -> NamedSharding:
         """Rows split over the batch axis (after the leading K axis of a stacked group)."""
         spec = P() if self.batch_axis is None else (P(None, self.batch_axis) if stacked else P(self.batch_axis))
         return NamedSharding(self.mesh, spec)
 
+    @property
+    def data_processes(self) -> int:
+        """How many processes feed distinct rows: all of them when the batch is split, else 1
+        (a replicated batch must be the same in every process)."""
+        return jax.process_count() if self.batch_axis is not None else 1
+
     def put_batch(self, item):
-        """A batch, a ``Stacked`` group or a list of batches, placed on its shards."""
+        """A batch, a ``Stacked`` group or a list of batches, placed on its shards.
+
+        Over several processes ``item`` holds this process's rows only; the global batch
+        (every process's rows, in process order) is assembled on the devices
+        (``jax.make_array_from_process_local_data``), so no process holds another's rows.
+        """
         from highlevel.training.data import Stacked
-        if isinstance(item, Stacked):
-            rows = jax.tree_util.tree_leaves(item.batch)[0].shape[1]
-            self.check_batch_size(rows)
-            return Stacked(jax.device_put(item.batch, self.batch_sharding(stacked=True)))
-        leaves = jax.tree_util.tree_leaves(item)
+        stacked = isinstance(item, Stacked)
+        tree = item.batch if stacked else item
+        leaves = jax.tree_util.tree_leaves(tree)
         if leaves:
-            self.check_batch_size(int(np.shape(leaves[0])[0]))
-        return jax.device_put(item, self.batch_sharding())
+            self.check_batch_size(int(np.shape(leaves[0])[1 if stacked else 0]) * self.data_processes)
+        sharding = self.batch_sharding(stacked=stacked)
+        if jax.process_count() == 1:
+            placed = jax.device_put(tree, sharding)
+        else:
+            placed = jax.tree_util.tree_map(
+                lambda a: jax.make_array_from_process_local_data(sharding, np.asarray(a)), tree)
+        return Stacked(placed) if stacked else placed
 
     # -- the train state -----------------------------------------------------------------------
 
@@ -123,6 +184,14 @@ class Distribution:
     def replicate(self, tree):
         return self.place(tree, jax.tree_util.tree_map(lambda _: self.replicated, tree))
 
+    def get_config(self) -> dict:
+        """``{class name: arguments}``, JSON-ready; ``hl.distribute.get`` rebuilds the strategy
+        from it on the devices present then (``model.save`` stores it with the compile arguments)."""
+        return {type(self).__name__: self._arguments()}
+
+    def _arguments(self) -> dict:
+        return {}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(mesh={dict(self.mesh.shape)})"
 
@@ -150,6 +219,9 @@ class DataParallel(Distribution):
     def __init__(self, devices: Sequence | None = None, axis_name: str = "data"):
         super().__init__(Mesh(_devices(devices), (axis_name,)), axis_name)
 
+    def _arguments(self) -> dict:
+        return {"axis_name": self.batch_axis}
+
 
 class FullySharded(Distribution):
     """Fully sharded data parallelism: the batch and every weight split over one axis.
@@ -171,6 +243,9 @@ class FullySharded(Distribution):
     def __init__(self, axis_name: str = "data", devices: Sequence | None = None):
         super().__init__(Mesh(_devices(devices), (axis_name,)), axis_name)
         self.axis_name = axis_name
+
+    def _arguments(self) -> dict:
+        return {"axis_name": self.axis_name}
 
     def weight_spec(self, name: str, shape: tuple) -> P:
         n = int(self.mesh.shape[self.axis_name])
@@ -199,13 +274,15 @@ class ModelParallel(Distribution):
     P(None, 'model')
     """
 
-    def __init__(self, mesh: Mesh | None = None, layout: Mapping[str, Any] | None = None,
+    def __init__(self, mesh: Mesh | Mapping[str, int] | None = None, layout: Mapping[str, Any] | None = None,
                  batch_axis: str = "data"):
         if mesh is None:
             devices = _devices(None)
             mesh = Mesh(devices.reshape(1, devices.size), ("data", "model"))
+        elif isinstance(mesh, Mapping):
+            mesh = _mesh_from_sizes(dict(mesh))
         if not isinstance(mesh, Mesh):
-            raise TypeError(f"mesh must be a jax.sharding.Mesh, got {type(mesh).__name__}.")
+            raise TypeError(f"mesh must be a jax.sharding.Mesh or {{axis name: size}}, got {type(mesh).__name__}.")
         super().__init__(mesh, batch_axis)
         self.layout = []
         for pattern, spec in (layout or {}).items():
@@ -230,6 +307,29 @@ class ModelParallel(Distribution):
                                          "change the pattern or the spec.")
                 return spec
         return P()
+
+
+    def _arguments(self) -> dict:
+        return {"mesh": {str(k): int(v) for k, v in self.mesh.shape.items()},
+                "layout": {pattern: [list(e) if isinstance(e, tuple) else e for e in spec]
+                           for _, pattern, spec in self.layout},
+                "batch_axis": self.batch_axis}
+
+
+def _mesh_from_sizes(sizes: dict[str, int]) -> Mesh:
+    """A mesh over the first devices from ``{axis: size}``; one size may be -1 (the rest)."""
+    devices = _devices(None)
+    free = [k for k, v in sizes.items() if v == -1]
+    known = int(np.prod([v for v in sizes.values() if v != -1]))
+    if len(free) > 1 or known <= 0:
+        raise ValueError(f"mesh={sizes} must give each axis a positive size, with at most one -1 (the rest).")
+    if free:
+        sizes[free[0]] = devices.size // known
+    total = int(np.prod(list(sizes.values())))
+    if total < 1 or total > devices.size or (free and devices.size % known):
+        raise ValueError(f"mesh={sizes} needs {total} devices but {devices.size} are present; change the "
+                         "axis sizes (their product must not exceed the device count).")
+    return Mesh(devices[:total].reshape(tuple(sizes.values())), tuple(sizes))
 
 
 def _as_tuple(axes) -> tuple:

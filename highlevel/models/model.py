@@ -295,7 +295,8 @@ class Model(Layer):
 
     def get_weights(self) -> list[np.ndarray]:
         self._trainer.push_to_module()
-        return super().get_weights()
+        from highlevel.distribute import to_host  # weights split over processes are gathered
+        return [np.asarray(a) for a in to_host([v.get_value() for v in self.weights])]
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         self._trainer.push_to_module()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,8 +28,8 @@ _WEIGHTS_FORMAT = "highlevel.weights/1"
 
 
 def _checkpointer():
-    import orbax.checkpoint as ocp
-    return ocp.PyTreeCheckpointer()
+    from highlevel.utils.files import checkpointer
+    return checkpointer()
 
 
 def _indexed(arrays) -> dict[str, np.ndarray]:
@@ -40,7 +41,13 @@ def _unindexed(tree: dict[str, Any]) -> list[np.ndarray]:
 
 
 def _atomic_dir(path: Path, overwrite: bool, write) -> None:
-    path = Path(path).absolute()
+    """Writes a directory through ``write(tmp)`` and swaps it into place; over several
+    processes process 0 writes while the others wait (their arrays were gathered already)."""
+    from highlevel.distribute import on_chief
+    on_chief(lambda: _write_dir(Path(path).absolute(), overwrite, write), f"save {path}")
+
+
+def _write_dir(path: Path, overwrite: bool, write) -> None:
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it.")
     if path.exists() and not path.is_dir():
@@ -73,6 +80,8 @@ def _compile_config(model) -> dict[str, Any] | None:
         config = {"optimizer": optimizers.serialize(trainer.optimizer), "loss": loss,
                   "loss_weights": cfg["loss_weights"], "metrics": metrics,
                   "steps_per_execution": cfg["steps_per_execution"]}
+        if trainer.distribution is not None:
+            config["distribution"] = trainer.distribution.get_config()
         json.dumps(config)
         return config
     except (TypeError, ValueError):
@@ -101,8 +110,9 @@ def prepare_save(model, weights_only: bool = False) -> Callable[[Path], None]:
               "compile_config": _compile_config(model)}
     text = json.dumps(config, indent=2)  # fails here, before anything is written, if not serializable
     state = model._trainer.state
-    opt_leaves = [] if state is None else [np.asarray(a) for a in jax.device_get(jax.tree_util.tree_leaves(state.opt_state))]
-    step = np.asarray(0 if state is None else jax.device_get(state.step))
+    from highlevel.distribute import to_host
+    opt_leaves = [] if state is None else [np.asarray(a) for a in to_host(jax.tree_util.tree_leaves(state.opt_state))]
+    step = np.asarray(0 if state is None else to_host(state.step))
 
     def write_model(directory: Path) -> None:
         (directory / "config.json").write_text(text)
@@ -131,7 +141,26 @@ def _restore(path: Path) -> dict[str, Any]:
 
 
 def load_model(filepath, compile: bool = True):
-    """Loads a model saved with ``model.save(dir)``: architecture, weights, compile and optimizer state."""
+    """Loads a model saved with ``model.save(dir)``: architecture, weights, compile and optimizer state.
+
+    Args:
+        filepath: The directory ``model.save`` wrote.
+        compile: Whether to compile the model as it was saved (loss, metrics, optimizer and
+            its state); with False the model is returned uncompiled, for inference.
+
+    Returns:
+        The model, of the class it was saved as.
+
+    >>> import os, tempfile
+    >>> import highlevel as hl, numpy as np
+    >>> model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(2)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> path = os.path.join(tempfile.mkdtemp(), "model")
+    >>> model.save(path)
+    >>> restored = hl.models.load_model(path)
+    >>> np.array_equal(restored.get_weights()[0], model.get_weights()[0])
+    True
+    """
     from highlevel import optimizers
     path = Path(filepath).absolute()
     _require(path, "saved model")
@@ -151,7 +180,8 @@ def load_model(filepath, compile: bool = True):
         model.compile(optimizer=optimizers.get(compile_config["optimizer"]),
                       loss=_deserialize_loss(compile_config["loss"]),
                       loss_weights=compile_config["loss_weights"], metrics=compile_config["metrics"],
-                      steps_per_execution=compile_config["steps_per_execution"])
+                      steps_per_execution=compile_config["steps_per_execution"],
+                      distribution=_distribution(compile_config.get("distribution"), path))
         saved = _unindexed(tree.get("optimizer", {}))
         if saved:
             trainer = model._trainer
@@ -165,6 +195,21 @@ def load_model(filepath, compile: bool = True):
                 opt_state=jax.tree_util.tree_unflatten(treedef, restored),
                 step=jax.numpy.asarray(tree["step"], jax.numpy.int32))
     return model
+
+
+def _distribution(config, path: Path):
+    """The saved strategy rebuilt on the devices present now; a mesh they cannot hold is dropped
+    with a warning (the weights are whole arrays in the file, so they load anywhere)."""
+    if not config:
+        return None
+    from highlevel import distribute
+    try:
+        return distribute.get(config)
+    except ValueError as err:
+        warnings.warn(f"{path} was trained with the distribution {config}, which these devices cannot hold "
+                      f"({err}); it is loaded without one. Pass distribution=... to compile() to choose.",
+                      stacklevel=3)
+        return None
 
 
 def _deserialize_loss(config):

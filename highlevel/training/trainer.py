@@ -204,15 +204,12 @@ class Trainer:
         return None if self.distribution is None else self.distribution.put_batch
 
     def _check_batch_size(self, adapter) -> None:
-        """When distributed: a batch cut down to a small data set (all its rows) is padded up to a
-        multiple of the data devices; any other batch size must divide over them."""
-        if self.distribution is None:
-            return
-        n = self.distribution.num_batch_shards
-        size = getattr(adapter, "batch_size", None)
-        if size and size % n and size == getattr(adapter, "num_samples", None):
-            adapter.batch_size = -(-size // n) * n
-        self.distribution.check_batch_size(getattr(adapter, "batch_size", None))
+        if self.distribution is not None:
+            self.distribution.prepare_adapter(adapter)
+
+    def _local(self, batch_size):
+        """The rows this process feeds per step: over several processes, ``batch_size`` is global."""
+        return batch_size if self.distribution is None else self.distribution.local_batch_size(batch_size)
 
     def _collect_hyper_vars(self, hyper_state) -> None:
         by_path = {tuple(path): node for path, node in nnx.iter_graph(self.model)
@@ -312,7 +309,7 @@ class Trainer:
                                  "validation_data.")
             (x, y, sample_weight), (vx, vy, vsw) = split_validation(x, y, sample_weight, validation_split)
             validation_data = (vx, vy) if vsw is None else (vx, vy, vsw)
-        adapter = make_adapter(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
+        adapter = make_adapter(x, y, sample_weight, batch_size=self._local(batch_size), shuffle=shuffle,
                                class_weight=class_weight, seed=0, steps=steps_per_epoch,
                                steps_per_execution=self.steps_per_execution)
         self._ensure_ready(_sample_x(adapter))
@@ -436,7 +433,7 @@ class Trainer:
         """Everything needed to continue this ``fit`` exactly: the whole train state as host
         arrays, where the next step starts (epoch, step in epoch) and the data-order seed."""
         state = self.state.replace(rng=jax.random.key_data(self.state.rng))
-        leaves = [np.asarray(a) for a in jax.device_get(jax.tree_util.tree_leaves(state))]
+        leaves = [np.asarray(a) for a in _distribute.to_host(jax.tree_util.tree_leaves(state))]
         if self._epoch_finished:
             epoch, step = self.epoch + 1, 0
         else:
@@ -446,7 +443,7 @@ class Trainer:
 
     def hyperparameter_values(self) -> list[np.ndarray]:
         """The layers' hyperparameters (dropout rates, momentum, frozen flags) as host arrays."""
-        return [np.asarray(a) for a in jax.device_get([v.get_value() for v in self._hyper_vars])]
+        return [np.asarray(a) for a in _distribute.to_host([v.get_value() for v in self._hyper_vars])]
 
     def restore_snapshot(self, snapshot: dict[str, Any]) -> None:
         """Restores a ``snapshot()`` at the start of ``fit``; the loop then continues where it was."""
@@ -510,7 +507,8 @@ class Trainer:
         if isinstance(validation_data, tuple) and len(validation_data) in (2, 3) and is_array_data(validation_data[0]):
             vx, vy = validation_data[0], validation_data[1]
             vsw = validation_data[2] if len(validation_data) == 3 else None
-            return make_adapter(vx, vy, vsw, batch_size=batch_size, steps_per_execution=self.steps_per_execution)
+            return make_adapter(vx, vy, vsw, batch_size=self._local(batch_size),
+                                steps_per_execution=self.steps_per_execution)
         if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) and not hasattr(validation_data[0], "__iter__"):
             raise ValueError("validation_data must be (x_val, y_val), (x_val, y_val, sample_weight) or an "
                              "iterable of batches.")
@@ -536,7 +534,7 @@ class Trainer:
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict: bool = False):
         self._require_compiled("evaluate")
-        adapter = make_adapter(x, y, sample_weight, batch_size=batch_size, steps=steps,
+        adapter = make_adapter(x, y, sample_weight, batch_size=self._local(batch_size), steps=steps,
                                steps_per_execution=self.steps_per_execution)
         self._ensure_ready(_sample_x(adapter))
         if self._loss_missing:
@@ -555,7 +553,7 @@ class Trainer:
         if not self.compiled and self.builder is None:
             # Keras allows predict before compile: set up the steps without marking the model compiled.
             self._configure("sgd", None, None, None, 1)
-        adapter = make_adapter(x, None, None, batch_size=batch_size, steps=steps, targets=False)
+        adapter = make_adapter(x, None, None, batch_size=self._local(batch_size), steps=steps, targets=False)
         self._ensure_ready(_sample_x(adapter))
         self._check_batch_size(adapter)
         variables = (self.state.params, self.state.non_trainable)
@@ -578,7 +576,7 @@ class Trainer:
         callback_list.on_predict_end()
         if not outputs:
             raise ValueError("predict got no data: x is empty.")
-        host = jax.device_get(outputs)
+        host = jax.device_get(outputs) if self.distribution is None else self.distribution.local_rows(outputs)
         return jax.tree_util.tree_map(
             lambda *parts: np.concatenate([np.asarray(p)[:c] for p, c in zip(parts, counts)], axis=0), *host)
 
@@ -618,7 +616,8 @@ class Trainer:
         adapter = make_adapter(x, None, None, batch_size=None, targets=False)
         if hasattr(adapter, "num_samples"):
             adapter.batch_size = adapter.num_samples
-        return self.predict(x, batch_size=adapter.batch_size, verbose=0)
+        processes = 1 if self.distribution is None else self.distribution.data_processes
+        return self.predict(x, batch_size=adapter.batch_size * processes, verbose=0)
 
 
 

@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-__all__ = ["swap_into_place"]
+__all__ = ["swap_into_place", "checkpointer"]
 
 
 def swap_into_place(tmp: Path, path: Path, old: Path) -> None:
@@ -28,3 +28,20 @@ def swap_into_place(tmp: Path, path: Path, old: Path) -> None:
         raise
     if moved:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def checkpointer():
+    """An orbax ``PyTree`` checkpointer that this process uses on its own.
+
+    Over several processes, files are written by process 0 alone (``hl.distribute.on_chief``)
+    from arrays every process gathered; orbax's default checkpointer would wait at a
+    barrier for the other processes, so this one names only the calling process.
+    """
+    import jax
+    import orbax.checkpoint as ocp
+    if jax.process_count() == 1:
+        return ocp.PyTreeCheckpointer()
+    options = ocp.options.MultiprocessingOptions(primary_host=jax.process_index(),
+                                                 active_processes={jax.process_index()})
+    return ocp.Checkpointer(ocp.PyTreeCheckpointHandler(multiprocessing_options=options),
+                            multiprocessing_options=options)
