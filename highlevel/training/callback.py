@@ -7,6 +7,7 @@ only if a callback actually looks at them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any, Callable, Iterator
 
@@ -133,18 +134,136 @@ class CallbackList:
 
 
 class History(Callback):
-    """Records the epoch logs: ``history.history`` maps each metric to its list of per-epoch values."""
+    """Records the epoch logs: ``history.history`` maps each metric to its list of per-epoch values.
+
+    ``model.fit`` returns one; ``history.plot()`` draws it (see :meth:`plot`).
+
+    >>> history = History()
+    >>> history.on_train_begin()
+    >>> history.on_epoch_end(0, {"loss": 0.5, "val_loss": 0.7})
+    >>> history.history, history.epoch
+    ({'loss': [0.5], 'val_loss': [0.7]}, [0])
+    """
+
+    _LEARNING_RATE_KEYS = ("learning_rate", "lr")
 
     def __init__(self):
         super().__init__()
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
+        self._epochs_of: dict[str, list[int]] = {}
 
     def on_train_begin(self, logs=None):
         self.epoch = []
         self.history = {}
+        self._epochs_of = {}
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(value)
+            # Which epochs a key was logged in: val_ metrics skip epochs under validation_freq.
+            self._epochs_of.setdefault(key, []).append(epoch)
+
+    def _x(self, key: str) -> list[int]:
+        """The 1-based epochs at which ``key`` was logged."""
+        values = self.history[key]
+        epochs = getattr(self, "_epochs_of", {}).get(key)
+        if epochs is None or len(epochs) != len(values):
+            epochs = self.epoch if len(self.epoch) == len(values) else range(len(values))
+        return [int(e) + 1 for e in epochs]
+
+    def plot(self, metrics: str | list[str] | None = None, *, to_file: str | os.PathLike | None = None,
+             figsize: tuple[float, float] | None = None, title: str | None = None) -> "matplotlib.figure.Figure":
+        """Draws the loss and each metric against the epoch, training and validation together.
+
+        One subplot per metric (``loss`` and ``val_loss`` share one), epochs counted from 1.
+        When a learning rate was logged (``learning_rate``, as fit logs it, or ``lr``), it is
+        drawn on the loss subplot's right-hand axis, log scale.
+
+        Args:
+          metrics: the metric names to draw (``"loss"``, ``"accuracy"``; one name or a list);
+            by default every logged metric except the learning rate.
+          to_file: also save the figure there (``.png``, ``.svg`` or ``.pdf``).
+          figsize: ``(width, height)`` in inches; about 4.5 x 3.5 per subplot by default.
+          title: a title over the whole figure.
+
+        Returns:
+          The ``matplotlib.figure.Figure`` (made with pyplot: ``plt.show()`` shows it).
+
+        >>> import os, tempfile, numpy as np
+        >>> import highlevel as hl
+        >>> model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        >>> x = np.ones((8, 3), "float32")
+        >>> history = model.fit(x, x[:, :1], epochs=3, validation_data=(x, x[:, :1]), verbose=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "history.png")
+        >>> fig = history.plot(to_file=path)
+        >>> [ax.get_title() for ax in fig.axes]  # loss (+ its learning-rate axis) and mae
+        ['loss', 'mae', '']
+        >>> os.path.getsize(path) > 0
+        True
+        >>> import matplotlib.pyplot as plt; plt.close(fig)
+        """
+        from highlevel.utils.plotting import _image_format, _require_matplotlib
+        if not self.history:
+            raise ValueError("This History is empty: call model.fit(...) first, then plot the History it "
+                             "returns.")
+        fmt = None if to_file is None else _image_format(to_file)
+        rates = [k for k in self._LEARNING_RATE_KEYS if k in self.history]
+        available = []
+        for key in self.history:
+            base = key[4:] if key.startswith("val_") else key
+            if base not in self._LEARNING_RATE_KEYS and base not in available:
+                available.append(base)
+        if metrics is None:
+            metrics = available
+        elif isinstance(metrics, str):
+            metrics = [metrics]
+        metrics = list(metrics)
+        unknown = [m for m in metrics if m not in available and m not in self.history]
+        if unknown or not metrics:
+            raise ValueError(f"History has no metric {unknown[0] if unknown else 'to draw'!r}; its logged keys "
+                             f"are {sorted(self.history)}. Pass metrics= names among {available}.")
+        _require_matplotlib()
+        import matplotlib.pyplot as plt
+
+        cols = min(len(metrics), 3)
+        rows = -(-len(metrics) // cols)
+        fig, axes = plt.subplots(rows, cols, figsize=figsize or (4.5 * cols, 3.5 * rows), squeeze=False)
+        axes = list(axes.flat)
+        for ax in axes[len(metrics):]:
+            fig.delaxes(ax)
+        for ax, name in zip(axes, metrics):
+            if name.startswith("val_") and name in self.history:
+                keys = [name]
+            else:
+                keys = [k for k in (name, "val_" + name) if k in self.history]
+            for key in keys:
+                x = self._x(key)
+                ax.plot(x, self.history[key], label=key, marker="o" if len(x) <= 30 else None, markersize=3,
+                        linestyle="--" if key.startswith("val_") else "-")
+            ax.set_title(name)
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(name)
+            ax.grid(alpha=0.3)
+            ax.xaxis.get_major_locator().set_params(integer=True)
+            handles, labels = ax.get_legend_handles_labels()
+            if name == "loss" and rates:
+                twin = ax.twinx()
+                x = self._x(rates[0])
+                lr = self.history[rates[0]]
+                twin.plot(x, lr, color="gray", linestyle=":", label="learning rate")
+                if all(v > 0 for v in lr):
+                    twin.set_yscale("log")
+                twin.set_ylabel("learning rate")
+                more = twin.get_legend_handles_labels()
+                handles, labels = handles + more[0], labels + more[1]
+                ax = twin  # the legend above the twin's line, not under it
+            ax.legend(handles, labels, fontsize="small")
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout()
+        if to_file is not None:
+            fig.savefig(to_file, format=fmt)
+        return fig

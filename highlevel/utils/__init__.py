@@ -1,7 +1,9 @@
-"""Utilities: seeding, registering user objects for configs, the persistent compilation cache."""
+"""Utilities: seeding, registering user objects for configs, the persistent compilation cache, plot_model."""
 
 from highlevel.utils.compilation_cache import disable_compilation_cache, enable_compilation_cache
+from highlevel.utils.plotting import model_graph, plot_model
 from highlevel.utils.random import set_random_seed
 from highlevel.utils.serialization import register_serializable
 
-__all__ = ["disable_compilation_cache", "enable_compilation_cache", "register_serializable", "set_random_seed"]
+__all__ = ["disable_compilation_cache", "enable_compilation_cache", "model_graph", "plot_model", "register_serializable",
+           "set_random_seed"]
