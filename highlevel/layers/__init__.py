@@ -16,6 +16,7 @@ from highlevel.layers.preprocessing import *  # noqa: F401,F403
 from highlevel.layers.recurrent import *  # noqa: F401,F403
 from highlevel.layers.regularization import *  # noqa: F401,F403
 from highlevel.layers.symbolic import Input, InputLayer, KerasTensor
+from highlevel.layers.upsampling import *  # noqa: F401,F403
 from highlevel.layers.wrappers import *  # noqa: F401,F403
 
 deserialize = deserialize_layer

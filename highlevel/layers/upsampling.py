@@ -1,0 +1,129 @@
+"""Upsampling layers: UpSampling1D and UpSampling2D, Keras 3's arguments and numbers.
+
+"nearest" repeats each step (row, column) ``size`` times, as Keras does with
+``ops.repeat``; the other interpolations are ``jax.image.resize`` without
+antialiasing, the function Keras's JAX backend calls, so the numbers are the same.
+Channels-last only, like the convolution and pooling layers. No weights.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from highlevel.layers.base import Layer, register_layer
+from highlevel.layers.convolutional import INPUT_LAYOUTS, check_data_format, check_rank, normalize_tuple
+
+__all__ = ["UpSampling1D", "UpSampling2D"]
+
+#: The ``interpolation`` values UpSampling2D accepts (those of Keras's JAX backend).
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5")
+
+
+def _check_size_1d(size, layer: str) -> int:
+    if not isinstance(size, (int, np.integer)) or isinstance(size, bool):
+        raise ValueError(f"{layer} `size` must be a positive integer (how many times each step is repeated), "
+                         f"got {size!r}. Pass an int such as size=2.")
+    if size < 1:
+        raise ValueError(f"{layer} `size` must be a positive integer (how many times each step is repeated), "
+                         f"got {size!r}. Pass size >= 1.")
+    return int(size)
+
+
+def _check_interpolation(value, layer: str) -> str:
+    name = value.lower() if isinstance(value, str) else value
+    if name not in INTERPOLATIONS:
+        raise ValueError(f"{layer} `interpolation` must be one of {', '.join(repr(i) for i in INTERPOLATIONS)}, "
+                         f"got {value!r}. Use 'nearest' to repeat rows and columns, or 'bilinear' to "
+                         "interpolate between them.")
+    return name
+
+
+def _repeat(x, factors: Sequence[int]):
+    """Each spatial position of ``(batch, *spatial, channels)`` repeated ``factors`` times per axis."""
+    for axis, factor in enumerate(factors, start=1):
+        if factor != 1:
+            x = jnp.repeat(x, factor, axis=axis)
+    return x
+
+
+@register_layer
+class UpSampling1D(Layer):
+    """Repeats each time step ``size`` times along the steps axis.
+
+    Args:
+      size: the upsampling factor, a positive integer.
+
+    Input shape ``(batch, steps, features)``; output ``(batch, steps * size, features)``.
+    No weights.
+
+    >>> import highlevel as hl, numpy as np
+    >>> x = np.arange(4, dtype="float32").reshape(1, 2, 2)
+    >>> hl.layers.UpSampling1D(2)(x)[0].tolist()
+    [[0.0, 1.0], [0.0, 1.0], [2.0, 3.0], [2.0, 3.0]]
+    """
+
+    def __init__(self, size: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.size = _check_size_1d(size, "UpSampling1D")
+
+    def build(self, input_shape):
+        check_rank(self, input_shape, 1, INPUT_LAYOUTS[1])
+
+    def call(self, inputs):
+        check_rank(self, inputs.shape, 1, INPUT_LAYOUTS[1])
+        return _repeat(inputs, (self.size,))
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+
+
+@register_layer
+class UpSampling2D(Layer):
+    """Upsamples images by ``size`` (rows, columns), repeating or interpolating pixels.
+
+    Args:
+      size: the upsampling factors for rows and columns, an int or a pair of ints.
+      data_format: ``"channels_last"`` only (``None`` means it).
+      interpolation: ``"nearest"`` (repeat each row and column, the default),
+        ``"bilinear"``, ``"bicubic"``, ``"lanczos3"`` or ``"lanczos5"``; the last four
+        are ``jax.image.resize`` with half-pixel centres, as in Keras and TensorFlow's
+        ``resize(..., antialias=False)``.
+
+    Input shape ``(batch, height, width, channels)``; output
+    ``(batch, height * size[0], width * size[1], channels)``. No weights. Integer inputs
+    stay integers with "nearest" and are computed in the layer's dtype otherwise.
+
+    >>> import highlevel as hl, numpy as np
+    >>> x = np.array([0.0, 1.0], "float32").reshape(1, 1, 2, 1)
+    >>> hl.layers.UpSampling2D((1, 2))(x)[0, 0, :, 0].tolist()
+    [0.0, 0.0, 1.0, 1.0]
+    >>> hl.layers.UpSampling2D((1, 2), interpolation="bilinear")(x)[0, 0, :, 0].tolist()
+    [0.0, 0.25, 0.75, 1.0]
+    """
+
+    def __init__(self, size: int | Sequence[int] = (2, 2), data_format: str | None = None,
+                 interpolation: str = "nearest", **kwargs):
+        super().__init__(**kwargs)
+        self.size = normalize_tuple(size, 2, "size", "UpSampling2D")
+        self.data_format = check_data_format(data_format, "UpSampling2D")
+        self.interpolation = _check_interpolation(interpolation, "UpSampling2D")
+
+    def build(self, input_shape):
+        check_rank(self, input_shape, 2, INPUT_LAYOUTS[2])
+
+    def call(self, inputs):
+        check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
+        if self.interpolation == "nearest":
+            return _repeat(inputs, self.size)
+        x = inputs if jnp.issubdtype(inputs.dtype, jnp.floating) else inputs.astype(self.dtype)
+        batch, height, width, channels = x.shape
+        shape = (batch, height * self.size[0], width * self.size[1], channels)
+        return jax.image.resize(x, shape, method=self.interpolation, antialias=False)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "data_format": self.data_format,
+                "interpolation": self.interpolation}
