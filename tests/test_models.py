@@ -203,3 +203,23 @@ def test_partly_frozen_nested_model_keeps_each_layers_flag_through_config():
     model.trainable = False
     clone = hl.Sequential.from_config(model.get_config())
     assert not any(l.trainable for l in clone.layers[0].layers + clone.layers[1:])
+
+
+def test_default_layer_names_are_keras_names():
+    """``Conv2D`` is named ``conv2d`` as in Keras (not ``conv2_d``), so names in saved files and
+    summaries read the same in both."""
+    classes = ["Conv2D", "MaxPooling2D", "Conv2DTranspose", "GlobalAveragePooling2D", "LSTM", "SimpleRNN",
+               "BatchNormalization", "DepthwiseConv2D", "UpSampling2D", "ZeroPadding2D", "Conv1D", "ReLU",
+               "SeparableConv2D", "LayerNormalization", "Dense"]
+    args = {"Conv2D": (2, 3), "Conv2DTranspose": (2, 3), "Conv1D": (2, 3), "SeparableConv2D": (2, 3),
+            "DepthwiseConv2D": (3,), "LSTM": (2,), "SimpleRNN": (2,), "Dense": (2,)}
+    for name in classes:
+        ours = getattr(hl.layers, name)(*args.get(name, ())).name
+        theirs = getattr(keras.layers, name)(*args.get(name, ())).name
+        assert _strip_count(ours) == _strip_count(theirs), (name, ours, theirs)
+
+
+def _strip_count(name: str) -> str:
+    """``conv2d_3`` -> ``conv2d``: the counters differ between two libraries' sessions."""
+    import re
+    return re.sub(r"_\d+$", "", name)

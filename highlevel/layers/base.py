@@ -126,8 +126,9 @@ _NAME_COUNTS: collections.Counter = collections.Counter()
 
 
 def _snake_case(name: str) -> str:
-    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
-    name = re.sub(r"([a-z\d])([A-Z])", r"\1_\2", name)
+    """Keras's default layer names: ``Conv2D`` -> ``conv2d``, ``SimpleRNN`` -> ``simple_rnn``."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name)
     return name.lower()
 
 
@@ -182,9 +183,22 @@ class Layer(nnx.Module, pytree=False):
       trainable: whether the optimizer updates this layer's weights.
       dtype: the weights' and computation's dtype (float32 by default).
       input_shape: for the first layer of a ``Sequential``, the input shape without batch.
+      input_dim: for a 1-D input, its size: the same as ``input_shape=(input_dim,)``.
 
     Subclasses implement ``build(input_shape)`` (creating weights with
     ``add_weight``), ``call(inputs, training=...)`` and ``get_config()``.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> class Scale(hl.layers.Layer):
+    ...     def build(self, input_shape):
+    ...         self.add_weight("scale", (input_shape[-1],), initializer="ones")
+    ...     def call(self, inputs):
+    ...         return inputs * self.scale.get_value()
+    >>> layer = Scale(name="scale")
+    >>> print(layer(jnp.array([[1.0, 2.0]])))
+    [[1. 2.]]
+    >>> [w.shape for w in layer.get_weights()]
+    [(2,)]
     """
 
     def __init_subclass__(cls, pytree: bool = False, **kwargs):
