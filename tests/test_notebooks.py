@@ -66,8 +66,37 @@ def _check_quickstart(nb) -> None:
     assert float(_line(text, r"^test loss: (\S+)$").group(1)) < 0.5
 
 
+def _result(text: str, name: str) -> float:
+    """The number a notebook printed as ``RESULT <name>: <value>``."""
+    return float(_line(text, rf"^RESULT {name}: (\S+)$").group(1))
+
+
+def _check_autoencoder(nb) -> None:
+    text = _stdout(nb)
+    assert _result(text, "test_mse") < 0.5 * _result(text, "baseline_mse")
+    assert _images(nb) >= 4, "the notebook drew fewer than four figures"
+
+
+def _check_sequences(nb) -> None:
+    text = _stdout(nb)
+    assert _result(text, "model_mae") < _result(text, "naive_mae")
+    assert _images(nb) >= 3
+
+
+def _check_jax_inside(nb) -> None:
+    text = _stdout(nb)
+    assert _line(text, r"^RESULT saliency_shape: (.*)$").group(1) == "(8, 8, 1)"
+    assert _result(text, "saliency_abs_max") > 0
+    assert _result(text, "ensemble_accuracy") >= _result(text, "mean_member_accuracy") - 0.01
+    assert _result(text, "custom_loop_test_loss_after") < _result(text, "custom_loop_test_loss_before")
+    assert _images(nb) >= 2
+
+
 CHECKS = {
     "01_quickstart.ipynb": _check_quickstart,
+    "03_autoencoder.ipynb": _check_autoencoder,
+    "04_sequences.ipynb": _check_sequences,
+    "07_jax_inside.ipynb": _check_jax_inside,
 }
 
 
