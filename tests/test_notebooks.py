@@ -62,6 +62,10 @@ def _check_quickstart(nb) -> None:
     # 3. Digits: the loss curve was drawn, and the classifier generalises.
     assert "'val_loss'" in _line(text, r"^history keys: (.*)$").group(1)
     assert _images(nb) >= 1, "the loss-curve plot produced no image"
+    # verbose=1 drew its progress bars as Jupyter widgets, not as text.
+    widgets = sum("application/vnd.jupyter.widget-view+json" in out.get("data", {}) for cell in nb.cells
+                  if cell.cell_type == "code" for out in cell.get("outputs", []))
+    assert widgets >= 15, f"expected a progress-bar widget per epoch, found {widgets}"
     assert float(_line(text, r"^test accuracy: (\S+)$").group(1)) >= 0.9
     assert float(_line(text, r"^test loss: (\S+)$").group(1)) < 0.5
 
