@@ -2,14 +2,18 @@
 
 ``log_dir/train`` and ``log_dir/validation`` hold the same tags (``epoch_loss``,
 ``epoch_accuracy``, ...), so TensorBoard overlays the two curves; ``log_dir``
-itself holds the run's hyperparameters for TensorBoard's HParams dashboard.
+itself holds the run's hyperparameters for TensorBoard's HParams dashboard and, with
+``embeddings_freq``, the embedding projector's ``projector_config.pbtxt`` and tensors.
 Everything but the per-step scalars is written at epoch end, from values the
 trainer has already copied to the host or from one explicit ``jax.device_get``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import re
 import time
 import warnings
 from collections.abc import Mapping
@@ -19,6 +23,7 @@ import jax
 import numpy as np
 
 from highlevel.layers.base import Hyperparameter
+from highlevel.layers.core import Embedding
 from highlevel.training.callback import Callback
 
 __all__ = ["TensorBoard"]
@@ -41,7 +46,15 @@ class TensorBoard(Callback):
     * ``log_dir``: one HParams session: optimizer, learning rate, epochs, steps per
       epoch, batch size (where ``self.params`` has it) and ``hparams``, with the final
       epoch logs as its metrics (``hparams/loss``, ``hparams/val_loss``, ...). Point
-      TensorBoard at the parent of several ``log_dir``s to compare runs.
+      TensorBoard at the parent of several ``log_dir``s to compare runs; with
+      ``embeddings_freq``, the projector's ``projector_config.pbtxt`` and, for each
+      logged epoch and ``Embedding`` layer, ``<epoch:05d>/<layer>/tensors.tsv``.
+
+    The embedding projector (Keras's ``embeddings_freq``) gets the table of every
+    ``Embedding`` layer of the model, nested models included, every
+    ``embeddings_freq`` epochs (epochs 0, N, 2N...), under the name
+    ``<layer>:<epoch:05d>``; the tables are copied from the device on those epochs
+    only. TensorBoard shows them in its Projector tab.
 
     Layer hyperparameters (every ``Dropout`` rate, ``BatchNormalization`` momentum
     and ``frozen`` flag, recurrent dropout rates: each ``Hyperparameter`` of each
@@ -65,7 +78,14 @@ class TensorBoard(Callback):
         ``batch_*`` scalars every N steps.
       profile_batch: profile this global step (an int, 1-based; 0: never) or the
         steps ``(start, stop)`` with ``jax.profiler`` into ``log_dir/train``.
-      embeddings_freq: must be 0: the embedding projector is not supported yet.
+      embeddings_freq: write each ``Embedding`` layer's table for the projector every
+        this many epochs (0: never). The model must have an ``Embedding`` layer.
+      embeddings_metadata: the projector's metadata file (a TSV of one label per row
+        of the table, or a header line and several columns) for each ``Embedding``
+        layer: a dict of layer name -> path, or one path for every layer. A path is
+        recorded as given, relative to ``log_dir`` as TensorBoard reads it, and must
+        lie inside ``log_dir``; the file itself is yours to write, before or after
+        ``fit``.
       hparams: extra hyperparameters for the HParams dashboard (name -> bool, str or
         number; other values are logged as their ``str``).
 
@@ -79,6 +99,7 @@ class TensorBoard(Callback):
     def __init__(self, log_dir: str | os.PathLike = "logs", histogram_freq: int = 0,
                  write_graph: bool = True, write_images: bool = False, update_freq: str | int = "epoch",
                  profile_batch: int | tuple[int, int] = 0, embeddings_freq: int = 0,
+                 embeddings_metadata: str | os.PathLike | Mapping[str, str | os.PathLike] | None = None,
                  hparams: Mapping[str, Any] | None = None):
         super().__init__()
         self.log_dir = os.fspath(log_dir)
@@ -91,10 +112,11 @@ class TensorBoard(Callback):
         self.update_freq = _check_update_freq(update_freq)
         self._start_batch, self._stop_batch = _check_profile_batch(profile_batch)
         self.profile_batch = profile_batch
-        if embeddings_freq:
-            raise ValueError(f"TensorBoard embeddings_freq={embeddings_freq!r} is not supported yet: the "
-                             "embedding projector is not implemented. Pass embeddings_freq=0.")
-        self.embeddings_freq = 0
+        if not isinstance(embeddings_freq, (int, np.integer)) or isinstance(embeddings_freq, bool) \
+                or embeddings_freq < 0:
+            raise ValueError(f"TensorBoard embeddings_freq must be a non-negative integer, got {embeddings_freq!r}.")
+        self.embeddings_freq = int(embeddings_freq)
+        self.embeddings_metadata = _check_embeddings_metadata(embeddings_metadata, self.log_dir)
         if hparams is not None and not isinstance(hparams, Mapping):
             raise TypeError(f"TensorBoard hparams must be a dict of name -> value, got {type(hparams).__name__}.")
         if hparams is not None and not all(isinstance(k, str) for k in hparams):
@@ -106,6 +128,9 @@ class TensorBoard(Callback):
         self._last_logs: dict[str, float] = {}
         self._session_hparams: dict[str, Any] = {}
         self._last_epoch = 0
+        self._embeddings: list[tuple[str, Embedding, str | None]] = []
+
+    chief_only = True   # over several processes, process 0 alone writes the event files
 
     # -- writers -------------------------------------------------------------------
 
@@ -137,6 +162,8 @@ class TensorBoard(Callback):
     # -- hooks -----------------------------------------------------------------------
 
     def on_train_begin(self, logs=None):
+        # Checked before anything is written, so a wrong model leaves no files behind.
+        self._embeddings = self._embedding_layers() if self.embeddings_freq else []
         self._global_step = 0
         self._last_logs = {}
         os.makedirs(self.log_dir, exist_ok=True)
@@ -182,6 +209,8 @@ class TensorBoard(Callback):
             train.add_scalar(tag, float(np.asarray(value)), global_step=epoch)
         if self.histogram_freq and epoch % self.histogram_freq == 0:
             self._log_weights(epoch)
+        if self.embeddings_freq and epoch % self.embeddings_freq == 0:
+            self._log_embeddings(epoch)
         self._flush()
 
     def on_train_end(self, logs=None):
@@ -221,6 +250,41 @@ class TensorBoard(Callback):
                 image = _weight_image(array)
                 if image is not None:
                     writer.add_images(f"{name}/image", image, global_step=epoch, dataformats="NHWC")
+
+    def _embedding_layers(self) -> list[tuple[str, Embedding, str | None]]:
+        """(name, layer, metadata path or None) of each Embedding layer, nested ones included."""
+        layers = [layer for layer in self.model._flatten_layers() if isinstance(layer, Embedding)]
+        if not layers:
+            raise ValueError(f"TensorBoard embeddings_freq={self.embeddings_freq} needs a model with an Embedding "
+                             f"layer, and model {self.model.name!r} has none: pass embeddings_freq=0 for this model.")
+        names = [layer.name for layer in layers]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"TensorBoard embeddings_freq needs Embedding layers with distinct names, and several "
+                             f"are named {repeated}: give each its own name=... .")
+        metadata = self.embeddings_metadata
+        if isinstance(metadata, dict):
+            unknown = sorted(set(metadata) - set(names))
+            if unknown:
+                raise ValueError(f"TensorBoard embeddings_metadata names {unknown}, which are not Embedding layers "
+                                 f"of model {self.model.name!r}; its Embedding layers are {names}.")
+            return [(layer.name, layer, metadata.get(layer.name)) for layer in layers]
+        return [(layer.name, layer, metadata) for layer in layers]
+
+    def _log_embeddings(self, epoch: int) -> None:
+        """Each Embedding table as ``<epoch>/<layer>/tensors.tsv``, listed in ``projector_config.pbtxt``."""
+        tables = jax.device_get([layer.embeddings.get_value() for _, layer, _ in self._embeddings])  # one copy
+        writer = self._writer("")
+        config_path = os.path.join(self.log_dir, "projector_config.pbtxt")
+        for (name, _, metadata_path), table in zip(self._embeddings, tables):
+            # tensorboardX prints a warning when the epoch's folder exists (a resumed or repeated
+            # fit into the same log_dir); the folder is this callback's and is rewritten.
+            with contextlib.redirect_stdout(io.StringIO()):
+                writer.add_embedding(np.asarray(table, np.float32), tag=name, global_step=epoch)
+            with open(config_path, encoding="utf8") as f:
+                text = f.read()
+            with open(config_path, "w", encoding="utf8") as f:
+                f.write(_projector_entry_with_metadata(text, f"{name}:{epoch:05d}", metadata_path))
 
     def _base_hparams(self) -> dict[str, Any]:
         hp: dict[str, Any] = {}
@@ -314,6 +378,55 @@ def _check_profile_batch(profile_batch) -> tuple[int, int]:
         raise ValueError("TensorBoard profile_batch must be a non-negative integer or a pair (start, stop) "
                          f"of positive integers with start <= stop, got {profile_batch!r}.")
     return start, stop
+
+
+def _check_embeddings_metadata(metadata, log_dir: str) -> str | dict[str, str] | None:
+    """``embeddings_metadata`` as None, one path, or a dict of layer name -> path, each inside ``log_dir``."""
+    if metadata is None:
+        return None
+    if isinstance(metadata, (str, os.PathLike)):
+        paths = {None: metadata}
+    elif isinstance(metadata, Mapping) and all(isinstance(k, str) for k in metadata):
+        paths = dict(metadata)
+    else:
+        raise TypeError("TensorBoard embeddings_metadata must be a path or a dict of Embedding layer name -> path, "
+                        f"got {metadata!r}.")
+    checked = {}
+    root = os.path.realpath(log_dir)
+    for name, path in paths.items():
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"TensorBoard embeddings_metadata paths must be strings, got {path!r} for {name!r}.")
+        path = os.fspath(path)
+        resolved = os.path.realpath(os.path.join(root, os.path.expanduser(path)))
+        if os.path.commonpath([root, resolved]) != root:
+            raise ValueError(f"TensorBoard embeddings_metadata path {path!r} lies outside log_dir {log_dir!r}, where "
+                             "TensorBoard's projector does not read: write the file inside log_dir and pass its "
+                             "path relative to log_dir.")
+        checked[name] = path
+    return checked[None] if None in checked else checked
+
+
+def _projector_entry_with_metadata(text: str, tensor_name: str, metadata_path: str | None) -> str:
+    """``projector_config.pbtxt`` text with one entry per tensor name: the last one written for
+    ``tensor_name`` (what tensorboardX has just appended) given ``metadata_path``.
+
+    tensorboardX writes each entry as an ``embeddings {`` line at the start of a line, its
+    fields one per line, and appends a new entry even when the name is already listed.
+    """
+    blocks = [b for b in re.split(r"(?m)^(?=embeddings \{$)", text) if b.strip()]
+    line = f'tensor_name: "{tensor_name}"\n'
+    ours = [b for b in blocks if line in b]
+    blocks = [b for b in blocks if line not in b]
+    if ours:
+        entry = ours[-1]
+        if metadata_path is not None:
+            entry = entry[:entry.rindex("}")] + f'metadata_path: "{_pbtxt_escape(metadata_path)}"\n}}\n'
+        blocks.append(entry)
+    return "".join(blocks)
+
+
+def _pbtxt_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _hparam_value(value):

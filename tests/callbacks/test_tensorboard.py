@@ -282,7 +282,7 @@ def test_profile_batch_writes_a_trace(tmp_path, rng):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"embeddings_freq": 1}, "embeddings_freq=1 is not supported"),
+    ({"embeddings_freq": -1}, "embeddings_freq must be a non-negative integer, got -1"),
     ({"update_freq": "step"}, "update_freq must be 'epoch', 'batch' or a positive integer, got 'step'"),
     ({"update_freq": 0}, "update_freq must be"),
     ({"histogram_freq": -1}, "histogram_freq must be a non-negative integer, got -1"),
@@ -291,3 +291,145 @@ def test_profile_batch_writes_a_trace(tmp_path, rng):
 def test_bad_arguments_are_named(tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):
         TensorBoard(tmp_path, **kwargs)
+
+
+# -- the embedding projector -------------------------------------------------------------------
+
+_VOCAB, _LENGTH = 20, 6
+
+
+def _token_data(rng, n):
+    ids = rng.integers(0, _VOCAB, (n, _LENGTH)).astype(np.int32)
+    return ids, (ids[:, 0] % 3).astype(np.int32)
+
+
+class _RecordTables(Callback):
+    """Each epoch's Embedding tables, as ``get_weights`` gives them at that epoch's end."""
+
+    def __init__(self, names):
+        super().__init__()
+        self.names, self.tables = names, {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        layers = {layer.name: layer for layer in self.model._flatten_layers()}
+        for name in self.names:
+            self.tables[(name, epoch)] = layers[name].get_weights()[0]
+
+
+def _projector_config(log_dir):
+    from google.protobuf import text_format
+    from tensorboard.plugins.projector.projector_config_pb2 import ProjectorConfig
+
+    with open(os.path.join(log_dir, "projector_config.pbtxt"), encoding="utf8") as f:
+        return text_format.Parse(f.read(), ProjectorConfig())
+
+
+def test_embedding_projector_writes_each_epochs_table_and_metadata(tmp_path, rng):
+    x, y = _token_data(rng, 64)
+    model = hl.Sequential([hl.Input((_LENGTH,), dtype="int32"), hl.layers.Embedding(_VOCAB, 4, name="tokens"),
+                           hl.layers.GlobalAveragePooling1D(), hl.layers.Dense(3, name="logits")])
+    model.compile(optimizer=hl.optimizers.Adam(0.05),
+                  loss=hl.losses.SparseCategoricalCrossentropy(from_logits=True))
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    (log_dir / "tokens.tsv").write_text("".join(f"token {i}\n" for i in range(_VOCAB)))
+    record = _RecordTables(["tokens"])
+    tb = TensorBoard(log_dir, embeddings_freq=1, embeddings_metadata={"tokens": "tokens.tsv"})
+    model.fit(x, y, batch_size=16, epochs=2, callbacks=[record, tb], verbose=0)
+
+    config = _projector_config(log_dir)
+    assert [e.tensor_name for e in config.embeddings] == ["tokens:00000", "tokens:00001"]
+    assert [e.metadata_path for e in config.embeddings] == ["tokens.tsv", "tokens.tsv"]
+    for epoch, entry in enumerate(config.embeddings):
+        assert entry.tensor_path == f"{epoch:05d}/tokens/tensors.tsv"
+        written = np.loadtxt(log_dir / entry.tensor_path, delimiter="\t", dtype=np.float64)
+        assert written.shape == (_VOCAB, 4)
+        np.testing.assert_allclose(written, record.tables[("tokens", epoch)], rtol=1e-6, atol=1e-7)
+    # Training moved the table, so each epoch's file is that epoch's table, not the last one.
+    assert not np.allclose(record.tables[("tokens", 0)], record.tables[("tokens", 1)], atol=1e-4)
+
+    # TensorBoard's projector plugin finds both tables with their shapes and the metadata.
+    from tensorboard.backend.event_processing import data_provider
+    from tensorboard.backend.event_processing import plugin_event_multiplexer as pem
+    from tensorboard.plugins import base_plugin
+    from tensorboard.plugins.projector import projector_plugin
+
+    mux = pem.EventMultiplexer()
+    mux.AddRunsFromDirectory(str(log_dir))
+    mux.Reload()
+    plugin = projector_plugin.ProjectorPlugin(base_plugin.TBContext(
+        logdir=str(log_dir), multiplexer=mux,
+        data_provider=data_provider.MultiplexerDataProvider(mux, str(log_dir))))
+    plugin._update_configs()
+    seen = plugin._configs["."].embeddings
+    assert [(e.tensor_name, list(e.tensor_shape), e.metadata_path) for e in seen] == [
+        ("tokens:00000", [_VOCAB, 4], "tokens.tsv"), ("tokens:00001", [_VOCAB, 4], "tokens.tsv")]
+
+
+def _two_embedding_model():
+    ids = hl.Input((_LENGTH,), dtype="int32")
+    encoder = hl.Sequential([hl.Input((_LENGTH,), dtype="int32"), hl.layers.Embedding(_VOCAB, 4, name="words"),
+                             hl.layers.GlobalAveragePooling1D()], name="encoder")
+    positions = hl.layers.GlobalAveragePooling1D()(hl.layers.Embedding(_VOCAB, 2, name="positions")(ids))
+    outputs = hl.layers.Dense(3)(hl.layers.Concatenate()([encoder(ids), positions]))
+    model = hl.Model(ids, outputs)
+    model.compile(optimizer=hl.optimizers.Adam(0.05),
+                  loss=hl.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def test_embedding_projector_nested_layers_every_n_epochs_read_only_then(tmp_path, rng, monkeypatch):
+    x, y = _token_data(rng, 32)
+    model = _two_embedding_model()
+    reads = []
+    real = jax.device_get
+    monkeypatch.setattr(jax, "device_get", lambda tree: reads.append(
+        [np.shape(leaf) for leaf in jax.tree_util.tree_leaves(tree)]) or real(tree))
+    record = _RecordTables(["words", "positions"])
+    tb = TensorBoard(tmp_path, embeddings_freq=2, embeddings_metadata="labels.tsv")
+    model.fit(x, y, batch_size=16, epochs=3, callbacks=[record, tb], verbose=0)
+    # The tables are copied from the device at epochs 0 and 2 only, both in one copy.
+    assert sum((_VOCAB, 4) in shapes for shapes in reads) == 2
+    assert sum((_VOCAB, 2) in shapes for shapes in reads) == 2
+    config = _projector_config(tmp_path)
+    assert [(e.tensor_name, e.metadata_path) for e in config.embeddings] == [
+        ("positions:00000", "labels.tsv"), ("words:00000", "labels.tsv"),
+        ("positions:00002", "labels.tsv"), ("words:00002", "labels.tsv")]
+    assert sorted(p.name for p in tmp_path.glob("0*")) == ["00000", "00002"]
+    for entry in config.embeddings:
+        name, epoch = entry.tensor_name.split(":")
+        written = np.loadtxt(tmp_path / entry.tensor_path, delimiter="\t", dtype=np.float64)
+        np.testing.assert_allclose(written, record.tables[(name, int(epoch))], rtol=1e-6, atol=1e-7)
+
+
+def test_embedding_projector_config_has_one_entry_per_table_after_a_second_fit(tmp_path, rng):
+    x, y = _token_data(rng, 16)
+    model = _two_embedding_model()
+    for _ in range(2):   # the second fit rewrites epoch 0's tables in the same log_dir
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0,
+                  callbacks=[TensorBoard(tmp_path, embeddings_freq=1, embeddings_metadata={"words": "w.tsv"})])
+    config = _projector_config(tmp_path)
+    assert [(e.tensor_name, e.metadata_path) for e in config.embeddings] == [
+        ("positions:00000", ""), ("words:00000", "w.tsv")]
+    np.testing.assert_allclose(np.loadtxt(tmp_path / "00000" / "words" / "tensors.tsv", delimiter="\t"),
+                               model.get_layer("encoder").get_layer("words").get_weights()[0], rtol=1e-6, atol=1e-7)
+
+
+def test_embedding_projector_errors_are_named(tmp_path, rng):
+    x, y = _data(rng, 16)
+    model = _classifier()
+    model.compile(optimizer="sgd", loss=hl.losses.SparseCategoricalCrossentropy(from_logits=True))
+    with pytest.raises(ValueError, match=r"embeddings_freq=1 needs a model with an Embedding layer, and model "
+                                         r"'sequential\w*' has none: pass embeddings_freq=0"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[TensorBoard(tmp_path / "none", embeddings_freq=1)])
+    assert not (tmp_path / "none").exists()   # checked before anything is written
+    ids, labels = _token_data(rng, 16)
+    tokens = _two_embedding_model()
+    tb = TensorBoard(tmp_path / "typo", embeddings_freq=1, embeddings_metadata={"word": "w.tsv"})
+    with pytest.raises(ValueError, match=r"embeddings_metadata names \['word'\], which are not Embedding layers "
+                                         r"of model .*; its Embedding layers are \['positions', 'words'\]"):
+        tokens.fit(ids, labels, epochs=1, verbose=0, callbacks=[tb])
+    with pytest.raises(ValueError, match=r"embeddings_metadata path '\.\./w\.tsv' lies outside log_dir"):
+        TensorBoard(tmp_path / "logs", embeddings_freq=1, embeddings_metadata="../w.tsv")
+    with pytest.raises(TypeError, match="embeddings_metadata must be a path or a dict"):
+        TensorBoard(tmp_path / "logs", embeddings_freq=1, embeddings_metadata=["w.tsv"])
