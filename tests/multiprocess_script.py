@@ -60,7 +60,8 @@ def main(process_id: int, num_processes: int, port: int, out: str) -> None:
     files = out / "files"
     callbacks = [hl.callbacks.CSVLogger(str(files / "log.csv"), append=True),
                  hl.callbacks.ModelCheckpoint(str(files / "checkpoint")),
-                 hl.callbacks.BackupAndRestore(str(files / "backup"), delete_checkpoint=False)]
+                 hl.callbacks.BackupAndRestore(str(files / "backup"), delete_checkpoint=False),
+                 hl.callbacks.TensorBoard(str(files / "tensorboard"))]
     history = model.fit(x, y, batch_size=BATCH, epochs=3, shuffle=False, verbose=0,
                         callbacks=callbacks if num_processes > 1 else [])
     evaluated = model.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True)

@@ -236,6 +236,7 @@ def test_two_processes_train_one_model_like_a_single_process(tmp_path):
     lines = (files / "log.csv").read_text().splitlines()
     assert len(lines) == 1 + 3, lines
     assert (files / "backup" / "latest" / "backup.json").exists()
+    assert len(list((files / "tensorboard" / "train").glob("events.out.tfevents.*"))) == 1
     assert [p.name for p in (files / "backup").iterdir()] == ["latest"]
     import highlevel as hl
     for saved in (files / "model", files / "checkpoint"):
@@ -249,3 +250,19 @@ def test_two_processes_train_one_model_like_a_single_process(tmp_path):
     metrics = json.loads((run_dirs[0] / "metrics.json").read_text())
     assert metrics["epochs"] == 2 and metrics["test"]["accuracy"] > 0.8
     assert (run_dirs[0] / "log.txt").exists() and (run_dirs[0] / "checkpoints" / "last").is_dir()
+
+def test_only_process_zero_writes_logs(tmp_path, monkeypatch):
+    """On a process other than 0, TensorBoard is left out and CSVLogger writes nothing; the
+    model still trains (checkpoints go through on_chief, which the two-process test covers)."""
+    import jax
+    model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    x = np.ones((8, 3), np.float32)
+    monkeypatch.setattr(jax, "process_index", lambda *a: 1)
+    model.fit(x, x[:, :1], epochs=2, verbose=0,
+              callbacks=[hl.callbacks.TensorBoard(str(tmp_path / "tb")), hl.callbacks.CSVLogger(str(tmp_path / "log.csv"))])
+    assert not (tmp_path / "tb").exists() and not (tmp_path / "log.csv").exists()
+    monkeypatch.undo()
+    model.fit(x, x[:, :1], epochs=2, verbose=0,
+              callbacks=[hl.callbacks.TensorBoard(str(tmp_path / "tb")), hl.callbacks.CSVLogger(str(tmp_path / "log.csv"))])
+    assert (tmp_path / "tb").is_dir() and len((tmp_path / "log.csv").read_text().splitlines()) == 3

@@ -24,6 +24,11 @@ class Callback:
     Python floats; set ``self.model.stop_training = True`` to stop after this epoch.
     """
 
+    #: True for a callback that only writes files (TensorBoard): over several processes it runs
+    #: on process 0 alone. (Callbacks whose saves need every process, such as ModelCheckpoint,
+    #: run everywhere and write through ``hl.distribute.on_chief``.)
+    chief_only: bool = False
+
     def __init__(self):
         self.model = None
         self.params: dict[str, Any] = {}
@@ -109,7 +114,8 @@ class CallbackList:
         for cb in callbacks:
             if not isinstance(cb, Callback):
                 raise TypeError(f"callbacks must be hl.callbacks.Callback instances, got {type(cb).__name__}.")
-        self.callbacks = list(callbacks)
+        import jax
+        self.callbacks = [cb for cb in callbacks if not (cb.chief_only and jax.process_index() != 0)]
         for cb in self.callbacks:
             if model is not None:
                 cb.set_model(model)
