@@ -13,60 +13,234 @@ __all__ = ["get", "serialize", "relu", "sigmoid", "tanh", "softplus", "softmax",
 
 
 def relu(x):
+    """Rectified linear unit: ``max(x, 0)``.
+
+    Args:
+        x: Input array, any shape.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.relu(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [0. 0. 2.]
+    """
     return jax.nn.relu(x)
 
 
 def relu6(x):
+    """Rectified linear unit capped at 6: ``min(max(x, 0), 6)``.
+
+    Args:
+        x: Input array, any shape.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.relu6(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [0. 0. 2.]
+    """
     return jax.nn.relu6(x)
 
 
 def sigmoid(x):
+    """Logistic sigmoid: ``1 / (1 + exp(-x))``.
+
+    Args:
+        x: Input array, any shape.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.sigmoid(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [0.2689 0.5    0.8808]
+    """
     return jax.nn.sigmoid(x)
 
 
 def hard_sigmoid(x):
+    """Piecewise-linear sigmoid: ``relu6(x + 3) / 6``.
+
+    Args:
+        x: Input array, any shape.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.hard_sigmoid(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [0.3333 0.5    0.8333]
+    """
     return jax.nn.hard_sigmoid(x)
 
 
 def tanh(x):
+    """Hyperbolic tangent.
+
+    Args:
+        x: Input array, any shape.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.tanh(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [-0.7616  0.      0.964 ]
+    """
     return jnp.tanh(x)
 
 
 def softplus(x):
+    """Softplus: ``log(exp(x) + 1)``.
+
+    Args:
+        x: Input array, any shape.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.softplus(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [0.3133 0.6931 2.1269]
+    """
     return jax.nn.softplus(x)
 
 
 def softsign(x):
+    """Softsign: ``x / (abs(x) + 1)``.
+
+    Args:
+        x: Input array, any shape.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.softsign(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [-0.5     0.      0.6667]
+    """
     return jax.nn.soft_sign(x)
 
 
 def softmax(x, axis: int = -1):
+    """Softmax: ``exp(x)`` normalised to sum to 1 along ``axis``.
+
+    Args:
+        x: Input array, any shape.
+        axis: The axis to normalise over (default: the last).
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.softmax(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [0.042  0.1142 0.8438]
+    """
     return jax.nn.softmax(x, axis=axis)
 
 
 def log_softmax(x, axis: int = -1):
+    """Logarithm of the softmax along ``axis``, computed stably.
+
+    Args:
+        x: Input array, any shape.
+        axis: The axis to normalise over (default: the last).
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.log_softmax(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [-3.1698 -2.1698 -0.1698]
+    """
     return jax.nn.log_softmax(x, axis=axis)
 
 
 def gelu(x, approximate: bool = False):
+    """Gaussian error linear unit: ``x * P(X <= x)`` for a standard normal ``X``.
+
+    Args:
+        x: Input array, any shape.
+        approximate: Use the tanh approximation instead of the exact erf form
+            (Keras's default is exact).
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.gelu(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [-0.1587  0.      1.9545]
+    """
     # Keras's default is the exact (erf) form.
     return jax.nn.gelu(x, approximate=approximate)
 
 
 def elu(x, alpha: float = 1.0):
+    """Exponential linear unit: ``x`` if ``x > 0``, else ``alpha * (exp(x) - 1)``.
+
+    Args:
+        x: Input array, any shape.
+        alpha: The saturation value for negative inputs.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.elu(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [-0.6321  0.      2.    ]
+    """
     return jax.nn.elu(x, alpha=alpha)
 
 
 def selu(x):
+    """Scaled exponential linear unit (self-normalising, Klambauer et al. 2017).
+
+    Args:
+        x: Input array, any shape.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.selu(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [-1.1113  0.      2.1014]
+    """
     return jax.nn.selu(x)
 
 
 def leaky_relu(x, negative_slope: float = 0.2):
+    """Leaky ReLU: ``x`` if ``x > 0``, else ``negative_slope * x``.
+
+    Args:
+        x: Input array, any shape.
+        negative_slope: The slope for negative inputs (Keras 3's default, 0.2).
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.leaky_relu(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [-0.2  0.   2. ]
+    """
     # Keras 3's default slope is 0.2.
     return jax.nn.leaky_relu(x, negative_slope=negative_slope)
 
 
 def silu(x):
+    """Sigmoid linear unit (also called swish): ``x * sigmoid(x)``.
+
+    Args:
+        x: Input array, any shape.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.silu(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [-0.2689  0.      1.7616]
+    """
     return jax.nn.silu(x)
 
 
@@ -74,10 +248,34 @@ swish = silu
 
 
 def exponential(x):
+    """Exponential: ``exp(x)``.
+
+    Args:
+        x: Input array, any shape.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.exponential(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [0.3679 1.     7.3891]
+    """
     return jnp.exp(x)
 
 
 def linear(x):
+    """Identity: returns ``x`` unchanged (the activation of ``activation=None``).
+
+    Args:
+        x: Input array, any shape.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.linear(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [-1.  0.  2.]
+    """
     return x
 
 
@@ -92,6 +290,13 @@ _REGISTRY: dict[str, Callable] = {
 
 def get(identifier: str | Callable | None) -> Callable:
     """Returns the activation function for a Keras name, a callable, or None (linear).
+
+    Args:
+        identifier: A Keras activation name (``"relu"``, ``"softmax"``, ...), a callable
+            (returned as is), or ``None`` for :func:`linear`.
+
+    Returns:
+        The activation callable, ``fn(x) -> array`` of ``x``'s shape.
 
     >>> get("relu")(-1.0)
     Array(0., dtype=float32, weak_type=True)
@@ -111,7 +316,18 @@ def get(identifier: str | Callable | None) -> Callable:
 
 
 def serialize(fn: Callable) -> str | Callable:
-    """The Keras name of an activation (the callable itself when it has none)."""
+    """The Keras name of an activation (the callable itself when it has none).
+
+    Args:
+        fn: An activation callable, such as one :func:`get` returned.
+
+    Returns:
+        Its Keras name (``swish`` is written ``"silu"``), or ``fn`` itself when it has none.
+
+    >>> import highlevel as hl
+    >>> hl.activations.serialize(hl.activations.get("relu"))
+    'relu'
+    """
     for name, registered in _REGISTRY.items():
         if registered is fn:
             return "silu" if name == "swish" else name

@@ -38,7 +38,18 @@ def _sample(draw, key, shape, dtype, scale: float = 1.0):
 
 
 class Initializer:
-    """Abstract: ``initializer(key, shape, dtype) -> array``."""
+    """Abstract base of the initializers: ``initializer(key, shape, dtype) -> array``.
+
+    Subclasses implement ``__call__(key, shape, dtype)`` and, when they take arguments,
+    ``get_config()``; ``from_config`` calls the constructor with the config's keys.
+
+    >>> import highlevel as hl, jax
+    >>> class Twos(hl.initializers.Initializer):
+    ...     def __call__(self, key, shape, dtype=jax.numpy.float32):
+    ...         return jax.numpy.full(shape, 2.0, dtype)
+    >>> print(Twos()(jax.random.key(0), (2,)))
+    [2. 2.]
+    """
 
     def __call__(self, key, shape, dtype=jnp.float32):
         raise NotImplementedError
@@ -52,16 +63,42 @@ class Initializer:
 
 
 class Zeros(Initializer):
+    """Fills weights with zeros (Keras's ``"zeros"``, the default bias initializer).
+
+        Takes no arguments; called as ``init(key, shape, dtype=float32)``.
+
+        >>> import highlevel as hl, jax
+        >>> print(hl.initializers.Zeros()(jax.random.key(0), (2, 2)))
+        [[0. 0.]
+         [0. 0.]]
+    """
     def __call__(self, key, shape, dtype=jnp.float32):
         return jnp.zeros(shape, dtype)
 
 
 class Ones(Initializer):
+    """Fills weights with ones (Keras's ``"ones"``, e.g. a batch-norm ``gamma``).
+
+        Takes no arguments; called as ``init(key, shape, dtype=float32)``.
+
+        >>> import highlevel as hl, jax
+        >>> print(hl.initializers.Ones()(jax.random.key(0), (3,)))
+        [1. 1. 1.]
+    """
     def __call__(self, key, shape, dtype=jnp.float32):
         return jnp.ones(shape, dtype)
 
 
 class Constant(Initializer):
+    """Fills weights with one constant value.
+
+        Args:
+            value: The value every element takes.
+
+        >>> import highlevel as hl, jax
+        >>> print(hl.initializers.Constant(0.5)(jax.random.key(0), (3,)))
+        [0.5 0.5 0.5]
+    """
     def __init__(self, value: float = 0.0):
         self.value = float(value)
 
@@ -73,6 +110,18 @@ class Constant(Initializer):
 
 
 class RandomNormal(Initializer):
+    """Draws weights from a normal distribution ``N(mean, stddev**2)``.
+
+        Args:
+            mean: The mean of the distribution.
+            stddev: Its standard deviation (Keras's default, 0.05).
+            seed: An integer seed; when given, every call draws the same values.
+
+        >>> import highlevel as hl, jax
+        >>> w = hl.initializers.RandomNormal(stddev=0.1, seed=0)(jax.random.key(0), (100, 10))
+        >>> w.shape, round(float(w.std()), 1)
+        ((100, 10), 0.1)
+    """
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
         self.mean, self.stddev, self.seed = float(mean), float(stddev), seed
 
@@ -86,6 +135,18 @@ class RandomNormal(Initializer):
 
 
 class RandomUniform(Initializer):
+    """Draws weights uniformly from ``[minval, maxval)``.
+
+        Args:
+            minval: The lower bound.
+            maxval: The upper bound (exclusive).
+            seed: An integer seed; when given, every call draws the same values.
+
+        >>> import highlevel as hl, jax
+        >>> w = hl.initializers.RandomUniform(-1.0, 1.0, seed=0)(jax.random.key(0), (4, 5))
+        >>> w.shape, bool((w >= -1).all() and (w < 1).all())
+        ((4, 5), True)
+    """
     def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
         self.minval, self.maxval, self.seed = float(minval), float(maxval), seed
 
@@ -99,6 +160,18 @@ class RandomUniform(Initializer):
 
 
 class TruncatedNormal(Initializer):
+    """Draws weights from a normal distribution cut at two standard deviations.
+
+        Args:
+            mean: The mean of the distribution.
+            stddev: The standard deviation before truncation (Keras's default, 0.05).
+            seed: An integer seed; when given, every call draws the same values.
+
+        >>> import highlevel as hl, jax
+        >>> w = hl.initializers.TruncatedNormal(stddev=1.0, seed=0)(jax.random.key(0), (50, 4))
+        >>> w.shape, bool(abs(w).max() <= 2.0)
+        ((50, 4), True)
+    """
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
         self.mean, self.stddev, self.seed = float(mean), float(stddev), seed
 
@@ -126,7 +199,23 @@ def _fans(shape) -> tuple[float, float]:
 
 
 class VarianceScaling(Initializer):
-    """Keras's VarianceScaling: scale / fan, normal (truncated) or uniform."""
+    """Keras's VarianceScaling: variance ``scale / n``, ``n`` a fan, from a normal or uniform.
+
+    Args:
+        scale: The scaling factor of the variance (positive).
+        mode: Which fan ``n`` is: ``"fan_in"``, ``"fan_out"`` or ``"fan_avg"`` (their mean).
+        distribution: ``"truncated_normal"`` (``"normal"`` is an alias), ``"untruncated_normal"``
+            or ``"uniform"``.
+        seed: An integer seed; when given, every call draws the same values.
+
+    Called as ``init(key, shape, dtype=float32)``; fans as Keras computes them.
+
+    >>> import highlevel as hl, jax
+    >>> init = hl.initializers.VarianceScaling(2.0, "fan_in", "uniform", seed=0)
+    >>> w = init(jax.random.key(0), (3, 4))
+    >>> w.shape, bool(abs(w).max() <= 2.0 ** 0.5)
+    ((3, 4), True)
+    """
 
     def __init__(self, scale: float = 1.0, mode: str = "fan_in",
                  distribution: str = "truncated_normal", seed: int | None = None):
@@ -170,30 +259,127 @@ class _Preset(VarianceScaling):
 
 
 class GlorotUniform(_Preset):
+    """Glorot (Xavier) uniform: ``U(-limit, limit)``, ``limit = sqrt(6 / (fan_in + fan_out))``.
+
+        Args:
+            seed: An integer seed; when given, every call draws the same values (ignoring
+                the key it is passed), as Keras's seeded initializers do.
+
+        Called as ``init(key, shape, dtype=float32)``; returns an array of ``shape``. Fans
+        are Keras's: for a kernel of shape ``(*receptive, in, out)``, ``fan_in = in * prod(receptive)``.
+
+        >>> import highlevel as hl, jax
+        >>> w = hl.initializers.GlorotUniform(seed=0)(jax.random.key(0), (3, 4))
+        >>> w.shape, bool(abs(w).max() <= (6 / 7) ** 0.5)
+        ((3, 4), True)
+    """
     _preset = (1.0, "fan_avg", "uniform")
 
 
 class GlorotNormal(_Preset):
+    """Glorot (Xavier) normal: truncated normal, ``stddev = sqrt(2 / (fan_in + fan_out))``.
+
+        Args:
+            seed: An integer seed; when given, every call draws the same values (ignoring
+                the key it is passed), as Keras's seeded initializers do.
+
+        Called as ``init(key, shape, dtype=float32)``; returns an array of ``shape``. Fans
+        are Keras's: for a kernel of shape ``(*receptive, in, out)``, ``fan_in = in * prod(receptive)``.
+
+        >>> import highlevel as hl, jax
+        >>> w = hl.initializers.GlorotNormal(seed=0)(jax.random.key(0), (3, 4))
+        >>> w.shape, bool(abs(w).max() <= 2 * (2 / 7) ** 0.5 / 0.8796)
+        ((3, 4), True)
+    """
     _preset = (1.0, "fan_avg", "truncated_normal")
 
 
 class HeNormal(_Preset):
+    """He normal: truncated normal with ``stddev = sqrt(2 / fan_in)``.
+
+        Args:
+            seed: An integer seed; when given, every call draws the same values (ignoring
+                the key it is passed), as Keras's seeded initializers do.
+
+        Called as ``init(key, shape, dtype=float32)``; returns an array of ``shape``. Fans
+        are Keras's: for a kernel of shape ``(*receptive, in, out)``, ``fan_in = in * prod(receptive)``.
+
+        >>> import highlevel as hl, jax
+        >>> w = hl.initializers.HeNormal(seed=0)(jax.random.key(0), (3, 4))
+        >>> w.shape, bool(abs(w).max() <= 2 * (2 / 3) ** 0.5 / 0.8796)
+        ((3, 4), True)
+    """
     _preset = (2.0, "fan_in", "truncated_normal")
 
 
 class HeUniform(_Preset):
+    """He uniform: ``U(-limit, limit)`` with ``limit = sqrt(6 / fan_in)``.
+
+        Args:
+            seed: An integer seed; when given, every call draws the same values (ignoring
+                the key it is passed), as Keras's seeded initializers do.
+
+        Called as ``init(key, shape, dtype=float32)``; returns an array of ``shape``. Fans
+        are Keras's: for a kernel of shape ``(*receptive, in, out)``, ``fan_in = in * prod(receptive)``.
+
+        >>> import highlevel as hl, jax
+        >>> w = hl.initializers.HeUniform(seed=0)(jax.random.key(0), (3, 4))
+        >>> w.shape, bool(abs(w).max() <= (6 / 3) ** 0.5)
+        ((3, 4), True)
+    """
     _preset = (2.0, "fan_in", "uniform")
 
 
 class LecunNormal(_Preset):
+    """LeCun normal: truncated normal with ``stddev = sqrt(1 / fan_in)``.
+
+        Args:
+            seed: An integer seed; when given, every call draws the same values (ignoring
+                the key it is passed), as Keras's seeded initializers do.
+
+        Called as ``init(key, shape, dtype=float32)``; returns an array of ``shape``. Fans
+        are Keras's: for a kernel of shape ``(*receptive, in, out)``, ``fan_in = in * prod(receptive)``.
+
+        >>> import highlevel as hl, jax
+        >>> w = hl.initializers.LecunNormal(seed=0)(jax.random.key(0), (3, 4))
+        >>> w.shape, bool(abs(w).max() <= 2 * (1 / 3) ** 0.5 / 0.8796)
+        ((3, 4), True)
+    """
     _preset = (1.0, "fan_in", "truncated_normal")
 
 
 class LecunUniform(_Preset):
+    """LeCun uniform: ``U(-limit, limit)`` with ``limit = sqrt(3 / fan_in)``.
+
+        Args:
+            seed: An integer seed; when given, every call draws the same values (ignoring
+                the key it is passed), as Keras's seeded initializers do.
+
+        Called as ``init(key, shape, dtype=float32)``; returns an array of ``shape``. Fans
+        are Keras's: for a kernel of shape ``(*receptive, in, out)``, ``fan_in = in * prod(receptive)``.
+
+        >>> import highlevel as hl, jax
+        >>> w = hl.initializers.LecunUniform(seed=0)(jax.random.key(0), (3, 4))
+        >>> w.shape, bool(abs(w).max() <= (3 / 3) ** 0.5)
+        ((3, 4), True)
+    """
     _preset = (1.0, "fan_in", "uniform")
 
 
 class Orthogonal(Initializer):
+    """Draws a (semi-)orthogonal matrix, scaled by ``gain``.
+
+        A kernel of more than two dimensions is flattened to ``(prod(shape[:-1]), shape[-1])``.
+
+        Args:
+            gain: The factor applied to the orthogonal matrix.
+            seed: An integer seed; when given, every call draws the same values.
+
+        >>> import highlevel as hl, jax, numpy as np
+        >>> w = np.asarray(hl.initializers.Orthogonal(seed=0)(jax.random.key(0), (3, 3)))
+        >>> np.allclose(w @ w.T, np.eye(3), atol=1e-5)
+        True
+    """
     def __init__(self, gain: float = 1.0, seed: int | None = None):
         self.gain, self.seed = float(gain), seed
 
@@ -218,7 +404,22 @@ _NAMES = {
 
 
 def get(identifier) -> Initializer:
-    """An initializer from a Keras name, a class name, a config dict, an instance or a callable."""
+    """An initializer from a Keras name, a class name, a config dict, an instance or a callable.
+
+    Args:
+        identifier: A Keras name (``"glorot_uniform"``), a class name (``"GlorotUniform"``),
+            a config dict as :func:`serialize` writes, an :class:`Initializer` or any
+            ``fn(key, shape, dtype)`` (both returned as they are).
+
+    Returns:
+        The initializer.
+
+    >>> import highlevel as hl
+    >>> type(hl.initializers.get("he_normal")).__name__
+    'HeNormal'
+    >>> hl.initializers.get({"class_name": "Constant", "config": {"value": 3.0}}).value
+    3.0
+    """
     if isinstance(identifier, Initializer) or (callable(identifier) and not isinstance(identifier, (str, type))):
         return identifier
     if isinstance(identifier, str):
@@ -237,6 +438,18 @@ def get(identifier) -> Initializer:
 
 
 def serialize(init) -> Any:
+    """Keras's config dict of an initializer: ``{"class_name": ..., "config": ...}``.
+
+        Args:
+            init: An :class:`Initializer` instance.
+
+        Returns:
+            A dict that :func:`get` turns back into an equal initializer.
+
+        >>> import highlevel as hl
+        >>> hl.initializers.serialize(hl.initializers.Constant(2.0))
+        {'class_name': 'Constant', 'config': {'value': 2.0}}
+    """
     if isinstance(init, Initializer):
         return {"class_name": type(init).__name__, "config": init.get_config()}
     raise ValueError(f"Cannot serialize the initializer {init!r}; use an hl.initializers class.")

@@ -10,7 +10,20 @@ __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "seria
 
 
 class Regularizer:
-    """Abstract: ``regularizer(weight) -> scalar penalty``."""
+    """Abstract base of the regularizers: ``regularizer(weight) -> scalar penalty``.
+
+    A layer adds each regularized weight's penalty to the training loss. Subclasses
+    implement ``__call__(x)`` with ``jax.numpy`` and ``get_config()``.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> class MaxNorm(hl.regularizers.Regularizer):
+    ...     def __call__(self, x):
+    ...         return jnp.max(jnp.abs(x))
+    ...     def get_config(self):
+    ...         return {}
+    >>> float(MaxNorm()(jnp.array([1.0, -2.0])))
+    2.0
+    """
 
     def __call__(self, x):
         raise NotImplementedError
@@ -24,9 +37,16 @@ class Regularizer:
 
 
 class L1L2(Regularizer):
-    """``l1 * sum(|w|) + l2 * sum(w**2)``.
+    """Combined penalty ``l1 * sum(|w|) + l2 * sum(w**2)``; also exported as ``l1_l2``.
 
-    >>> float(L1L2(l1=0.1, l2=0.01)(jnp.array([1.0, -2.0])))
+    Args:
+        l1: The L1 factor.
+        l2: The L2 factor.
+
+    Called on a weight of any shape; returns a scalar of its dtype.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> float(hl.regularizers.L1L2(l1=0.1, l2=0.01)(jnp.array([1.0, -2.0])))
     0.35...
     """
 
@@ -47,7 +67,15 @@ class L1L2(Regularizer):
 
 
 class L1(L1L2):
-    """``l1 * sum(|w|)`` (Keras's default factor 0.01)."""
+    """L1 penalty ``l1 * sum(|w|)``; also exported as ``l1``.
+
+    Args:
+        l1: The L1 factor (Keras's default, 0.01).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> float(hl.regularizers.L1(0.1)(jnp.array([1.0, -2.0])))
+    0.3...
+    """
 
     def __init__(self, l1: float = 0.01):
         super().__init__(l1=l1)
@@ -57,7 +85,15 @@ class L1(L1L2):
 
 
 class L2(L1L2):
-    """``l2 * sum(w**2)`` (Keras's default factor 0.01)."""
+    """L2 penalty ``l2 * sum(w**2)``; also exported as ``l2``.
+
+    Args:
+        l2: The L2 factor (Keras's default, 0.01).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> float(hl.regularizers.L2(0.1)(jnp.array([1.0, -2.0])))
+    0.5...
+    """
 
     def __init__(self, l2: float = 0.01):
         super().__init__(l2=l2)
@@ -71,7 +107,21 @@ _REGISTRY = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2, "l1_l2": L1L2
 
 
 def get(identifier) -> Regularizer | None:
-    """A regularizer from None, a name, a ``{"class_name", "config"}`` dict or an instance."""
+    """A regularizer from None, a name, a ``{"class_name", "config"}`` dict or an instance.
+
+    Args:
+        identifier: ``None`` (no regularizer), a name (``"l2"``, ``"L1L2"``), a config dict
+            as :func:`serialize` writes, or a regularizer or callable (returned as is).
+
+    Returns:
+        The regularizer, or ``None``.
+
+    >>> import highlevel as hl
+    >>> hl.regularizers.get("l2").l2
+    0.01
+    >>> hl.regularizers.get({"class_name": "L1", "config": {"l1": 0.5}}).l1
+    0.5
+    """
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
     if isinstance(identifier, str):
@@ -91,6 +141,18 @@ def get(identifier) -> Regularizer | None:
 
 
 def serialize(reg) -> dict[str, Any] | None:
+    """Keras's config dict of a regularizer: ``{"class_name": ..., "config": ...}``.
+
+    Args:
+        reg: An :class:`L1`, :class:`L2` or :class:`L1L2`, or ``None``.
+
+    Returns:
+        The dict (``None`` for ``None``), which :func:`get` reads back.
+
+    >>> import highlevel as hl
+    >>> hl.regularizers.serialize(hl.regularizers.L2(0.001))
+    {'class_name': 'L2', 'config': {'l2': 0.001}}
+    """
     if reg is None:
         return None
     if isinstance(reg, Regularizer):

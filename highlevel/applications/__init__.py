@@ -33,12 +33,23 @@ _NETWORKS = {"MobileNetV2": MobileNetV2, "ResNet50": ResNet50, "ResNet18": ResNe
 
 
 def names() -> list[str]:
-    """The networks' names, as configs write them."""
+    """The networks' names, as configs write them.
+
+    >>> import highlevel as hl
+    >>> hl.applications.names()
+    ['EfficientNetB0', 'MobileNetV2', 'ResNet18', 'ResNet50', 'VGG16']
+    """
     return sorted(_NETWORKS)
 
 
 def get(name: str):
     """The constructor of the network called ``name`` (e.g. ``"MobileNetV2"``).
+
+    Args:
+        name: One of :func:`names`.
+
+    Returns:
+        The constructor function, e.g. :func:`ResNet50`.
 
     >>> get("ResNet50").__name__
     'ResNet50'

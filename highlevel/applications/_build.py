@@ -123,14 +123,39 @@ def preprocess_mode(origin: str) -> str:
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
-    """``value`` rounded to a multiple of ``divisor``, never more than 10% below it (Keras and torchvision)."""
+    """``value`` rounded to a multiple of ``divisor``, never more than 10% below it (Keras and torchvision).
+
+    Args:
+        value: The channel count to round (e.g. ``filters * alpha``).
+        divisor: The multiple to round to.
+        min_value: The smallest result (default: ``divisor``).
+
+    Returns:
+        The rounded channel count.
+
+    >>> from highlevel.applications.mobilenet_v2 import make_divisible
+    >>> make_divisible(32 * 0.35), make_divisible(100), make_divisible(3)
+    (16, 104, 8)
+    """
     min_value = divisor if min_value is None else min_value
     new_value = max(min_value, int(value + divisor / 2) // divisor * divisor)
     return new_value + divisor if new_value < 0.9 * value else new_value
 
 
 def correct_pad(shape: tuple, kernel_size: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Keras's zero padding before a stride-2 "valid" conv on ``shape`` (batch, h, w, c): "same"'s split."""
+    """Keras's zero padding before a stride-2 "valid" conv: "same"'s split of the padding.
+
+    Args:
+        shape: The input's shape ``(batch, height, width, channels)`` (height None: unknown).
+        kernel_size: The convolution's (square) kernel size.
+
+    Returns:
+        ``((top, bottom), (left, right))`` for ``ZeroPadding2D``.
+
+    >>> from highlevel.applications.mobilenet_v2 import correct_pad
+    >>> correct_pad((None, 224, 224, 3), 3), correct_pad((None, 225, 225, 3), 3)
+    (((0, 1), (0, 1)), ((1, 1), (1, 1)))
+    """
     if shape[1] is None:
         adjust = (1, 1)
     else:
@@ -154,8 +179,26 @@ def convert_torch_layers(state_dict: _common.TorchStateDict, model: Model, torch
     ``weight`` (``(C, 1, kh, kw)`` to ``(kh, kw, C, 1)``); Dense: ``weight`` (``(out, in)`` to
     ``(in, out)``, or ``dense_kernel[name](weight)``) and ``bias``; BatchNormalization:
     ``weight, bias, running_mean, running_var``. Every converted shape is checked against
-    the layer's, and a difference names the tensor. (``resnet.convert_torch_layers`` without
-    the depthwise case.)
+    the layer's, and a difference names the tensor.
+
+    Args:
+        state_dict: The torchvision tensors, as a ``TorchStateDict``.
+        model: The model whose layers receive them.
+        torch_names: Our layer name -> torchvision module path, for every layer with weights.
+        app: The network's name, for error messages.
+        dense_kernel: Layer name -> a converter of its Dense ``weight``, where a plain
+            transpose is wrong.
+
+    Returns:
+        ``{layer name: [arrays in get_weights() order]}``.
+
+    >>> import highlevel as hl, numpy as np
+    >>> from highlevel.applications._common import TorchStateDict
+    >>> from highlevel.applications.mobilenet_v2 import convert_torch_layers
+    >>> model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(2, name="head")])
+    >>> sd = TorchStateDict({"fc.weight": np.zeros((2, 3), np.float32), "fc.bias": np.zeros(2, np.float32)})
+    >>> [a.shape for a in convert_torch_layers(sd, model, {"head": "fc"}, "Demo")["head"]]
+    [(3, 2), (2,)]
     """
     dense_kernel = dense_kernel or {}
     result: dict[str, list[np.ndarray]] = {}

@@ -39,6 +39,16 @@ class WeightFile(NamedTuple):
     ``checksum`` is ``"sha256:<hex>"``, ``"md5:<hex>"``, ``"sha256-prefix:<hex>"``
     (torchvision names its files after the first 8 hex digits of their SHA-256) or None
     where the publisher gives none.
+
+    Args:
+        url: Where the file is published.
+        filename: Its name in the caches.
+        checksum: Its published checksum, or None.
+
+    >>> import highlevel as hl
+    >>> f = hl.applications.WeightFile("https://example.invalid/w.h5", "w.h5", "sha256-prefix:0123abcd")
+    >>> f.filename, f.checksum
+    ('w.h5', 'sha256-prefix:0123abcd')
     """
 
     url: str
@@ -141,7 +151,12 @@ def batch_norm_from_torch(sd: TorchStateDict, prefix: str) -> list[np.ndarray]:
 
 
 def weights_dir() -> Path:
-    """Where downloaded weights are kept: ``$HIGHLEVEL_HOME/models`` or ``~/.cache/highlevel/models``."""
+    """Where downloaded weights are kept: ``$HIGHLEVEL_HOME/models`` or ``~/.cache/highlevel/models``.
+
+    >>> import highlevel as hl
+    >>> hl.applications.weights_dir().name
+    'models'
+    """
     root = os.environ.get("HIGHLEVEL_HOME")
     return (Path(root).expanduser() if root else Path.home() / ".cache" / "highlevel") / "models"
 
@@ -181,7 +196,30 @@ def _checksum_ok(path: Path, checksum: str | None) -> bool:
 
 
 def get_weights_file(file: WeightFile, *, origin: str, app_name: str) -> Path:
-    """A local copy of ``file``: from a cache or an installed package, else downloaded and checked."""
+    """A local copy of ``file``: from a cache or an installed package, else downloaded and checked.
+
+    Looked for in :func:`weights_dir`, then Keras's (``$KERAS_HOME/models``) or torch's
+    (``$TORCH_HOME/hub/checkpoints``) cache, by ``origin``; a file found must have the
+    published checksum. Otherwise it is downloaded into :func:`weights_dir`.
+
+    Args:
+        file: The :class:`WeightFile`.
+        origin: ``"keras"`` or ``"torchvision"``: which library's cache to look in too.
+        app_name: The network's name, for error messages.
+
+    Returns:
+        The path of the local file.
+
+    >>> import os, tempfile
+    >>> import highlevel as hl
+    >>> old, os.environ["HIGHLEVEL_HOME"] = os.environ.get("HIGHLEVEL_HOME"), tempfile.mkdtemp()
+    >>> os.makedirs(hl.applications.weights_dir())
+    >>> _ = (hl.applications.weights_dir() / "tiny.h5").write_bytes(b"weights")
+    >>> file = hl.applications.WeightFile("https://example.invalid/tiny.h5", "tiny.h5")
+    >>> hl.applications.get_weights_file(file, origin="keras", app_name="Tiny").name
+    'tiny.h5'
+    >>> _ = os.environ.pop("HIGHLEVEL_HOME") if old is None else os.environ.update(HIGHLEVEL_HOME=old)
+    """
     dirs = _search_dirs(origin)
     candidates = [d / file.filename for d in dirs]
     packaged = _packaged(file.filename)

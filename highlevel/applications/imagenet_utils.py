@@ -64,7 +64,12 @@ def _class_index() -> dict[int, tuple[str, str]]:
 
 
 def class_names() -> list[str]:
-    """The 1000 ImageNet class names, in the order of the networks' outputs."""
+    """The 1000 ImageNet class names, in the order of the networks' outputs.
+
+    >>> from highlevel.applications.imagenet_utils import class_names
+    >>> len(class_names()), class_names()[281]
+    (1000, 'tabby')
+    """
     index = _class_index()
     return [index[i][1] for i in range(1000)]
 

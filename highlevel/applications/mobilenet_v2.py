@@ -236,6 +236,25 @@ def torchvision_weights(state_dict: _common.TorchStateDict, model: Model) -> dic
     ``[gamma, beta, moving_mean, moving_variance]``. Every tensor is taken or skipped
     (``num_batches_tracked``; ``classifier.*`` without the top), so the loader can name any
     that is left over; a tensor of the wrong shape is named here.
+
+    Args:
+      state_dict: the torchvision tensors, as a ``TorchStateDict`` (it records which are used).
+      model: the network, built with ``origin="torchvision"`` (any model whose layers carry
+        MobileNetV2's layer names).
+
+    Returns:
+      ``{layer name: [arrays in get_weights() order]}`` for each layer with weights.
+      ``model.load_weights(path)`` calls this for a ``.pth``/``.safetensors`` file.
+
+    A stem-only model shows the mapping (a real one is ``hl.applications.MobileNetV2(...)``):
+
+    >>> import highlevel as hl, numpy as np
+    >>> from highlevel.applications._common import TorchStateDict
+    >>> stem = hl.Sequential([hl.Input((4, 4, 3)), hl.layers.Conv2D(2, 3, use_bias=False, name="Conv1")])
+    >>> sd = TorchStateDict({"features.0.0.weight": np.zeros((2, 3, 3, 3), np.float32)})
+    >>> {name: [a.shape for a in arrays]
+    ...  for name, arrays in hl.applications.mobilenet_v2.torchvision_weights(sd, stem).items()}
+    {'Conv1': [(3, 3, 3, 2)]}
     """
     bn = {layer.name: layer for layer in model.layers}.get("bn_Conv1")
     if bn is not None and bn.epsilon != _BN["torchvision"]["epsilon"]:
@@ -254,6 +273,12 @@ def torchvision_weights(state_dict: _common.TorchStateDict, model: Model) -> dic
 
 def preprocess_input(x, data_format: str | None = None, origin: str = "keras"):
     """Scales RGB images in [0, 255] as the weights of ``origin`` expect.
+
+    Args:
+      x: images ``(..., height, width, 3)`` in [0, 255], a NumPy or JAX array (a float copy
+        is returned).
+      data_format: ``"channels_last"`` (or None); channels-first is not supported.
+      origin: ``"keras"`` or ``"torchvision"``: whose weights the images are for.
 
     ``"keras"``: Keras's "tf" mode, ``x / 127.5 - 1``; ``"torchvision"``: ``x / 255`` then
     ``(x - mean) / std`` per channel with ImageNet's mean ``[0.485, 0.456, 0.406]`` and std

@@ -228,8 +228,18 @@ def ResNet18(include_top: bool = True, weights: Any = "imagenet", input_tensor: 
     ``weights="imagenet"`` therefore means torchvision's weights (origin "torchvision").
 
     Args:
-      include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation,
-      name: as for ``ResNet50``; the feature map has 512 channels.
+      include_top: whether to end with global average pooling and the ``predictions`` Dense layer.
+      weights: ``None`` (random), ``"imagenet"`` (torchvision's, downloaded and cached), or the
+        path of a weights file (a torchvision ``.pth``/``.safetensors`` state dict, or a Keras
+        weights file saved from this network).
+      input_tensor: an ``hl.Input`` tensor (or a layer's output on one) to build the model on.
+      input_shape: ``(height, width, 3)``; at least 32x32.
+      pooling: with ``include_top=False``, ``None`` (the 4-D feature map), ``"avg"`` or ``"max"``
+        (global pooling to ``(batch, 512)``).
+      classes: the number of classes when ``include_top`` (1000 with ImageNet weights).
+      classifier_activation: the top layer's activation; ``None`` or ``"softmax"`` with
+        pretrained weights.
+      name: the model's name.
       origin: ``"torchvision"`` or ``"keras"``; ``None`` infers it from ``weights``
         (torchvision's for ``"imagenet"``).
 
@@ -275,6 +285,25 @@ def torchvision_weights(state_dict: _common.TorchStateDict, model: Model) -> dic
     to ``conv{s+1}_block{b+1}_{i}_conv``/``_bn``, ``downsample.0``/``.1`` to the block's
     ``_0_conv``/``_0_bn`` and ``fc`` to ``predictions``. Every tensor is taken or skipped
     (``num_batches_tracked``; ``fc.*`` without the top), so the loader can name any left over.
+
+    Args:
+      state_dict: the torchvision tensors, as a ``TorchStateDict`` (it records which are used).
+      model: the network, built with ``origin="torchvision"`` (any model whose layers carry
+        ResNet50's layer names).
+
+    Returns:
+      ``{layer name: [arrays in get_weights() order]}`` for each layer with weights.
+      ``model.load_weights(path)`` calls this for a ``.pth``/``.safetensors`` file.
+
+    A stem-only model shows the mapping (a real one is ``hl.applications.ResNet50(...)``):
+
+    >>> import highlevel as hl, numpy as np
+    >>> from highlevel.applications._common import TorchStateDict
+    >>> stem = hl.Sequential([hl.Input((4, 4, 3)), hl.layers.Conv2D(2, 3, use_bias=False, name="conv1_conv")])
+    >>> sd = TorchStateDict({"conv1.weight": np.zeros((2, 3, 3, 3), np.float32)})
+    >>> {name: [a.shape for a in arrays]
+    ...  for name, arrays in hl.applications.resnet.torchvision_weights(sd, stem).items()}
+    {'conv1_conv': [(3, 3, 3, 2)]}
     """
     stem = {layer.name: layer for layer in model.layers}.get("conv1_conv")
     if stem is not None and getattr(stem, "use_bias", False):
@@ -295,6 +324,12 @@ def torchvision_weights(state_dict: _common.TorchStateDict, model: Model) -> dic
 
 def preprocess_input(x, data_format: str | None = None, origin: str = "keras"):
     """Scales RGB images in [0, 255] as the weights of ``origin`` expect.
+
+    Args:
+      x: images ``(..., height, width, 3)`` in [0, 255], a NumPy or JAX array (a float copy
+        is returned).
+      data_format: ``"channels_last"`` (or None); channels-first is not supported.
+      origin: ``"keras"`` or ``"torchvision"``: whose weights the images are for.
 
     ``"keras"``: Keras's "caffe" mode (RGB to BGR, then the ImageNet mean subtracted, no
     scaling); ``"torchvision"``: ``x / 255`` then ``(x - mean) / std`` per channel with

@@ -37,6 +37,12 @@ def blocks(model) -> list[tuple[str, list]]:
     and the layers after the last one (the top convolution, pooling, any head) ``"top"``.
     Nested models are looked into.
 
+    Args:
+        model: A network from ``hl.applications``, or a model that contains one.
+
+    Returns:
+        ``[(block name, [layers]), ...]``, in the model's order.
+
     >>> import highlevel as hl
     >>> base = hl.applications.MobileNetV2(weights=None, include_top=False, input_shape=(96, 96, 3))
     >>> [name for name, _ in blocks(base)][:3], [name for name, _ in blocks(base)][-2:]
@@ -71,6 +77,17 @@ def unfreeze_top(model, n_blocks: int, *, freeze_batch_norm: bool = True) -> lis
         statistics kept, gamma/beta fixed), as Keras's fine-tuning guide advises for small data.
 
     Returns the names of the blocks made trainable. Compile the model afterwards.
+
+    A small model with Keras-style block names shows the rule (a real one is a base from
+    ``hl.applications`` under a new head):
+
+    >>> import highlevel as hl
+    >>> model = hl.Sequential([hl.Input((4,)), hl.layers.Dense(4, name="block1_dense"),
+    ...                        hl.layers.Dense(4, name="block2_dense"), hl.layers.Dense(1, name="head")])
+    >>> hl.applications.unfreeze_top(model, 1)
+    ['block2']
+    >>> [layer.trainable for layer in model.layers]
+    [False, True, True]
     """
     if not isinstance(n_blocks, int) or n_blocks < 0:
         raise ValueError(f"unfreeze_top `n_blocks` must be an int >= 0, got {n_blocks!r}.")

@@ -144,6 +144,21 @@ def fc1_from_torch(w: np.ndarray, channels: int = 512, grid: int = _TORCH_GRID) 
     torch flattens the feature map channels first, we flatten it channels last: the
     kernel's rows are reordered accordingly. A weight of another size is only transposed
     (the shape check then names it).
+
+    Args:
+      w: torchvision's weight, shape ``(out, channels * grid * grid)``.
+      channels: the channels of the flattened feature map.
+      grid: its height and width.
+
+    Returns:
+      The kernel, shape ``(grid * grid * channels, out)``.
+
+    >>> import numpy as np
+    >>> from highlevel.applications.vgg import fc1_from_torch
+    >>> w = np.arange(3 * 8.0).reshape(3, 8)  # 2 channels on a 2x2 grid
+    >>> k = fc1_from_torch(w, channels=2, grid=2)
+    >>> k.shape, bool(k[1, 0] == w[0, 4])  # our row (0, 0, c=1) is torch's column (c=1, 0, 0)
+    ((8, 3), True)
     """
     if w.ndim != 2 or w.shape[1] != channels * grid * grid:
         return _common.dense_from_torch(w)
@@ -168,6 +183,26 @@ def torchvision_weights(state_dict: _common.TorchStateDict, model: Model) -> dic
     ``features.{i}`` go to ``block{b}_conv{j}`` (OIHW to HWIO), ``classifier.0``/``.3``/``.6``
     to ``fc1``/``fc2``/``predictions`` (transposed; ``fc1``'s rows reordered from torch's
     (c, h, w) flattening to our (h, w, c)). ``classifier.*`` is skipped without the top.
+
+    Args:
+      state_dict: the torchvision tensors, as a ``TorchStateDict`` (it records which are used).
+      model: the network, built with ``origin="torchvision"`` (any model whose layers carry
+        VGG16's layer names).
+
+    Returns:
+      ``{layer name: [arrays in get_weights() order]}`` for each layer with weights.
+      ``model.load_weights(path)`` calls this for a ``.pth``/``.safetensors`` file.
+
+    A stem-only model shows the mapping (a real one is ``hl.applications.VGG16(...)``):
+
+    >>> import highlevel as hl, numpy as np
+    >>> from highlevel.applications._common import TorchStateDict
+    >>> stem = hl.Sequential([hl.Input((4, 4, 3)), hl.layers.Conv2D(2, 3, name="block1_conv1")])
+    >>> sd = TorchStateDict({"features.0.weight": np.zeros((2, 3, 3, 3), np.float32),
+    ...                      "features.0.bias": np.zeros(2, np.float32)})
+    >>> {name: [a.shape for a in arrays]
+    ...  for name, arrays in hl.applications.vgg.torchvision_weights(sd, stem).items()}
+    {'block1_conv1': [(3, 3, 3, 2), (2,)]}
     """
     result = convert_torch_layers(state_dict, model, _torch_names(), "VGG16",
                                   dense_kernel={"fc1": fc1_from_torch})
@@ -182,6 +217,12 @@ def torchvision_weights(state_dict: _common.TorchStateDict, model: Model) -> dic
 
 def preprocess_input(x, data_format: str | None = None, origin: str = "keras"):
     """Scales RGB images in [0, 255] as the weights of ``origin`` expect.
+
+    Args:
+      x: images ``(..., height, width, 3)`` in [0, 255], a NumPy or JAX array (a float copy
+        is returned).
+      data_format: ``"channels_last"`` (or None); channels-first is not supported.
+      origin: ``"keras"`` or ``"torchvision"``: whose weights the images are for.
 
     ``"keras"``: Keras's "caffe" mode (RGB to BGR, then the ImageNet mean subtracted, no
     scaling); ``"torchvision"``: ``x / 255`` then ``(x - mean) / std`` per channel.

@@ -42,9 +42,12 @@ class LambdaCallback(Callback):
     """A callback whose hooks are the given functions, called as Keras calls them.
 
     Args:
-        on_epoch_begin, on_epoch_end: ``fn(epoch, logs)``.
-        on_train_begin, on_train_end: ``fn(logs)``.
-        on_train_batch_begin, on_train_batch_end: ``fn(batch, logs=logs)``.
+        on_epoch_begin: ``fn(epoch, logs)``, called before each epoch.
+        on_epoch_end: ``fn(epoch, logs)``, called after each epoch with its logs.
+        on_train_begin: ``fn(logs)``, called once before training.
+        on_train_end: ``fn(logs)``, called once after training.
+        on_train_batch_begin: ``fn(batch, logs=logs)``, called before each training step.
+        on_train_batch_end: ``fn(batch, logs=logs)``, called after each training step.
         **kwargs: any other hook by name, e.g. ``on_test_end=fn``, ``on_predict_batch_end=fn``,
             ``on_train_exception=fn(exception)``; Keras's ``on_batch_begin``/``on_batch_end``
             mean the train-batch hooks.
@@ -54,6 +57,8 @@ class LambdaCallback(Callback):
     the device, so read them only when needed.
 
     >>> print_epoch = LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))
+    >>> print_epoch.on_epoch_end(0, {"loss": 0.25})
+    0 0.25
     """
 
     def __init__(self, on_epoch_begin: Callable | None = None, on_epoch_end: Callable | None = None,

@@ -8,9 +8,14 @@ __all__ = ["load_data"]
 
 
 def load_data(test_split: float = 0.2, seed: int = 0):
-    """``(x_train, y_train), (x_test, y_test)``: images ``(n, 8, 8, 1)`` in [0, 1], int32 labels 0-9.
+    """scikit-learn's 8x8 digits as ``(x_train, y_train), (x_test, y_test)``.
 
-    The split is stratified by class and fixed by ``seed``.
+    Images are ``(n, 8, 8, 1)`` float32 in [0, 1], labels int32 0-9. The split is
+    stratified by class and fixed by ``seed``.
+
+    Args:
+        test_split: The fraction of each class kept for testing, in (0, 1).
+        seed: The seed of the split.
 
     >>> (x_train, y_train), (x_test, y_test) = load_data()
     >>> x_train.shape, x_test.shape

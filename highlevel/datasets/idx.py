@@ -131,6 +131,11 @@ class IdxSource:
         checksums: file name -> ``"sha256:<hex>"`` or ``"md5:<hex>"`` of the ``.gz`` file.
         aliases: other folder names accepted under ``$HIGHLEVEL_DATA``.
         system_dirs: folders where a system package installs the files.
+
+    >>> from highlevel.datasets.idx import IdxSource
+    >>> source = IdxSource(name="tiny", title="Tiny", base_url="https://example.invalid/", checksums={})
+    >>> source.name, source.aliases
+    ('tiny', ())
     """
 
     name: str
@@ -155,8 +160,26 @@ def load_idx_dataset(source: IdxSource, path: str | os.PathLike | None = None):
     used; if none does, the missing files are downloaded into the cache, each
     checked against its published checksum and written atomically.
 
+    Args:
+        source: The dataset's :class:`IdxSource`.
+        path: A folder to look in first.
+
     Returns:
-        ``(x_train, y_train), (x_test, y_test)``.
+        ``(x_train, y_train), (x_test, y_test)``, as the files hold them (``uint8`` for MNIST).
+
+    >>> import gzip, os, tempfile
+    >>> from highlevel.datasets.idx import IdxSource, load_idx_dataset
+    >>> folder = tempfile.mkdtemp()
+    >>> images = [0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2] + [0] * 8  # two 2x2 images
+    >>> labels = [0, 0, 8, 1, 0, 0, 0, 2, 3, 5]
+    >>> for split in ("train", "t10k"):
+    ...     for kind, data in (("images-idx3", images), ("labels-idx1", labels)):
+    ...         with gzip.open(os.path.join(folder, f"{split}-{kind}-ubyte.gz"), "wb") as f:
+    ...             _ = f.write(bytes(data))
+    >>> source = IdxSource(name="tiny", title="Tiny", base_url="https://example.invalid/", checksums={})
+    >>> (x_train, y_train), (x_test, y_test) = load_idx_dataset(source, path=folder)
+    >>> x_train.shape, y_test.tolist()
+    ((2, 2, 2), [3, 5])
     """
     folders = _candidate_folders(source, path)
     for folder in folders:

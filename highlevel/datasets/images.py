@@ -10,6 +10,15 @@ __all__ = ["balanced_subset", "to_rgb", "resize"]
 def balanced_subset(x, y, per_class: int, seed: int = 0):
     """``per_class`` randomly chosen samples of every class (shuffled together).
 
+    Args:
+        x: Samples, shape ``(n, ...)``.
+        y: Integer labels, shape ``(n,)``.
+        per_class: How many samples of each class to keep (every class needs as many).
+        seed: The seed of the choice and the shuffle.
+
+    Returns:
+        ``(x_subset, y_subset)`` with ``per_class * n_classes`` rows.
+
     >>> import numpy as np
     >>> x, y = np.arange(10), np.array([0, 1] * 5)
     >>> xs, ys = balanced_subset(x, y, per_class=2, seed=0)
@@ -34,7 +43,19 @@ def balanced_subset(x, y, per_class: int, seed: int = 0):
 
 
 def to_rgb(x):
-    """Grayscale images ``(n, h, w)`` or ``(n, h, w, 1)`` repeated into 3 channels."""
+    """Grayscale images ``(n, h, w)`` or ``(n, h, w, 1)`` repeated into 3 channels.
+
+    Args:
+        x: Grayscale images, shape ``(n, h, w)`` or ``(n, h, w, 1)`` (RGB images
+            ``(n, h, w, 3)`` are returned as they are).
+
+    Returns:
+        Images of shape ``(n, h, w, 3)``, of ``x``'s dtype.
+
+    >>> import numpy as np
+    >>> to_rgb(np.zeros((2, 28, 28))).shape
+    (2, 28, 28, 3)
+    """
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[..., None]
@@ -47,6 +68,14 @@ def to_rgb(x):
 
 def resize(x, size, chunk: int = 256) -> np.ndarray:
     """Images ``(n, h, w, c)`` resized bilinearly to ``size = (height, width)``, as float32.
+
+    Args:
+        x: Images, shape ``(n, h, w, c)``.
+        size: The new ``(height, width)``.
+        chunk: How many images are resized per compiled call (bounds device memory).
+
+    Returns:
+        A float32 array of shape ``(n, height, width, c)``.
 
     >>> import numpy as np
     >>> resize(np.zeros((2, 28, 28, 3)), (96, 96)).shape

@@ -84,6 +84,20 @@ def split_arrays(x: np.ndarray, y: np.ndarray, test_split: float | None, seed: i
 
     ``test_split=None`` (or 0) returns all rows, unshuffled, as training data and
     0-row test arrays.
+
+    Args:
+        x: Inputs, ``n`` rows.
+        y: Targets, ``n`` rows.
+        test_split: The fraction of rows for testing, in [0, 1), or None.
+        seed: The seed of the shuffle.
+
+    Returns:
+        ``(x_train, y_train), (x_test, y_test)``.
+
+    >>> import numpy as np
+    >>> (x_train, y_train), (x_test, y_test) = split_arrays(np.arange(10), np.arange(10), 0.2)
+    >>> len(x_train), len(x_test), sorted(x_train.tolist() + x_test.tolist()) == list(range(10))
+    (8, 2, True)
     """
     if test_split is None or test_split == 0:
         return (x, y), (x[:0], y[:0])

@@ -69,6 +69,11 @@ def split(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.2):
 
     Never shuffled, so the model is tested on the future of what it learned.
 
+    Args:
+        x: Inputs, e.g. windows ``(n, window, features)`` from :func:`windows`.
+        y: Targets with ``n`` rows.
+        test_fraction: The fraction of the rows (the last ones) kept for testing, in (0, 1).
+
     >>> x, y = windows(np.arange(12.0), window=2)
     >>> (x_train, y_train), (x_test, y_test) = split(x, y, 0.2)
     >>> len(x_train), len(x_test), float(y_train[-1, 0]), float(y_test[0, 0])
@@ -93,7 +98,9 @@ def naive_forecast(x: np.ndarray, horizon: int = 1, target: int | Sequence[int] 
 
     Args:
         x: windows ``(n, window, features)`` from :func:`windows`.
-        horizon, target: as given to :func:`windows`, so the result has ``y``'s shape.
+        horizon: as given to :func:`windows`: how many steps ahead are forecast.
+        target: as given to :func:`windows`: the feature column(s) forecast (all if None),
+            so the result has ``y``'s shape.
 
     >>> x, y = windows(np.array([1.0, 2.0, 4.0, 8.0]), window=2)
     >>> naive_forecast(x).tolist(), y.tolist()

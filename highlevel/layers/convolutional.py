@@ -234,8 +234,12 @@ class Conv1D(_Conv):
       data_format: ``"channels_last"`` only.
       dilation_rate: the spacing between kernel taps (strides must be 1 when it is above 1).
       groups: split the channels into this many independent convolutions.
-      activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
-      bias_regularizer: as for ``Dense``.
+      activation: the activation of the output (a Keras name or a callable; None: linear).
+      use_bias: whether to add a learned bias.
+      kernel_initializer: the kernel's initializer (a Keras name or an ``hl.initializers`` object).
+      bias_initializer: the bias's initializer.
+      kernel_regularizer: a penalty on the kernel, added to the loss.
+      bias_regularizer: a penalty on the bias, added to the loss.
 
     Input shape ``(batch, steps, channels)``; output ``(batch, new_steps, filters)``.
     Weights (Keras order): ``kernel (kernel_size, channels // groups, filters)``, ``bias (filters,)``.
@@ -261,8 +265,12 @@ class Conv2D(_Conv):
       data_format: ``"channels_last"`` only.
       dilation_rate: the spacing between kernel taps (strides must be 1 when it is above 1).
       groups: split the channels into this many independent convolutions.
-      activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
-      bias_regularizer: as for ``Dense``.
+      activation: the activation of the output (a Keras name or a callable; None: linear).
+      use_bias: whether to add a learned bias.
+      kernel_initializer: the kernel's initializer (a Keras name or an ``hl.initializers`` object).
+      bias_initializer: the bias's initializer.
+      kernel_regularizer: a penalty on the kernel, added to the loss.
+      bias_regularizer: a penalty on the bias, added to the loss.
 
     Input shape ``(batch, height, width, channels)``; output ``(batch, new_h, new_w, filters)``.
     Weights (Keras order): ``kernel (kh, kw, channels // groups, filters)``, ``bias (filters,)``.
@@ -288,8 +296,12 @@ class Conv2DTranspose(Layer):
         is ``(size - 1) * strides + kernel + output_padding`` for "valid" and
         ``(size - 1) * strides + kernel % 2 + output_padding`` for "same", as in Keras.
       data_format: ``"channels_last"`` only.
-      activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
-      bias_regularizer: as for ``Dense``.
+      activation: the activation of the output (a Keras name or a callable; None: linear).
+      use_bias: whether to add a learned bias.
+      kernel_initializer: the kernel's initializer (a Keras name or an ``hl.initializers`` object).
+      bias_initializer: the bias's initializer.
+      kernel_regularizer: a penalty on the kernel, added to the loss.
+      bias_regularizer: a penalty on the bias, added to the loss.
 
     Input shape ``(batch, height, width, channels)``; output ``(batch, new_h, new_w, filters)``.
     Weights (Keras order and shapes): ``kernel (kh, kw, filters, channels)``, ``bias (filters,)``.

@@ -170,8 +170,12 @@ class SeparableConv2D(_DepthwiseBase):
       depth_multiplier: depthwise output channels per input channel.
       data_format: ``"channels_last"`` only.
       activation, use_bias: as for ``Dense``.
-      depthwise_initializer, pointwise_initializer, bias_initializer, depthwise_regularizer,
-      pointwise_regularizer, bias_regularizer: for the two kernels and the bias.
+      depthwise_initializer: the depthwise kernel's initializer.
+      pointwise_initializer: the pointwise (1x1) kernel's initializer.
+      bias_initializer: the bias's initializer.
+      depthwise_regularizer: a penalty on the depthwise kernel, added to the loss.
+      pointwise_regularizer: a penalty on the pointwise kernel, added to the loss.
+      bias_regularizer: a penalty on the bias, added to the loss.
 
     Input shape ``(batch, height, width, channels)``; output ``(batch, new_h, new_w, filters)``.
     Weights (Keras order): ``depthwise_kernel (kh, kw, channels, depth_multiplier)``,

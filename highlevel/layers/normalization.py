@@ -86,8 +86,10 @@ class BatchNormalization(Layer):
       momentum: the moving averages' momentum.
       epsilon: added to the variance.
       center, scale: whether to learn ``beta`` and ``gamma``.
-      beta_initializer, gamma_initializer, moving_mean_initializer,
-      moving_variance_initializer: initializers (Keras names).
+      beta_initializer: ``beta``'s initializer (a Keras name or an ``hl.initializers`` object).
+      gamma_initializer: ``gamma``'s initializer.
+      moving_mean_initializer: the moving mean's initializer.
+      moving_variance_initializer: the moving variance's initializer.
       beta_regularizer, gamma_regularizer: penalties added to the loss.
 
     Input and output shapes are the same. Weights (Keras order): ``gamma``, ``beta``

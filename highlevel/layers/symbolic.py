@@ -89,7 +89,24 @@ def call_symbolic(layer: Layer, inputs: Any, args: tuple, kwargs: dict[str, Any]
 
 @register_layer
 class InputLayer(Layer):
-    """The entry of a model: holds the input shape and passes its input through."""
+    """The entry of a model: holds the input shape and passes its input through.
+
+    :func:`Input` creates one and returns its output tensor; models hold it as their first
+    layer.
+
+    Args:
+        shape: The shape of one sample, without the batch dimension.
+        batch_size: A fixed batch size, or None.
+        dtype: The input's dtype.
+        name: The layer's name.
+        batch_shape: The full shape with the batch dimension, instead of ``shape`` and ``batch_size``.
+        **kwargs: Other ``Layer`` arguments.
+
+    >>> import highlevel as hl
+    >>> layer = hl.layers.InputLayer((3,))
+    >>> layer.batch_shape, layer.output.shape
+    ((None, 3), (None, 3))
+    """
 
     def __init__(self, shape: Sequence[int | None] | None = None, batch_size: int | None = None,
                  dtype: str = "float32", name: str | None = None, batch_shape=None, **kwargs):
@@ -118,6 +135,19 @@ class InputLayer(Layer):
 def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = None,
           dtype: str = "float32", name: str | None = None, batch_shape=None) -> KerasTensor:
     """A symbolic input of ``shape`` (without the batch dimension), as ``keras.Input``.
+
+    Args:
+        shape: The shape of one sample, e.g. ``(28, 28, 1)``; ``None`` entries are unknown
+            sizes (e.g. a sequence length). An int means a 1-D sample.
+        batch_size: A fixed batch size, or None (any).
+        dtype: The input's dtype.
+        name: The name of its ``InputLayer`` (unique names are generated otherwise).
+        batch_shape: The full shape with the batch dimension, instead of ``shape`` and
+            ``batch_size``.
+
+    Returns:
+        A ``KerasTensor`` of shape ``(batch_size, *shape)``, to call layers on (functional
+        models) or to start a ``Sequential``.
 
     >>> import highlevel as hl
     >>> x = hl.Input((16,))

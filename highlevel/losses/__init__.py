@@ -79,14 +79,23 @@ def _known() -> str:
 
 
 def get(identifier) -> Loss:
-    """A ``Loss`` from a Keras name, a class name, a ``{"class_name", "config"}`` dict, a
-    ``Loss`` (returned as is), a ``Loss`` class, or a callable ``fn(y_true, y_pred)`` that
-    returns per-sample losses.
+    """A ``Loss`` from a Keras name, a class name, a config dict, a ``Loss``, a class or a function.
 
     A function name such as ``"mse"`` gives the class instance named after the string, as
     ``compile(loss="mse")`` does in Keras.
 
-    >>> get("mse")
+    Args:
+        identifier: A Keras name (``"mse"``, ``"sparse_categorical_crossentropy"``), a class
+            name (``"Huber"``), a ``{"class_name", "config"}`` dict, a ``Loss`` (returned as
+            is), a ``Loss`` class (instantiated with its defaults), or a callable
+            ``fn(y_true, y_pred)`` returning per-sample losses (wrapped in a
+            :class:`LossFunctionWrapper`).
+
+    Returns:
+        The ``Loss``.
+
+    >>> import highlevel as hl
+    >>> hl.losses.get("mse")
     MeanSquaredError(name='mse')
     """
     if isinstance(identifier, Loss):
@@ -111,14 +120,36 @@ def get(identifier) -> Loss:
 
 
 def serialize(loss: Loss) -> dict[str, Any]:
-    """``{"class_name": ..., "config": ...}`` for a ``Loss`` (``get`` reads it back)."""
+    """Keras's config dict of a loss: ``{"class_name": ..., "config": ...}``.
+
+    Args:
+        loss: A ``Loss``, or anything :func:`get` accepts.
+
+    Returns:
+        The dict, which :func:`deserialize` (or :func:`get`) reads back.
+
+    >>> import highlevel as hl
+    >>> hl.losses.serialize(hl.losses.Huber(delta=2.0))
+    {'class_name': 'Huber', 'config': {'name': 'huber_loss', 'reduction': 'sum_over_batch_size', 'delta': 2.0}}
+    """
     if not isinstance(loss, Loss):
         loss = get(loss)
     return {"class_name": type(loss).__name__, "config": loss.get_config()}
 
 
 def deserialize(config: dict[str, Any]) -> Loss:
-    """The ``Loss`` described by ``{"class_name": ..., "config": ...}``."""
+    """The ``Loss`` described by a ``{"class_name": ..., "config": ...}`` dict.
+
+    Args:
+        config: A dict as :func:`serialize` writes; ``"class_name"`` is a class or Keras name.
+
+    Returns:
+        A new ``Loss``.
+
+    >>> import highlevel as hl
+    >>> hl.losses.deserialize({"class_name": "Huber", "config": {"delta": 2.0}}).delta
+    2.0
+    """
     if "class_name" not in config:
         raise ValueError(f"A loss config needs a 'class_name' key, got {config!r}.")
     name = config["class_name"]

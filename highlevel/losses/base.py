@@ -116,6 +116,15 @@ class Loss:
         reduction: ``"sum_over_batch_size"`` (default: the sum of weighted losses divided
             by their number), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` (divided
             by the sum of weights) or ``None``/``"none"`` (no reduction).
+
+    Subclasses implement ``call(y_true, y_pred) -> [B, ...]`` per-sample losses.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> class AbsoluteError(hl.losses.Loss):
+    ...     def call(self, y_true, y_pred):
+    ...         return jnp.abs(y_true - y_pred)
+    >>> float(AbsoluteError()(jnp.array([1., 2.]), jnp.array([2., 2.])))
+    0.5
     """
 
     default_name = "loss"
@@ -193,7 +202,22 @@ def _import_function(path: str) -> Callable:
 
 
 class LossFunctionWrapper(Loss):
-    """Wraps any ``fn(y_true, y_pred, **kwargs) -> per-sample losses`` into a ``Loss``."""
+    """Wraps any ``fn(y_true, y_pred, **kwargs) -> per-sample losses`` into a ``Loss``.
+
+    Args:
+        fn: The function; it gets ``y_true`` and ``y_pred`` with their ranks aligned and
+            returns per-sample losses of shape ``[B, ...]``.
+        reduction: How ``__call__`` reduces the per-sample losses (see :class:`Loss`).
+        name: The name in configs and logs (default: ``fn.__name__``).
+        **kwargs: Keyword arguments passed to ``fn`` on every call and kept in the config.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> def scaled_error(y_true, y_pred, scale=1.0):
+    ...     return scale * jnp.abs(y_true - y_pred)
+    >>> loss = hl.losses.LossFunctionWrapper(scaled_error, scale=2.0)
+    >>> float(loss(jnp.array([1., 2.]), jnp.array([2., 2.])))
+    1.0
+    """
 
     def __init__(self, fn: Callable, reduction="sum_over_batch_size", name=None, **kwargs):
         super().__init__(name=name or getattr(fn, "__name__", "loss"), reduction=reduction)

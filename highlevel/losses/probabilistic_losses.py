@@ -23,7 +23,18 @@ def binary_crossentropy(y_true, y_pred, from_logits: bool = False,
     Probabilities are clipped to ``[1e-7, 1 - 1e-7]``; with ``from_logits=True`` the
     stable ``-t * log_sigmoid(x) - (1 - t) * log_sigmoid(-x)`` is used.
 
-    >>> binary_crossentropy(jnp.array([[0., 1.]]), jnp.array([[0.6, 0.4]]))
+    Args:
+        y_true: Targets, shape ``[B, ..., D]``.
+        y_pred: Predictions, the shape of ``y_true`` (a trailing axis of size 1 on either
+            is dropped or added to match, as Keras does).
+        from_logits: Whether ``y_pred`` are logits (otherwise probabilities).
+        label_smoothing: Squeezes labels towards 0.5 by this amount (0 to 1).
+
+    Returns:
+        Per-sample losses, shape ``[B, ...]`` (the last axis reduced).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> hl.losses.binary_crossentropy(jnp.array([[0., 1.]]), jnp.array([[0.6, 0.4]]))
     Array([0.91629...], dtype=float32)
     """
     y_true, y_pred = _pair(y_true, y_pred)
@@ -51,8 +62,19 @@ def categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
 
     Probabilities are renormalized to sum to one and clipped to ``[1e-7, 1 - 1e-7]``.
 
-    >>> categorical_crossentropy(jnp.array([[0., 1., 0.]]), jnp.array([[0.05, 0.95, 0.]]))
-    Array([0.05129331], dtype=float32)
+    Args:
+        y_true: Targets, shape ``[B, ..., D]``.
+        y_pred: Predictions, the shape of ``y_true`` (a trailing axis of size 1 on either
+            is dropped or added to match, as Keras does).
+        from_logits: Whether ``y_pred`` are logits (otherwise probabilities).
+        label_smoothing: Mixes labels with the uniform distribution by this amount (0 to 1).
+
+    Returns:
+        Per-sample losses, shape ``[B, ...]`` (the last axis reduced).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> hl.losses.categorical_crossentropy(jnp.array([[0., 1., 0.]]), jnp.array([[0.05, 0.95, 0.]]))
+    Array([0.05129...], dtype=float32)
     """
     y_true, y_pred = _pair(y_true, y_pred, align=False)
     _same_shape("categorical_crossentropy", y_true, y_pred)
@@ -62,10 +84,19 @@ def categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False):
-    """Crossentropy between integer labels (``[B]`` or ``[B, 1]``, int or float) and predictions.
+    """Crossentropy between integer labels and predicted class probabilities (or logits).
 
-    >>> sparse_categorical_crossentropy(jnp.array([1]), jnp.array([[0.05, 0.95, 0.]]))
-    Array([0.05129331], dtype=float32)
+    Args:
+        y_true: Integer class indices (int or float dtype), shape ``[B, ...]`` or ``[B, ..., 1]``.
+        y_pred: Predictions, shape ``[B, ..., C]``.
+        from_logits: Whether ``y_pred`` are logits (otherwise probabilities).
+
+    Returns:
+        Per-sample losses, shape ``[B, ...]``.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> hl.losses.sparse_categorical_crossentropy(jnp.array([1]), jnp.array([[0.05, 0.95, 0.]]))
+    Array([0.05129...], dtype=float32)
     """
     y_pred = _float(y_pred)
     y_true = jnp.asarray(y_true)
@@ -82,7 +113,22 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False):
 
 
 def kl_divergence(y_true, y_pred):
-    """``sum(y_true * log(y_true / y_pred), axis=-1)`` with both clipped to ``[1e-7, 1]``."""
+    """Kullback-Leibler divergence: ``sum(y_true * log(y_true / y_pred), axis=-1)``.
+
+    Both inputs are clipped to ``[1e-7, 1]``.
+
+    Args:
+        y_true: Targets, shape ``[B, ..., D]``.
+        y_pred: Predictions, the shape of ``y_true`` (a trailing axis of size 1 on either
+            is dropped or added to match, as Keras does).
+
+    Returns:
+        Per-sample losses, shape ``[B, ...]`` (the last axis reduced).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> hl.losses.kl_divergence(jnp.array([[0.5, 0.5]]), jnp.array([[0.5, 0.5]]))
+    Array([0.], dtype=float32)
+    """
     y_true, y_pred = _pair(y_true, y_pred, align=False)
     y_true = jnp.clip(y_true, EPSILON, 1.0)
     y_pred = jnp.clip(y_pred, EPSILON, 1.0)
@@ -90,7 +136,20 @@ def kl_divergence(y_true, y_pred):
 
 
 def poisson(y_true, y_pred):
-    """``mean(y_pred - y_true * log(y_pred + epsilon), axis=-1)``."""
+    """Poisson loss: ``mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)``.
+
+    Args:
+        y_true: Targets, shape ``[B, ..., D]``.
+        y_pred: Predictions, the shape of ``y_true`` (a trailing axis of size 1 on either
+            is dropped or added to match, as Keras does).
+
+    Returns:
+        Per-sample losses, shape ``[B, ...]`` (the last axis reduced).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> hl.losses.poisson(jnp.array([[0., 0.]]), jnp.array([[1., 2.]]))
+    Array([1.5], dtype=float32)
+    """
     y_true, y_pred = _pair(y_true, y_pred, align=False)
     return jnp.mean(y_pred - y_true * jnp.log(y_pred + EPSILON), axis=-1)
 
@@ -102,10 +161,17 @@ class BinaryCrossentropy(_FunctionLoss):
     """Binary crossentropy for labels in {0, 1} (or soft labels).
 
     Args:
-        from_logits: whether ``y_pred`` are logits (otherwise probabilities).
-        label_smoothing: squeezes labels towards 0.5 by this amount.
+        from_logits: Whether ``y_pred`` are logits (otherwise probabilities).
+        label_smoothing: Squeezes labels towards 0.5 by this amount (0 to 1).
+        reduction: How ``__call__`` reduces the per-sample losses: ``"sum_over_batch_size"``
+            (default), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` or ``None``.
+        name: The name shown in configs and logs (default: Keras's, ``"binary_crossentropy"``).
 
-    >>> float(BinaryCrossentropy()(jnp.array([[0., 1.]]), jnp.array([[0.6, 0.4]])))
+    Called as ``loss(y_true, y_pred, sample_weight=None, mask=None)`` on ``[B, ..., D]``
+    inputs; returns a scalar (or ``[B, ...]`` per-sample losses with ``reduction=None``).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> float(hl.losses.BinaryCrossentropy()(jnp.array([[0., 1.]]), jnp.array([[0.6, 0.4]])))
     0.916...
     """
 
@@ -123,11 +189,21 @@ class BinaryCrossentropy(_FunctionLoss):
 
 
 class CategoricalCrossentropy(_FunctionLoss):
-    """Crossentropy for one-hot labels ``[B, C]``.
+    """Crossentropy for one-hot labels ``[B, C]`` against ``[B, C]`` predictions.
 
     Args:
-        from_logits: whether ``y_pred`` are logits (otherwise probabilities).
-        label_smoothing: mixes labels with the uniform distribution by this amount.
+        from_logits: Whether ``y_pred`` are logits (otherwise probabilities).
+        label_smoothing: Mixes labels with the uniform distribution by this amount (0 to 1).
+        reduction: How ``__call__`` reduces the per-sample losses: ``"sum_over_batch_size"``
+            (default), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` or ``None``.
+        name: The name shown in configs and logs (default: Keras's, ``"categorical_crossentropy"``).
+
+    Called as ``loss(y_true, y_pred, sample_weight=None, mask=None)`` on ``[B, ..., D]``
+    inputs; returns a scalar (or ``[B, ...]`` per-sample losses with ``reduction=None``).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> float(hl.losses.CategoricalCrossentropy()(jnp.array([[0., 1., 0.]]), jnp.array([[0.05, 0.95, 0.]])))
+    0.0512...
     """
 
     _fn = staticmethod(categorical_crossentropy)
@@ -147,9 +223,16 @@ class SparseCategoricalCrossentropy(_FunctionLoss):
     """Crossentropy for integer labels ``[B]`` or ``[B, 1]`` against ``[B, C]`` predictions.
 
     Args:
-        from_logits: whether ``y_pred`` are logits (otherwise probabilities).
+        from_logits: Whether ``y_pred`` are logits (otherwise probabilities).
+        reduction: How ``__call__`` reduces the per-sample losses: ``"sum_over_batch_size"``
+            (default), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` or ``None``.
+        name: The name shown in configs and logs (default: Keras's, ``"sparse_categorical_crossentropy"``).
 
-    >>> float(SparseCategoricalCrossentropy(from_logits=True)(jnp.array([0]), jnp.array([[0., 0.]])))
+    Called as ``loss(y_true, y_pred, sample_weight=None, mask=None)`` on ``[B, ..., D]``
+    inputs; returns a scalar (or ``[B, ...]`` per-sample losses with ``reduction=None``).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> float(hl.losses.SparseCategoricalCrossentropy(from_logits=True)(jnp.array([0]), jnp.array([[0., 0.]])))
     0.693...
     """
 
@@ -165,14 +248,40 @@ class SparseCategoricalCrossentropy(_FunctionLoss):
 
 
 class KLDivergence(_FunctionLoss):
-    """Kullback-Leibler divergence over the last axis."""
+    """Kullback-Leibler divergence ``sum(y_true * log(y_true / y_pred))`` over the last axis.
+
+    Args:
+        reduction: How ``__call__`` reduces the per-sample losses: ``"sum_over_batch_size"``
+            (default), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` or ``None``.
+        name: The name shown in configs and logs (default: Keras's, ``"kl_divergence"``).
+
+    Called as ``loss(y_true, y_pred, sample_weight=None, mask=None)`` on ``[B, ..., D]``
+    inputs; returns a scalar (or ``[B, ...]`` per-sample losses with ``reduction=None``).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> float(hl.losses.KLDivergence()(jnp.array([[0.5, 0.5]]), jnp.array([[0.5, 0.5]])))
+    0.0
+    """
 
     _fn = staticmethod(kl_divergence)
     default_name = "kl_divergence"
 
 
 class Poisson(_FunctionLoss):
-    """Mean of ``y_pred - y_true * log(y_pred)`` over the last axis."""
+    """Mean of ``y_pred - y_true * log(y_pred)`` over the last axis.
+
+    Args:
+        reduction: How ``__call__`` reduces the per-sample losses: ``"sum_over_batch_size"``
+            (default), ``"sum"``, ``"mean"``, ``"mean_with_sample_weight"`` or ``None``.
+        name: The name shown in configs and logs (default: Keras's, ``"poisson"``).
+
+    Called as ``loss(y_true, y_pred, sample_weight=None, mask=None)`` on ``[B, ..., D]``
+    inputs; returns a scalar (or ``[B, ...]`` per-sample losses with ``reduction=None``).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> float(hl.losses.Poisson()(jnp.array([[0., 0.]]), jnp.array([[1., 2.]])))
+    1.5
+    """
 
     _fn = staticmethod(poisson)
     default_name = "poisson"

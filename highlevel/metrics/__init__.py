@@ -69,9 +69,7 @@ def _known() -> str:
 
 
 def get(identifier, loss=None, output_shape=None, target_shape=None) -> Metric:
-    """A ``Metric`` from a Keras name, a ``{"class_name", "config"}`` dict, a ``Metric``
-    (returned as is), a ``Metric`` class, a ``hl.losses.Loss`` or a callable
-    ``fn(y_true, y_pred) -> per-sample values`` (its weighted mean).
+    """A ``Metric`` from a Keras name, a config dict, a ``Metric``, a class, a loss or a function.
 
     A string names the metric in logs, as in Keras (``"mse"`` logs as ``mse``).
     ``"accuracy"``/``"acc"`` picks its kind, first from ``loss`` (binary crossentropy:
@@ -81,7 +79,19 @@ def get(identifier, loss=None, output_shape=None, target_shape=None) -> Metric:
     sparse; otherwise categorical). Shapes may include the batch dimension. When neither
     settles it, the kind is decided from the shapes seen when ``update`` is traced.
 
-    >>> get("acc", loss="sparse_categorical_crossentropy")
+    Args:
+        identifier: A Keras name (``"mse"``, ``"accuracy"``), a ``{"class_name", "config"}``
+            dict, a ``Metric`` (returned as is), a ``Metric`` class, a ``hl.losses.Loss`` or a
+            callable ``fn(y_true, y_pred) -> per-sample values`` (both: their weighted mean).
+        loss: The model's loss (anything ``hl.losses.get`` accepts), to resolve ``"accuracy"``.
+        output_shape: The model output's shape, to resolve ``"accuracy"``.
+        target_shape: The targets' shape, to resolve ``"accuracy"``.
+
+    Returns:
+        The ``Metric``.
+
+    >>> import highlevel as hl
+    >>> hl.metrics.get("acc", loss="sparse_categorical_crossentropy")
     SparseCategoricalAccuracy(name='acc')
     """
     if isinstance(identifier, Metric):
@@ -108,7 +118,18 @@ def get(identifier, loss=None, output_shape=None, target_shape=None) -> Metric:
 
 
 def serialize(metric: Metric) -> dict[str, Any]:
-    """``{"class_name": ..., "config": ...}`` for a ``Metric`` (``get`` reads it back)."""
+    """Keras's config dict of a metric: ``{"class_name": ..., "config": ...}``.
+
+    Args:
+        metric: A ``Metric``, or anything :func:`get` accepts.
+
+    Returns:
+        The dict, which :func:`deserialize` (or :func:`get`) reads back.
+
+    >>> import highlevel as hl
+    >>> hl.metrics.serialize(hl.metrics.TopKCategoricalAccuracy(k=3))
+    {'class_name': 'TopKCategoricalAccuracy', 'config': {'name': 'top_k_categorical_accuracy', 'k': 3}}
+    """
     if not isinstance(metric, Metric):
         metric = get(metric)
     name = "AutoAccuracy" if isinstance(metric, _AutoAccuracy) else type(metric).__name__
@@ -116,7 +137,18 @@ def serialize(metric: Metric) -> dict[str, Any]:
 
 
 def deserialize(config: dict[str, Any]) -> Metric:
-    """The ``Metric`` described by ``{"class_name": ..., "config": ...}``."""
+    """The ``Metric`` described by a ``{"class_name": ..., "config": ...}`` dict.
+
+    Args:
+        config: A dict as :func:`serialize` writes.
+
+    Returns:
+        A new ``Metric``.
+
+    >>> import highlevel as hl
+    >>> hl.metrics.deserialize({"class_name": "AUC", "config": {"curve": "PR"}}).curve
+    'PR'
+    """
     if "class_name" not in config:
         raise ValueError(f"A metric config needs a 'class_name' key, got {config!r}.")
     name = config["class_name"]

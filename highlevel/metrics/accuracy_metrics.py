@@ -22,20 +22,57 @@ __all__ = [
 # Per-sample metric functions ----------------------------------------------------------
 
 def accuracy(y_true, y_pred):
-    """1.0 where ``y_pred == y_true`` exactly, else 0.0."""
+    """1.0 where ``y_pred == y_true`` exactly, else 0.0.
+
+    Args:
+        y_true: Targets, shape ``[B, ...]``.
+        y_pred: Predictions, the shape of ``y_true``.
+
+    Returns:
+        Per-sample values, 1.0 or 0.0 (float32), shape ``[B, ...]``.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> hl.metrics.accuracy(jnp.array([1., 2., 3.]), jnp.array([1., 2., 0.]))
+    Array([1., 1., 0.], dtype=float32)
+    """
     y_pred = jnp.asarray(y_pred)
     y_true, y_pred = _squeeze_or_expand(jnp.asarray(y_true).astype(y_pred.dtype), y_pred)
     return (y_true == y_pred).astype(jnp.float32)
 
 
 def binary_accuracy(y_true, y_pred, threshold: float = 0.5):
-    """1.0 where ``(y_pred > threshold) == y_true``."""
+    """1.0 where ``(y_pred > threshold) == y_true``, else 0.0.
+
+    Args:
+        y_true: Binary labels (0 or 1), shape ``[B, ...]``.
+        y_pred: Probabilities (or scores), the shape of ``y_true``.
+        threshold: Predictions above it count as 1.
+
+    Returns:
+        Per-sample values, 1.0 or 0.0 (float32), shape ``[B, ...]``.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> hl.metrics.binary_accuracy(jnp.array([[1.], [0.]]), jnp.array([[0.7], [0.6]]))
+    Array([[1.], [0.]], dtype=float32)
+    """
     y_true, y_pred = _squeeze_or_expand(jnp.asarray(y_true), jnp.asarray(y_pred))
     return (y_true == (y_pred > threshold).astype(y_true.dtype)).astype(jnp.float32)
 
 
 def categorical_accuracy(y_true, y_pred):
-    """1.0 where ``argmax(y_true) == argmax(y_pred)`` over the last axis."""
+    """1.0 where ``argmax(y_true) == argmax(y_pred)`` over the last axis.
+
+    Args:
+        y_true: One-hot labels, shape ``[B, ..., C]``.
+        y_pred: Predicted scores, shape ``[B, ..., C]``.
+
+    Returns:
+        Per-sample values, 1.0 or 0.0 (float32), shape ``[B, ...]``.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> hl.metrics.categorical_accuracy(jnp.array([[0., 1.], [1., 0.]]), jnp.array([[0.3, 0.7], [0.4, 0.6]]))
+    Array([1., 0.], dtype=float32)
+    """
     return (jnp.argmax(y_true, axis=-1) == jnp.argmax(y_pred, axis=-1)).astype(jnp.float32)
 
 
@@ -47,7 +84,19 @@ def _sparse_labels(y_true, y_pred):
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
-    """1.0 where the integer label ``y_true`` (``[B]`` or ``[B, 1]``) is ``argmax(y_pred)``."""
+    """1.0 where the integer label is ``argmax(y_pred)``, else 0.0.
+
+    Args:
+        y_true: Integer labels, shape ``[B, ...]`` or ``[B, ..., 1]``.
+        y_pred: Predicted scores, shape ``[B, ..., C]``.
+
+    Returns:
+        Per-sample values, 1.0 or 0.0 (float32), shape ``[B, ...]``.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> hl.metrics.sparse_categorical_accuracy(jnp.array([1, 0]), jnp.array([[0.3, 0.7], [0.4, 0.6]]))
+    Array([1., 0.], dtype=float32)
+    """
     y_pred = jnp.asarray(y_pred)
     # Compared in float32: a bfloat16 prediction dtype cannot hold every class index.
     y_true = _sparse_labels(y_true, y_pred).astype(jnp.float32)
@@ -62,12 +111,38 @@ def _in_top_k(labels, y_pred, k: int):
 
 
 def top_k_categorical_accuracy(y_true, y_pred, k: int = 5):
-    """1.0 where the one-hot label's class is among the ``k`` highest predictions."""
+    """1.0 where the one-hot label's class is among the ``k`` highest predictions.
+
+    Args:
+        y_true: One-hot labels, shape ``[B, ..., C]``.
+        y_pred: Predicted scores, shape ``[B, ..., C]``.
+        k: How many of the highest predictions count as a hit.
+
+    Returns:
+        Per-sample values, 1.0 or 0.0 (float32), shape ``[B, ...]``.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> hl.metrics.top_k_categorical_accuracy(jnp.array([[0., 0., 1.]]), jnp.array([[0.5, 0.3, 0.2]]), k=2)
+    Array([0.], dtype=float32)
+    """
     return _in_top_k(jnp.argmax(y_true, axis=-1), jnp.asarray(y_pred), k)
 
 
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5):
-    """1.0 where the integer label is among the ``k`` highest predictions."""
+    """1.0 where the integer label is among the ``k`` highest predictions.
+
+    Args:
+        y_true: Integer labels, shape ``[B, ...]`` or ``[B, ..., 1]``.
+        y_pred: Predicted scores, shape ``[B, ..., C]``.
+        k: How many of the highest predictions count as a hit.
+
+    Returns:
+        Per-sample values, 1.0 or 0.0 (float32), shape ``[B, ...]``.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> hl.metrics.sparse_top_k_categorical_accuracy(jnp.array([1]), jnp.array([[0.5, 0.3, 0.2]]), k=2)
+    Array([1.], dtype=float32)
+    """
     y_pred = jnp.asarray(y_pred)
     return _in_top_k(_sparse_labels(y_true, y_pred), y_pred, k)
 
@@ -75,7 +150,19 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5):
 # Metric objects ------------------------------------------------------------------------
 
 class Accuracy(_MeanOf):
-    """How often ``y_pred`` equals ``y_true`` exactly."""
+    """How often ``y_pred`` equals ``y_true`` exactly.
+
+    Args:
+        name: The name in logs and configs (default ``"accuracy"``).
+
+    ``update(state, y_true, y_pred, sample_weight=None)`` takes ``[B, ...]`` targets and
+    predictions and ``[B]`` weights; ``result(state)`` is a Python float.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.Accuracy()
+    >>> m.result(m.update(m.init(), jnp.array([1., 2., 3., 4.]), jnp.array([1., 2., 0., 4.])))
+    0.75
+    """
 
     default_name, direction = "accuracy", "up"
 
@@ -86,7 +173,15 @@ class Accuracy(_MeanOf):
 class BinaryAccuracy(_MeanOf):
     """How often ``y_pred > threshold`` matches the binary label.
 
-    >>> m = BinaryAccuracy()
+    Args:
+        threshold: Predictions above it count as 1.
+        name: The name in logs and configs (default ``"binary_accuracy"``).
+
+    ``update(state, y_true, y_pred, sample_weight=None)`` takes ``[B, ...]`` targets and
+    predictions and ``[B]`` weights; ``result(state)`` is a Python float.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.BinaryAccuracy()
     >>> m.result(m.update(m.init(), jnp.array([[1.], [0.]]), jnp.array([[0.7], [0.6]])))
     0.5
     """
@@ -105,7 +200,19 @@ class BinaryAccuracy(_MeanOf):
 
 
 class CategoricalAccuracy(_MeanOf):
-    """How often ``argmax(y_pred)`` matches the one-hot label's class."""
+    """How often ``argmax(y_pred)`` matches the one-hot label's class.
+
+    Args:
+        name: The name in logs and configs (default ``"categorical_accuracy"``).
+
+    ``update(state, y_true, y_pred, sample_weight=None)`` takes ``[B, ...]`` targets and
+    predictions and ``[B]`` weights; ``result(state)`` is a Python float.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.CategoricalAccuracy()
+    >>> m.result(m.update(m.init(), jnp.array([[0., 1.], [1., 0.]]), jnp.array([[0.3, 0.7], [0.4, 0.6]])))
+    0.5
+    """
 
     default_name, direction = "categorical_accuracy", "up"
 
@@ -114,7 +221,19 @@ class CategoricalAccuracy(_MeanOf):
 
 
 class SparseCategoricalAccuracy(_MeanOf):
-    """How often ``argmax(y_pred)`` equals the integer label."""
+    """How often ``argmax(y_pred)`` equals the integer label.
+
+    Args:
+        name: The name in logs and configs (default ``"sparse_categorical_accuracy"``).
+
+    ``update(state, y_true, y_pred, sample_weight=None)`` takes ``[B, ...]`` targets and
+    predictions and ``[B]`` weights; ``result(state)`` is a Python float.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.SparseCategoricalAccuracy()
+    >>> m.result(m.update(m.init(), jnp.array([1, 0]), jnp.array([[0.3, 0.7], [0.4, 0.6]])))
+    0.5
+    """
 
     default_name, direction = "sparse_categorical_accuracy", "up"
 
@@ -123,7 +242,21 @@ class SparseCategoricalAccuracy(_MeanOf):
 
 
 class TopKCategoricalAccuracy(_MeanOf):
-    """How often the one-hot label's class is among the ``k`` highest predictions."""
+    """How often the one-hot label's class is among the ``k`` highest predictions.
+
+    Args:
+        k: How many of the highest predictions count as a hit.
+        name: The name in logs and configs (default ``"top_k_categorical_accuracy"``).
+
+    ``update(state, y_true, y_pred, sample_weight=None)`` takes ``[B, ...]`` targets and
+    predictions and ``[B]`` weights; ``result(state)`` is a Python float.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.TopKCategoricalAccuracy(k=2)
+    >>> y_pred = jnp.array([[0.5, 0.3, 0.2], [0.5, 0.3, 0.2]])
+    >>> m.result(m.update(m.init(), jnp.array([[0., 0., 1.], [1., 0., 0.]]), y_pred))
+    0.5
+    """
 
     default_name, direction = "top_k_categorical_accuracy", "up"
 
@@ -139,7 +272,20 @@ class TopKCategoricalAccuracy(_MeanOf):
 
 
 class SparseTopKCategoricalAccuracy(_MeanOf):
-    """How often the integer label is among the ``k`` highest predictions."""
+    """How often the integer label is among the ``k`` highest predictions.
+
+    Args:
+        k: How many of the highest predictions count as a hit.
+        name: The name in logs and configs (default ``"sparse_top_k_categorical_accuracy"``).
+
+    ``update(state, y_true, y_pred, sample_weight=None)`` takes ``[B, ...]`` targets and
+    predictions and ``[B]`` weights; ``result(state)`` is a Python float.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.SparseTopKCategoricalAccuracy(k=2)
+    >>> m.result(m.update(m.init(), jnp.array([1, 2]), jnp.array([[0.5, 0.3, 0.2], [0.5, 0.3, 0.2]])))
+    0.5
+    """
 
     default_name, direction = "sparse_top_k_categorical_accuracy", "up"
 

@@ -69,13 +69,29 @@ def _broadcast_weight(w, shape):
 # Metric objects ------------------------------------------------------------------------
 
 class Metric:
-    """Abstract: ``init() -> state``, ``update(state, y_true, y_pred, sample_weight) -> state``,
-    ``result(state) -> float``.
+    """Abstract base of the metrics: a pure ``init``/``update`` state and a host ``result``.
 
-    ``init`` and ``update`` are pure ``jax.numpy`` (``update`` is meant to run inside a
-    jitted step); ``result`` takes the state as NumPy arrays (``jax.device_get(state)``)
-    and computes on the host. ``direction`` is ``"up"`` when larger is better,
-    ``"down"`` when smaller is, ``None`` when unknown (for ``mode="auto"`` callbacks).
+    The protocol is ``init() -> state``, ``update(state, y_true, y_pred, sample_weight) -> state``
+    and ``result(state) -> float``. ``init`` and ``update`` are pure ``jax.numpy``
+    (``update`` is meant to run inside a jitted step); ``result`` takes the state as NumPy
+    arrays (``jax.device_get(state)``) and computes on the host. ``direction`` is ``"up"``
+    when larger is better, ``"down"`` when smaller is, ``None`` when unknown (for
+    ``mode="auto"`` callbacks).
+
+    Args:
+        name: The name in logs and configs (default: the class's ``default_name``).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> class Count(hl.metrics.Metric):
+    ...     def init(self):
+    ...         return {"n": jnp.zeros(())}
+    ...     def update(self, state, y_true, y_pred, sample_weight=None):
+    ...         return {"n": state["n"] + len(y_true)}
+    ...     def result(self, state):
+    ...         return float(state["n"])
+    >>> m = Count("count")
+    >>> m.result(m.update(m.init(), jnp.zeros(3), jnp.zeros(3)))
+    3.0
     """
 
     default_name = "metric"
@@ -112,6 +128,9 @@ class Mean(Metric):
     For Keras's logged ``loss``, feed the batch's scalar loss weighted by the number of
     real samples in the batch: ``update(state, loss, n_real)``.
 
+    Args:
+        name: The name in logs and configs (default ``"mean"``).
+
     >>> m = Mean("loss")
     >>> m.result(m.update(m.init(), jnp.array([1.0, 3.0, 5.0]), jnp.array([1.0, 1.0, 0.0])))
     2.0
@@ -146,7 +165,18 @@ class _MeanOf(Metric):
 
 
 class MeanMetricWrapper(_MeanOf):
-    """The weighted mean of any ``fn(y_true, y_pred, **kwargs) -> per-sample values``."""
+    """The weighted mean of any ``fn(y_true, y_pred, **kwargs) -> per-sample values``.
+
+    Args:
+        fn: The per-sample function (or a ``hl.losses.Loss``, whose ``call`` is used).
+        name: The name in logs and configs (default: ``fn.__name__``).
+        **kwargs: Keyword arguments passed to ``fn`` on every call and kept in the config.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.MeanMetricWrapper(hl.losses.mean_absolute_error)
+    >>> m.result(m.update(m.init(), jnp.array([[0.], [1.]]), jnp.array([[1.], [3.]])))
+    1.5
+    """
 
     def __init__(self, fn: Callable, name: str | None = None, **kwargs):
         super().__init__(name or getattr(fn, "__name__", "metric"))

@@ -78,21 +78,42 @@ class _PrecisionRecall(Metric):
 
 
 class Precision(_PrecisionRecall):
-    """``tp / (tp + fp)`` with predictions above ``thresholds`` (default 0.5) as positive.
+    """``tp / (tp + fp)``, with predictions above ``thresholds`` (default 0.5) as positive.
 
     Args:
-        thresholds: one threshold in [0, 1] (0.5 by default; use 0 for logits).
-        top_k: count only the ``k`` highest predictions of each sample as positive.
-        class_id: compute the metric for this class (last-axis index) only.
+        thresholds: One threshold in [0, 1] (0.5 by default; use 0 for logits).
+        top_k: Count only the ``k`` highest predictions of each sample as positive.
+        class_id: Compute the metric for this class (last-axis index) only.
+        name: The name in logs and configs (default ``"precision"``).
+
+    ``update(state, y_true, y_pred, sample_weight=None)`` takes binary labels and
+    predictions of the same shape ``[B, ...]`` and ``[B]`` weights.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.Precision()
+    >>> m.result(m.update(m.init(), jnp.array([1., 0., 1., 0.]), jnp.array([0.9, 0.8, 0.2, 0.1])))
+    0.5
     """
 
     default_name, _other = "precision", "fp"
 
 
 class Recall(_PrecisionRecall):
-    """``tp / (tp + fn)`` with predictions above ``thresholds`` (default 0.5) as positive.
+    """``tp / (tp + fn)``, with predictions above ``thresholds`` (default 0.5) as positive.
 
-    Args: as ``Precision``.
+    Args:
+        thresholds: One threshold in [0, 1] (0.5 by default; use 0 for logits).
+        top_k: Count only the ``k`` highest predictions of each sample as positive.
+        class_id: Compute the metric for this class (last-axis index) only.
+        name: The name in logs and configs (default ``"recall"``).
+
+    ``update(state, y_true, y_pred, sample_weight=None)`` takes binary labels and
+    predictions of the same shape ``[B, ...]`` and ``[B]`` weights.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.Recall()
+    >>> m.result(m.update(m.init(), jnp.array([1., 1., 1., 0.]), jnp.array([0.9, 0.8, 0.2, 0.1])))
+    0.666...
     """
 
     default_name, _other = "recall", "fn"
@@ -111,6 +132,12 @@ class AUC(Metric):
         summation_method: ``"interpolation"``, ``"minoring"`` or ``"majoring"``.
         thresholds: explicit thresholds in [0, 1], instead of ``num_thresholds``.
         from_logits: apply a sigmoid to ``y_pred`` first.
+        name: the name in logs and configs (default ``"auc"``).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.AUC(num_thresholds=11)
+    >>> m.result(m.update(m.init(), jnp.array([0., 0., 1., 1.]), jnp.array([0.1, 0.6, 0.35, 0.8])))
+    0.75
     """
 
     default_name, direction = "auc", "up"

@@ -11,7 +11,21 @@ __all__ = ["BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCr
 
 
 class BinaryCrossentropy(_MeanOf):
-    """Mean binary crossentropy (see ``hl.losses.binary_crossentropy``)."""
+    """Mean binary crossentropy (see ``hl.losses.binary_crossentropy``).
+
+    Args:
+        from_logits: Whether ``y_pred`` are logits (otherwise probabilities).
+        label_smoothing: Squeezes labels towards 0.5 by this amount.
+        name: The name in logs and configs (default ``"binary_crossentropy"``).
+
+    ``update(state, y_true, y_pred, sample_weight=None)`` takes ``[B, ...]`` targets and
+    predictions and ``[B]`` weights; ``result(state)`` is a Python float.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.BinaryCrossentropy()
+    >>> m.result(m.update(m.init(), jnp.array([[0., 1.]]), jnp.array([[0.6, 0.4]])))
+    0.916...
+    """
 
     default_name, direction = "binary_crossentropy", "down"
 
@@ -30,7 +44,21 @@ class BinaryCrossentropy(_MeanOf):
 
 
 class CategoricalCrossentropy(_MeanOf):
-    """Mean categorical crossentropy (see ``hl.losses.categorical_crossentropy``)."""
+    """Mean categorical crossentropy (see ``hl.losses.categorical_crossentropy``).
+
+    Args:
+        from_logits: Whether ``y_pred`` are logits (otherwise probabilities).
+        label_smoothing: Mixes labels with the uniform distribution by this amount.
+        name: The name in logs and configs (default ``"categorical_crossentropy"``).
+
+    ``update(state, y_true, y_pred, sample_weight=None)`` takes ``[B, ...]`` targets and
+    predictions and ``[B]`` weights; ``result(state)`` is a Python float.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.CategoricalCrossentropy()
+    >>> m.result(m.update(m.init(), jnp.array([[0., 1., 0.]]), jnp.array([[0.05, 0.95, 0.]])))
+    0.0512...
+    """
 
     default_name, direction = "categorical_crossentropy", "down"
 
@@ -49,7 +77,20 @@ class CategoricalCrossentropy(_MeanOf):
 
 
 class SparseCategoricalCrossentropy(_MeanOf):
-    """Mean sparse categorical crossentropy (see ``hl.losses.sparse_categorical_crossentropy``)."""
+    """Mean sparse categorical crossentropy (see ``hl.losses.sparse_categorical_crossentropy``).
+
+    Args:
+        from_logits: Whether ``y_pred`` are logits (otherwise probabilities).
+        name: The name in logs and configs (default ``"sparse_categorical_crossentropy"``).
+
+    ``update(state, y_true, y_pred, sample_weight=None)`` takes ``[B, ...]`` targets and
+    predictions and ``[B]`` weights; ``result(state)`` is a Python float.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.SparseCategoricalCrossentropy(from_logits=True)
+    >>> m.result(m.update(m.init(), jnp.array([0]), jnp.array([[0., 0.]])))
+    0.693...
+    """
 
     default_name, direction = "sparse_categorical_crossentropy", "down"
 

@@ -12,7 +12,19 @@ __all__ = ["MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError"]
 
 
 class MeanSquaredError(_MeanOf):
-    """Mean of squared errors (per sample over the last axis, then over samples)."""
+    """Mean of squared errors (per sample over the last axis, then over samples).
+
+    Args:
+        name: The name in logs and configs (default ``"mean_squared_error"``).
+
+    ``update(state, y_true, y_pred, sample_weight=None)`` takes ``[B, ...]`` targets and
+    predictions and ``[B]`` weights; ``result(state)`` is a Python float.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.MeanSquaredError()
+    >>> m.result(m.update(m.init(), jnp.array([[0., 1.], [1., 1.]]), jnp.array([[1., 1.], [1., 0.]])))
+    0.5
+    """
 
     default_name, direction = "mean_squared_error", "down"
 
@@ -21,7 +33,19 @@ class MeanSquaredError(_MeanOf):
 
 
 class MeanAbsoluteError(_MeanOf):
-    """Mean of absolute errors (per sample over the last axis, then over samples)."""
+    """Mean of absolute errors (per sample over the last axis, then over samples).
+
+    Args:
+        name: The name in logs and configs (default ``"mean_absolute_error"``).
+
+    ``update(state, y_true, y_pred, sample_weight=None)`` takes ``[B, ...]`` targets and
+    predictions and ``[B]`` weights; ``result(state)`` is a Python float.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.MeanAbsoluteError()
+    >>> m.result(m.update(m.init(), jnp.array([[0., 1.], [1., 3.]]), jnp.array([[1., 1.], [1., 0.]])))
+    1.0
+    """
 
     default_name, direction = "mean_absolute_error", "down"
 
@@ -30,7 +54,19 @@ class MeanAbsoluteError(_MeanOf):
 
 
 class RootMeanSquaredError(_MeanOf):
-    """The square root of the weighted mean of squared errors over everything seen."""
+    """The square root of the weighted mean of squared errors over everything seen.
+
+    Args:
+        name: The name in logs and configs (default ``"root_mean_squared_error"``).
+
+    ``update(state, y_true, y_pred, sample_weight=None)`` takes ``[B, ...]`` targets and
+    predictions and ``[B]`` weights; ``result(state)`` is a Python float.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.RootMeanSquaredError()
+    >>> m.result(m.update(m.init(), jnp.array([[0.], [0.]]), jnp.array([[3.], [4.]])))
+    3.535...
+    """
 
     default_name, direction = "root_mean_squared_error", "down"
 

@@ -32,6 +32,13 @@ class Model(Layer):
 
     ``model.module`` is the model itself as a ``flax.nnx.Module``.
 
+    Args:
+        inputs: For a functional model, its ``hl.Input`` tensor(s): one, a list or a dict.
+        outputs: The tensor(s) computed from ``inputs``: one, a list or a dict.
+        name: The model's name (default ``"functional"``, made unique).
+        trainable: Whether ``fit`` updates its weights.
+        **kwargs: Other ``Layer`` arguments (``dtype``).
+
     >>> import highlevel as hl
     >>> x = hl.Input((16,))
     >>> model = hl.Model(x, hl.layers.Dense(1)(hl.layers.Dense(32, activation="relu")(x)))

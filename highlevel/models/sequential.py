@@ -18,6 +18,12 @@ class Sequential(Model):
     With an ``hl.Input`` first (or ``input_shape=`` on the first layer) it is built
     at once; otherwise it builds from the first batch it sees.
 
+    Args:
+        layers: The layers, in order (an ``hl.Input`` tensor may come first).
+        name: The model's name (default ``"sequential"``, made unique).
+        trainable: Whether ``fit`` updates its weights.
+        **kwargs: Other ``Layer`` arguments (``dtype``).
+
     >>> import highlevel as hl
     >>> model = hl.Sequential([hl.Input((4,)), hl.layers.Dense(2)])
     >>> model.count_params()

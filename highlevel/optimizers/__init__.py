@@ -31,7 +31,18 @@ __all__ = ["Optimizer", "MultiOptimizer", "SGD", "Adam", "AdamW", "RMSprop", "Ad
 
 
 class KerasOptimizerState(NamedTuple):
-    """The inner state of a highlevel optimizer: the update count and per-weight slots."""
+    """The inner state of a highlevel optimizer: the update count and per-weight slots.
+
+    Args:
+        count: The number of updates applied so far (an int32 scalar array).
+        slots: Per-weight state by slot name (``"m"``, ``"v"``, ``"momentum"``, ...), each
+            a pytree shaped like the parameters.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> state = hl.optimizers.KerasOptimizerState(count=jnp.zeros((), jnp.int32), slots={})
+    >>> int(state.count)
+    0
+    """
 
     count: jax.Array
     slots: dict[str, Any]
@@ -60,7 +71,9 @@ def _clip_by_global_norm(grads, clipnorm: float):
 class Optimizer:
     """Abstract: a Keras-style optimizer that compiles to optax with ``to_optax()``.
 
-    Args (common to all):
+    Every optimizer takes these arguments (Keras's), plus its own.
+
+    Args:
         learning_rate: a float, a ``hl.optimizers.schedules.LearningRateSchedule`` or any
             callable of the step count (an optax schedule).
         weight_decay: decoupled weight decay: ``var -= var * weight_decay * lr`` each step.
@@ -68,6 +81,14 @@ class Optimizer:
         clipvalue: clip gradient entries to ``[-clipvalue, clipvalue]``.
         global_clipnorm: clip all gradients together to this global L2 norm.
         name: the optimizer's name (Keras's default for each class).
+
+    A subclass sets ``default_name`` and implements ``_init_slots(params)`` (its per-weight
+    state) and ``_step(grads, slots, count, lr) -> (deltas, slots)``.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> opt = hl.optimizers.SGD(learning_rate=0.1)
+    >>> isinstance(opt, hl.optimizers.Optimizer), opt.learning_rate
+    (True, 0.1)
     """
 
     default_name = "optimizer"
@@ -243,7 +264,24 @@ class SGD(Optimizer):
 
     ``m = momentum * m - lr * g``; ``w += m`` (Nesterov: ``w += momentum * m - lr * g``).
 
-    >>> tx = SGD(0.1).to_optax()
+    Args:
+        learning_rate: A float, a ``hl.optimizers.schedules.LearningRateSchedule`` or any
+            callable of the step count (an optax schedule).
+        momentum: The momentum factor, in ``[0, 1]`` (0: plain gradient descent).
+        nesterov: Whether to use Nesterov momentum.
+        weight_decay: Decoupled weight decay: ``w -= w * weight_decay * lr`` each step.
+        clipnorm: Clip each weight's gradient to this L2 norm.
+        clipvalue: Clip gradient entries to ``[-clipvalue, clipvalue]``.
+        global_clipnorm: Clip all gradients together to this global L2 norm (only one of
+            the three clipping arguments may be set).
+        name: The optimizer's name (default: Keras's for the class).
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> tx = hl.optimizers.SGD(learning_rate=0.1).to_optax()
+    >>> params = {"w": jnp.ones(2)}
+    >>> updates, _ = tx.update({"w": jnp.array([1.0, -2.0])}, tx.init(params), params)
+    >>> print(np.asarray(updates["w"]).round(4))
+    [-0.1  0.2]
     """
 
     default_name = "sgd"
@@ -313,10 +351,31 @@ class _AdamFamily(Optimizer):
 
 
 class Adam(_AdamFamily):
-    """Adam, as ``keras.optimizers.Adam`` (epsilon added to ``sqrt(v)`` after the bias
-    correction is folded into the step size).
+    """Adam, as ``keras.optimizers.Adam``.
 
-    >>> tx = Adam(learning_rate=1e-3).to_optax()
+    Epsilon is added to ``sqrt(v)`` after the bias correction is folded into the step size,
+    as Keras does (optax's ``adam`` places it differently).
+
+    Args:
+        learning_rate: A float, a ``hl.optimizers.schedules.LearningRateSchedule`` or any
+            callable of the step count (an optax schedule).
+        beta_1: The decay rate of the first-moment (mean) estimate.
+        beta_2: The decay rate of the second-moment (uncentered variance) estimate.
+        epsilon: A small constant for numerical stability (Keras's "epsilon hat").
+        amsgrad: Whether to use the AMSGrad variant (the running maximum of ``v``).
+        weight_decay: Decoupled weight decay: ``w -= w * weight_decay * lr`` each step.
+        clipnorm: Clip each weight's gradient to this L2 norm.
+        clipvalue: Clip gradient entries to ``[-clipvalue, clipvalue]``.
+        global_clipnorm: Clip all gradients together to this global L2 norm (only one of
+            the three clipping arguments may be set).
+        name: The optimizer's name (default: Keras's for the class).
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> tx = hl.optimizers.Adam(learning_rate=0.1).to_optax()
+    >>> params = {"w": jnp.ones(2)}
+    >>> updates, _ = tx.update({"w": jnp.array([1.0, -2.0])}, tx.init(params), params)
+    >>> print(np.asarray(updates["w"]).round(4))
+    [-0.1  0.1]
     """
 
     default_name = "adam"
@@ -329,7 +388,29 @@ class Adam(_AdamFamily):
 
 
 class AdamW(_AdamFamily):
-    """Adam with decoupled weight decay (default 0.004), as ``keras.optimizers.AdamW``."""
+    """Adam with decoupled weight decay (default 0.004), as ``keras.optimizers.AdamW``.
+
+    Args:
+        learning_rate: A float, a ``hl.optimizers.schedules.LearningRateSchedule`` or any
+            callable of the step count (an optax schedule).
+        weight_decay: The decoupled weight decay, ``w -= w * weight_decay * lr`` each step
+            (must not be None).
+        beta_1: The decay rate of the first-moment (mean) estimate.
+        beta_2: The decay rate of the second-moment (uncentered variance) estimate.
+        epsilon: A small constant for numerical stability.
+        amsgrad: Whether to use the AMSGrad variant.
+        clipnorm: Clip each weight's gradient to this L2 norm.
+        clipvalue: Clip gradient entries to ``[-clipvalue, clipvalue]``.
+        global_clipnorm: Clip all gradients together to this global L2 norm.
+        name: The optimizer's name (default ``"adam_w"``, Keras's).
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> tx = hl.optimizers.AdamW(learning_rate=0.1).to_optax()
+    >>> params = {"w": jnp.ones(2)}
+    >>> updates, _ = tx.update({"w": jnp.array([1.0, -2.0])}, tx.init(params), params)
+    >>> print(np.asarray(updates["w"]).round(4))
+    [-0.1004  0.0996]
+    """
 
     default_name = "adam_w"  # Keras's auto-generated name
 
@@ -344,8 +425,33 @@ class AdamW(_AdamFamily):
 
 
 class RMSprop(Optimizer):
-    """RMSprop, as ``keras.optimizers.RMSprop`` (epsilon inside the square root; the
-    momentum buffer, if any, accumulates ``lr * g / sqrt(...)``)."""
+    """RMSprop, as ``keras.optimizers.RMSprop``.
+
+    Epsilon goes inside the square root; the momentum buffer, if any, accumulates
+    ``lr * g / sqrt(...)``.
+
+    Args:
+        learning_rate: A float, a ``hl.optimizers.schedules.LearningRateSchedule`` or any
+            callable of the step count (an optax schedule).
+        rho: The decay rate of the moving average of squared gradients.
+        momentum: The momentum factor (0: none).
+        epsilon: A small constant for numerical stability.
+        centered: Whether to normalize by the estimated variance of the gradient (the
+            moving average of squares minus the square of the moving average).
+        weight_decay: Decoupled weight decay: ``w -= w * weight_decay * lr`` each step.
+        clipnorm: Clip each weight's gradient to this L2 norm.
+        clipvalue: Clip gradient entries to ``[-clipvalue, clipvalue]``.
+        global_clipnorm: Clip all gradients together to this global L2 norm (only one of
+            the three clipping arguments may be set).
+        name: The optimizer's name (default: Keras's for the class).
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> tx = hl.optimizers.RMSprop(learning_rate=0.1).to_optax()
+    >>> params = {"w": jnp.ones(2)}
+    >>> updates, _ = tx.update({"w": jnp.array([1.0, -2.0])}, tx.init(params), params)
+    >>> print(np.asarray(updates["w"]).round(4))
+    [-0.3162  0.3162]
+    """
 
     default_name = "rm_sprop"  # Keras's auto-generated name
 
@@ -388,7 +494,27 @@ class RMSprop(Optimizer):
 
 
 class Adagrad(Optimizer):
-    """Adagrad, as ``keras.optimizers.Adagrad``: ``w -= lr * g / sqrt(acc + epsilon)``."""
+    """Adagrad, as ``keras.optimizers.Adagrad``: ``w -= lr * g / sqrt(acc + epsilon)``.
+
+    Args:
+        learning_rate: A float, a ``hl.optimizers.schedules.LearningRateSchedule`` or any
+            callable of the step count (an optax schedule).
+        initial_accumulator_value: The starting value of the sum of squared gradients.
+        epsilon: A small constant for numerical stability.
+        weight_decay: Decoupled weight decay: ``w -= w * weight_decay * lr`` each step.
+        clipnorm: Clip each weight's gradient to this L2 norm.
+        clipvalue: Clip gradient entries to ``[-clipvalue, clipvalue]``.
+        global_clipnorm: Clip all gradients together to this global L2 norm (only one of
+            the three clipping arguments may be set).
+        name: The optimizer's name (default: Keras's for the class).
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> tx = hl.optimizers.Adagrad(learning_rate=0.1).to_optax()
+    >>> params = {"w": jnp.ones(2)}
+    >>> updates, _ = tx.update({"w": jnp.array([1.0, -2.0])}, tx.init(params), params)
+    >>> print(np.asarray(updates["w"]).round(4))
+    [-0.0953  0.0988]
+    """
 
     default_name = "adagrad"
 
@@ -436,6 +562,18 @@ def get_hyperparam(opt_state, name: str = "learning_rate") -> jax.Array:
 
     Raises ValueError when there is none (a transformation not built with
     ``optax.inject_hyperparams``).
+
+    Args:
+        opt_state: An optax state (any nesting of tuples, dicts and named tuples).
+        name: The hyperparameter's name.
+
+    Returns:
+        Its current value, a scalar array.
+
+    >>> import highlevel as hl, jax.numpy as jnp, optax
+    >>> state = optax.inject_hyperparams(optax.sgd)(learning_rate=0.1).init({"w": jnp.ones(2)})
+    >>> round(float(hl.optimizers.get_hyperparam(state)), 6)
+    0.1
     """
     found = _find(opt_state, name)
     if found is None:
@@ -452,6 +590,20 @@ def set_hyperparam(opt_state, value, name: str = "learning_rate"):
 
     The new array keeps the old one's dtype, shape and weak type, so a compiled step that
     takes the state does not recompile.
+
+    Args:
+        opt_state: An optax state holding an ``optax.inject_hyperparams`` state.
+        value: The new value (a float).
+        name: The hyperparameter's name.
+
+    Returns:
+        The updated state; ``opt_state`` itself is unchanged.
+
+    >>> import highlevel as hl, jax.numpy as jnp, optax
+    >>> state = optax.inject_hyperparams(optax.sgd)(learning_rate=0.1).init({"w": jnp.ones(2)})
+    >>> state = hl.optimizers.set_hyperparam(state, 0.01)
+    >>> round(float(hl.optimizers.get_hyperparam(state)), 6)
+    0.01
     """
     get_hyperparam(opt_state, name)  # the clear error when it is missing
     done = []
@@ -477,12 +629,17 @@ def set_hyperparam(opt_state, value, name: str = "learning_rate"):
 
 
 class OptaxOptimizer(Optimizer):
-    """Wraps any ``optax.GradientTransformation``.
+    """Wraps any ``optax.GradientTransformation`` as an optimizer.
 
     Its learning rate can be read (and set, once compiled) only when the transformation
     was built with ``optax.inject_hyperparams(...)(learning_rate=...)``.
 
-    >>> opt = OptaxOptimizer(optax.inject_hyperparams(optax.sgd)(learning_rate=0.1))
+    Args:
+        tx: The optax transformation.
+        name: The optimizer's name (default ``"optax"``).
+
+    >>> import highlevel as hl, optax
+    >>> opt = hl.optimizers.OptaxOptimizer(optax.inject_hyperparams(optax.sgd)(learning_rate=0.1))
     >>> round(opt.learning_rate, 6)
     0.1
     """
@@ -536,11 +693,19 @@ _CLASSES = {cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, RMSprop, Ada
 
 
 def get(identifier) -> Optimizer:
-    """An ``Optimizer`` from a Keras name (case-insensitive: ``"adam"``, ``"SGD"``), a
-    ``{"class_name", "config"}`` dict, an ``Optimizer`` (returned as is), an ``Optimizer``
-    class, or an ``optax.GradientTransformation`` (wrapped in ``OptaxOptimizer``).
+    """An ``Optimizer`` from a Keras name, a config dict, an optimizer or an optax transformation.
 
-    >>> get("adam").learning_rate
+    Args:
+        identifier: A Keras name (case-insensitive: ``"adam"``, ``"SGD"``), a
+            ``{"class_name", "config"}`` dict, an ``Optimizer`` or ``MultiOptimizer``
+            (returned as is), an ``Optimizer`` class (instantiated with its defaults), or an
+            ``optax.GradientTransformation`` (wrapped in :class:`OptaxOptimizer`).
+
+    Returns:
+        The optimizer.
+
+    >>> import highlevel as hl
+    >>> hl.optimizers.get("adam").learning_rate
     0.001
     """
     if isinstance(identifier, (Optimizer, MultiOptimizer)):
@@ -563,13 +728,36 @@ def get(identifier) -> Optimizer:
 
 
 def serialize(optimizer: Optimizer) -> dict[str, Any]:
-    """``{"class_name": ..., "config": ...}`` (``get``/``deserialize`` read it back)."""
+    """Keras's config dict of an optimizer: ``{"class_name": ..., "config": ...}``.
+
+    Args:
+        optimizer: An optimizer, or anything :func:`get` accepts.
+
+    Returns:
+        The dict, which :func:`get` and :func:`deserialize` read back.
+
+    >>> import highlevel as hl
+    >>> config = hl.optimizers.serialize(hl.optimizers.SGD(0.1, momentum=0.9))
+    >>> config["class_name"], config["config"]["momentum"]
+    ('SGD', 0.9)
+    """
     optimizer = get(optimizer)
     return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
 
 
 def deserialize(config: dict[str, Any]) -> Optimizer:
-    """The optimizer described by ``{"class_name": ..., "config": ...}``."""
+    """The optimizer described by a ``{"class_name": ..., "config": ...}`` dict.
+
+    Args:
+        config: A dict as :func:`serialize` writes (the class name is case-insensitive).
+
+    Returns:
+        A new optimizer.
+
+    >>> import highlevel as hl
+    >>> hl.optimizers.deserialize({"class_name": "Adam", "config": {"learning_rate": 0.01}}).learning_rate
+    0.01
+    """
     if "class_name" not in config:
         raise ValueError(f"An optimizer config needs a 'class_name' key, got {config!r}.")
     cls = _CLASSES.get(str(config["class_name"]).lower())

@@ -27,7 +27,21 @@ def _positive_steps(cls: str, decay_steps) -> None:
 
 
 class LearningRateSchedule:
-    """Abstract: ``schedule(step) -> float32 learning rate``, jit-traceable."""
+    """Abstract: ``schedule(step) -> float32 learning rate``, jit-traceable.
+
+    A subclass implements ``__call__(step)`` with ``jax.numpy`` (the step may be a traced
+    integer) and ``get_config()`` returning its constructor's arguments. An optimizer given
+    a schedule as its ``learning_rate`` evaluates it at each step's update count.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> class Halving(hl.optimizers.schedules.LearningRateSchedule):
+    ...     def __call__(self, step):
+    ...         return 0.5 ** jnp.asarray(step, jnp.float32)
+    ...     def get_config(self):
+    ...         return {}
+    >>> float(Halving()(2))
+    0.25
+    """
 
     def __call__(self, step) -> jax.Array:
         raise NotImplementedError
@@ -52,6 +66,7 @@ class ExponentialDecay(LearningRateSchedule):
         decay_steps: steps over which the rate is multiplied by ``decay_rate``.
         decay_rate: the factor per ``decay_steps``.
         staircase: decay in whole ``decay_steps`` intervals (``floor`` the exponent).
+        name: the schedule's name, kept in its config.
 
     >>> float(ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)(20))
     0.025...
@@ -79,7 +94,19 @@ class ExponentialDecay(LearningRateSchedule):
 
 
 class InverseTimeDecay(LearningRateSchedule):
-    """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``."""
+    """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``.
+
+    Args:
+        initial_learning_rate: the rate at step 0.
+        decay_steps: the number of steps per unit of decay.
+        decay_rate: how fast the rate decays.
+        staircase: decay in whole ``decay_steps`` intervals (``floor`` the step fraction).
+        name: the schedule's name, kept in its config.
+
+    >>> import highlevel as hl
+    >>> float(hl.optimizers.schedules.InverseTimeDecay(1.0, decay_steps=10, decay_rate=1.0)(10))
+    0.5
+    """
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
                  staircase: bool = False, name: str = "InverseTimeDecay"):
@@ -108,6 +135,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
     Args:
         boundaries: increasing step numbers.
         values: one more value than boundaries.
+        name: the schedule's name, kept in its config.
 
     >>> s = PiecewiseConstantDecay([10, 20], [1.0, 0.5, 0.1])
     >>> [float(s(t)) for t in (10, 11, 21)]
@@ -140,7 +168,21 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
 
 class PolynomialDecay(LearningRateSchedule):
-    """From ``initial_learning_rate`` to ``end_learning_rate`` as ``(1 - step/decay_steps) ** power``."""
+    """From ``initial_learning_rate`` to ``end_learning_rate`` as ``(1 - step / decay_steps) ** power``.
+
+    Args:
+        initial_learning_rate: the rate at step 0.
+        decay_steps: the step where ``end_learning_rate`` is reached (and kept, unless ``cycle``).
+        end_learning_rate: the final rate.
+        power: the power of the polynomial (1: linear).
+        cycle: restart the decay past ``decay_steps``, over a multiple of it.
+        name: the schedule's name, kept in its config.
+
+    >>> import highlevel as hl
+    >>> s = hl.optimizers.schedules.PolynomialDecay(1.0, decay_steps=10, end_learning_rate=0.0)
+    >>> [round(float(s(t)), 6) for t in (0, 5, 20)]
+    [1.0, 0.5, 0.0]
+    """
 
     def __init__(self, initial_learning_rate: float, decay_steps: int,
                  end_learning_rate: float = 0.0001, power: float = 1.0, cycle: bool = False,
@@ -172,13 +214,15 @@ class PolynomialDecay(LearningRateSchedule):
 
 
 class CosineDecay(LearningRateSchedule):
-    """Cosine decay from the initial (or warmed-up) rate to ``alpha`` times it, with optional
-    linear warmup, as Keras 3.
+    """Cosine decay to ``alpha`` times the initial (or warmed-up) rate, as Keras 3.
+
+    An optional linear warmup comes first.
 
     Args:
         initial_learning_rate: the rate at step 0.
         decay_steps: steps of cosine decay (after warmup).
         alpha: the final rate as a fraction of the decayed-from rate.
+        name: the schedule's name, kept in its config.
         warmup_target: if set, warm up linearly from ``initial_learning_rate`` to this rate
             over ``warmup_steps``, then decay from it.
         warmup_steps: steps of warmup.
@@ -229,7 +273,19 @@ _CLASSES = {cls.__name__: cls for cls in (
 
 
 def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
-    """``{"class_name": ..., "config": ...}`` for a schedule (``deserialize`` reads it back)."""
+    """Keras's config dict of a schedule: ``{"class_name": ..., "config": ...}``.
+
+    Args:
+        schedule: A :class:`LearningRateSchedule`.
+
+    Returns:
+        The dict, which :func:`deserialize` reads back.
+
+    >>> import highlevel as hl
+    >>> hl.optimizers.schedules.serialize(hl.optimizers.schedules.PiecewiseConstantDecay([5], [1.0, 0.1]))
+    {'class_name': 'PiecewiseConstantDecay',
+     'config': {'boundaries': [5], 'values': [1.0, 0.1], 'name': 'PiecewiseConstant'}}
+    """
     if not isinstance(schedule, LearningRateSchedule):
         raise ValueError(f"Cannot serialize {schedule!r}: it is not an "
                          "hl.optimizers.schedules.LearningRateSchedule.")
@@ -237,7 +293,20 @@ def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
 
 
 def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
-    """The schedule described by ``{"class_name": ..., "config": ...}``."""
+    """The schedule described by a ``{"class_name": ..., "config": ...}`` dict.
+
+    Args:
+        config: A dict as :func:`serialize` writes.
+
+    Returns:
+        A new schedule.
+
+    >>> import highlevel as hl
+    >>> s = hl.optimizers.schedules.deserialize(
+    ...     {"class_name": "CosineDecay", "config": {"initial_learning_rate": 1.0, "decay_steps": 10}})
+    >>> round(float(s(10)), 6)
+    0.0
+    """
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"A schedule config is a dict with 'class_name' and 'config', got {config!r}.")
     cls = _CLASSES.get(config["class_name"])
@@ -248,7 +317,19 @@ def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
 
 
 def get(identifier) -> LearningRateSchedule:
-    """A schedule from an instance (returned as is) or a config dict."""
+    """A schedule from an instance (returned as is) or a config dict.
+
+    Args:
+        identifier: A :class:`LearningRateSchedule`, or a dict as :func:`serialize` writes.
+
+    Returns:
+        The schedule.
+
+    >>> import highlevel as hl
+    >>> type(hl.optimizers.schedules.get({"class_name": "ExponentialDecay", "config": {
+    ...     "initial_learning_rate": 0.1, "decay_steps": 10, "decay_rate": 0.5}})).__name__
+    'ExponentialDecay'
+    """
     if isinstance(identifier, LearningRateSchedule):
         return identifier
     if isinstance(identifier, dict):

@@ -20,7 +20,22 @@ def _fmt(logs) -> str:
 
 
 class ProgbarLogger(Callback):
-    """Prints progress and metrics to stdout, as Keras's ProgbarLogger."""
+    """Prints progress and metrics to stdout, as Keras's ProgbarLogger.
+
+    ``fit(verbose=...)`` adds one; pass your own to change its refresh rate.
+
+    Args:
+        verbose: 1: a tqdm progress bar per epoch (a widget in Jupyter); 2: one line per epoch.
+        refresh_seconds: The shortest time between two refreshes of the bar's metrics
+            (each reads the metrics from the device).
+
+    >>> import highlevel as hl
+    >>> logger = hl.callbacks.ProgbarLogger(verbose=2)
+    >>> logger.set_params({"epochs": 3, "steps": 10})
+    >>> logger.on_epoch_begin(0)
+    >>> logger.on_epoch_end(0, {"loss": 0.25, "accuracy": 0.9})
+    Epoch 1/3 - ...s - loss: 0.25 - accuracy: 0.9
+    """
 
     def __init__(self, verbose: int = 1, refresh_seconds: float = 0.5):
         super().__init__()

@@ -58,7 +58,15 @@ def enable_compilation_cache(path: str | os.PathLike | None = None, *, min_compi
 
 
 def disable_compilation_cache() -> None:
-    """Turns the persistent compilation cache off again (the files on disk stay)."""
+    """Turns the persistent compilation cache off again (the files on disk stay).
+
+    >>> import jax, highlevel as hl
+    >>> saved = jax.config.jax_compilation_cache_dir
+    >>> hl.utils.disable_compilation_cache()
+    >>> print(jax.config.jax_compilation_cache_dir)
+    None
+    >>> jax.config.update("jax_compilation_cache_dir", saved)  # put back this process's setting
+    """
     _reset_if_initialized()
     jax.config.update("jax_compilation_cache_dir", None)
 

@@ -21,10 +21,24 @@ def _default_name(obj: Any) -> str:
 def register_serializable(obj: Any = None, *, name: str | None = None):
     """Registers a function or class so that configs can name it (a decorator, with or without args).
 
+    Args:
+        obj: The function or class, when used as ``@register_serializable`` without
+            parentheses (or called directly); None when called with arguments.
+        name: The name configs use for it (default: ``module:qualname``).
+
+    Returns:
+        ``obj`` itself, or, without ``obj``, a decorator that registers and returns its argument.
+
     >>> import highlevel as hl
     >>> @hl.utils.register_serializable()
     ... def my_loss(y_true, y_pred):
     ...     return abs(y_true - y_pred)
+    >>> @hl.utils.register_serializable(name="doubled")
+    ... def double(x):
+    ...     return 2 * x
+    >>> from highlevel.utils.serialization import serializable_name
+    >>> serializable_name(double)
+    'doubled'
     """
     def register(target: Any) -> Any:
         key = name or _default_name(target)
