@@ -96,10 +96,20 @@ def _check_jax_inside(nb) -> None:
     assert _images(nb) >= 2
 
 
+def _check_callbacks_and_tensorboard(nb) -> None:
+    text = _stdout(nb)
+    assert _line(text, r"^RESULT tensorboard_scalars_match_history: (\w+)$").group(1) == "True"
+    assert _line(text, r"^RESULT projector_tables: (\d+) intensity:\d+$")
+    assert int(_line(text, r"^RESULT recompilations_after_first_epoch: (\d+)$").group(1)) == 0
+    assert len(re.findall(r"^RESULT val_accuracy\[.*\]: (0\.9\d+)$", text, re.MULTILINE)) == 4
+    assert _images(nb) >= 4
+
+
 CHECKS = {
     "01_quickstart.ipynb": _check_quickstart,
     "03_autoencoder.ipynb": _check_autoencoder,
     "04_sequences.ipynb": _check_sequences,
+    "06_callbacks_and_tensorboard.ipynb": _check_callbacks_and_tensorboard,
     "07_jax_inside.ipynb": _check_jax_inside,
 }
 
