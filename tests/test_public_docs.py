@@ -28,19 +28,9 @@ from highlevel.layers.base import Layer
 SUBPACKAGES = ["activations", "applications", "callbacks", "datasets", "distribute", "initializers", "layers",
                "losses", "metrics", "models", "optimizers", "regularizers", "utils"]
 
-# Names defined in files that other engineers are editing right now (training/callback.py,
-# layers/upsampling.py, callbacks/tensorboard.py, distribute/, models/ensemble.py): excused
-# until those edits land and their docstrings are finished. Empty this set then; the test
-# below also fails if a name here is already documented, so the set cannot go stale.
-PENDING = {
-    "highlevel.callbacks.Callback",          # training/callback.py: no >>> example
-    "highlevel.callbacks.CallbackList",      # training/callback.py: no Args:, no >>> example
-    "highlevel.distribute.Distribution",     # distribute/strategies.py: no Args:, no >>> example
-    "highlevel.distribute.current",          # distribute/strategies.py: no >>> example
-    "highlevel.distribute.get",              # distribute/strategies.py: no Args:, no >>> example
-    "highlevel.distribute.initialize",       # distribute/processes.py: no >>> example
-    "highlevel.distribute.path_name",        # distribute/strategies.py: no Args:, no >>> example
-}
+# Names excused from the check while their docstrings are written; the test below fails if a
+# name here is already documented, so the set cannot go stale.
+PENDING: set[str] = set()
 
 
 def _add(found: dict, qualname: str, obj) -> None:

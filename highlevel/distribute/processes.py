@@ -39,10 +39,18 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
       cpu_collectives: the CPU backend's cross-process collectives (``"gloo"``; None keeps
         jax's default, which has none).
 
-    Example (two shells on one machine; ``train.py`` calls ``initialize()`` first)::
+    Two shells on one machine (``train.py`` calls ``hl.distribute.initialize()`` first)::
 
         HIGHLEVEL_COORDINATOR=127.0.0.1:1234 HIGHLEVEL_NUM_PROCESSES=2 HIGHLEVEL_PROCESS_ID=0 python train.py
         HIGHLEVEL_COORDINATOR=127.0.0.1:1234 HIGHLEVEL_NUM_PROCESSES=2 HIGHLEVEL_PROCESS_ID=1 python train.py
+
+    A wrong process id is refused before anything connects:
+
+    >>> import highlevel as hl
+    >>> hl.distribute.initialize("127.0.0.1:1234", num_processes=2, process_id=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: process_id=2 is not in 0..1 (num_processes=2).
     """
     coordinator_address = coordinator_address or os.environ.get("HIGHLEVEL_COORDINATOR")
     if num_processes is None and "HIGHLEVEL_NUM_PROCESSES" in os.environ:

@@ -23,12 +23,31 @@ _STACK: list["Distribution"] = []
 
 
 def current() -> "Distribution | None":
-    """The innermost ``with strategy:`` block's strategy, or None."""
+    """The innermost ``with strategy:`` block's strategy, or None.
+
+    >>> import highlevel as hl
+    >>> hl.distribute.current() is None
+    True
+    >>> with hl.distribute.DataParallel() as strategy:
+    ...     hl.distribute.current() is strategy
+    True
+    """
     return _STACK[-1] if _STACK else None
 
 
 def path_name(path) -> str:
-    """A state leaf's key path as ``"params/_layers/0/kernel"`` (the trailing ``value`` dropped)."""
+    """A state leaf's key path as ``"params/_layers/0/kernel"`` (the trailing ``value`` dropped).
+
+    These are the names ``ModelParallel``'s layout patterns match.
+
+    Args:
+      path: a ``jax.tree_util`` key path.
+
+    >>> import jax, highlevel as hl
+    >>> tree = {"params": {"_layers": [{"kernel": 1}]}}
+    >>> [hl.distribute.path_name(p) for p, _ in jax.tree_util.tree_leaves_with_path(tree)]
+    ['params/_layers/0/kernel']
+    """
     parts = [str(getattr(k, "key", getattr(k, "idx", getattr(k, "name", k)))) for k in path]
     if parts and parts[-1] == "value":
         parts = parts[:-1]
@@ -39,7 +58,18 @@ class Distribution:
     """Base of the strategies: a mesh, a batch axis and a rule for weight shardings.
 
     Used as ``model.compile(..., distribution=strategy)`` or as a context manager, whose
-    block's ``compile`` calls pick it up.
+    block's ``compile`` calls pick it up. Subclasses choose the weight shardings by
+    overriding ``weight_spec``.
+
+    Args:
+      mesh: the ``jax.sharding.Mesh`` of devices.
+      batch_axis: the mesh axis the batch rows are split over (None: replicated batches).
+
+    >>> import jax, numpy as np, highlevel as hl
+    >>> from jax.sharding import Mesh
+    >>> strategy = hl.distribute.Distribution(Mesh(np.asarray(jax.devices()), ("data",)), "data")
+    >>> strategy.num_batch_shards == jax.device_count()
+    True
     """
 
     def __init__(self, mesh: Mesh, batch_axis: str | None):
@@ -348,7 +378,18 @@ _NAMES = {"DataParallel": DataParallel, "data_parallel": DataParallel,
 
 
 def get(identifier) -> Distribution | None:
-    """A strategy from a strategy, a name (``"data_parallel"``) or ``{name: kwargs}``; None stays None."""
+    """A strategy from a strategy, a name (``"data_parallel"``) or ``{name: kwargs}``; None stays None.
+
+    Args:
+      identifier: a ``Distribution``, one of ``NAMES``, ``{name: arguments}`` (as a config's
+        ``trainer.distribution`` or ``Distribution.get_config()`` gives), or None.
+
+    >>> import highlevel as hl
+    >>> hl.distribute.get("data_parallel").get_config()
+    {'DataParallel': {'axis_name': 'data'}}
+    >>> hl.distribute.get({"FullySharded": {"axis_name": "shards"}}).mesh.axis_names
+    ('shards',)
+    """
     if identifier is None or isinstance(identifier, Distribution):
         return identifier
     if isinstance(identifier, str):

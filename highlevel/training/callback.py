@@ -22,6 +22,17 @@ class Callback:
 
     Override any of the ``on_*`` methods. ``logs`` is a mapping of metric names to
     Python floats; set ``self.model.stop_training = True`` to stop after this epoch.
+    Per-batch hooks cost nothing unless a callback overrides them.
+
+    >>> import numpy as np, highlevel as hl
+    >>> class PrintLoss(hl.callbacks.Callback):
+    ...     def on_epoch_end(self, epoch, logs=None):
+    ...         print(epoch, round(logs["loss"], 2))
+    >>> model = hl.Sequential([hl.Input((1,)), hl.layers.Dense(1, kernel_initializer="zeros")])
+    >>> model.compile("sgd", "mse")
+    >>> _ = model.fit(np.ones((4, 1)), np.ones((4, 1)), epochs=2, verbose=0, callbacks=[PrintLoss()])
+    0 1.0
+    1 0.92
     """
 
     #: True for a callback that only writes files (TensorBoard): over several processes it runs
@@ -108,7 +119,20 @@ class LazyLogs(Mapping):
 
 
 class CallbackList:
-    """Calls each hook on the callbacks that override it, in order."""
+    """Calls each hook on the callbacks that override it, in order.
+
+    Args:
+      callbacks: the callbacks (``hl.callbacks.Callback`` instances); over several processes,
+        those marked ``chief_only`` are kept on process 0 only.
+      model: the model, given to each callback (``set_model``).
+      params: the fit parameters (``epochs``, ``steps``, ``verbose``), given to each (``set_params``).
+
+    >>> import highlevel as hl
+    >>> history = hl.callbacks.History()
+    >>> callbacks = hl.callbacks.CallbackList([history])
+    >>> callbacks.needs("on_train_batch_end"), callbacks.needs("on_epoch_end")
+    (False, True)
+    """
 
     def __init__(self, callbacks: list[Callback], model=None, params: dict | None = None):
         for cb in callbacks:
