@@ -223,3 +223,19 @@ def _strip_count(name: str) -> str:
     """``conv2d_3`` -> ``conv2d``: the counters differ between two libraries' sessions."""
     import re
     return re.sub(r"_\d+$", "", name)
+
+
+def test_random_layers_inside_jit_need_a_key():
+    """A hand-written jitted step calling model(x, training=True) draws a new dropout mask per
+    key; without a key it is refused (the global generator would fix one mask at trace time)."""
+    model = hl.Sequential([hl.Input((64,)), hl.layers.Dropout(0.5)])
+    x = jnp.ones((4, 64))
+    step = jax.jit(lambda x, key: model(x, training=True, rng=key))
+    a, b = step(x, jax.random.key(0)), step(x, jax.random.key(1))
+    assert not np.array_equal(np.asarray(a), np.asarray(b))
+    np.testing.assert_array_equal(np.asarray(step(x, jax.random.key(0))), np.asarray(a))
+    kept = np.asarray(a) != 0
+    assert 0.3 < kept.mean() < 0.7 and np.allclose(np.asarray(a)[kept], 2.0)   # scaled by 1 / (1 - rate)
+    with pytest.raises(ValueError, match=r"Pass one: model\(x, training=True, rng=key\)"):
+        jax.jit(lambda x: model(x, training=True))(x)
+    np.testing.assert_array_equal(np.asarray(jax.jit(lambda x: model(x))(x)), np.ones((4, 64)))

@@ -52,6 +52,7 @@ class _CallContext:
     rng: Any = None
     mask: Any = None
     counter: int = 0
+    traced: bool = False   # a call under a jax transformation, made without a key
 
 
 _CONTEXT: list[_CallContext] = []
@@ -72,6 +73,10 @@ def call_context(*, training: bool, rng=None, mask=None) -> Iterator[_CallContex
         _CONTEXT.pop()
 
 
+def _is_traced(inputs) -> bool:
+    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(inputs))
+
+
 def current_context() -> _CallContext | None:
     return _CONTEXT[-1] if _CONTEXT else None
 
@@ -83,6 +88,12 @@ def next_rng_key() -> jax.Array:
         key = jax.random.fold_in(ctx.rng, ctx.counter)
         ctx.counter += 1
         return key
+    if ctx is not None and ctx.traced:
+        # The global generator would hand the trace one fixed key: the same "random" mask at
+        # every call of the compiled function.
+        raise ValueError("A layer draws random numbers (training=True) inside jax.jit or another jax "
+                         "transformation, but the call was given no key, so every call would reuse the "
+                         "one drawn while tracing. Pass one: model(x, training=True, rng=key).")
     return _random.next_key()
 
 
@@ -281,11 +292,18 @@ class Layer(nnx.Module, pytree=False):
             self._check_input_shape(inputs)
         params = _call_params(type(self))
         training = kwargs.pop("training", None)
+        rng = kwargs.pop("rng", None)
+        ctx = current_context()
         if training is None:
-            ctx = current_context()
             training = ctx.training if ctx is not None else False
         if "training" in params:
             kwargs["training"] = training
+        if rng is not None or (ctx is None and training and _is_traced(inputs)):
+            # An outermost call: ``rng`` keys the random layers inside (dropout masks), or, in a
+            # trace without one, next_rng_key refuses rather than fix one mask for every call.
+            with call_context(training=training, rng=rng) as inner:
+                inner.traced = rng is None
+                return self.call(inputs, *args, **kwargs)
         return self.call(inputs, *args, **kwargs)
 
     def _cast_input(self, x):
