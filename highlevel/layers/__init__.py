@@ -21,3 +21,14 @@ from highlevel.layers.wrappers import *  # noqa: F401,F403
 
 deserialize = deserialize_layer
 serialize = serialize_layer
+
+__all__ = ["Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D", "BatchNormalization",
+           "Bidirectional", "Concatenate", "Conv1D", "Conv2D", "Conv2DTranspose", "Dense", "DepthwiseConv2D",
+           "Dropout", "Embedding", "Flatten", "FlaxLayer", "GRU", "GlobalAveragePooling1D",
+           "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Hyperparameter",
+           "Identity", "Input", "InputLayer", "KerasTensor", "LSTM", "Layer", "LayerNormalization",
+           "MaxPooling1D", "MaxPooling2D", "Maximum", "Minimum", "Multiply", "NonTrainable", "Normalization",
+           "RandomContrast", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "ReLU",
+           "Rescaling", "Reshape", "SeparableConv2D", "SimpleRNN", "Subtract", "UpSampling1D",
+           "UpSampling2D", "ZeroPadding2D", "call_context", "deserialize", "deserialize_layer",
+           "get_layer_class", "register_layer", "serialize", "serialize_layer"]
