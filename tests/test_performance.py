@@ -153,7 +153,7 @@ def test_the_recompilation_check_catches_a_step_compiled_every_call(rng, monkeyp
     model.fit(x, x[:, :1], batch_size=16, epochs=1, verbose=0)
     # The bug: a new jax.jit (a new function to jax) made for every call.
     monkeypatch.setattr(FlatStep, "_jit_for",
-                        lambda self, treedef: jax.jit(self._flat_fn(treedef), donate_argnums=0))
+                        lambda self, treedef, keys=(): jax.jit(self._flat_fn(treedef, keys), donate_argnums=0))
     with count_compilations() as compiled:
         model.fit(x, x[:, :1], batch_size=16, epochs=1, verbose=0)
     assert compiled.count("jit(train_step)") == 4   # every one of the 4 steps compiled
