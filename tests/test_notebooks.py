@@ -75,6 +75,14 @@ def _result(text: str, name: str) -> float:
     return float(_line(text, rf"^RESULT {name}: (\S+)$").group(1))
 
 
+def _check_images(nb) -> None:
+    text = _stdout(nb)
+    dataset = _line(text, r"^RESULT dataset: (\S+)$").group(1)
+    assert _result(text, "test_accuracy") > (0.84 if dataset == "Fashion-MNIST" else 0.85)
+    assert _images(nb) >= 4, "expected augmentation, learning-curve, confusion and mistakes plots"
+    assert _line(text, r"^identity when training=False: (\w+)$").group(1) == "True"
+
+
 def _check_autoencoder(nb) -> None:
     text = _stdout(nb)
     assert _result(text, "test_mse") < 0.5 * _result(text, "baseline_mse")
@@ -107,6 +115,7 @@ def _check_callbacks_and_tensorboard(nb) -> None:
 
 CHECKS = {
     "01_quickstart.ipynb": _check_quickstart,
+    "02_images.ipynb": _check_images,
     "03_autoencoder.ipynb": _check_autoencoder,
     "04_sequences.ipynb": _check_sequences,
     "06_callbacks_and_tensorboard.ipynb": _check_callbacks_and_tensorboard,
