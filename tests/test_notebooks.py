@@ -104,6 +104,14 @@ def _check_jax_inside(nb) -> None:
     assert _images(nb) >= 2
 
 
+def _check_transfer(nb) -> None:
+    text = _stdout(nb)
+    assert _line(text, r"^RESULT chelsea_top1: (\w+)$").group(1) in {"Egyptian_cat", "tabby", "tiger_cat"}
+    assert _images(nb) >= 3
+    for name in ("feature_extraction", "fine_tuning"):
+        assert _result(text, f"{name}_accuracy") > 0.70
+
+
 def _check_callbacks_and_tensorboard(nb) -> None:
     text = _stdout(nb)
     assert _line(text, r"^RESULT tensorboard_scalars_match_history: (\w+)$").group(1) == "True"
@@ -118,6 +126,7 @@ CHECKS = {
     "02_images.ipynb": _check_images,
     "03_autoencoder.ipynb": _check_autoencoder,
     "04_sequences.ipynb": _check_sequences,
+    "05_transfer_learning.ipynb": _check_transfer,
     "06_callbacks_and_tensorboard.ipynb": _check_callbacks_and_tensorboard,
     "07_jax_inside.ipynb": _check_jax_inside,
 }
