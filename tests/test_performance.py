@@ -318,3 +318,80 @@ def test_enable_compilation_cache_rejects_a_file(tmp_path):
     path.write_text("")
     with pytest.raises(ValueError, match="needs a directory"):
         hl.utils.enable_compilation_cache(path)
+
+
+# -- training data kept on the device --------------------------------------------------------
+
+
+def _resident_vs_host(rng, **kw):
+    x = rng.standard_normal((300, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 300)
+    results = []
+    for device_data in (True, False):
+        hl.utils.set_random_seed(0)
+        model = hl.Sequential([hl.Input((6,)), hl.layers.Dense(16, activation="relu"), hl.layers.Dropout(0.3),
+                               hl.layers.BatchNormalization(), hl.layers.Dense(3)])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                      steps_per_execution=kw.pop("spe", 1) if device_data else results[0][2])
+        model._trainer.device_data = device_data
+        sw = rng.random(300).astype(np.float32) if kw.get("weighted") else None
+        if results:
+            sw = results[0][3]
+        history = model.fit(x, y, batch_size=32, epochs=2, shuffle=kw.get("shuffle", True), verbose=0,
+                            sample_weight=sw)
+        assert (model._trainer._resident is not None) == device_data
+        results.append((model.get_weights(), history.history, model._trainer.steps_per_execution, sw))
+    (a, ha, _, _), (b, hb, _, _) = results
+    # The same rows, padding, masks and dropout keys; XLA may fuse the on-device gather into
+    # the first layer's matmul, so the rounding (not the arithmetic) can differ.
+    for u, v in zip(a, b):
+        np.testing.assert_allclose(u, v, rtol=1e-5, atol=2e-6)
+    assert ha.keys() == hb.keys()
+    for key in ha:
+        np.testing.assert_allclose(ha[key], hb[key], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kw", [{}, {"spe": 4}, {"spe": 3, "shuffle": False}, {"weighted": True}, {"shuffle": "batch"}],
+                         ids=["default", "fused-4-with-tail", "fused-3-unshuffled", "sample-weights", "batch-shuffle"])
+def test_device_resident_data_trains_like_host_batches(rng, kw):
+    """The step that gathers its own batch on the device sees the same rows, padding and mask
+    as the batches the host builds: the same weights and history (dropout included)."""
+    _resident_vs_host(rng, **kw)
+
+
+def test_device_resident_data_copies_nothing_per_step(rng, monkeypatch):
+    """With the data on the device, a step's call transfers nothing: the copies per fit are a
+    fixed few (the data once, per epoch one index vector), not one per step."""
+    x = rng.standard_normal((512, 4)).astype(np.float32)
+    model = hl.Sequential([hl.Input((4,)), hl.layers.Dense(8, activation="relu"), hl.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, x[:, :1], batch_size=16, epochs=1, verbose=0)
+    puts = []
+    original = jax.device_put
+
+    def counting(value, *args, **kwargs):   # host -> device copies only (not device copies)
+        if any(not isinstance(leaf, jax.Array) for leaf in jax.tree_util.tree_leaves(value)):
+            puts.append(1)
+        return original(value, *args, **kwargs)
+
+    monkeypatch.setattr(jax, "device_put", counting)
+    for epochs in (1, 4):
+        puts.clear()
+        with jax.transfer_guard("disallow"):
+            model.fit(x, x[:, :1], batch_size=16, epochs=epochs, verbose=0)   # 32 steps per epoch
+        assert model._trainer._resident is not None
+        assert len(puts) <= 2 + 2 * epochs, (epochs, len(puts))   # the data; an index vector a epoch
+
+
+def test_large_data_stays_on_the_host(rng):
+    from highlevel.training import resident
+    from highlevel.training.data import ArrayAdapter
+    adapter = ArrayAdapter(np.zeros((1000, 10), np.float32), np.zeros(1000, np.float32))
+    assert resident.fits_on_device(adapter, "cpu") and resident.fits_on_device(adapter, "gpu")
+    assert not resident.fits_on_device(adapter, "cpu", limit=1000 * 11 * 4 - 1)
+    x = rng.standard_normal((64, 4)).astype(np.float32)
+    model = hl.Sequential([hl.Input((4,)), hl.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model._trainer.device_data = False
+    model.fit(x, x[:, :1], epochs=1, verbose=0)
+    assert model._trainer._resident is None

@@ -31,6 +31,7 @@ from highlevel.training.callback import CallbackList, History, LazyLogs
 from highlevel.training.data import Stacked, make_adapter, prefetch_to_device, split_validation
 from highlevel.training.outputs import output_specs
 from highlevel.training.progress import ProgbarLogger
+from highlevel.training import resident
 from highlevel.training.state import FlatStep, LiveState, TrainState
 from highlevel.training.step import OutputSpec, StepBuilder
 from highlevel.utils import random as _random
@@ -78,6 +79,12 @@ class Trainer:
         self._spe_resolved = False
         self.distribution: _distribute.Distribution | None = None  # set by compile
         self._state_shardings = None  # a tree of shardings like the state's, when distributed
+        #: Keep in-memory training data on the device when it fits (training/resident.py);
+        #: False always copies each batch from the host.
+        self.device_data = True
+        self._resident = None          # the current fit's ResidentData, or None
+        self._resident_args: tuple = ()
+        self._resident_fns: dict = {}  # (batch size, K) -> (one-step, K-step) FlatSteps
 
     @property
     def state(self) -> TrainState | None:
@@ -185,6 +192,7 @@ class Trainer:
         self._eval_one_fn = jax.jit(self.builder.eval_step, donate_argnums=2)
         self._predict_fn = jax.jit(self.builder.predict_step)
         self._stats_fn = None
+        self._resident_fns = {}
 
     def _constrained(self, step):
         """``step`` whose new state keeps the state's shardings (so it is donated in place and
@@ -319,6 +327,9 @@ class Trainer:
         self._check_batch_size(adapter)
         self._resolve_steps_per_execution(adapter)
         adapter.seed = self.seed  # the data order of epoch e depends only on (seed, e)
+        self._resident = None
+        if self.device_data and self.distribution is None and resident.fits_on_device(adapter):
+            self._resident = resident.ResidentData(adapter)
         val_adapter = None
         if validation_data is not None:
             val_adapter = self._validation_adapter(validation_data, validation_batch_size or batch_size,
@@ -379,10 +390,39 @@ class Trainer:
         else:
             self._live.run(self._train_one_fn, hyper_leaves, tuple(item))
 
+    def _resident_items(self, epoch: int, start: int):
+        """The epoch's executions from resident data, as lists of the step functions to call (a
+        partial last group of K runs batch by batch). Each step finds its batch from the state's
+        step count, so the calls' arguments are the same all epoch."""
+        data, k = self._resident, self.steps_per_execution
+        key = (data.batch_size, k)
+        if key not in self._resident_fns:
+            one, multi = resident.resident_steps(self.builder.train_step, data.batch_size, k)
+            hyper_def = self._hyper_leaves_treedef
+            self._resident_fns[key] = (FlatStep(one, hyper_def), FlatStep(multi, hyper_def))
+        one, multi = self._resident_fns[key]
+        first = start * k
+        base = self.state.step - jax.device_put(np.int32(first))   # the step count at batch 0
+        self._resident_args = (data.arrays, data.order(epoch), data.num_samples, base)
+        full = (data.num_batches - first) // k if k > 1 else 0
+        for _ in range(full):
+            yield [multi]
+        tail = data.num_batches - first - full * k
+        if k > 1 and tail:
+            yield [one] * tail
+        elif k == 1:
+            for _ in range(tail):
+                yield [one]
+
+    def _run_resident(self, item, hyper_leaves: list) -> None:
+        args = self._resident_args
+        for fn in item:
+            self._live.run(fn, hyper_leaves, *args)
+
     def _fit_loop(self, adapter, val_adapter, callback_list, initial_epoch, epochs, validation_freq):
         batch_begin = callback_list.needs("on_train_batch_begin")
         batch_end = callback_list.needs("on_train_batch_end")
-        run_train = self._run_train
+        run_train = self._run_train if self._resident is None else self._run_resident
         logs: dict[str, float] = {}
         self.pull_from_module()
         self.epoch, self.steps_done, self._epoch_finished = initial_epoch, 0, False
@@ -397,7 +437,10 @@ class Trainer:
             self.pull_from_module()
             hyper = self._hyper_leaves()
             first = start_step if resuming else 0
-            batches = prefetch_to_device(adapter.batches(epoch, start=first), put=self._put_batch())
+            if self._resident is not None:
+                batches = self._resident_items(epoch, first)
+            else:
+                batches = prefetch_to_device(adapter.batches(epoch, start=first), put=self._put_batch())
             for step, item in enumerate(batches, start=first):
                 if batch_begin:
                     callback_list.on_train_batch_begin(step)
