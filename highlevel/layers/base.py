@@ -204,7 +204,7 @@ class Layer(nnx.Module, pytree=False):
     ...     def build(self, input_shape):
     ...         self.add_weight("scale", (input_shape[-1],), initializer="ones")
     ...     def call(self, inputs):
-    ...         return inputs * self.scale.get_value()
+    ...         return inputs * self.scale.get_value()[None, :]   # (batch, features) * (1, features)
     >>> layer = Scale(name="scale")
     >>> print(layer(jnp.array([[1.0, 2.0]])))
     [[1. 2.]]

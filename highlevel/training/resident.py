@@ -20,7 +20,7 @@ import numpy as np
 
 from highlevel.training.data import ArrayAdapter, Batch
 
-__all__ = ["ResidentData", "resident_steps", "fits_on_device"]
+__all__ = ["ResidentData", "resident_steps", "fits_on_device", "bucket"]
 
 #: The largest data set (bytes of x, y and sample weights) kept on a CPU "device": there the
 #: copy is a second copy in the same memory, worth it only where per-step costs dominate.
@@ -65,7 +65,7 @@ class ResidentData:
     >>> import numpy as np
     >>> from highlevel.training.data import ArrayAdapter
     >>> data = ResidentData(ArrayAdapter(np.arange(10.0)[:, None], np.zeros(10), batch_size=4))
-    >>> np.asarray(data.order(0)).tolist()   # 3 batches of 4 rows; the last padded with row 8
+    >>> np.asarray(data.order(0))[:12].tolist()   # 3 batches of 4 rows; the last padded with row 8
     [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 8, 8]
     """
 
@@ -73,17 +73,42 @@ class ResidentData:
         self.adapter = adapter
         self.batch_size = adapter.batch_size
         self.num_batches = adapter.num_batches
-        self.arrays = jax.device_put((adapter.x, adapter.y, adapter.sample_weight))
+        # Rows padded up to a size bucket: the step's signature holds the data's shape, so a
+        # data set of another size within the bucket reuses the compiled step.
+        rows = bucket(adapter.num_samples)
+        pad = lambda tree: None if tree is None else jax.tree_util.tree_map(lambda a: _pad_rows(a, rows), tree)
+        self.arrays = jax.device_put((pad(adapter.x), pad(adapter.y), pad(adapter.sample_weight)))
         self.num_samples = jax.device_put(np.int32(adapter.num_samples))
+        self._order_length = bucket(self.num_batches) * self.batch_size
 
     def order(self, epoch: int) -> jax.Array:
         """The epoch's row order, padded to whole batches as the host path pads them."""
         order = self.adapter._order(epoch)
         b, n = self.batch_size, self.adapter.num_samples
-        padded = np.empty(self.num_batches * b, np.int32)
+        padded = np.zeros(self._order_length, np.int32)
         padded[:n] = order
-        padded[n:] = order[(n // b) * b] if n % b else 0
+        padded[n:self.num_batches * b] = order[(n // b) * b] if n % b else 0
         return jax.device_put(padded)
+
+
+def bucket(n: int) -> int:
+    """``n`` rounded up to a size class: 64, then steps of an eighth of the power of two below.
+
+    >>> [bucket(n) for n in (10, 64, 65, 100, 1000, 1025)]
+    [64, 64, 72, 104, 1024, 1152]
+    """
+    if n <= 64:
+        return 64
+    step = 1 << (int(n).bit_length() - 4)
+    return -(-int(n) // step) * step
+
+
+def _pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
+    if len(a) == rows:
+        return a
+    out = np.zeros((rows,) + a.shape[1:], a.dtype)
+    out[:len(a)] = a
+    return out
 
 
 def _gather_batch(arrays, order, num_samples, i, batch_size: int) -> Batch:
