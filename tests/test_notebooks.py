@@ -183,3 +183,18 @@ def test_notebook_runs_top_to_bottom(path, kernel_env):
     check = CHECKS.get(path.name)
     if check is not None:
         check(nb)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_code_is_linted(path):
+    """Notebooks are linted like code: pyflakes over their code cells (unused imports and
+    variables, undefined names)."""
+    import io
+    pyflakes_api = pytest.importorskip("pyflakes.api")
+    from pyflakes import reporter
+    nb = nbformat.read(path, as_version=4)
+    code = "\n\n".join(cell.source for cell in nb.cells
+                       if cell.cell_type == "code" and not cell.source.lstrip().startswith(("%", "!")))
+    out = io.StringIO()
+    problems = pyflakes_api.check(code, path.name, reporter.Reporter(out, out))
+    assert problems == 0, out.getvalue()
