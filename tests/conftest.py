@@ -21,3 +21,8 @@ def _seed():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+# Scripts that tests run in subprocesses: never imported here (``--doctest-modules`` would
+# import them, and distribute_script.py sets XLA_FLAGS for 8 devices and runs at import).
+collect_ignore_glob = ["*_script.py"]
