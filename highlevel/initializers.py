@@ -73,7 +73,8 @@ class Zeros(Initializer):
          [0. 0.]]
     """
     def __call__(self, key, shape, dtype=jnp.float32):
-        return jnp.zeros(shape, dtype)
+        # Made on the host and copied: jnp.zeros would compile a program per shape.
+        return jax.device_put(np.zeros(shape, dtype))
 
 
 class Ones(Initializer):
@@ -86,7 +87,7 @@ class Ones(Initializer):
         [1. 1. 1.]
     """
     def __call__(self, key, shape, dtype=jnp.float32):
-        return jnp.ones(shape, dtype)
+        return jax.device_put(np.ones(shape, dtype))
 
 
 class Constant(Initializer):
@@ -103,7 +104,7 @@ class Constant(Initializer):
         self.value = float(value)
 
     def __call__(self, key, shape, dtype=jnp.float32):
-        return jnp.full(shape, self.value, dtype)
+        return jax.device_put(np.full(shape, self.value, dtype))
 
     def get_config(self):
         return {"value": self.value}

@@ -124,8 +124,9 @@ def resident_steps(train_step: Callable, batch_size: int, k: int) -> tuple[Calla
     """``(one_step, k_steps)``: ``train_step(state, hyper, batch)`` fed from resident data.
 
     ``one_step(state, hyper, arrays, order, num_samples, base)`` trains on batch
-    ``state.step - base`` of the epoch (``base``: the optimizer step count at the epoch's
-    first batch), so successive calls take successive batches with identical arguments:
+    ``state.step - start_count + first`` of the epoch (``base = (start_count, first)``: the
+    optimizer step count when the loop started, at batch ``first``), so successive calls
+    take successive batches with identical arguments:
     nothing is copied to the device per step. ``k_steps(...)`` runs k such steps in one
     ``lax.scan``.
 
@@ -136,7 +137,8 @@ def resident_steps(train_step: Callable, batch_size: int, k: int) -> tuple[Calla
     """
 
     def one(state, hyper, arrays, order, num_samples, base):
-        i = (state.step - base).astype(jnp.int32)
+        start_count, first = base
+        i = (state.step - start_count + first).astype(jnp.int32)
         return train_step(state, hyper, _gather_batch(arrays, order, num_samples, i, batch_size))
 
     def one_step(state, hyper, arrays, order, num_samples, base):

@@ -402,7 +402,8 @@ class Trainer:
             self._resident_fns[key] = (FlatStep(one, hyper_def), FlatStep(multi, hyper_def))
         one, multi = self._resident_fns[key]
         first = start * k
-        base = self.state.step - jax.device_put(np.int32(first))   # the step count at batch 0
+        # The step count now (a device copy: no program to compile) and the batch it starts at.
+        base = (_copy(self.state.step), jax.device_put(np.int32(first)))
         self._resident_args = (data.arrays, data.order(epoch), data.num_samples, base)
         full = (data.num_batches - first) // k if k > 1 else 0
         for _ in range(full):
