@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import jax
 import optax
 
+
 __all__ = ["MultiOptimizer"]
 
 
