@@ -90,6 +90,23 @@ class ResidentData:
         padded[n:self.num_batches * b] = order[(n // b) * b] if n % b else 0
         return jax.device_put(padded)
 
+    def executions(self, epoch: int, start: int, k: int, step_count, one, multi):
+        """``(args, items)`` for an epoch from execution ``start`` on: the arguments every call
+        takes, and per execution the list of step functions to call (``multi`` for a full
+        group of ``k`` batches; a partial last group runs batch by batch through ``one``).
+
+        Each step finds its batch from the state's step count, so the arguments are the same
+        all epoch: ``step_count`` now (copied on the device, no program compiled) and the
+        batch it stands at.
+        """
+        first = start * k
+        base = (jax.device_put(step_count, may_alias=False), jax.device_put(np.int32(first)))
+        args = (self.arrays, self.order(epoch), self.num_samples, base)
+        full = (self.num_batches - first) // k if k > 1 else 0
+        tail = self.num_batches - first - full * k
+        items = [[multi]] * full + ([[one] * tail] if k > 1 and tail else [[one]] * (tail if k == 1 else 0))
+        return args, iter(items)
+
 
 def bucket(n: int) -> int:
     """``n`` rounded up to a size class: 64, then steps of an eighth of the power of two below.

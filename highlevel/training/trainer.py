@@ -391,29 +391,16 @@ class Trainer:
             self._live.run(self._train_one_fn, hyper_leaves, tuple(item))
 
     def _resident_items(self, epoch: int, start: int):
-        """The epoch's executions from resident data, as lists of the step functions to call (a
-        partial last group of K runs batch by batch). Each step finds its batch from the state's
-        step count, so the calls' arguments are the same all epoch."""
+        """The epoch's executions from resident data (``ResidentData.executions``), with the
+        compiled steps made once per (batch size, K)."""
         data, k = self._resident, self.steps_per_execution
-        key = (data.batch_size, k)
-        if key not in self._resident_fns:
+        if (data.batch_size, k) not in self._resident_fns:
             one, multi = resident.resident_steps(self.builder.train_step, data.batch_size, k)
             hyper_def = self._hyper_leaves_treedef
-            self._resident_fns[key] = (FlatStep(one, hyper_def), FlatStep(multi, hyper_def))
-        one, multi = self._resident_fns[key]
-        first = start * k
-        # The step count now (a device copy: no program to compile) and the batch it starts at.
-        base = (_copy(self.state.step), jax.device_put(np.int32(first)))
-        self._resident_args = (data.arrays, data.order(epoch), data.num_samples, base)
-        full = (data.num_batches - first) // k if k > 1 else 0
-        for _ in range(full):
-            yield [multi]
-        tail = data.num_batches - first - full * k
-        if k > 1 and tail:
-            yield [one] * tail
-        elif k == 1:
-            for _ in range(tail):
-                yield [one]
+            self._resident_fns[(data.batch_size, k)] = (FlatStep(one, hyper_def), FlatStep(multi, hyper_def))
+        self._resident_args, items = data.executions(epoch, start, k, self.state.step,
+                                                     *self._resident_fns[(data.batch_size, k)])
+        return items
 
     def _run_resident(self, item, hyper_leaves: list) -> None:
         args = self._resident_args
