@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from highlevel.optimizers.base import Optimizer, _tree_map
+from highlevel.optimizers.base import _host_full_like, Optimizer, _tree_map
 
 
 class Adagrad(Optimizer):
@@ -41,7 +41,7 @@ class Adagrad(Optimizer):
 
     def _init_slots(self, params):
         value = self.initial_accumulator_value
-        return {"accumulator": _tree_map(lambda p: jnp.full_like(p, value), params)}
+        return {"accumulator": _tree_map(lambda p: _host_full_like(p, value), params)}
 
     def _step(self, grads, slots, count, lr):
         acc = _tree_map(lambda a, g: a + jnp.square(g), slots["accumulator"], grads)

@@ -7,6 +7,7 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from highlevel.optimizers import schedules
@@ -150,7 +151,7 @@ class Optimizer:
 
     def _transform(self, learning_rate) -> optax.GradientTransformation:
         def init_fn(params):
-            return KerasOptimizerState(count=jnp.zeros([], jnp.int32),
+            return KerasOptimizerState(count=jax.device_put(np.zeros((), np.int32)),
                                        slots=self._init_slots(params))
 
         def update_fn(grads, state, params=None):
@@ -239,5 +240,15 @@ def _check_learning_rate(owner: str, value):
     return value
 
 
+def _host_full_like(a, value):
+    """``jnp.full_like(a, value)``, made with NumPy and copied to ``a``'s devices where ``a`` is
+    concrete (``jnp.zeros_like`` compiles a program per new shape: ~25 ms each on a CPU)."""
+    if isinstance(a, jax.Array) and not isinstance(a, jax.core.Tracer) and a.is_fully_addressable:
+        # Placed as ``a`` is, committed or not (a committed copy of an uncommitted weight
+        # would give the compiled step a second signature, and a second compilation).
+        return jax.device_put(np.full(a.shape, value, a.dtype), a.sharding if a.committed else None)
+    return jnp.full_like(a, value)
+
+
 def _zeros_like(params):
-    return _tree_map(jnp.zeros_like, params)
+    return _tree_map(lambda p: _host_full_like(p, 0), params)

@@ -6,12 +6,15 @@ of leaves while a loop runs steps, as a ``TrainState`` whenever anyone reads it.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from typing import Any, Callable
 
 import jax
+import numpy as np
 from flax import struct
 
-__all__ = ["TrainState", "FlatStep", "LiveState", "key_positions", "wrap_keys", "unwrap_keys"]
+__all__ = ["TrainState", "FlatStep", "paused_gc", "LiveState", "key_positions", "wrap_keys", "unwrap_keys"]
 
 
 @struct.dataclass
@@ -37,9 +40,26 @@ class TrainState:
 
     @classmethod
     def create(cls, *, params, non_trainable, opt_state, rng, metrics, step=None) -> "TrainState":
-        import jax.numpy as jnp
-        return cls(step=jnp.zeros((), jnp.int32) if step is None else step, params=params,
+        step = jax.device_put(np.zeros((), np.int32)) if step is None else step
+        return cls(step=step, params=params,
                    non_trainable=non_trainable, opt_state=opt_state, rng=rng, metrics=metrics)
+
+
+@contextlib.contextmanager
+def paused_gc():
+    """Python's cyclic garbage collector off for the block (tracing and compiling a step).
+
+    Tracing allocates many short-lived objects; with a large model and its libraries in
+    memory, the full collections this sets off took about 0.1 s of the tiny model's 0.15 s
+    trace. Reference counting still frees everything acyclic meanwhile.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class FlatStep:
@@ -71,6 +91,7 @@ class FlatStep:
         self._keys: tuple = ()
         self._jitted = None
         self._by_treedef: dict = {}
+        self._compiled: set = set()
 
     def _jit_for(self, treedef, keys: tuple = ()):
         if self._treedef is treedef and self._keys == keys:
@@ -98,7 +119,13 @@ class FlatStep:
         return flat
 
     def __call__(self, treedef, leaves: list, hyper_leaves: list, *args, keys: tuple = ()) -> list:
-        return self._jit_for(treedef, keys)(leaves, hyper_leaves, *args)
+        jitted = self._jit_for(treedef, keys)
+        if jitted in self._compiled:
+            return jitted(leaves, hyper_leaves, *args)
+        with paused_gc():  # the first call traces and compiles
+            out = jitted(leaves, hyper_leaves, *args)
+        self._compiled.add(jitted)
+        return out
 
     def lower(self, treedef, leaves: list, hyper_leaves: list, *args, keys: tuple = ()):
         """``jax.stages.Lowered`` for these arguments (arrays or ``jax.ShapeDtypeStruct``s)."""

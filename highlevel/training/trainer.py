@@ -178,7 +178,7 @@ class Trainer:
         with jax.transfer_guard("allow"):
             self._metrics_template = self.builder.init_metrics()
         state = TrainState.create(params=params, non_trainable=rest, opt_state=tx.init(params),
-                                  rng=jax.random.key(seed), metrics=self._fresh_metrics())
+                                  rng=_random.host_key(seed), metrics=self._fresh_metrics())
         if self.distribution is not None:
             self._state_shardings = self.distribution.state_shardings(state)
         self.state = state

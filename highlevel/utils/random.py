@@ -12,21 +12,48 @@ import random as _py_random
 import jax
 import numpy as np
 
-__all__ = ["set_random_seed", "next_key", "seed_from_global"]
+__all__ = ["set_random_seed", "next_key", "seed_from_global", "host_key"]
+
+
+_KEY_SHAPES: dict = {}
+
+
+def _key_data_shape() -> tuple:
+    """The raw data shape of the default key implementation's keys (traced, not run)."""
+    impl = jax.config.jax_default_prng_impl
+    if impl not in _KEY_SHAPES:
+        _KEY_SHAPES[impl] = jax.eval_shape(lambda: jax.random.key_data(jax.random.key(0))).shape
+    return _KEY_SHAPES[impl]
+
+
+def host_key(seed: int) -> jax.Array:
+    """``jax.random.key(seed)``, made on the host: equal to it, and nothing compiles.
+
+    (``jax.random.key`` compiles its seeding function once per process, about 40 ms.)
+
+    >>> import jax
+    >>> from highlevel.utils.random import host_key
+    >>> bool((jax.random.key_data(host_key(7)) == jax.random.key_data(jax.random.key(7))).all())
+    True
+    """
+    seed = int(seed)
+    if jax.config.jax_default_prng_impl != "threefry2x32" or not 0 <= seed < 2**32:
+        return jax.random.key(seed)  # (seeds outside 32 bits are converted as jax's x64 setting says)
+    return jax.random.wrap_key_data(np.array([0, seed], np.uint32))
 
 
 class _SeedGenerator:
-    """Hands out keys ``fold_in(key(seed), n)`` for n = 0, 1, 2, ..."""
+    """Hands out keys for n = 0, 1, 2, ..., made on the host from ``SeedSequence([seed, n])``."""
 
     def __init__(self, seed: int):
         self.seed = int(seed)
-        self._key = jax.random.key(self.seed)
         self._count = 0
 
     def next(self) -> jax.Array:
-        key = jax.random.fold_in(self._key, self._count)
+        shape = _key_data_shape()
+        words = np.random.SeedSequence([self.seed, self._count]).generate_state(int(np.prod(shape)), np.uint32)
         self._count += 1
-        return key
+        return jax.random.wrap_key_data(words.reshape(shape))
 
 
 _GLOBAL: _SeedGenerator | None = None
