@@ -9,8 +9,10 @@ taps, many times faster there) and ``jax.lax.conv_transpose`` with Keras's paddi
 
 from __future__ import annotations
 
+import os
 from typing import Any, Sequence
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
@@ -21,6 +23,52 @@ from highlevel import regularizers as _regularizers
 from highlevel.layers.base import Layer, _format_shape, register_layer
 
 __all__ = ["Conv1D", "Conv2D", "Conv2DTranspose", "ZeroPadding2D"]
+
+
+# ---------------------------------------------------------------------------
+# The convolution's lowering on a CPU.
+
+#: How ``Conv1D``/``Conv2D`` lower on a CPU: ``"auto"`` (patches and one matmul where
+#: that measured faster, see ``_use_patches``), ``"patches"`` (wherever it applies) or ``"lax"``.
+CPU_LOWERING = os.environ.get("HIGHLEVEL_CONV_CPU", "auto")
+#: The largest patch matrix (bytes) the patch lowering builds; above it, ``lax``.
+MAX_PATCH_BYTES = 256 << 20
+
+
+def _use_patches(layer, inputs) -> bool:
+    """Whether this call lowers as patches + matmul: on a CPU, for an ungrouped, undilated
+    convolution, either 1x1 (a plain matmul) or 'valid' (XLA:CPU's own convolution was about
+    1.5-2x slower there, forward and backward, on the benchmark CNN's layers)."""
+    if CPU_LOWERING == "lax" or jax.default_backend() != "cpu":
+        return False
+    if layer.groups != 1 or any(d != 1 for d in layer.dilation_rate):
+        return False
+    one_by_one = all(k == 1 for k in layer.kernel_size)
+    if not one_by_one and layer.padding != "valid" and CPU_LOWERING != "patches":
+        return False
+    if layer.padding == "causal" and not one_by_one:
+        return False
+    taps = int(np.prod(layer.kernel_size))
+    return inputs.size * taps * inputs.dtype.itemsize <= MAX_PATCH_BYTES
+
+
+def _patch_conv(inputs, kernel, strides, pads):
+    """``conv(inputs, kernel)`` (channels last, kernel ``(*window, in, out)``) as the window's
+    shifted, strided slices concatenated on the channel axis and one matmul with the kernel
+    reshaped to ``(taps * in, out)``: the same sums, as one large matrix product."""
+    rank = kernel.ndim - 2
+    if any(p != (0, 0) for p in pads):
+        inputs = jnp.pad(inputs, [(0, 0), *pads, (0, 0)])
+    window, channels = kernel.shape[:rank], inputs.shape[-1]
+    sizes = inputs.shape[1:-1]
+    out = [(n - k) // s + 1 for n, k, s in zip(sizes, window, strides)]
+    slices = []
+    for offsets in np.ndindex(*window):
+        start = (0, *offsets, 0)
+        limit = (inputs.shape[0], *(o + (m - 1) * s + 1 for o, m, s in zip(offsets, out, strides)), channels)
+        slices.append(lax.slice(inputs, start, limit, (1, *strides, 1)))
+    patches = slices[0] if len(slices) == 1 else jnp.concatenate(slices, axis=-1)
+    return jnp.dot(patches, jnp.reshape(kernel, (-1, kernel.shape[-1])))
 
 
 # ---------------------------------------------------------------------------
@@ -206,10 +254,13 @@ class _Conv(Layer):
 
     def call(self, inputs):
         check_rank(self, inputs.shape, self.rank, INPUT_LAYOUTS[self.rank])
-        y = lax.conv_general_dilated(inputs, self.kernel.get_value(), self.strides, self._padding_for(inputs.shape),
-                                     rhs_dilation=self.dilation_rate,
-                                     dimension_numbers=_dimension_numbers(self.rank),
-                                     feature_group_count=self.groups)
+        if _use_patches(self, inputs):
+            y = _patch_conv(inputs, self.kernel.get_value(), self.strides, self._padding_for(inputs.shape))
+        else:
+            y = lax.conv_general_dilated(inputs, self.kernel.get_value(), self.strides,
+                                         self._padding_for(inputs.shape), rhs_dilation=self.dilation_rate,
+                                         dimension_numbers=_dimension_numbers(self.rank),
+                                         feature_group_count=self.groups)
         if self.use_bias:
             y = _add_bias(y, self.bias.get_value())
         return self.activation(y)

@@ -1,0 +1,90 @@
+"""The CPU lowering of Conv1D/Conv2D as patches + one matmul: which layers take it, and that
+it computes what ``lax.conv_general_dilated`` computes, forward and backward."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax import lax
+
+import highlevel as hl
+from highlevel.layers import convolutional as conv
+
+
+@pytest.mark.parametrize("rank,x_shape,window,strides,pads", [
+    (2, (4, 9, 11, 3), (3, 2), (1, 1), [(0, 0), (0, 0)]),
+    (2, (4, 9, 11, 3), (3, 3), (2, 3), [(1, 1), (0, 2)]),
+    (2, (2, 8, 8, 4), (1, 1), (2, 2), [(0, 0), (0, 0)]),
+    (1, (2, 13, 5), (4,), (2,), [(3, 0)]),
+])
+def test_patches_equal_lax_convolution_and_its_gradients(rank, x_shape, window, strides, pads):
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.standard_normal(x_shape), jnp.float32)
+    w = jnp.asarray(rng.standard_normal((*window, x_shape[-1], 6)), jnp.float32)
+    dn = conv._dimension_numbers(rank)
+
+    def reference(x, w):
+        return lax.conv_general_dilated(x, w, strides, pads, dimension_numbers=dn)
+
+    def patches(x, w):
+        return conv._patch_conv(x, w, strides, pads)
+
+    np.testing.assert_allclose(patches(x, w), reference(x, w), rtol=1e-5, atol=1e-5)
+    g = jnp.asarray(rng.standard_normal(reference(x, w).shape), jnp.float32)
+    grads = [jax.grad(lambda x, w, f=f: jnp.sum(f(x, w) * g), argnums=(0, 1))(x, w)
+             for f in (patches, reference)]
+    for got, want in zip(*grads):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def _chooses(layer, input_shape, lowering="auto"):
+    layer.build(input_shape)
+    old = conv.CPU_LOWERING
+    conv.CPU_LOWERING = lowering
+    try:
+        return conv._use_patches(layer, jax.ShapeDtypeStruct(input_shape, jnp.float32))
+    finally:
+        conv.CPU_LOWERING = old
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the patch lowering is a CPU choice")
+def test_which_convolutions_take_the_patch_lowering_on_cpu():
+    L = hl.layers
+    assert _chooses(L.Conv2D(8, 3), (2, 10, 10, 4))                           # valid: patches
+    assert _chooses(L.Conv2D(8, 1, strides=2, padding="same"), (2, 10, 10, 4))  # 1x1: a matmul
+    assert _chooses(L.Conv1D(8, 5), (2, 30, 4))
+    assert not _chooses(L.Conv2D(8, 3, padding="same"), (2, 10, 10, 4))       # lax was faster
+    assert not _chooses(L.Conv2D(8, 3, dilation_rate=2), (2, 10, 10, 4))
+    assert not _chooses(L.Conv2D(8, 3, groups=2), (2, 10, 10, 4))
+    assert not _chooses(L.Conv1D(8, 3, padding="causal"), (2, 30, 4))
+    assert not _chooses(L.Conv2D(8, 3), (2, 10, 10, 4), lowering="lax")
+    assert _chooses(L.Conv2D(8, 3, padding="same"), (2, 10, 10, 4), lowering="patches")
+    big = (4096, 64, 64, 64)  # 9 taps x 4 GiB of input: far over MAX_PATCH_BYTES
+    assert not _chooses(L.Conv2D(8, 3), big)
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the patch lowering is a CPU choice")
+def test_a_valid_cnn_compiles_without_a_convolution_and_trains_as_with_lax():
+    def run(lowering):
+        old = conv.CPU_LOWERING
+        conv.CPU_LOWERING = lowering
+        try:
+            hl.utils.set_random_seed(0)
+            model = hl.Sequential([hl.layers.Input((10, 10, 2)), hl.layers.Conv2D(4, 3, activation="relu"),
+                                   hl.layers.Conv2D(4, 3, strides=2), hl.layers.Flatten(),
+                                   hl.layers.Dense(3)])
+            model.compile(optimizer="adam", loss=hl.losses.SparseCategoricalCrossentropy(from_logits=True))
+            rng = np.random.default_rng(1)
+            x = rng.standard_normal((64, 10, 10, 2)).astype("float32")
+            y = rng.integers(0, 3, 64)
+            model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+            hlo = jax.jit(lambda v: model(v)).lower(x[:2]).as_text()
+            return model.get_weights(), hlo
+        finally:
+            conv.CPU_LOWERING = old
+
+    w_patch, hlo_patch = run("auto")
+    w_lax, hlo_lax = run("lax")
+    assert "convolution" not in hlo_patch and "convolution" in hlo_lax
+    for a, b in zip(w_patch, w_lax):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
