@@ -22,7 +22,7 @@ EPOCHS, STEPS_PER_EPOCH = 3, 7  # resume_script.py: 100 samples, batch 16, 3 epo
 # -- ModelCheckpoint ----------------------------------------------------------------------------
 
 def _regression_data():
-    rng = np.random.default_rng(2)
+    rng = np.random.default_rng(5)  # with seed 0's weights, the best validation loss is at epoch 3 of 6
     x = rng.standard_normal((48, 8)).astype(np.float32)
     y = (x[:, :1] + 0.8 * rng.standard_normal((48, 1))).astype(np.float32)
     return (x[:32], y[:32]), (x[32:], y[32:])
