@@ -98,3 +98,16 @@ def test_under_a_trace_it_draws_with_jax_random():
     sd = (2.0 / 300) ** 0.5 / 0.87962566103423978
     want = sd * jax.random.truncated_normal(jax.random.key(1), -2.0, 2.0, (300, 50))
     np.testing.assert_allclose(np.asarray(out), np.asarray(want), rtol=1e-6)
+
+
+def test_building_a_model_of_many_layer_kinds_compiles_nothing():
+    L = hl.layers
+    with count_compilations() as compiled:
+        set_random_seed(0)
+        model = hl.Sequential([
+            hl.Input((8, 8, 3)), L.Conv2D(4, 3, padding="same"), L.BatchNormalization(), L.Dropout(0.2),
+            L.MaxPooling2D(), L.Reshape((16, 4)), L.LSTM(5, return_sequences=True),
+            L.GRU(3, return_sequences=True), L.SimpleRNN(3), L.LayerNormalization(), L.Dense(2)])
+    assert compiled == [], compiled
+    lstm = model.layers[5]
+    np.testing.assert_array_equal(np.asarray(lstm.bias.get_value())[5:10], 1.0)  # unit_forget_bias

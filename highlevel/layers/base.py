@@ -265,7 +265,7 @@ class Layer(nnx.Module, pytree=False):
 
     def add_hyperparameter(self, name: str, value: float) -> Hyperparameter:
         """Holds ``value`` as a float32 array that a callback may change without recompiling."""
-        var = Hyperparameter(jnp.asarray(value, dtype=jnp.float32))
+        var = Hyperparameter(jax.device_put(np.asarray(value, dtype=np.float32)))  # (jnp.asarray compiles)
         setattr(self, name, var)
         return var
 

@@ -18,9 +18,11 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from highlevel import activations as _activations
 from highlevel import initializers as _initializers
+from highlevel.utils import random as _random
 from highlevel.layers.base import register_layer
 from highlevel.layers.bidirectional import Bidirectional  # noqa: F401  (its home before the split)
 from highlevel.layers.rnn import _apply_masks, _RNN
@@ -145,9 +147,13 @@ class LSTM(_RNN):
         base, units = _initializers.get(self.bias_initializer), self.units
 
         def init(key, shape, dtype=jnp.float32):
-            k1, k2 = jax.random.split(key)
-            return jnp.concatenate([base(k1, (units,), dtype), jnp.ones((units,), dtype),
-                                    base(k2, (2 * units,), dtype)])
+            k1, k2 = _random.split_key(key)
+            first, rest = base(k1, (units,), dtype), base(k2, (2 * units,), dtype)
+            if isinstance(key, jax.core.Tracer):
+                return jnp.concatenate([first, jnp.ones((units,), dtype), rest])
+            # Joined on the host: eager ones and concatenate would compile once per size.
+            ones = np.ones((units,), np.asarray(first).dtype)
+            return jax.device_put(np.concatenate([np.asarray(first), ones, np.asarray(rest)]))
         return init
 
     @staticmethod

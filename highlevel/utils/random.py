@@ -12,7 +12,7 @@ import random as _py_random
 import jax
 import numpy as np
 
-__all__ = ["set_random_seed", "next_key", "seed_from_global", "host_key"]
+__all__ = ["set_random_seed", "next_key", "seed_from_global", "host_key", "split_key"]
 
 
 _KEY_SHAPES: dict = {}
@@ -40,6 +40,25 @@ def host_key(seed: int) -> jax.Array:
     if jax.config.jax_default_prng_impl != "threefry2x32" or not 0 <= seed < 2**32:
         return jax.random.key(seed)  # (seeds outside 32 bits are converted as jax's x64 setting says)
     return jax.random.wrap_key_data(np.array([0, seed], np.uint32))
+
+
+def split_key(key, num: int = 2) -> list:
+    """``num`` keys derived from ``key``: ``jax.random.split`` under a trace; for a concrete
+    key, made on the host from its data (``SeedSequence([*data, i])``), so nothing compiles.
+
+    >>> import jax
+    >>> from highlevel.utils.random import split_key
+    >>> a, b = split_key(jax.random.key(0))
+    >>> bool((jax.random.key_data(a) != jax.random.key_data(b)).any())
+    True
+    """
+    if isinstance(key, jax.core.Tracer):
+        return list(jax.random.split(key, num))
+    data = [int(v) for v in np.asarray(jax.random.key_data(key)).ravel()]
+    shape = _key_data_shape()
+    impl = jax.random.key_impl(key)
+    return [jax.random.wrap_key_data(np.random.SeedSequence([*data, i]).generate_state(
+        int(np.prod(shape)), np.uint32).reshape(shape), impl=impl) for i in range(num)]
 
 
 class _SeedGenerator:
