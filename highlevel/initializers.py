@@ -2,6 +2,9 @@
 
 Fans are computed as Keras computes them (the receptive field times the input or
 output channels for convolution kernels), so the distributions match Keras's.
+Given a concrete key, the values are drawn on the host with NumPy from a generator
+seeded by the key's data and copied to the device once, so building a model compiles
+nothing; under a trace they are drawn with ``jax.random``.
 """
 
 from __future__ import annotations

@@ -37,14 +37,17 @@ MAX_PATCH_BYTES = 256 << 20
 
 def _use_patches(layer, inputs) -> bool:
     """Whether this call lowers as patches + matmul: on a CPU, for an ungrouped, undilated
-    convolution, either 1x1 (a plain matmul) or 'valid' (XLA:CPU's own convolution was about
-    1.5-2x slower there, forward and backward, on the benchmark CNN's layers)."""
+    convolution that is 1x1 (a plain matmul: 3x), strided (1.2x on the benchmark ResNet's
+    stride-2 3x3) or 'valid' (XLA:CPU's own convolution was about 1.5-2x slower there,
+    forward and backward, on the benchmark CNN's layers). A 'same' convolution of stride 1
+    stays with XLA's, which was faster there (0.4-0.8x as patches on the ResNet's)."""
     if CPU_LOWERING == "lax" or jax.default_backend() != "cpu":
         return False
     if layer.groups != 1 or any(d != 1 for d in layer.dilation_rate):
         return False
     one_by_one = all(k == 1 for k in layer.kernel_size)
-    if not one_by_one and layer.padding != "valid" and CPU_LOWERING != "patches":
+    strided = any(st > 1 for st in layer.strides)
+    if not (one_by_one or strided) and layer.padding != "valid" and CPU_LOWERING != "patches":
         return False
     if layer.padding == "causal" and not one_by_one:
         return False

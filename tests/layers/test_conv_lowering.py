@@ -53,6 +53,7 @@ def test_which_convolutions_take_the_patch_lowering_on_cpu():
     assert _chooses(L.Conv2D(8, 3), (2, 10, 10, 4))                           # valid: patches
     assert _chooses(L.Conv2D(8, 1, strides=2, padding="same"), (2, 10, 10, 4))  # 1x1: a matmul
     assert _chooses(L.Conv1D(8, 5), (2, 30, 4))
+    assert _chooses(L.Conv2D(8, 3, strides=2, padding="same"), (2, 10, 10, 4))  # strided
     assert not _chooses(L.Conv2D(8, 3, padding="same"), (2, 10, 10, 4))       # lax was faster
     assert not _chooses(L.Conv2D(8, 3, dilation_rate=2), (2, 10, 10, 4))
     assert not _chooses(L.Conv2D(8, 3, groups=2), (2, 10, 10, 4))
