@@ -97,6 +97,27 @@ def next_rng_key() -> jax.Array:
     return _random.next_key()
 
 
+def keep_mask(key, rate, shape) -> jax.Array:
+    """A boolean mask of ``shape``, each entry True with probability ``1 - rate`` (to 1/65536).
+
+    Drawn as 16-bit uniform integers, two from each 32-bit random word: half the threefry
+    hashing of ``jax.random.bernoulli`` (one word per entry), which was a fifth of the
+    benchmark MLP's training step on a CPU (two 128x512 masks: 1.02 -> 0.54 ms).
+    ``rate`` may be traced (a dropout schedule changes it without recompiling); rate 0 keeps
+    everything, rate 1 nothing.
+
+    >>> import jax
+    >>> m = keep_mask(jax.random.key(0), 0.25, (400, 500))
+    >>> m.shape, round(float(m.mean()), 2)
+    ((400, 500), 0.75)
+    """
+    n = int(np.prod(shape, dtype=np.int64))
+    words = jax.random.bits(key, ((n + 1) // 2,), jnp.uint32)
+    halves = jax.lax.bitcast_convert_type(words, jnp.uint16).reshape(-1)[:n].reshape(shape)
+    # Exact in float32 (integers below 2**24): P(u >= 65536 * rate) = 1 - ceil(65536 * rate) / 65536.
+    return halves.astype(jnp.float32) >= jnp.asarray(rate, jnp.float32) * 65536.0
+
+
 def sample_mask():
     """The ``[batch]`` float mask of real (1) and padding (0) rows, or None when all are real."""
     ctx = current_context()

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from highlevel.layers.base import Layer, _format_shape, next_rng_key, register_layer
+from highlevel.layers.base import Layer, _format_shape, keep_mask, next_rng_key, register_layer
 
 __all__ = ["Dropout"]
 
@@ -99,9 +99,8 @@ class Dropout(Layer):
         if self.seed is not None:
             key = jax.random.fold_in(key, self.seed)
         rate = self._rate.get_value().astype(inputs.dtype)
-        # uniform is in [0, 1): rate 0 keeps everything and divides by 1, the identity.
-        keep = jax.random.uniform(key, self._mask_shape(tuple(inputs.shape))) >= rate
-        keep = jnp.broadcast_to(keep, inputs.shape)
+        # Rate 0 keeps everything and divides by 1, the identity.
+        keep = jnp.broadcast_to(keep_mask(key, rate, self._mask_shape(tuple(inputs.shape))), inputs.shape)
         keep_prob = 1.0 - rate
         scale = jnp.where(keep_prob > 0, 1.0 / jnp.where(keep_prob > 0, keep_prob, 1.0), 0.0)
         return jnp.where(keep, inputs * scale, jnp.zeros_like(inputs))

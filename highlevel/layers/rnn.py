@@ -18,7 +18,7 @@ import numpy as np
 from highlevel import activations as _activations
 from highlevel import initializers as _initializers
 from highlevel import regularizers as _regularizers
-from highlevel.layers.base import Layer, TensorSpec, _format_shape, next_rng_key
+from highlevel.layers.base import Layer, TensorSpec, _format_shape, keep_mask, next_rng_key
 
 __all__: list[str] = []
 
@@ -162,7 +162,7 @@ class _RNN(Layer):
         key = next_rng_key()
         out = []
         for k in jax.random.split(key, count):
-            kept = jax.random.bernoulli(k, keep, shape)
+            kept = keep_mask(k, 1.0 - keep, shape)
             out.append(jnp.where(kept, 1.0 / jnp.maximum(keep, 1e-12), 0.0).astype(dtype))
         return out
 
