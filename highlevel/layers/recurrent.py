@@ -92,6 +92,10 @@ class SimpleRNN(_RNN):
         h_in = _apply_masks(h, h_masks, 1)[0]
         return (s.activation(z + jnp.matmul(h_in, w["recurrent_kernel"])),)
 
+    @staticmethod
+    def _pointwise(s, z, carry):
+        return (s.activation(z),)
+
 
 @register_layer
 class LSTM(_RNN):
@@ -168,6 +172,13 @@ class LSTM(_RNN):
         c = rec(zf) * c + rec(zi) * act(zc)
         h = rec(zo) * act(c)
         return (h, c)
+
+    @staticmethod
+    def _pointwise(s, z, carry):
+        zi, zf, zc, zo = jnp.split(z, 4, axis=-1)
+        act, rec = s.activation, s.recurrent_activation
+        c = rec(zf) * carry[1] + rec(zi) * act(zc)
+        return (rec(zo) * act(c), c)
 
     def get_config(self):
         return {**super().get_config(),
@@ -251,6 +262,20 @@ class GRU(_RNN):
             z, r = rec(x_z + h_z), rec(x_r + h_r)
             candidate = s.activation(x_h + jnp.matmul(r * h_parts[2], rk[:, 2 * u:]))
         return (z * h + (1.0 - z) * candidate,)
+
+    _split_affine = True
+
+    def _pointwise_fn(self):
+        # Only reset_after keeps the recurrent matmul outside the reset gate.
+        return type(self)._pointwise if self.reset_after else None
+
+    @staticmethod
+    def _pointwise(s, z, carry):
+        (h,) = carry
+        x_z, x_r, x_h, h_z, h_r, h_h = jnp.split(z, 6, axis=-1)
+        rec = s.recurrent_activation
+        gate, reset = rec(x_z + h_z), rec(x_r + h_r)
+        return (gate * h + (1.0 - gate) * s.activation(x_h + reset * h_h),)
 
     def get_config(self):
         return {**super().get_config(),
