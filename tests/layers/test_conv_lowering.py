@@ -89,3 +89,69 @@ def test_a_valid_cnn_compiles_without_a_convolution_and_trains_as_with_lax():
     assert "convolution" not in hlo_patch and "convolution" in hlo_lax
     for a, b in zip(w_patch, w_lax):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+# -- the kernel gradient of XLA's convolution on a CPU ---------------------------------------
+
+
+@pytest.mark.parametrize("x_shape,window,c_out,strides,pads,form", [
+    ((6, 12, 12, 8), (3, 3), 8, (1, 1), [(1, 1), (1, 1)], "shifts"),     # 'same' 3x3
+    ((6, 9, 11, 8), (3, 2), 8, (1, 1), [(1, 1), (0, 1)], "shifts"),      # uneven window and pads
+    ((6, 12, 12, 2), (3, 3), 16, (1, 1), [(1, 1), (1, 1)], "patches"),   # few input channels
+    ((6, 9, 11, 3), (3, 3), 5, (2, 1), [(1, 1), (1, 1)], "patches"),     # strided
+    ((6, 13, 8), (3,), 1, (1,), [(1, 1)], "shifts"),                     # rank 1, 'same'
+    ((6, 13, 5), (4,), 6, (1,), [(3, 0)], "patches"),                    # rank 1, causal
+])
+@pytest.mark.parametrize("chunk_bytes", [1, 1 << 30])  # one sample per chunk; the whole batch at once
+def test_kernel_gradient_equals_autodiff_of_the_convolution(monkeypatch, x_shape, window, c_out, strides,
+                                                            pads, form, chunk_bytes):
+    monkeypatch.setattr(conv, "GRAD_CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(2)
+    x = jnp.asarray(rng.standard_normal(x_shape), jnp.float32)
+    w = jnp.asarray(rng.standard_normal((*window, x_shape[-1], c_out)), jnp.float32)
+    pads = tuple(map(tuple, pads))
+    d_out = jnp.asarray(rng.standard_normal(conv._plain_lax_conv(x, w, strides, pads).shape), jnp.float32)
+
+    # Which form the rule picks for this shape (both are exercised across the cases).
+    assert conv._use_shifts(x.shape, w.shape, d_out.shape, strides, pads) == (form == "shifts")
+
+    want = jax.vjp(lambda k: conv._plain_lax_conv(x, k, strides, pads), w)[1](d_out)[0]
+    got = conv._kernel_grad(x, d_out, w.shape, strides, pads)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    # Through the layer's custom-gradient convolution: the input's gradient is autodiff's.
+    got_x, got_w = jax.vjp(lambda x, k: conv._lax_conv_cpu(x, k, strides, pads), x, w)[1](d_out)
+    want_x = jax.vjp(lambda v: conv._plain_lax_conv(v, w, strides, pads), x)[1](d_out)[0]
+    np.testing.assert_allclose(got_x, want_x, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(got_w, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the kernel gradient is a CPU choice")
+def test_a_same_padded_resnet_block_trains_as_with_lax():
+    def run(lowering):
+        old = conv.CPU_LOWERING
+        conv.CPU_LOWERING = lowering
+        try:
+            hl.utils.set_random_seed(0)
+            inputs = hl.layers.Input((8, 8, 3))
+            h = hl.layers.Conv2D(6, 3, padding="same", activation="relu")(inputs)
+            r = hl.layers.Conv2D(6, 3, padding="same")(h)
+            h = hl.layers.Add()([h, r])
+            outputs = hl.layers.Dense(3)(hl.layers.GlobalAveragePooling2D()(h))
+            model = hl.Model(inputs, outputs)
+            model.compile(optimizer="adam", loss=hl.losses.SparseCategoricalCrossentropy(from_logits=True))
+            rng = np.random.default_rng(1)
+            x = rng.standard_normal((64, 8, 8, 3)).astype("float32")
+            y = rng.integers(0, 3, 64)
+            initial = model.get_weights()
+            model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+            assert not np.allclose(model.get_weights()[2], initial[2])  # the second conv trained
+            step = str(jax.make_jaxpr(lambda v: model(v))(x[:2]))
+            return model.get_weights(), step
+        finally:
+            conv.CPU_LOWERING = old
+
+    w_auto, step_auto = run("auto")
+    w_lax, step_lax = run("lax")
+    assert "custom_vjp_call" in step_auto and "custom_vjp_call" not in step_lax
+    for a, b in zip(w_auto, w_lax):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
