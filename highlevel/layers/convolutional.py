@@ -5,6 +5,9 @@ Keras layer load with ``set_weights(keras_layer.get_weights())``. Channels-last 
 The convolutions are ``jax.lax.conv_general_dilated`` (``feature_group_count`` for
 groups and, off the CPU, depthwise; on the CPU a depthwise convolution is a sum over its
 taps, many times faster there) and ``jax.lax.conv_transpose`` with Keras's padding rules.
+On a CPU, 'valid', 1x1 and strided ``Conv1D``/``Conv2D`` run as patches and one matmul
+(``_patch_conv``), and the others keep XLA's convolution with a kernel gradient made of
+matmuls over chunks of the batch (``_kernel_grad``).
 """
 
 from __future__ import annotations
