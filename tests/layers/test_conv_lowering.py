@@ -64,30 +64,33 @@ def test_which_convolutions_take_the_patch_lowering_on_cpu():
     assert not _chooses(L.Conv2D(8, 3), big)
 
 
-@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the patch lowering is a CPU choice")
-def test_a_valid_cnn_compiles_without_a_convolution_and_trains_as_with_lax():
-    def run(lowering):
-        old = conv.CPU_LOWERING
-        conv.CPU_LOWERING = lowering
-        try:
-            hl.utils.set_random_seed(0)
-            model = hl.Sequential([hl.layers.Input((10, 10, 2)), hl.layers.Conv2D(4, 3, activation="relu"),
-                                   hl.layers.Conv2D(4, 3, strides=2), hl.layers.Flatten(),
-                                   hl.layers.Dense(3)])
-            model.compile(optimizer="adam", loss=hl.losses.SparseCategoricalCrossentropy(from_logits=True))
-            rng = np.random.default_rng(1)
-            x = rng.standard_normal((64, 10, 10, 2)).astype("float32")
-            y = rng.integers(0, 3, 64)
-            model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
-            hlo = jax.jit(lambda v: model(v)).lower(x[:2]).as_text()
-            return model.get_weights(), hlo
-        finally:
-            conv.CPU_LOWERING = old
+def _fit(monkeypatch, lowering, build, input_shape):
+    """A model built by ``build()`` and fitted for 2 epochs with the given CPU lowering."""
+    monkeypatch.setattr(conv, "CPU_LOWERING", lowering)
+    hl.utils.set_random_seed(0)
+    model = build()
+    model.compile(optimizer="adam", loss=hl.losses.SparseCategoricalCrossentropy(from_logits=True))
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((64, *input_shape)).astype("float32")
+    y = rng.integers(0, 3, 64)
+    initial = model.get_weights()
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+    assert not np.allclose(model.get_weights()[2], initial[2])  # the second layer trained
+    return model, x[:2]
 
-    w_patch, hlo_patch = run("auto")
-    w_lax, hlo_lax = run("lax")
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the patch lowering is a CPU choice")
+def test_a_valid_cnn_compiles_without_a_convolution_and_trains_as_with_lax(monkeypatch):
+    def build():
+        return hl.Sequential([hl.layers.Input((10, 10, 2)), hl.layers.Conv2D(4, 3, activation="relu"),
+                              hl.layers.Conv2D(4, 3, strides=2), hl.layers.Flatten(), hl.layers.Dense(3)])
+
+    patched, x = _fit(monkeypatch, "auto", build, (10, 10, 2))
+    hlo_patch = jax.jit(lambda v: patched(v)).lower(x).as_text()
+    plain, _ = _fit(monkeypatch, "lax", build, (10, 10, 2))
+    hlo_lax = jax.jit(lambda v: plain(v)).lower(x).as_text()
     assert "convolution" not in hlo_patch and "convolution" in hlo_lax
-    for a, b in zip(w_patch, w_lax):
+    for a, b in zip(patched.get_weights(), plain.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
@@ -126,32 +129,18 @@ def test_kernel_gradient_equals_autodiff_of_the_convolution(monkeypatch, x_shape
 
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="the kernel gradient is a CPU choice")
-def test_a_same_padded_resnet_block_trains_as_with_lax():
-    def run(lowering):
-        old = conv.CPU_LOWERING
-        conv.CPU_LOWERING = lowering
-        try:
-            hl.utils.set_random_seed(0)
-            inputs = hl.layers.Input((8, 8, 3))
-            h = hl.layers.Conv2D(6, 3, padding="same", activation="relu")(inputs)
-            r = hl.layers.Conv2D(6, 3, padding="same")(h)
-            h = hl.layers.Add()([h, r])
-            outputs = hl.layers.Dense(3)(hl.layers.GlobalAveragePooling2D()(h))
-            model = hl.Model(inputs, outputs)
-            model.compile(optimizer="adam", loss=hl.losses.SparseCategoricalCrossentropy(from_logits=True))
-            rng = np.random.default_rng(1)
-            x = rng.standard_normal((64, 8, 8, 3)).astype("float32")
-            y = rng.integers(0, 3, 64)
-            initial = model.get_weights()
-            model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
-            assert not np.allclose(model.get_weights()[2], initial[2])  # the second conv trained
-            step = str(jax.make_jaxpr(lambda v: model(v))(x[:2]))
-            return model.get_weights(), step
-        finally:
-            conv.CPU_LOWERING = old
+def test_a_same_padded_resnet_block_trains_as_with_lax(monkeypatch):
+    def build():
+        inputs = hl.layers.Input((8, 8, 3))
+        h = hl.layers.Conv2D(6, 3, padding="same", activation="relu")(inputs)
+        r = hl.layers.Conv2D(6, 3, padding="same")(h)
+        h = hl.layers.Add()([h, r])
+        return hl.Model(inputs, hl.layers.Dense(3)(hl.layers.GlobalAveragePooling2D()(h)))
 
-    w_auto, step_auto = run("auto")
-    w_lax, step_lax = run("lax")
-    assert "custom_vjp_call" in step_auto and "custom_vjp_call" not in step_lax
-    for a, b in zip(w_auto, w_lax):
+    custom, x = _fit(monkeypatch, "auto", build, (8, 8, 3))
+    step_custom = str(jax.make_jaxpr(lambda v: custom(v))(x))
+    plain, _ = _fit(monkeypatch, "lax", build, (8, 8, 3))
+    step_plain = str(jax.make_jaxpr(lambda v: plain(v))(x))
+    assert "custom_vjp_call" in step_custom and "custom_vjp_call" not in step_plain
+    for a, b in zip(custom.get_weights(), plain.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
