@@ -8,7 +8,7 @@ import pytest
 from jax import lax
 
 import highlevel as hl
-from highlevel.layers import convolutional as conv
+from highlevel.layers import conv_cpu as conv
 
 
 @pytest.mark.parametrize("rank,x_shape,window,strides,pads", [
