@@ -68,13 +68,11 @@ def main(argv=None) -> int:
                 _, rate = _fit(hl, w, x, y, k)
                 rates[k].append(rate)
         model, _ = _fit(hl, spec.Workload(name, shape, batch, args.steps, 2, task), x, y, "auto")
-        trainer = model._trainer
-        lowered = trainer._live.lower(trainer._train_one_fn, trainer._hyper_leaves(),
-                                      tuple(trainer._fit_adapter.batch_spec()))
+        lowered = model.trainer.lower_train_step()
         flops = auto.flops_of(lowered) or auto.flops_of(lowered.compile()) or float("nan")
         one, fused = statistics.median(rates[1]), statistics.median(rates[args.k])
         print(f"| {name} | {flops:.3g} | {one:,.0f} | {fused:,.0f} | {fused / one:.2f} | "
-              f"{trainer.steps_per_execution} |", flush=True)
+              f"{model.trainer.steps_per_execution} |", flush=True)
         print(f"#   {name} K=1 runs: {[round(r) for r in rates[1]]}, K={args.k} runs: "
               f"{[round(r) for r in rates[args.k]]}", flush=True)
     return 0

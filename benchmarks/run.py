@@ -61,11 +61,19 @@ def machine() -> dict:
             "date": datetime.datetime.now().isoformat(timespec="seconds")}
 
 
+#: ``--tree NAME=PATH``: a framework ``VARIANT@NAME`` runs VARIANT with the highlevel checked out
+#: at PATH first on the path (e.g. the commit before a change, for a before/after table in one run).
+TREES: dict[str, str] = {}
+
+
 def run_child(framework: str, workload: str, quick: bool, timeout: float) -> dict:
-    cmd = [sys.executable, os.path.join(HERE, "child.py"), "--framework", framework, "--workload", workload]
+    variant, _, tree = framework.partition("@")
+    cmd = [sys.executable, os.path.join(HERE, "child.py"), "--framework", variant, "--workload", workload]
     if quick:
         cmd.append("--quick")
     env = dict(os.environ, KERAS_BACKEND="jax", PYTHONUNBUFFERED="1")
+    if tree:
+        env["PYTHONPATH"] = os.pathsep.join([TREES[tree], env.get("PYTHONPATH", "")])
     start = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
@@ -76,6 +84,7 @@ def run_child(framework: str, workload: str, quick: bool, timeout: float) -> dic
         if line.startswith("RESULT "):
             result = json.loads(line[len("RESULT "):])
             result["process_wall_s"] = wall
+            result["framework"] = framework
             return result
     tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
     return {"framework": framework, "workload": workload, "error": f"exit {proc.returncode}: " + " | ".join(tail)}
@@ -186,6 +195,8 @@ def main(argv=None) -> int:
                              "keras-spe32, flax, flax-scan32, flax-scan32-unrolled, torch, torch-1t")
     parser.add_argument("--add", default="", help="comma-separated variants added to every workload's list")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--tree", action="append", default=[], metavar="NAME=PATH",
+                        help="a highlevel source tree; frameworks VARIANT@NAME run against it")
     parser.add_argument("--quick", action="store_true", help="small epochs and one repeat: a smoke run")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per child process")
     parser.add_argument("--json", default=None, help="write every run and the medians to this file")
@@ -207,6 +218,11 @@ def main(argv=None) -> int:
         print(targets(summary))
         return 0
 
+    for item in args.tree:
+        name, sep, path = item.partition("=")
+        if not sep or not os.path.isdir(os.path.join(path, "highlevel")):
+            parser.error(f"--tree takes NAME=PATH with PATH a checkout holding highlevel/, got {item!r}")
+        TREES[name] = os.path.abspath(path)
     workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
     for w in workloads:
         if w not in spec.NAMES:

@@ -56,7 +56,7 @@ dp = hl.distribute.DataParallel()
 model, loss = train(dp)
 out["dp_loss_diff"] = diff(loss, single_loss)
 out["dp_weight_diff"] = diff(model.get_weights(), w_single)
-kernel = model._trainer.state.params["_layers"][0]["kernel"].get_value()
+kernel = model.trainer.state.params["_layers"][0]["kernel"].get_value()
 out["dp_kernel_devices"] = len(kernel.sharding.device_set)
 out["dp_kernel_replicated"] = bool(kernel.sharding.is_fully_replicated)
 batch = next(iter(hl.training.data.make_adapter(X, Y, batch_size=32).batches(0)))
@@ -91,12 +91,12 @@ out["second_fit_compiles"] = second
 model = make_model()
 with hl.distribute.DataParallel() as strategy:
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-out["context_picked_up"] = model._trainer.distribution is strategy
+out["context_picked_up"] = model.trainer.distribution is strategy
 model.fit(X, Y, batch_size=32, epochs=1, verbose=0)
-out["context_kernel_devices"] = len(model._trainer.state.params["_layers"][0]["kernel"].get_value().sharding.device_set)
+out["context_kernel_devices"] = len(model.trainer.state.params["_layers"][0]["kernel"].get_value().sharding.device_set)
 other = make_model()
 other.compile(optimizer="adam", loss="mse")
-out["context_left"] = other._trainer.distribution is None
+out["context_left"] = other.trainer.distribution is None
 
 # A batch size that does not divide over the devices.
 try:
@@ -107,7 +107,7 @@ except ValueError as err:
 
 # Fully sharded: weights and optimizer slots split; same training.
 fs_model, loss = train(hl.distribute.FullySharded())
-state = fs_model._trainer.state
+state = fs_model.trainer.state
 out["fs_kernel_spec"] = spec_of(state.params["_layers"][0]["kernel"].get_value())
 out["fs_bias_spec"] = spec_of(state.params["_layers"][1]["bias"].get_value())
 slots = [spec_of(leaf) for leaf in jax.tree_util.tree_leaves(state.opt_state) if np.shape(leaf) == (6, 16)]
@@ -121,7 +121,7 @@ out["fs_weight_diff"] = diff(fs_model.get_weights(), w_single)
 mesh = Mesh(np.asarray(jax.devices()).reshape(2, 4), ("data", "model"))
 mp = hl.distribute.ModelParallel(mesh, layout={r"_layers/0/kernel$": P(None, "model")})
 model, loss = train(mp)
-out["mp_kernel_spec"] = spec_of(model._trainer.state.params["_layers"][0]["kernel"].get_value())
+out["mp_kernel_spec"] = spec_of(model.trainer.state.params["_layers"][0]["kernel"].get_value())
 out["mp_loss_diff"] = diff(loss, single_loss)
 out["mp_weight_diff"] = diff(model.get_weights(), w_single)
 
@@ -134,9 +134,9 @@ with tempfile.TemporaryDirectory() as tmp:
     out["restore_weights_diff"] = diff(restored.get_weights(), fs_model.get_weights())
     loaded = hl.models.load_model(os.path.join(tmp, "m"))
     out["load_model_diff"] = diff(loaded.get_weights(), fs_model.get_weights())
-    out["load_model_distribution"] = repr(loaded._trainer.distribution)
+    out["load_model_distribution"] = repr(loaded.trainer.distribution)
     loaded.fit(X, Y, batch_size=32, epochs=1, verbose=0)
-    out["loaded_kernel_spec"] = spec_of(loaded._trainer.state.params["_layers"][0]["kernel"].get_value())
+    out["loaded_kernel_spec"] = spec_of(loaded.trainer.state.params["_layers"][0]["kernel"].get_value())
     if len(sys.argv) > 1:  # the test loads this model again in a process with one device
         fs_model.save(os.path.join(sys.argv[1], "fully_sharded"))
         np.savez(os.path.join(sys.argv[1], "weights.npz"), *fs_model.get_weights())

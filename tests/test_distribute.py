@@ -93,10 +93,10 @@ def test_sharded_checkpoint_restores_on_one_device(results, saved):
     expected = np.load(saved / "weights.npz")
     for w, k in zip(loaded.get_weights(), sorted(expected.files, key=lambda f: int(f.split("_")[1]))):
         np.testing.assert_array_equal(w, expected[k])
-    assert repr(loaded._trainer.distribution) == "FullySharded(mesh={'data': 1})"
+    assert repr(loaded.trainer.distribution) == "FullySharded(mesh={'data': 1})"
     x = np.random.default_rng(0).standard_normal((30, 6)).astype(np.float32)
     loaded.fit(x, np.zeros(30, np.int32), batch_size=30, epochs=1, verbose=0)  # one device: any batch size
-    kernel = loaded._trainer.state.params["_layers"][0]["kernel"].get_value()
+    kernel = loaded.trainer.state.params["_layers"][0]["kernel"].get_value()
     assert len(kernel.sharding.device_set) == 1
 
 
@@ -123,7 +123,7 @@ def test_a_saved_strategy_that_does_not_fit_is_dropped_with_a_warning(tmp_path):
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))
     with pytest.warns(UserWarning, match="cannot hold"):
         loaded = hl.models.load_model(tmp_path / "m")
-    assert loaded._trainer.distribution is None
+    assert loaded.trainer.distribution is None
 
 
 def test_global_batch_must_divide_over_processes():
@@ -184,7 +184,7 @@ def test_yaml_distribution_is_validated():
 def test_default_path_has_no_distribution():
     model = hl.Sequential([hl.Input((4,)), hl.layers.Dense(1)])
     model.compile("sgd", "mse")
-    assert model._trainer.distribution is None
+    assert model.trainer.distribution is None
 
 
 def _free_port() -> int:

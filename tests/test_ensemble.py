@@ -154,3 +154,83 @@ def test_bad_inputs():
     mixed.compile(optimizer="sgd", loss="mse")
     with pytest.raises(ValueError, match="member 1 has different weights"):
         mixed.fit(np.zeros((4, 8)), np.zeros((4, 4)))
+
+
+# -- the ensemble runs through the trainer's one loop: callbacks and fused steps --------------------
+
+def test_fused_steps_equal_one_step_a_call(data):
+    x, y = data
+    runs = []
+    for spe in (1, 4):
+        ens = Ensemble(_mlp, n=2, seeds=[3, 4])
+        ens.compile(optimizer=hl.optimizers.Adam(0.01), loss=LOSS, metrics=["accuracy"], steps_per_execution=spe)
+        history = ens.fit(x, y, batch_size=16, epochs=2, shuffle=True)
+        runs.append((ens.get_weights(), history.history))
+    for a, b in zip(runs[0][0], runs[1][0], strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    np.testing.assert_allclose(runs[0][1]["loss_1"], runs[1][1]["loss_1"], atol=1e-6)
+
+
+def test_early_stopping_on_one_member_and_csv_per_member(data, tmp_path):
+    x, y = data
+    ens = Ensemble(_mlp, n=2)
+    ens.compile(optimizer=hl.optimizers.SGD(0.0), loss=LOSS, metrics=["accuracy"], learning_rate=[0.0, 0.05])
+    csv = tmp_path / "log.csv"
+    stop = hl.callbacks.EarlyStopping(monitor="val_loss_0", patience=1)   # member 0 never learns (rate 0)
+    history = ens.fit(x, y, batch_size=16, epochs=10, validation_data=(x, y),
+                      callbacks=[stop, hl.callbacks.CSVLogger(str(csv))])
+    assert len(history.history["loss"]) == 2 and stop.stopped_epoch == 1
+    header = csv.read_text().splitlines()[0].split(",")
+    for key in ("loss", "loss_0", "loss_1", "accuracy_1", "val_loss", "val_loss_1", "val_ensemble_loss"):
+        assert key in header
+    assert ens.trainer.metric_direction("accuracy_1") == "up"
+    assert ens.trainer.metric_direction("ensemble_loss") == ens.trainer.metric_direction("loss_1") == "down"
+    assert ens.trainer.metric_direction("no_such_metric") is None
+
+
+def test_tensorboard_logs_each_member_and_the_average(data, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    x, y = data
+    ens = Ensemble(_mlp, n=2)
+    ens.compile(optimizer="adam", loss=LOSS)
+    ens.fit(x, y, batch_size=16, epochs=2, callbacks=[hl.callbacks.TensorBoard(str(tmp_path))])
+    events = EventAccumulator(str(tmp_path / "train"))
+    events.Reload()
+    tags = events.Tags()["scalars"]
+    assert {"epoch_loss", "epoch_loss_0", "epoch_loss_1"} <= set(tags)
+    assert [e.step for e in events.Scalars("epoch_loss_1")] == [0, 1]
+
+
+def _run_ensemble_script(out, csv, *args, killed=False):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = Path(__file__).with_name("ensemble_resume_script.py")
+    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONHASHSEED="0",
+               XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+    proc = subprocess.run([sys.executable, str(script), str(out), str(csv), *args], env=env,
+                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
+    if killed:
+        assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
+        return None
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with np.load(out) as result:
+        return dict(result)
+
+
+def test_a_killed_ensemble_fit_resumes_bit_for_bit(tmp_path):
+    """BackupAndRestore (every 5 steps), EarlyStopping on member 1 and CSVLogger: killed at step 17
+    (mid-epoch 2, backed up at step 15), run again, it ends as the run never interrupted."""
+    reference = _run_ensemble_script(tmp_path / "ref.npz", tmp_path / "ref.csv")
+    backup = tmp_path / "backup"
+    _run_ensemble_script(tmp_path / "killed.npz", tmp_path / "run.csv", "--backup-dir", str(backup),
+                         "--kill-at-step", "17", killed=True)
+    resumed = _run_ensemble_script(tmp_path / "resumed.npz", tmp_path / "run.csv", "--backup-dir", str(backup))
+    weights = sorted(k for k in reference if k.startswith("arr_"))
+    assert len(weights) == 12   # 3 members, 4 arrays each
+    for key in weights:
+        np.testing.assert_array_equal(resumed[key], reference[key])
+    assert resumed["steps"] == reference["steps"] - 15   # it went on from the backup, not from scratch
+    assert (tmp_path / "run.csv").read_text() == (tmp_path / "ref.csv").read_text()

@@ -161,8 +161,8 @@ def test_save_and_load_model_with_optimizer_state(tmp_path, rng):
     model.save(tmp_path / "model")
     loaded = hl.models.load_model(tmp_path / "model")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
-    for a, b in zip(jax.tree_util.tree_leaves(model._trainer.state.opt_state),
-                    jax.tree_util.tree_leaves(loaded._trainer.state.opt_state)):
+    for a, b in zip(jax.tree_util.tree_leaves(model.trainer.state.opt_state),
+                    jax.tree_util.tree_leaves(loaded.trainer.state.opt_state)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     # Both continue identically (shuffle off: same batches).
     model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)

@@ -137,7 +137,7 @@ def test_learning_rate_property_unbound_and_bound():
     opt.learning_rate = 0.02
     assert opt.learning_rate == 0.02 and opt.get_config()["learning_rate"] == 0.02
     store = {"lr": 0.5}
-    opt._bind(lambda: store["lr"], lambda v: store.update(lr=v))
+    opt.bind(lambda: store["lr"], lambda v: store.update(lr=v))
     assert opt.learning_rate == 0.5
     opt.learning_rate = 1e-4
     assert store["lr"] == 1e-4 and opt.learning_rate == 1e-4

@@ -85,14 +85,14 @@ def test_auto_resolves_to_fusion_for_the_tiny_model_and_not_for_a_cnn(rng):
     tiny = _tiny()
     tiny.compile(optimizer="adam", loss="mse", steps_per_execution="auto")
     tiny.fit(x, x[:, :1], batch_size=32, epochs=1, verbose=0)
-    assert tiny._trainer.steps_per_execution == 32
+    assert tiny.trainer.steps_per_execution == 32
 
     images = rng.standard_normal((64, 12, 12, 1)).astype(np.float32)
     cnn = _small_cnn()
     cnn.compile(optimizer="adam", loss=hl.losses.SparseCategoricalCrossentropy(from_logits=True),
                 steps_per_execution="auto")
     cnn.fit(images, rng.integers(0, 3, 64), batch_size=8, epochs=1, verbose=0)
-    assert cnn._trainer.steps_per_execution == (1 if ON_CPU else 8)
+    assert cnn.trainer.steps_per_execution == (1 if ON_CPU else 8)
 
 
 # -- no recompilation ----------------------------------------------------------------------
@@ -236,10 +236,7 @@ class _HostProbe(hl.layers.Layer):
 def host_callbacks_in_train_step(model, x, y) -> int:
     """Host callbacks (device-to-host transfers) in the compiled train step's program."""
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
-    trainer = model._trainer
-    lowered = trainer._live.lower(trainer._train_one_fn, trainer._hyper_leaves(),
-                                  tuple(trainer._fit_adapter.batch_spec()))
-    text = lowered.as_text()
+    text = model.trainer.lower_train_step().as_text()
     return text.count("python_cpu_callback") + text.count("python_gpu_callback")
 
 
@@ -267,7 +264,7 @@ def test_no_implicit_transfer_in_fit_and_the_guard_catches_one(rng, monkeypatch)
 
     class ImplicitRead(hl.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            np.asarray(self.model._trainer.state.step)   # an implicit device-to-host copy
+            np.asarray(self.model.trainer.state.step)   # an implicit device-to-host copy
 
     with jax.transfer_guard("disallow"), pytest.raises(Exception, match="[Dd]isallowed"):
         model.fit(x, x[:, :1], batch_size=8, epochs=1, verbose=0, callbacks=[ImplicitRead()])
@@ -333,14 +330,14 @@ def _resident_vs_host(rng, **kw):
                                hl.layers.BatchNormalization(), hl.layers.Dense(3)])
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                       steps_per_execution=kw.pop("spe", 1) if device_data else results[0][2])
-        model._trainer.device_data = device_data
+        model.trainer.device_data = device_data
         sw = rng.random(300).astype(np.float32) if kw.get("weighted") else None
         if results:
             sw = results[0][3]
         history = model.fit(x, y, batch_size=32, epochs=2, shuffle=kw.get("shuffle", True), verbose=0,
                             sample_weight=sw)
-        assert (model._trainer._resident is not None) == device_data
-        results.append((model.get_weights(), history.history, model._trainer.steps_per_execution, sw))
+        assert (model.trainer.data_on_device) == device_data
+        results.append((model.get_weights(), history.history, model.trainer.steps_per_execution, sw))
     (a, ha, _, _), (b, hb, _, _) = results
     # The same rows, padding, masks and dropout keys; XLA may fuse the on-device gather into
     # the first layer's matmul, so the rounding (not the arithmetic) can differ.
@@ -379,7 +376,7 @@ def test_device_resident_data_copies_nothing_per_step(rng, monkeypatch):
         puts.clear()
         with jax.transfer_guard("disallow"):
             model.fit(x, x[:, :1], batch_size=16, epochs=epochs, verbose=0)   # 32 steps per epoch
-        assert model._trainer._resident is not None
+        assert model.trainer.data_on_device
         assert len(puts) <= 2 + 2 * epochs, (epochs, len(puts))   # the data; an index vector a epoch
 
 
@@ -392,6 +389,6 @@ def test_large_data_stays_on_the_host(rng):
     x = rng.standard_normal((64, 4)).astype(np.float32)
     model = hl.Sequential([hl.Input((4,)), hl.layers.Dense(1)])
     model.compile("sgd", "mse")
-    model._trainer.device_data = False
+    model.trainer.device_data = False
     model.fit(x, x[:, :1], epochs=1, verbose=0)
-    assert model._trainer._resident is None
+    assert model.trainer.data_on_device is False

@@ -100,7 +100,7 @@ def test_steps_per_execution_matches_single_steps(rng):
         model.compile(optimizer=hl.optimizers.SGD(0.05, momentum=0.9), loss="mse", steps_per_execution=k)
         history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
         results.append((model.get_weights(), history.history["loss"]))
-    assert model._trainer.steps_per_execution == 13   # "auto": the whole epoch in one call
+    assert model.trainer.steps_per_execution == 13   # "auto": the whole epoch in one call
     for weights, losses in results[1:]:
         for a, b in zip(results[0][0], weights):
             np.testing.assert_array_equal(a, b)
@@ -125,7 +125,7 @@ def test_fused_steps_compile_one_k_step_and_one_single_step_function(rng):
     with count_compilations() as compiled:
         model.fit(x[:24], y[:24], batch_size=8, epochs=1, verbose=0)   # 3 batches: a partial group only
     assert compiled == ["jit(train_step)"], compiled
-    model._trainer.device_data = False
+    model.trainer.device_data = False
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
     with count_compilations() as compiled:
         model.fit(x[:40], y[:40], batch_size=8, epochs=1, verbose=0)
@@ -164,7 +164,7 @@ def test_reading_the_state_between_steps_changes_nothing(rng):
             self.steps = []
 
         def on_train_batch_end(self, batch, logs=None):
-            self.steps.append(int(jax.device_get(self.model._trainer.state.step)))
+            self.steps.append(int(jax.device_get(self.model.trainer.state.step)))
 
     runs = []
     for callbacks in ([], [ReadState()]):
@@ -181,7 +181,7 @@ def test_reading_the_state_between_steps_changes_nothing(rng):
 def test_steps_per_execution_accepts_auto_and_rejects_other_strings():
     model = _mlp()
     model.compile(optimizer="sgd", loss="mse", steps_per_execution="auto")
-    assert model._trainer.steps_per_execution == 1   # resolved at the first fit
+    assert model.trainer.steps_per_execution == 1   # resolved at the first fit
     with pytest.raises(ValueError, match="positive integer or 'auto', got 'fast'"):
         model.compile(optimizer="sgd", loss="mse", steps_per_execution="fast")
 
@@ -302,7 +302,7 @@ def test_frozen_layers_get_no_update_and_no_optimizer_state(rng):
     for a, b in zip(frozen_before, model.layers[0].get_weights()):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(head_before[0], model.layers[1].get_weights()[0])
-    state = model._trainer.state
+    state = model.trainer.state
     opt_sizes = sum(leaf.size for leaf in jax.tree_util.tree_leaves(state.opt_state))
     head_params = model.layers[1].count_params()
     assert opt_sizes <= 2 * head_params + 8   # Adam's two moments for the head only, plus counters

@@ -31,4 +31,4 @@ def train(w, x, y, on_epoch_end, steps_per_execution: int | str = 1):
     model.compile(optimizer=hl.optimizers.Adam(spec.LEARNING_RATE), loss=loss,
                   steps_per_execution=steps_per_execution)
     model.fit(x, y, batch_size=w.batch_size, epochs=w.epochs, verbose=0, callbacks=[Clock()])
-    return {"steps_per_execution": model._trainer.steps_per_execution}  # "auto" resolved
+    return {"steps_per_execution": model.trainer.steps_per_execution}  # "auto" resolved

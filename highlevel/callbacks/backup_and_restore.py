@@ -25,6 +25,7 @@ import jax
 import numpy as np
 
 from highlevel.training.callback import Callback, History
+from highlevel.training.seam import Snapshot
 from highlevel.training.progress import ProgbarLogger
 from highlevel.distribute.processes import on_chief
 from highlevel.utils.files import checkpointer, swap_into_place
@@ -91,7 +92,8 @@ class BackupAndRestore(Callback):
     100
     """
 
-    _runs_last = True
+    #: The trainer runs it after every other callback (see ``fit``).
+    runs_last = True
 
     def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint: bool = True):
         super().__init__()
@@ -134,8 +136,8 @@ class BackupAndRestore(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_freq == "epoch":
-            # Callbacks before this one may have changed the module's weights directly.
-            self.model._trainer.pull_from_module()
+            # The trainer synced before on_epoch_end, so the snapshot reads the module's weights:
+            # a change another callback made to them is in the backup.
             self._save()
 
     def on_train_end(self, logs=None):
@@ -199,8 +201,7 @@ class BackupAndRestore(Callback):
 
     def _others(self) -> list[tuple[str, Callback]]:
         """The callbacks whose state is saved, keyed by class name and occurrence."""
-        trainer = self.model._trainer
-        callbacks = trainer.callbacks.callbacks if trainer.callbacks is not None else []
+        callbacks = self.model.trainer.callbacks
         counts: dict[str, int] = {}
         out = []
         for cb in callbacks:
@@ -214,17 +215,17 @@ class BackupAndRestore(Callback):
     # -- saving -----------------------------------------------------------------------------
 
     def _save(self) -> None:
-        trainer = self.model._trainer
+        trainer = self.model.trainer
         snapshot = trainer.snapshot()  # the one device-to-host copy of a backup
-        epoch, step = snapshot["epoch"], snapshot["step"]
+        epoch, step = snapshot.epoch, snapshot.step
         if self.model.stop_training:
             # The uninterrupted run stops here: make the resumed one stop here too.
             if epoch > trainer.epoch:  # saved at the end of an epoch
                 epoch, step = max(epoch, int(self.params.get("epochs") or epoch)), 0
             elif self.params.get("steps"):
                 step = int(self.params["steps"])
-        state_leaves = snapshot["leaves"]
-        hyper = snapshot["hyper"]
+        state_leaves = snapshot.leaves
+        hyper = snapshot.hyper
         arrays = list(state_leaves) + hyper
         callbacks, callback_arrays = {}, {}
         for key, cb in self._others():
@@ -233,7 +234,7 @@ class BackupAndRestore(Callback):
                 kind, keys, packed = _pack_arrays(cb.get_arrays())
                 callback_arrays[key] = {"kind": kind, "keys": keys, "start": len(arrays), "count": len(packed)}
                 arrays.extend(packed)
-        meta = {"format": _FORMAT, "epoch": int(epoch), "step": int(step), "seed": int(snapshot["seed"]),
+        meta = {"format": _FORMAT, "epoch": int(epoch), "step": int(step), "seed": int(snapshot.seed),
                 "steps_seen": self._steps_seen, "optimizer": type(self.model.optimizer).__name__,
                 "state_signature": _signature(state_leaves), "hyper_signature": _signature(hyper),
                 "callbacks": callbacks, "callback_arrays": callback_arrays}
@@ -268,20 +269,19 @@ class BackupAndRestore(Callback):
                           "afresh, or pass another backup_dir.")
 
     def _restore(self, latest: Path) -> None:
-        trainer = self.model._trainer
+        trainer = self.model.trainer
         meta = json.loads((latest / "backup.json").read_text())
-        state = trainer.state.replace(rng=jax.random.key_data(trainer.state.rng))
-        current = jax.tree_util.tree_leaves(state)
+        signature = trainer.snapshot_signature()
         optimizer = type(self.model.optimizer).__name__
         if meta.get("optimizer") != optimizer:
             raise self._mismatch(f"optimizer {meta.get('optimizer')}, not {optimizer}")
-        saved_sig, current_sig = meta["state_signature"], _signature(current)
+        saved_sig, current_sig = meta["state_signature"], signature["state"]
         if saved_sig != current_sig:
             n = sum(1 for a, b in zip(saved_sig, current_sig) if a != b) + abs(len(saved_sig) - len(current_sig))
             raise self._mismatch(f"its train state has {len(saved_sig)} arrays, this one {len(current_sig)}, "
                                  f"{n} of them differing in shape or dtype")
-        hyper_now = trainer.hyperparameter_values()
-        if meta["hyper_signature"] != _signature(hyper_now):
+        hyper_now = signature["hyper"]
+        if meta["hyper_signature"] != hyper_now:
             raise self._mismatch(f"{len(meta['hyper_signature'])} layer hyperparameters, this model has "
                                  f"{len(hyper_now)}")
         with warnings.catch_warnings():
@@ -289,10 +289,10 @@ class BackupAndRestore(Callback):
             tree = checkpointer().restore(str(latest / "arrays"))
         arrays = [np.asarray(tree[k]) for k in sorted(tree)]
         n_state = len(saved_sig)
-        hyper = [np.asarray(a).reshape(now.shape)
-                 for a, now in zip(arrays[n_state:n_state + len(hyper_now)], hyper_now)]
-        trainer.restore_snapshot({"leaves": arrays[:n_state], "hyper": hyper, "epoch": meta["epoch"],
-                                  "step": meta["step"], "seed": meta["seed"]})
+        hyper = [np.asarray(a).reshape(shape)
+                 for a, (shape, _) in zip(arrays[n_state:n_state + len(hyper_now)], hyper_now)]
+        trainer.restore(Snapshot(leaves=arrays[:n_state], hyper=hyper, epoch=meta["epoch"], step=meta["step"],
+                                 seed=meta["seed"]))
         others = dict(self._others())
         saved_states = meta.get("callbacks", {})
         saved_arrays = meta.get("callback_arrays", {})

@@ -35,14 +35,10 @@ def check_mode(owner: str, mode: str) -> str:
 
 
 def _metric_direction(model, name: str) -> str | None:
-    """``"up"``/``"down"`` for a compiled metric logged as ``name``, None when unknown."""
-    builder = getattr(getattr(model, "_trainer", None), "builder", None)
-    if builder is None:
-        return None
-    for log_name, metric in builder.metric_names():
-        if log_name == name:
-            return getattr(metric, "direction", None)
-    return None
+    """``"up"``/``"down"`` for a compiled metric logged as ``name``, None when unknown
+    (asked through the trainer seam, ``model.trainer.metric_direction``)."""
+    trainer = getattr(model, "trainer", None)
+    return None if trainer is None else trainer.metric_direction(name)
 
 
 def resolve_mode(owner: str, monitor: str, mode: str, model=None) -> str:

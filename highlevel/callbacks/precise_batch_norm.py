@@ -66,7 +66,7 @@ class PreciseBatchNorm(Callback):
                   if isinstance(layer, BatchNormalization) and layer.trainable and not layer.frozen]
         if not layers:
             return
-        trainer = self.model._trainer
+        trainer = self.model.trainer
         original = [layer.momentum for layer in layers]
 
         def before_batch(i: int) -> None:
@@ -74,7 +74,7 @@ class PreciseBatchNorm(Callback):
                 layer.momentum = i / (i + 1)
 
         try:
-            trainer.run_statistics_pass(trainer.training_batches(self.num_batches), before_batch=before_batch)
+            trainer.statistics_pass(trainer.training_batches(self.num_batches), before_batch=before_batch)
         finally:
             for layer, momentum in zip(layers, original):
                 layer.momentum = momentum

@@ -24,6 +24,7 @@ import numpy as np
 
 from highlevel.layers.base import Hyperparameter
 from highlevel.layers.core import Embedding
+from highlevel.callbacks._layers import all_layers
 from highlevel.training.callback import Callback
 
 __all__ = ["TensorBoard"]
@@ -232,7 +233,7 @@ class TensorBoard(Callback):
     def _layer_hyperparameters(self) -> list[tuple[str, Any]]:
         """(tag, Hyperparameter variable) of every layer of the model, each variable once."""
         out, seen = [], set()
-        for layer in self.model._flatten_layers():
+        for layer in all_layers(self.model):
             for attr, var in vars(layer).items():
                 if isinstance(var, Hyperparameter) and id(var) not in seen:
                     seen.add(id(var))
@@ -253,7 +254,7 @@ class TensorBoard(Callback):
 
     def _embedding_layers(self) -> list[tuple[str, Embedding, str | None]]:
         """(name, layer, metadata path or None) of each Embedding layer, nested ones included."""
-        layers = [layer for layer in self.model._flatten_layers() if isinstance(layer, Embedding)]
+        layers = [layer for layer in all_layers(self.model) if isinstance(layer, Embedding)]
         if not layers:
             raise ValueError(f"TensorBoard embeddings_freq={self.embeddings_freq} needs a model with an Embedding "
                              f"layer, and model {self.model.name!r} has none: pass embeddings_freq=0 for this model.")

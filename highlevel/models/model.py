@@ -51,7 +51,8 @@ class Model(Layer):
         prefix = "functional" if inputs is not None else None
         super().__init__(name=name or (unique_name(prefix) if prefix else None), trainable=trainable,
                          **kwargs)
-        self._trainer = Trainer(self)
+        #: The trainer behind compile/fit (``hl.training.TrainerAPI``): the public seam to training.
+        self.trainer = Trainer(self)
         self.stop_training = False
         self.history = None
         self._is_graph = False
@@ -172,12 +173,12 @@ class Model(Layer):
     @property
     def module(self) -> "Model":
         """The whole model as a ``flax.nnx.Module`` (it is one), with the latest trained weights."""
-        self._trainer.push_to_module()
+        self.trainer.sync()
         return self
 
     # -- building ---------------------------------------------------------------
 
-    def _build_for_data(self, x_sample) -> None:
+    def build_from_data(self, x_sample) -> None:
         """Builds the model from a batch when no input shape was given (lazy building)."""
         if self.built:
             return
@@ -233,7 +234,7 @@ class Model(Layer):
 
     def __call__(self, inputs, *args, **kwargs):
         if current_context() is None:
-            self._trainer.push_to_module()
+            self.trainer.sync()
         return super().__call__(inputs, *args, **kwargs)
 
     # -- training API (the Trainer does the work) --------------------------------------
@@ -246,23 +247,23 @@ class Model(Layer):
         spreads the steps over devices; by default the strategy of an enclosing
         ``with strategy:`` block, else one device.
         """
-        self._trainer.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics,
+        self.trainer.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics,
                               steps_per_execution=steps_per_execution, distribution=distribution, **kwargs)
 
     @property
     def optimizer(self):
-        return self._trainer.optimizer
+        return self.trainer.optimizer
 
     @property
     def compiled(self) -> bool:
-        return self._trainer.compiled
+        return self.trainer.compiled
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1):
         """Trains the model; returns a History whose ``history`` maps metric names to per-epoch values."""
-        return self._trainer.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+        return self.trainer.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                                  callbacks=callbacks, validation_split=validation_split,
                                  validation_data=validation_data, shuffle=shuffle,
                                  class_weight=class_weight, sample_weight=sample_weight,
@@ -274,41 +275,40 @@ class Model(Layer):
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):
         """The loss and metrics on the data: a scalar, a list, or a dict with ``return_dict``."""
-        return self._trainer.evaluate(x, y, batch_size=batch_size, verbose=verbose,
+        return self.trainer.evaluate(x, y, batch_size=batch_size, verbose=verbose,
                                       sample_weight=sample_weight, steps=steps, callbacks=callbacks,
                                       return_dict=return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs as NumPy arrays (padding of the last batch removed)."""
-        return self._trainer.predict(x, batch_size=batch_size, verbose=verbose, steps=steps,
+        return self.trainer.predict(x, batch_size=batch_size, verbose=verbose, steps=steps,
                                      callbacks=callbacks)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
-        return self._trainer.train_on_batch(x, y, sample_weight=sample_weight, class_weight=class_weight,
+        return self.trainer.train_on_batch(x, y, sample_weight=sample_weight, class_weight=class_weight,
                                             return_dict=return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        return self._trainer.test_on_batch(x, y, sample_weight=sample_weight, return_dict=return_dict)
+        return self.trainer.test_on_batch(x, y, sample_weight=sample_weight, return_dict=return_dict)
 
     def predict_on_batch(self, x):
-        return self._trainer.predict_on_batch(x)
+        return self.trainer.predict_on_batch(x)
 
     # -- weights (always the latest trained values) ----------------------------------------
 
     @property
     def weights(self):
-        self._trainer.push_to_module()
+        self.trainer.sync()
         return super().weights
 
     def get_weights(self) -> list[np.ndarray]:
-        self._trainer.push_to_module()
+        self.trainer.sync()
         from highlevel.distribute import to_host  # weights split over processes are gathered
         return [np.asarray(a) for a in to_host([v.get_value() for v in self.weights])]
 
     def set_weights(self, weights: Sequence[Any]) -> None:
-        self._trainer.push_to_module()
-        super().set_weights(weights)
-        self._trainer.pull_from_module()
+        self.trainer.sync()
+        super().set_weights(weights)   # the module is the truth again: the next step copies it
 
     def summary(self, line_length: int | None = None, print_fn: Callable[[str], Any] | None = None) -> None:
         """Prints each layer's name, type, output shape and parameter count, and the totals."""
@@ -355,14 +355,12 @@ class Model(Layer):
         foreign = getattr(self, "_foreign_weights", None)
         if weight_files.is_keras_h5(path) or (foreign is not None and path.endswith((".pth", ".pt", ".safetensors"))):
             self._require_built("load_weights")
-            self._trainer.push_to_module()
+            self.trainer.sync()
             if weight_files.is_keras_h5(path):
                 tensors = weight_files.read_keras_h5(path, self)
             else:
                 tensors = foreign(path, self, strict=not skip_mismatch)
-            report = weight_files.assign(self, tensors, source=path, skip_mismatch=skip_mismatch)
-            self._trainer.pull_from_module()
-            return report
+            return weight_files.assign(self, tensors, source=path, skip_mismatch=skip_mismatch)
         if path.endswith((".pth", ".pt", ".safetensors")):
             raise ValueError(f"{path} is a PyTorch state dict; its tensor names mean something only for the "
                              "architecture they came from, so it loads only into hl.applications models "

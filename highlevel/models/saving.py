@@ -65,11 +65,11 @@ def _write_dir(path: Path, overwrite: bool, write) -> None:
 
 
 def _compile_config(model) -> dict[str, Any] | None:
-    trainer = model._trainer
+    trainer = model.trainer
     if not trainer.compiled:
         return None
     from highlevel import losses, optimizers
-    cfg = trainer._compile_config
+    cfg = trainer.compile_config
     try:
         one = lambda l: l if (l is None or isinstance(l, str)) else losses.serialize(losses.get(l))
         raw = cfg["loss"]
@@ -94,7 +94,7 @@ def prepare_save(model, weights_only: bool = False) -> Callable[[Path], None]:
     The returned function touches no device array and no model state, so it can run in a
     background thread while training goes on (``ModelCheckpoint`` does this).
     """
-    model._trainer.push_to_module()
+    model.trainer.sync()
     model._require_built("save_weights()" if weights_only else "save()")
     weights = model.get_weights()
     if weights_only:
@@ -109,10 +109,11 @@ def prepare_save(model, weights_only: bool = False) -> Callable[[Path], None]:
               "build_input_shape": _to_jsonable_shape(model._build_input_shape),
               "compile_config": _compile_config(model)}
     text = json.dumps(config, indent=2)  # fails here, before anything is written, if not serializable
-    state = model._trainer.state
+    trainer = model.trainer
     from highlevel.distribute import to_host
-    opt_leaves = [] if state is None else [np.asarray(a) for a in to_host(jax.tree_util.tree_leaves(state.opt_state))]
-    step = np.asarray(0 if state is None else to_host(state.step))
+    opt_state = trainer.optimizer_state
+    opt_leaves = [] if opt_state is None else [np.asarray(a) for a in to_host(jax.tree_util.tree_leaves(opt_state))]
+    step = np.asarray(trainer.step)
 
     def write_model(directory: Path) -> None:
         (directory / "config.json").write_text(text)
@@ -184,16 +185,14 @@ def load_model(filepath, compile: bool = True):
                       distribution=_distribution(compile_config.get("distribution"), path))
         saved = _unindexed(tree.get("optimizer", {}))
         if saved:
-            trainer = model._trainer
-            trainer._init_state()
-            leaves, treedef = jax.tree_util.tree_flatten(trainer.state.opt_state)
+            trainer = model.trainer
+            trainer.initialize()
+            leaves, treedef = jax.tree_util.tree_flatten(trainer.optimizer_state)
             if len(leaves) != len(saved) or any(np.shape(a) != np.shape(b) for a, b in zip(leaves, saved)):
                 raise ValueError(f"The optimizer state saved in {path} does not fit the optimizer "
                                  f"{compile_config['optimizer'].get('class_name')}.")
-            restored = [jax.numpy.asarray(s, dtype=l.dtype) for s, l in zip(saved, leaves)]
-            trainer.state = trainer.state.replace(
-                opt_state=jax.tree_util.tree_unflatten(treedef, restored),
-                step=jax.numpy.asarray(tree["step"], jax.numpy.int32))
+            trainer.optimizer_state = jax.tree_util.tree_unflatten(treedef, saved)
+            trainer.set_step(int(tree["step"]))
     return model
 
 

@@ -7,7 +7,7 @@ clipping). It is wrapped in ``optax.inject_hyperparams``, so the learning rate i
 array in the optimizer state (``state.hyperparams["learning_rate"]``) that can change
 between steps without recompiling, or a schedule evaluated from the step count.
 
-The trainer binds an optimizer to its train state with ``optimizer._bind(getter,
+The trainer binds an optimizer to its train state with ``optimizer.bind(getter,
 setter)``; after that ``optimizer.learning_rate`` reads and writes the value in the
 state.
 """

@@ -97,15 +97,15 @@ class Optimizer:
 
     # -- learning rate -----------------------------------------------------------------
 
-    def _bind(self, getter: Callable[[], float], setter: Callable[[float], Any]) -> None:
+    def bind(self, getter: Callable[[], float], setter: Callable[[float], Any]) -> None:
         """Called by the trainer: from now on ``learning_rate`` reads/writes the train state."""
         self._getter, self._setter = getter, setter
 
-    def _unbind(self) -> None:
+    def unbind(self) -> None:
         self._getter = self._setter = None
 
     @property
-    def _is_scheduled(self) -> bool:
+    def is_scheduled(self) -> bool:
         return callable(self._learning_rate)
 
     @property
@@ -115,13 +115,13 @@ class Optimizer:
             value = self._getter()
             if value is not None:
                 return float(value)
-        if self._is_scheduled:
+        if self.is_scheduled:
             return float(self._learning_rate(0))
         return self._learning_rate
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
-        if self._is_scheduled:
+        if self.is_scheduled:
             raise TypeError(
                 f"This optimizer ({self.name}) was created with a schedule as its learning_rate, "
                 "so its learning rate cannot be set. To set it (e.g. from a callback), create the "

@@ -85,8 +85,12 @@ class MultiOptimizer:
     def learning_rate(self, value) -> None:
         self._groups[0][0].learning_rate = value
 
-    def _bind(self, getter, setter) -> None:
-        self._groups[0][0]._bind(getter, setter)
+    def bind(self, getter, setter) -> None:
+        """The trainer's binding (see ``Optimizer.bind``): the first group's learning rate."""
+        self._groups[0][0].bind(getter, setter)
+
+    def unbind(self) -> None:
+        self._groups[0][0].unbind()
 
     def to_optax(self) -> optax.GradientTransformation:
         raise ValueError("MultiOptimizer assigns weights to optimizers by layer, so it compiles only with a "

@@ -1,7 +1,7 @@
 """The train state: one immutable pytree carried from compiled step to compiled step.
 
-Between compiled calls the trainer keeps it in a ``LiveState``: as its flat list
-of leaves while a loop runs steps, as a ``TrainState`` whenever anyone reads it.
+Between compiled calls the trainer keeps it in a ``LiveState`` (``training/live.py``): as its
+flat list of leaves while a loop runs steps, as a ``TrainState`` whenever anyone reads it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import jax
 import numpy as np
 from flax import struct
 
-__all__ = ["TrainState", "FlatStep", "paused_gc", "LiveState", "key_positions", "wrap_keys", "unwrap_keys"]
+__all__ = ["TrainState", "FlatStep", "paused_gc", "key_positions", "wrap_keys", "unwrap_keys"]
 
 
 @struct.dataclass
@@ -161,53 +161,3 @@ def wrap_keys(leaves: list, keys: tuple) -> list:
     for i, impl in keys:
         leaves[i] = jax.random.wrap_key_data(leaves[i], impl=impl)
     return leaves
-
-
-class LiveState:
-    """The train state between compiled calls: a ``TrainState``, or its leaves while steps run.
-
-    ``run`` flattens the state once and then passes leaves from step to step; ``get``
-    rebuilds the ``TrainState`` only when someone reads it (a callback, the epoch end).
-
-    >>> import jax.numpy as jnp
-    >>> live = LiveState({"w": jnp.zeros(2)})
-    >>> step = FlatStep(lambda s, h, x: {"w": s["w"] + x}, jax.tree_util.tree_structure(()))
-    >>> live.run(step, [], jnp.ones(2)); live.run(step, [], jnp.ones(2))
-    >>> live.get()["w"].tolist()
-    [2.0, 2.0]
-    """
-
-    __slots__ = ("_state", "_leaves", "_treedef", "_keys")
-
-    def __init__(self, state=None):
-        self._state = state
-        self._leaves = None
-        self._treedef = None
-        self._keys: tuple = ()
-
-    def get(self):
-        if self._leaves is not None:
-            self._state = jax.tree_util.tree_unflatten(self._treedef, wrap_keys(self._leaves, self._keys))
-            self._leaves = None
-        return self._state
-
-    def set(self, state) -> None:
-        self._state = state
-        self._leaves = None
-
-    def run(self, step: FlatStep, hyper_leaves: list, *args) -> None:
-        """One compiled call: the state's leaves in, the new leaves kept (the state is donated).
-
-        Random keys travel between calls as raw data (see ``key_positions``)."""
-        if self._leaves is None:
-            leaves, self._treedef = jax.tree_util.tree_flatten(self._state)
-            self._keys = key_positions(leaves)
-            self._leaves = unwrap_keys(leaves, self._keys)
-            self._state = None
-        self._leaves = step(self._treedef, self._leaves, hyper_leaves, *args, keys=self._keys)
-
-    def lower(self, step: FlatStep, hyper_leaves: list, *args):
-        """The lowered step for the current state (nothing runs, nothing is donated)."""
-        leaves, treedef = jax.tree_util.tree_flatten(self.get())
-        keys = key_positions(leaves)
-        return step.lower(treedef, unwrap_keys(leaves, keys), hyper_leaves, *args, keys=keys)

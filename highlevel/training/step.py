@@ -86,16 +86,21 @@ class StepBuilder:
 
     # -- pieces --------------------------------------------------------------
 
-    def _forward(self, params, hyper, rest, x, *, training: bool, rng, mask):
+    def forward(self, params, hyper, rest, x, *, training: bool, rng, mask, keys_drawn: list | None = None):
+        """``(module, y_pred, regularization)`` of one forward pass (inside a trace).
+
+        ``keys_drawn``, when given, gets the number of random keys the layers drew (known at
+        trace time), so the caller can skip splitting a key nothing uses."""
         module = self.merge(params, hyper, rest)
         with call_context(training=training, rng=rng, mask=mask) as ctx:
             y_pred = module(x, training=training)
             reg = module.regularization_loss()
-        # Known at trace time: whether any layer drew a key (dropout, augmentation, ...).
-        self._rng_drawn = ctx.counter > 0
+        if keys_drawn is not None:
+            keys_drawn.append(ctx.counter)
         return module, y_pred, reg
 
-    def _losses(self, y, y_pred, sample_weight, mask):
+    def compute_losses(self, y, y_pred, sample_weight, mask):
+        """``(total, per_output, y_list, p_list)``: the weighted loss of a batch and its parts."""
         y_list = flatten_outputs(y, self.output_names, "y")
         p_list = flatten_outputs(y_pred, self.output_names, "The model's output")
         count = jnp.maximum(jnp.sum(mask), 1.0)
@@ -112,7 +117,7 @@ class StepBuilder:
             total = total + spec.weight * value
         return total, per_output, y_list, p_list
 
-    def _update_metrics(self, metrics_state, total, per_output, y_list, p_list, sample_weight, mask):
+    def update_metrics(self, metrics_state, total, per_output, y_list, p_list, sample_weight, mask):
         tracker_state, output_states = metrics_state
         n = jnp.sum(mask)
         tracker_state = self.loss_tracker.update(tracker_state, jnp.reshape(total, (1,)), jnp.reshape(n, (1,)))
@@ -149,11 +154,12 @@ class StepBuilder:
     def train_step(self, state: TrainState, hyper, batch) -> TrainState:
         x, y, sample_weight, mask = batch
         rng, step_rng = jax.random.split(state.rng)
+        keys_drawn: list[int] = []  # filled while tracing loss_fn: local to this trace
 
         def loss_fn(params):
-            module, y_pred, reg = self._forward(params, hyper, state.non_trainable, x,
-                                                training=True, rng=step_rng, mask=mask)
-            loss, per_output, y_list, p_list = self._losses(y, y_pred, sample_weight, mask)
+            module, y_pred, reg = self.forward(params, hyper, state.non_trainable, x, training=True,
+                                               rng=step_rng, mask=mask, keys_drawn=keys_drawn)
+            loss, per_output, y_list, p_list = self.compute_losses(y, y_pred, sample_weight, mask)
             _, _, new_rest = self.split(module)
             return loss + reg, (new_rest, per_output, y_list, p_list)
 
@@ -161,9 +167,9 @@ class StepBuilder:
             loss_fn, has_aux=True)(state.params)
         updates, opt_state = self.tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        metrics = self._update_metrics(state.metrics, total, per_output, y_list, p_list,
-                                       sample_weight, mask)
-        if not self._rng_drawn:
+        metrics = self.update_metrics(state.metrics, total, per_output, y_list, p_list,
+                                      sample_weight, mask)
+        if not any(keys_drawn):
             # Nothing random in the model: keep the key, and XLA drops the split (threefry
             # hashing is a fair share of a tiny model's step on a CPU).
             rng = state.rng
@@ -186,9 +192,9 @@ class StepBuilder:
     def eval_step(self, variables, hyper, metrics_state, batch):
         params, rest = variables
         x, y, sample_weight, mask = batch
-        _, y_pred, reg = self._forward(params, hyper, rest, x, training=False, rng=None, mask=mask)
-        loss, per_output, y_list, p_list = self._losses(y, y_pred, sample_weight, mask)
-        return self._update_metrics(metrics_state, loss + reg, per_output, y_list, p_list,
+        _, y_pred, reg = self.forward(params, hyper, rest, x, training=False, rng=None, mask=mask)
+        loss, per_output, y_list, p_list = self.compute_losses(y, y_pred, sample_weight, mask)
+        return self.update_metrics(metrics_state, loss + reg, per_output, y_list, p_list,
                                     sample_weight, mask)
 
     def multi_eval_step(self, variables, hyper, metrics_state, batches):
@@ -203,11 +209,11 @@ class StepBuilder:
     def statistics_step(self, params, hyper, rest, batch, rng):
         """A forward pass in training mode that returns only the updated non-trainable state."""
         x, _, _, mask = batch
-        module, _, _ = self._forward(params, hyper, rest, x, training=True, rng=rng, mask=mask)
+        module, _, _ = self.forward(params, hyper, rest, x, training=True, rng=rng, mask=mask)
         _, _, new_rest = self.split(module)
         return new_rest
 
     def predict_step(self, variables, hyper, x):
         params, rest = variables
-        _, y_pred, _ = self._forward(params, hyper, rest, x, training=False, rng=None, mask=None)
+        _, y_pred, _ = self.forward(params, hyper, rest, x, training=False, rng=None, mask=None)
         return y_pred

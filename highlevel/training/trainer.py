@@ -1,52 +1,42 @@
-"""The Trainer behind ``compile``/``fit``/``evaluate``/``predict``.
+"""The Trainer: the one host loop behind ``compile``/``fit``/``evaluate``/``predict``, and the
+public seam through which callbacks, saving and ensembles reach training.
+
+Who owns what:
+
+* the ``Trainer`` (one per model, ``model.trainer``) owns the loop, the callbacks of the
+  running ``fit`` and its data, and answers the ``TrainerAPI`` (``training/seam.py``);
+* its ``Program`` (``training/program.py``; set by ``compile``) owns the compiled steps and the
+  live train state (``LiveState``, ``training/live.py``), the one object that keeps the
+  module and the state in step, with one flag and one ``sync``;
+* the loop calls the program's steps between the callbacks' hooks and syncs at the
+  points ``training/live.py`` lists. ``Ensemble`` runs through this same loop with an
+  ``EnsembleProgram`` (``training/ensemble.py``): one vmapped step for all members.
 
 It works on any ``flax.nnx`` module that follows the highlevel Layer protocol
-(``module(x, training=...)``, ``regularization_loss()``, ``trainable_weights``)
-and knows nothing of Sequential or graphs. Between compiled calls it is the only
-place that touches the train state:
-
-* at the start of ``fit``/``evaluate``/``predict`` and after epoch-level
-  callbacks, weights are *pulled* from the module (copied, so donating the train
-  state never invalidates the module's arrays): the module is the source of
-  truth between epochs, whatever a callback or the user did to it;
-* after each epoch and at the end, the state is *pushed* back to the module;
-* hyperparameters (dropout rates, batch-norm momentum) are read from the module
-  by reference after every hook that may have changed them: a handful of arrays.
+(``module(x, training=...)``, ``regularization_loss()``, ``trainable_weights``,
+``output_names``, ``build_from_data``) and knows nothing of Sequential or graphs.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import itertools
+from typing import Any, Callable, Iterator, Mapping
 
 import jax
 import numpy as np
-from flax import nnx
 
 from highlevel import distribute as _distribute
 from highlevel import losses as _losses
-from highlevel import metrics as _metrics
 from highlevel import optimizers as _optimizers
-from highlevel.layers.base import Hyperparameter
-from highlevel.training.callback import CallbackList, History, LazyLogs
-from highlevel.training.data import Stacked, make_adapter, prefetch_to_device, split_validation
-from highlevel.training.outputs import output_specs
+from highlevel.training import auto, resident
+from highlevel.training.callback import Callback, CallbackList, History, LazyLogs
+from highlevel.training.data import (Stacked, is_array_data, make_adapter, prefetch_to_device,
+                                     split_validation)
+from highlevel.training.program import ModelProgram, Program, copy_tree, sample_of
 from highlevel.training.progress import ProgbarLogger
-from highlevel.training.resume import ResumeAndStatistics
-from highlevel.training import resident
-from highlevel.training.state import FlatStep, LiveState, TrainState
-from highlevel.training.step import OutputSpec, StepBuilder
-from highlevel.utils import random as _random
+from highlevel.training.seam import Snapshot
 
 __all__ = ["Trainer"]
-
-
-def _copy(tree):
-    # A real copy (new buffers) without compiling a copy program per shape.
-    def one(a):
-        if isinstance(a, jax.Array) and not a.is_fully_addressable:  # a global array of several processes
-            return jax.device_put(a, a.sharding, may_alias=False)
-        return jax.device_put(a, may_alias=False)
-    return jax.tree_util.tree_map(one, tree)
 
 
 def _verbosity(verbose) -> int:
@@ -57,49 +47,51 @@ def _verbosity(verbose) -> int:
     return int(verbose)
 
 
-class Trainer(ResumeAndStatistics):
-    """Compiles and runs the steps of one model."""
+def _signature(arrays) -> list[list]:
+    return [[list(np.shape(a)), str(np.dtype(a.dtype))] for a in arrays]
+
+
+class Trainer:
+    """Compiles and runs the steps of one model (or of an ``Ensemble``'s members together).
+
+    ``model.trainer`` is this object; its public methods and properties are the
+    ``TrainerAPI`` (``hl.training.TrainerAPI``): what callbacks, saving and ensembles use.
+
+    >>> import numpy as np, highlevel as hl
+    >>> model = hl.Sequential([hl.Input((2,)), hl.layers.Dense(1)])
+    >>> model.compile(optimizer="adam", loss="mse")
+    >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0)
+    >>> model.trainer.step, model.trainer.epoch
+    (2, 1)
+    >>> sorted(model.trainer.optimizer_state.hyperparams)
+    ['learning_rate']
+    """
 
     def __init__(self, model):
         self.model = model
         self.compiled = False
-        self._live = LiveState()  # the train state; ``self.state`` reads and replaces it
-        self.builder: StepBuilder | None = None
+        #: The compiled steps and the live state (``Program``); None before ``compile``.
+        self.program: Program | None = None
         self.optimizer = None
-        self._train_fn = self._eval_fn = self._predict_fn = None
-        self._hyper_vars: list = []
-        self._stats_fn = None
-        self.callbacks = None
-        self._fit_adapter = None
-        self._resume = None
-        self.epoch, self.steps_done, self._epoch_finished = 0, 0, False
-        self._hyper_treedef = None
-        self._module_stale = False
+        self.distribution: _distribute.Distribution | None = None
         self.steps_per_execution = 1
-        self._spe_request: int | str = 1  # as given to compile: an integer or "auto"
-        self._spe_resolved = False
-        self.distribution: _distribute.Distribution | None = None  # set by compile
-        self._state_shardings = None  # a tree of shardings like the state's, when distributed
-        #: Keep in-memory training data on the device when it fits (training/resident.py);
+        #: Keep in-memory training data on the device when it fits (``training/resident.py``);
         #: False always copies each batch from the host.
         self.device_data = True
-        self._resident = None          # the current fit's ResidentData, or None
+        #: Device-to-host reads of the metric accumulators so far (the loop's only reads).
+        self.metric_reads = 0
+        self.epoch, self.steps_done = 0, 0
+        self._epoch_finished = False
+        self._spe_request: int | str = 1
+        self._spe_resolved = False
+        self._compile_config: dict[str, Any] = {}
+        self._callbacks: CallbackList | None = None
+        self._fit_adapter = None
+        self._resident = None
         self._resident_args: tuple = ()
-        self._resident_fns: dict = {}  # (batch size, K) -> (one-step, K-step) FlatSteps
+        self._resume: tuple[int, int] | None = None
 
-    @property
-    def state(self) -> TrainState | None:
-        """The train state (rebuilt from its leaves if steps ran since it was last read)."""
-        return self._live.get()
-
-    @state.setter
-    def state(self, value: TrainState | None) -> None:
-        if value is not None and self._state_shardings is not None:
-            # Every state that enters the trainer lands on the mesh (a no-op where it already is).
-            value = self.distribution.place(value, self._state_shardings)
-        self._live.set(value)
-
-    # -- compile -------------------------------------------------------------
+    # -- compile ------------------------------------------------------------------------
 
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 steps_per_execution: int | str = 1, run_eagerly: bool = False, jit_compile: Any = "auto",
@@ -109,201 +101,270 @@ class Trainer(ResumeAndStatistics):
         if run_eagerly:
             raise ValueError("run_eagerly=True is not supported: highlevel always compiles its steps. "
                              "Debug a layer by calling it on arrays outside fit.")
-        if steps_per_execution != "auto" and (not isinstance(steps_per_execution, (int, np.integer))
-                                              or isinstance(steps_per_execution, bool) or steps_per_execution < 1):
-            raise ValueError(f"steps_per_execution must be a positive integer or 'auto', got "
-                             f"{steps_per_execution!r}.")
         self._configure(optimizer, loss, loss_weights, metrics, steps_per_execution, distribution)
         self.compiled = True
 
     def _configure(self, optimizer, loss, loss_weights, metrics, steps_per_execution, distribution=None) -> None:
-        # Trained weights live in the state until pushed; a new compile starts a new state.
-        self.push_to_module()
-        # An explicit distribution wins; else the one of an enclosing ``with strategy:`` block.
-        self.distribution = _distribute.get(distribution) if distribution is not None else _distribute.current()
-        self._state_shardings = None
-        self.optimizer = _optimizers.get(optimizer)
-        self._loss_arg = loss
-        self._loss_weights_arg = loss_weights
-        self._metrics_arg = metrics
-        # "auto" is resolved at the first fit (see highlevel/training/auto.py); 1 until then.
-        self._spe_request = steps_per_execution
-        self.steps_per_execution = 1 if steps_per_execution == "auto" else int(steps_per_execution)
-        self._spe_resolved = False
+        _check_steps_per_execution(steps_per_execution)
         # Resolve names now so that a typo fails at compile, not at the first batch.
         per_output = loss.values() if isinstance(loss, dict) else loss if isinstance(loss, (list, tuple)) else [loss]
         for item in per_output:
             if item is not None:
                 _losses.get(item)
-        self.state = None
-        self.builder = None
-        self.optimizer._bind(self._get_learning_rate, self._set_learning_rate)
+        # An explicit distribution wins; else the one of an enclosing ``with strategy:`` block.
+        distribution = _distribute.get(distribution) if distribution is not None else _distribute.current()
+        optimizer = _optimizers.get(optimizer)
+        self.use_program(ModelProgram(self.model, optimizer, loss, loss_weights, metrics, distribution),
+                         steps_per_execution, optimizer=optimizer)
         self._compile_config = {"optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
                                 "metrics": metrics, "steps_per_execution": steps_per_execution}
+
+    def use_program(self, program: Program, steps_per_execution: int | str = 1, optimizer=None) -> None:
+        """Trains with ``program`` from now on (``compile`` calls this; so does ``Ensemble.compile``).
+
+        The current weights are synced into the module first; the new program starts a new
+        train state from the module.
+        """
+        _check_steps_per_execution(steps_per_execution)
+        self.sync()
+        self.program = program
+        self.distribution = program.distribution
+        self.optimizer = optimizer
+        # "auto" is resolved at the first fit (see highlevel/training/auto.py); 1 until then.
+        self._spe_request = steps_per_execution
+        self.steps_per_execution = 1 if steps_per_execution == "auto" else int(steps_per_execution)
+        self._spe_resolved = False
+        if optimizer is not None and hasattr(optimizer, "bind"):
+            optimizer.bind(program.learning_rate, program.set_learning_rate)
 
     def _require_compiled(self, what: str) -> None:
         if not self.compiled:
             raise RuntimeError(f"You must call model.compile(optimizer=..., loss=...) before {what}().")
 
-    # -- setting up the state -------------------------------------------------
-
-    def _output_specs(self) -> list[OutputSpec]:
-        return output_specs(self.model.output_names, self.model.output_shapes(), self._loss_arg,
-                            self._loss_weights_arg, self._metrics_arg)
-
-    def _init_state(self) -> None:
-        """Splits the (built) module, creates the optimizer state and the compiled steps."""
-        model = self.model
-        trainable_ids = {id(v) for v in model.trainable_weights}
-        paths = frozenset(tuple(path) for path, node in nnx.iter_graph(model)
-                          if isinstance(node, nnx.Variable) and id(node) in trainable_ids)
-        graphdef, _, _, _ = nnx.split(model, lambda p, v: tuple(p) in paths, Hyperparameter, ...)
-        outputs = self._output_specs()
-        if all(spec.loss is None for spec in outputs):
-            self._loss_missing = True
-        else:
-            self._loss_missing = False
-        to_optax_for = getattr(self.optimizer, "to_optax_for", None)
-        tx = to_optax_for(model, paths) if to_optax_for is not None else self.optimizer.to_optax()
-        self.builder = StepBuilder(graphdef, paths, tx, outputs, _metrics.Mean(name="loss"),
-                                   list(model.output_names))
-        params, hyper, rest = self.builder.split(model)
-        params, rest = _copy(params), _copy(rest)
-        self._collect_hyper_vars(hyper)
-        seed = _random.seed_from_global()
-        self.seed = seed
-        # Created eagerly: one jitted init of all of this compiled once per model (~125 ms for the
-        # tiny model) where the eager ops compile once per shape and process (~90 ms, then 0).
-        # The metric accumulators are made once here and copied (explicitly) at each reset, so
-        # that fit/evaluate make no implicit transfer (jax.transfer_guard("disallow") holds).
-        with jax.transfer_guard("allow"):
-            self._metrics_template = self.builder.init_metrics()
-        state = TrainState.create(params=params, non_trainable=rest, opt_state=tx.init(params),
-                                  rng=_random.host_key(seed), metrics=self._fresh_metrics())
-        if self.distribution is not None:
-            self._state_shardings = self.distribution.state_shardings(state)
-        self.state = state
-        # Both steps are always there: full groups of K batches go through the K-step
-        # function (a plain lax.scan), single batches and a partial last group through the
-        # one-step function. Each compiles at its first use, once.
-        hyper_def = self._hyper_leaves_treedef
-        self._train_fn = FlatStep(self._constrained(self.builder.multi_train_step), hyper_def)
-        self._train_one_fn = FlatStep(self._constrained(self.builder.train_step), hyper_def)
-        self._eval_fn = jax.jit(self.builder.multi_eval_step, donate_argnums=2)
-        self._eval_one_fn = jax.jit(self.builder.eval_step, donate_argnums=2)
-        self._predict_fn = jax.jit(self.builder.predict_step)
-        self._stats_fn = None
-        self._resident_fns = {}
-
-    def _constrained(self, step):
-        """``step`` whose new state keeps the state's shardings (so it is donated in place and
-        the next call has the same signature); ``step`` itself when not distributed."""
-        shardings = self._state_shardings
-        if shardings is None:
-            return step
-
-        def constrained(state, hyper, batch):
-            return jax.lax.with_sharding_constraint(step(state, hyper, batch), shardings)
-
-        constrained.__name__ = step.__name__
-        return constrained
-
-    def _put_batch(self):
-        """How batches reach the device: onto their shards when distributed, else None (the default)."""
-        return None if self.distribution is None else self.distribution.put_batch
-
-    def _check_batch_size(self, adapter) -> None:
+    def _prepare(self, adapter, what: str | None = None) -> Program:
+        program = self.program
+        program.prepare(sample_of(adapter))
+        if what is not None and program.loss_missing:
+            raise ValueError(f"The model was compiled without a loss, so it cannot be {what}; pass "
+                             "loss=... to compile().")
         if self.distribution is not None:
             self.distribution.prepare_adapter(adapter)
+        return program
 
     def _local(self, batch_size):
         """The rows this process feeds per step: over several processes, ``batch_size`` is global."""
         return batch_size if self.distribution is None else self.distribution.local_batch_size(batch_size)
 
-    def _collect_hyper_vars(self, hyper_state) -> None:
-        by_path = {tuple(path): node for path, node in nnx.iter_graph(self.model)
-                   if isinstance(node, Hyperparameter)}
-        flat = list(nnx.to_flat_state(hyper_state))
-        self._hyper_vars = [by_path[tuple(path)] for path, _ in flat]
-        self._hyper_state = hyper_state
-        self._hyper_leaves_treedef = jax.tree_util.tree_structure(hyper_state)
+    def _put_batch(self):
+        """How batches reach the device: onto their shards when distributed, else None (the default)."""
+        return None if self.distribution is None else self.distribution.put_batch
 
-    def _hyper_leaves(self) -> list:
-        """``_hyper()``'s leaves, for the steps called with flat arguments (``FlatStep``)."""
-        leaves = [v.get_value() for v in self._hyper_vars]
-        return leaves if self.distribution is None else self.distribution.replicate(leaves)
+    # -- the seam (TrainerAPI): state -----------------------------------------------------------
 
-    def _fresh_metrics(self):
-        """New metric accumulators: a device copy of the initial ones (no host transfer)."""
-        return _copy(self._metrics_template)
+    @property
+    def state(self):
+        """The train state (``TrainState``: step, params, non_trainable, opt_state, rng, metrics),
+        or None before the first fit, evaluate or predict."""
+        return None if self.program is None else self.program.live.get()
 
-    def _hyper(self):
-        """The hyperparameters as the module holds them now (by reference: no copy, no transfer)."""
-        if not self._hyper_vars:
-            return self._hyper_state
-        return jax.tree_util.tree_unflatten(self._hyper_leaves_treedef, self._hyper_leaves())
+    @state.setter
+    def state(self, value) -> None:
+        self._require_program("set the train state")
+        self.program.load_state(value)
 
-    def _ensure_ready(self, x_sample) -> None:
-        self.model._build_for_data(x_sample)
-        if self.state is None:
-            self._init_state()
-        else:
-            self.pull_from_module()
+    def _require_program(self, what: str) -> None:
+        if self.program is None:
+            raise RuntimeError(f"Cannot {what}: the model is not compiled. Call model.compile(...) first.")
 
-    # -- syncing with the module ------------------------------------------------
+    def sync(self) -> None:
+        """Makes the module's variables hold the latest trained weights (the one sync function)."""
+        if self.program is not None:
+            self.program.live.sync()
 
-    def pull_from_module(self) -> None:
-        """Copies the module's weights into the train state (the module is the source of truth)."""
-        if self.state is None:
-            return
-        params, _, rest = self.builder.split(self.model)
-        self.state = self.state.replace(params=_copy(params), non_trainable=_copy(rest))
-        self._module_stale = False
+    def initialize(self, x_sample=None) -> None:
+        """Creates the train state now (weights from the module, fresh optimizer state), as the first
+        ``fit`` would. ``x_sample`` builds a model that has no input shape yet."""
+        self._require_program("initialize training")
+        if x_sample is None and not getattr(self.model, "built", True):
+            raise ValueError("The model is not built yet: pass x_sample (a batch of inputs), or build it "
+                             "with an hl.Input or model.build(input_shape).")
+        self.program.prepare(x_sample)
 
-    def push_to_module(self) -> None:
-        """Writes the train state's weights into the module's variables."""
-        if self.state is None or not self._module_stale:
-            return
-        nnx.update(self.model, self.state.params, self.state.non_trainable)
-        self._module_stale = False
+    @property
+    def step(self) -> int:
+        """The number of optimizer steps taken (0 before training)."""
+        state = self.state
+        return 0 if state is None else int(np.max(np.asarray(jax.device_get(state.step))))
 
-    # -- learning rate -------------------------------------------------------------
+    @property
+    def optimizer_state(self):
+        """The optax state of the optimizer (a pytree; None before the state exists). Setting it
+        (same structure and shapes) continues from that state, e.g. after a hand-written loop."""
+        state = self.state
+        return None if state is None else state.opt_state
 
-    def _get_learning_rate(self) -> float | None:
-        if self.state is None:
-            return None
-        try:
-            lr = _optimizers.get_hyperparam(self.state.opt_state)
-        except ValueError:
-            return None
-        return float(jax.device_get(lr))
+    @optimizer_state.setter
+    def optimizer_state(self, value) -> None:
+        self._require_program("set the optimizer state")
+        if not self.program.ready:
+            self.initialize()
+        current, treedef = jax.tree_util.tree_flatten(self.state.opt_state)
+        given = jax.tree_util.tree_leaves(value)
+        if len(given) != len(current) or any(np.shape(a) != np.shape(b) for a, b in zip(given, current)):
+            raise ValueError(f"The optimizer state given has {len(given)} arrays that do not fit this optimizer's "
+                             f"{len(current)} ({type(self.optimizer).__name__}): pass a state of the same "
+                             "structure and shapes, e.g. one read from trainer.optimizer_state.")
+        leaves = [jax.device_put(np.asarray(g, dtype=c.dtype)) for g, c in zip(given, current)]
+        tree = jax.tree_util.tree_unflatten(treedef, leaves)
+        self.program.live.replace(opt_state=self.program.place_field("opt_state", tree))
 
-    def _set_learning_rate(self, value: float) -> bool:
-        if self.state is None:
-            return False
-        self.state = self.state.replace(opt_state=_optimizers.set_hyperparam(self.state.opt_state, value))
-        return True
+    def set_step(self, step: int) -> None:
+        """Sets the optimizer step count (schedules read it), e.g. when restoring a saved model."""
+        self._require_program("set the step")
+        value = jax.device_put(np.asarray(step, np.int32))
+        self.program.live.replace(step=self.program.place_field("step", value))
 
-    # -- reading metrics -----------------------------------------------------------
+    @property
+    def compile_config(self) -> dict[str, Any]:
+        """``compile``'s arguments, as given (optimizer resolved), for saving."""
+        return dict(self._compile_config)
 
-    def _read(self, metrics_state, prefix: str = "") -> dict[str, float]:
-        """Metric results on the host: one device-to-host copy of the accumulators."""
-        host = jax.device_get(metrics_state)
-        tracker, outputs = host
-        names = iter(self.builder.metric_names())
-        logs = {}
-        name, metric = next(names)
-        logs[prefix + name] = float(metric.result(tracker))
-        for loss_state, metric_states in outputs:
-            if loss_state is not None:
-                name, metric = next(names)
-                logs[prefix + name] = float(metric.result(loss_state))
-            for ms in metric_states:
-                name, metric = next(names)
-                logs[prefix + name] = float(metric.result(ms))
-        return logs
+    @property
+    def callbacks(self) -> list[Callback]:
+        """The running ``fit``'s callbacks, in the order their hooks run ([] outside ``fit``)."""
+        return [] if self._callbacks is None else list(self._callbacks.callbacks)
 
-    # -- fit --------------------------------------------------------------------------
+    @property
+    def data_on_device(self) -> bool:
+        """Whether the running (or last) ``fit`` keeps its training data on the device."""
+        return self._resident is not None
+
+    def metric_direction(self, name: str) -> str | None:
+        """``"up"``/``"down"`` for a compiled metric logged as ``name`` (no ``val_``), None when unknown."""
+        return None if self.program is None else self.program.metric_direction(name)
+
+    # -- the seam: hyperparameters -------------------------------------------------------------
+
+    def hyperparameters(self) -> dict[str, np.ndarray]:
+        """The layers' hyperparameters (dropout rates, momentum, frozen flags) by variable path."""
+        self._require_program("read the hyperparameters")
+        return dict(zip(self.program.hyper_names(), self._hyper_values()))
+
+    def set_hyperparameters(self, values: Mapping[str, Any]) -> None:
+        """Sets hyperparameters by path (as ``hyperparameters()`` names them), keeping dtypes and shapes."""
+        self._require_program("set the hyperparameters")
+        by_name = dict(zip(self.program.hyper_names(), self.program.hyper_variables()))
+        unknown = sorted(set(values) - set(by_name))
+        if unknown:
+            raise ValueError(f"Unknown hyperparameters {unknown}; this model has {sorted(by_name)}.")
+        for name, value in values.items():
+            var = by_name[name]
+            old = var.get_value()
+            var.set_value(jax.device_put(np.asarray(value, dtype=old.dtype).reshape(old.shape)))
+
+    def _hyper_values(self) -> list[np.ndarray]:
+        return [np.asarray(a) for a in _distribute.to_host([v.get_value() for v in self.program.hyper_variables()])]
+
+    # -- the seam: exact resumption ------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """Everything needed to continue this ``fit`` exactly: the whole train state as host
+        arrays (random keys as raw data), the hyperparameters, where the next step starts
+        (epoch, step in epoch) and the data-order seed. One device-to-host copy."""
+        self._require_program("take a snapshot")
+        state = self.state
+        state = state.replace(rng=jax.random.key_data(state.rng))
+        leaves = [np.asarray(a) for a in _distribute.to_host(jax.tree_util.tree_leaves(state))]
+        epoch, step = (self.epoch + 1, 0) if self._epoch_finished else (self.epoch, self.steps_done)
+        return Snapshot(leaves=leaves, hyper=self._hyper_values(), epoch=int(epoch), step=int(step),
+                        seed=int(self.program.seed))
+
+    def snapshot_signature(self) -> dict[str, list]:
+        """``{"state": [[shape, dtype], ...], "hyper": [...]}`` of what ``snapshot()`` would hold."""
+        state = self.state
+        state = state.replace(rng=jax.ShapeDtypeStruct(jax.random.key_data(state.rng).shape, np.uint32))
+        return {"state": _signature(jax.tree_util.tree_leaves(state)),
+                "hyper": _signature([v.get_value() for v in self.program.hyper_variables()])}
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Restores a ``snapshot()`` (at the start of ``fit``: the loop then continues where it was)."""
+        self._require_program("restore a snapshot")
+        template = self.state
+        template = template.replace(rng=jax.random.key_data(template.rng))
+        current, treedef = jax.tree_util.tree_flatten(template)
+        saved = snapshot.leaves
+        if len(saved) != len(current) or any(np.shape(a) != np.shape(b) for a, b in zip(saved, current)):
+            raise ValueError("The backup does not fit this model and optimizer: it was written by a "
+                             "different configuration. Delete the backup directory to start afresh.")
+        variables = self.program.hyper_variables()
+        if snapshot.hyper is not None:
+            now = [v.get_value() for v in variables]
+            if len(snapshot.hyper) != len(now) or any(np.shape(a) != np.shape(b) for a, b in zip(snapshot.hyper, now)):
+                raise ValueError("The backup does not fit this model: its layer hyperparameters differ. "
+                                 "Delete the backup directory to start afresh.")
+            for var, value, old in zip(variables, snapshot.hyper, now):
+                var.set_value(jax.device_put(np.asarray(value, dtype=old.dtype)))
+        leaves = [jax.device_put(np.asarray(a, dtype=b.dtype)) for a, b in zip(saved, current)]
+        state = jax.tree_util.tree_unflatten(treedef, leaves)
+        self.program.load_state(state.replace(rng=jax.random.wrap_key_data(state.rng)))
+        self.program.seed = int(snapshot.seed)
+        if self._fit_adapter is not None:
+            self._fit_adapter.seed = self.program.seed
+        self._resume = (int(snapshot.epoch), int(snapshot.step))
+
+    # -- the seam: statistics passes -----------------------------------------------------------
+
+    def training_batches(self, num_batches: int, epoch: int | None = None) -> Iterator:
+        """Up to ``num_batches`` single batches of the running ``fit``'s training data (on the host)."""
+        if self._fit_adapter is None:
+            raise RuntimeError("training_batches() is available only during fit().")
+        epoch = self.epoch if epoch is None else epoch
+        return itertools.islice(self._fit_adapter.batches(epoch, k=1), num_batches)
+
+    def statistics_pass(self, batches, before_batch: Callable[[int], None] | None = None) -> int:
+        """Forward passes in training mode with the weights fixed: only the non-trainable state
+        (batch-norm moving statistics) changes. ``before_batch(i)`` may change hyperparameters
+        (e.g. a momentum) before batch ``i``. Returns the number of batches run."""
+        self._require_program("run a statistics pass")
+        program = self.program
+        fn = program.statistics_step()
+        self.sync()
+        state = self.state
+        rest = copy_tree(state.non_trainable)  # donated by each call; the module keeps its own
+        key = jax.random.fold_in(state.rng, 0x5EED)  # the training key stream is untouched
+        count = 0
+        for i, batch in enumerate(prefetch_to_device(batches, put=self._put_batch())):
+            if before_batch is not None:
+                before_batch(i)
+            rest = fn(state.params, program.hyper(), rest, tuple(batch), jax.random.fold_in(key, i))
+            count += 1
+        program.load_state(self.state.replace(non_trainable=rest))
+        return count
+
+    # -- the seam: inspection ------------------------------------------------------------------
+
+    def lower_train_step(self, batch_spec=None):
+        """The one-step train function lowered for the current state (``jax.stages.Lowered``):
+        its StableHLO (``.as_text()``), cost analysis and compile, for inspection. Nothing runs.
+
+        ``batch_spec`` defaults to the last ``fit``'s batch (``jax.ShapeDtypeStruct``\\ s)."""
+        self._require_program("lower the train step")
+        if batch_spec is None:
+            if self._fit_adapter is None:
+                raise RuntimeError("lower_train_step() needs a batch_spec before the first fit().")
+            batch_spec = self._fit_adapter.batch_spec()
+        one, _ = self.program.train_fns()
+        return self.program.live.lower(one, self.program.hyper_leaves(), tuple(batch_spec))
+
+    def _read_train(self) -> dict[str, float]:
+        self.metric_reads += 1
+        return self.program.read(jax.device_get(self.program.live.get().metrics))
+
+    def _read_eval(self, metrics, prefix: str = "") -> dict[str, float]:
+        self.metric_reads += 1
+        return self.program.read_eval(jax.device_get(metrics), prefix)
+
+    # -- fit ---------------------------------------------------------------------------------
 
     def fit(self, x=None, y=None, batch_size=None, epochs: int = 1, verbose="auto", callbacks=None,
             validation_split: float = 0.0, validation_data=None, shuffle=True, class_weight=None,
@@ -312,7 +373,6 @@ class Trainer(ResumeAndStatistics):
         self._require_compiled("fit")
         verbose = _verbosity(verbose)
         if validation_split and validation_data is None:
-            from highlevel.training.data import is_array_data
             if not is_array_data(x):
                 raise ValueError("validation_split works only with array data; for an iterable pass "
                                  "validation_data.")
@@ -321,21 +381,18 @@ class Trainer(ResumeAndStatistics):
         adapter = make_adapter(x, y, sample_weight, batch_size=self._local(batch_size), shuffle=shuffle,
                                class_weight=class_weight, seed=0, steps=steps_per_epoch,
                                steps_per_execution=self.steps_per_execution)
-        self._ensure_ready(_sample_x(adapter))
-        if self._loss_missing:
-            raise ValueError("The model was compiled without a loss, so it cannot be trained; pass "
-                             "loss=... to compile().")
-        self._check_batch_size(adapter)
+        program = self._prepare(adapter, "trained")
         self._resolve_steps_per_execution(adapter)
-        adapter.seed = self.seed  # the data order of epoch e depends only on (seed, e)
+        adapter.seed = program.seed  # the data order of epoch e depends only on (seed, e)
         self._resident = None
-        if self.device_data and self.distribution is None and resident.fits_on_device(adapter):
+        if self.device_data and program.supports_resident_data and resident.fits_on_device(adapter):
             self._resident = resident.ResidentData(adapter)
         val_adapter = None
         if validation_data is not None:
             val_adapter = self._validation_adapter(validation_data, validation_batch_size or batch_size,
                                                    validation_steps)
-            self._check_batch_size(val_adapter)
+            if self.distribution is not None:
+                self.distribution.prepare_adapter(val_adapter)
         history = History()
         cbs = list(callbacks or [])
         if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
@@ -343,13 +400,13 @@ class Trainer(ResumeAndStatistics):
         cbs.append(history)
         # Callbacks that save the training state (BackupAndRestore) run after all others,
         # so the state they save includes every other callback's update.
-        cbs = [c for c in cbs if not getattr(c, "_runs_last", False)] + \
-              [c for c in cbs if getattr(c, "_runs_last", False)]
+        cbs = [c for c in cbs if not getattr(c, "runs_last", False)] + \
+              [c for c in cbs if getattr(c, "runs_last", False)]
         steps = adapter.num_executions if self.steps_per_execution > 1 else adapter.num_batches
         callback_list = CallbackList(cbs, model=self.model,
                                      params={"epochs": epochs, "steps": steps, "verbose": verbose,
                                              "batch_size": getattr(adapter, "batch_size", None)})
-        self.callbacks = callback_list
+        self._callbacks = callback_list
         self._fit_adapter = adapter
         self._resume = None
         self.model.stop_training = False
@@ -361,7 +418,8 @@ class Trainer(ResumeAndStatistics):
                 cb.on_train_exception(exc)
             raise
         finally:
-            self.callbacks = None
+            self._callbacks = None
+            self.sync()
         return history
 
     def _resolve_steps_per_execution(self, adapter) -> None:
@@ -370,97 +428,89 @@ class Trainer(ResumeAndStatistics):
         its first call) and whether the model has convolutions (``training/auto.py``)."""
         if self._spe_request != "auto" or self._spe_resolved:
             return
-        from highlevel.training import auto
         spec = adapter.batch_spec()
-        flops = auto.flops_of(self._live.lower(self._train_one_fn, self._hyper_leaves(), tuple(spec)))
+        one, _ = self.program.train_fns()
+        flops = auto.flops_of(self.program.live.lower(one, self.program.hyper_leaves(), tuple(spec)))
+        module = self.program.analysed_module
         if flops is None:
-            flops = auto.estimate_flops(self.model.count_params(), adapter.batch_size)
-        k = auto.choose_steps_per_execution(flops, auto.has_convolution(self.model), jax.default_backend(),
+            flops = auto.estimate_flops(module.count_params(), adapter.batch_size)
+        k = auto.choose_steps_per_execution(flops, auto.has_convolution(module), jax.default_backend(),
                                             adapter.num_batches, batch_bytes=auto.batch_bytes(spec))
         self.steps_per_execution = adapter.k = k
         self._spe_resolved = True
 
-    def _run_train(self, item, hyper_leaves: list) -> None:
-        """One execution: a ``Stacked`` group through the K-step function, a batch or a partial
-        group (a list) through the one-step function."""
-        if isinstance(item, Stacked):
-            self._live.run(self._train_fn, hyper_leaves, tuple(item.batch))
-        elif isinstance(item, list):
-            for batch in item:
-                self._live.run(self._train_one_fn, hyper_leaves, tuple(batch))
-        else:
-            self._live.run(self._train_one_fn, hyper_leaves, tuple(item))
+    def _train_items(self, adapter, epoch: int, first: int):
+        """The epoch's executions and how to run one: from resident data or from host batches."""
+        program, live = self.program, self.program.live
+        if self._resident is not None:
+            data, k = self._resident, self.steps_per_execution
+            fns = program.resident_fns(data.batch_size, k)
+            args, items = data.executions(epoch, first, k, live.get().step, *fns)
 
-    def _resident_items(self, epoch: int, start: int):
-        """The epoch's executions from resident data (``ResidentData.executions``), with the
-        compiled steps made once per (batch size, K)."""
-        data, k = self._resident, self.steps_per_execution
-        if (data.batch_size, k) not in self._resident_fns:
-            one, multi = resident.resident_steps(self.builder.train_step, data.batch_size, k)
-            hyper_def = self._hyper_leaves_treedef
-            self._resident_fns[(data.batch_size, k)] = (FlatStep(one, hyper_def), FlatStep(multi, hyper_def))
-        self._resident_args, items = data.executions(epoch, start, k, self.state.step,
-                                                     *self._resident_fns[(data.batch_size, k)])
-        return items
+            def run_resident(item, hyper_leaves):
+                for fn in item:
+                    live.run(fn, hyper_leaves, *args)
 
-    def _run_resident(self, item, hyper_leaves: list) -> None:
-        args = self._resident_args
-        for fn in item:
-            self._live.run(fn, hyper_leaves, *args)
+            return items, run_resident
+        one, multi = program.train_fns()
+
+        def run_host(item, hyper_leaves):
+            # A Stacked group through the K-step function; a batch or a partial group (a list)
+            # through the one-step function.
+            if isinstance(item, Stacked):
+                live.run(multi, hyper_leaves, tuple(item.batch))
+            elif isinstance(item, list):
+                for batch in item:
+                    live.run(one, hyper_leaves, tuple(batch))
+            else:
+                live.run(one, hyper_leaves, tuple(item))
+
+        batches = program.host_batches(adapter, epoch, first, self.steps_per_execution)
+        return prefetch_to_device(batches, put=self._put_batch()), run_host
 
     def _fit_loop(self, adapter, val_adapter, callback_list, initial_epoch, epochs, validation_freq):
+        program, live = self.program, self.program.live
         batch_begin = callback_list.needs("on_train_batch_begin")
         batch_end = callback_list.needs("on_train_batch_end")
-        run_train = self._run_train if self._resident is None else self._run_resident
         logs: dict[str, float] = {}
-        self.pull_from_module()
         self.epoch, self.steps_done, self._epoch_finished = initial_epoch, 0, False
         callback_list.on_train_begin()
         start_epoch, start_step = self._resume if self._resume is not None else (initial_epoch, 0)
         for epoch in range(start_epoch, epochs):
             resuming = epoch == start_epoch and start_step > 0
-            self.epoch, self.steps_done, self._epoch_finished = epoch, (start_step if resuming else 0), False
-            if not resuming:
-                self.state = self.state.replace(metrics=self._fresh_metrics())
-            callback_list.on_epoch_begin(epoch)
-            self.pull_from_module()
-            hyper = self._hyper_leaves()
             first = start_step if resuming else 0
-            if self._resident is not None:
-                batches = self._resident_items(epoch, first)
-            else:
-                batches = prefetch_to_device(adapter.batches(epoch, start=first), put=self._put_batch())
-            for step, item in enumerate(batches, start=first):
+            self.epoch, self.steps_done, self._epoch_finished = epoch, first, False
+            if not resuming:
+                live.replace(metrics=program.fresh_metrics())
+            callback_list.on_epoch_begin(epoch)
+            hyper = program.hyper_leaves()
+            items, run_train = self._train_items(adapter, epoch, first)
+            for step, item in enumerate(items, start=first):
                 if batch_begin:
                     callback_list.on_train_batch_begin(step)
-                    hyper = self._hyper_leaves()
+                    hyper = program.hyper_leaves()
                 run_train(item, hyper)
-                self._module_stale = True
                 self.steps_done = step + 1
                 if batch_end:
-                    callback_list.on_train_batch_end(step, LazyLogs(lambda: self._read(self.state.metrics)))
-                    hyper = self._hyper_leaves()
+                    callback_list.on_train_batch_end(step, LazyLogs(self._read_train))
+                    hyper = program.hyper_leaves()
                 if self.model.stop_training:
                     break
-            logs = self._read(self.state.metrics)
+            logs = self._read_train()
             if val_adapter is not None and (epoch + 1) % validation_freq == 0:
                 logs.update(self._evaluate_adapter(val_adapter, prefix="val_"))
-            lr = self._get_learning_rate()
+            lr = program.learning_rate()
             if lr is not None:
                 logs["learning_rate"] = lr
-            self.push_to_module()
+            live.sync()
             self._epoch_finished = True
             callback_list.on_epoch_end(epoch, logs)
-            self.pull_from_module()
             if self.model.stop_training:
                 break
-        self.push_to_module()
+        live.sync()
         callback_list.on_train_end(logs)
-        self.pull_from_module()
-        self.push_to_module()
 
     def _validation_adapter(self, validation_data, batch_size, steps):
-        from highlevel.training.data import is_array_data
         if isinstance(validation_data, tuple) and len(validation_data) in (2, 3) and is_array_data(validation_data[0]):
             vx, vy = validation_data[0], validation_data[1]
             vsw = validation_data[2] if len(validation_data) == 3 else None
@@ -472,19 +522,15 @@ class Trainer(ResumeAndStatistics):
         return make_adapter(validation_data, steps=steps, steps_per_execution=self.steps_per_execution)
 
     def _evaluate_adapter(self, adapter, prefix: str = "", callback_list: CallbackList | None = None) -> dict[str, float]:
-        variables = (self.state.params, self.state.non_trainable)
-        hyper = self._hyper()
-        metrics_state = self._fresh_metrics()
+        program = self.program
+        variables, hyper = program.variables(), program.hyper()
+        metrics = program.fresh_eval_metrics()
         batch_end = callback_list is not None and callback_list.needs("on_test_batch_end")
         for step, item in enumerate(prefetch_to_device(adapter.batches(0), put=self._put_batch())):
-            if isinstance(item, Stacked):
-                metrics_state = self._eval_fn(variables, hyper, metrics_state, tuple(item.batch))
-            else:
-                for batch in (item if isinstance(item, list) else [item]):
-                    metrics_state = self._eval_one_fn(variables, hyper, metrics_state, tuple(batch))
+            metrics = program.eval(variables, hyper, metrics, item)
             if batch_end:
-                callback_list.on_test_batch_end(step, LazyLogs(lambda: self._read(metrics_state)))
-        return self._read(metrics_state, prefix)
+                callback_list.on_test_batch_end(step, LazyLogs(lambda m=metrics: self._read_eval(m)))
+        return self._read_eval(metrics, prefix)
 
     # -- evaluate / predict ------------------------------------------------------------
 
@@ -493,11 +539,7 @@ class Trainer(ResumeAndStatistics):
         self._require_compiled("evaluate")
         adapter = make_adapter(x, y, sample_weight, batch_size=self._local(batch_size), steps=steps,
                                steps_per_execution=self.steps_per_execution)
-        self._ensure_ready(_sample_x(adapter))
-        if self._loss_missing:
-            raise ValueError("The model was compiled without a loss, so it cannot be evaluated; pass "
-                             "loss=... to compile().")
-        self._check_batch_size(adapter)
+        self._prepare(adapter, "evaluated")
         callback_list = CallbackList(list(callbacks or []), model=self.model)
         callback_list.on_test_begin()
         logs = self._evaluate_adapter(adapter, callback_list=callback_list)
@@ -507,35 +549,32 @@ class Trainer(ResumeAndStatistics):
         return _format_results(logs, return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        if not self.compiled and self.builder is None:
+        if self.program is None:
             # Keras allows predict before compile: set up the steps without marking the model compiled.
             self._configure("sgd", None, None, None, 1)
         adapter = make_adapter(x, None, None, batch_size=self._local(batch_size), steps=steps, targets=False)
-        self._ensure_ready(_sample_x(adapter))
-        self._check_batch_size(adapter)
-        variables = (self.state.params, self.state.non_trainable)
-        hyper = self._hyper()
+        program = self._prepare(adapter)
+        variables, hyper = program.variables(), program.hyper()
         callback_list = CallbackList(list(callbacks or []), model=self.model)
         callback_list.on_predict_begin()
         counts: list[int] = []
 
         def inputs():
-            for batch in adapter.batches(0):
+            for batch in adapter.batches(0, k=1):
                 counts.append(int(batch.mask.sum()))
                 yield batch.x
 
         outputs = []
         batch_end = callback_list.needs("on_predict_batch_end")
         for step, bx in enumerate(prefetch_to_device(inputs(), put=self._put_batch())):
-            outputs.append(self._predict_fn(variables, hyper, bx))
+            outputs.append(program.predict(variables, hyper, bx))
             if batch_end:
                 callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
         callback_list.on_predict_end()
         if not outputs:
             raise ValueError("predict got no data: x is empty.")
         host = jax.device_get(outputs) if self.distribution is None else self.distribution.local_rows(outputs)
-        return jax.tree_util.tree_map(
-            lambda *parts: np.concatenate([np.asarray(p)[:c] for p, c in zip(parts, counts)], axis=0), *host)
+        return program.join_predictions(host, counts)
 
     # -- single batches ----------------------------------------------------------------------
 
@@ -543,31 +582,30 @@ class Trainer(ResumeAndStatistics):
         adapter = make_adapter(x, y, sample_weight, batch_size=None, class_weight=class_weight)
         if hasattr(adapter, "batch_size") and hasattr(adapter, "num_samples"):
             adapter.batch_size = adapter.num_samples
-        self._check_batch_size(adapter)
         return adapter
+
+    def _first_batch(self, adapter):
+        batch = next(iter(adapter.batches(0, k=1)))
+        return tuple((self._put_batch() or jax.device_put)(batch))
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict: bool = False):
         self._require_compiled("train_on_batch")
         adapter = self._single_batch(x, y, sample_weight, class_weight)
-        self._ensure_ready(_sample_x(adapter))
-        if self._loss_missing:
-            raise ValueError("The model was compiled without a loss; pass loss=... to compile().")
-        batch = next(iter(adapter.batches(0)))
-        self.state = self.state.replace(metrics=self._fresh_metrics())
-        self._live.run(self._train_one_fn, self._hyper_leaves(), tuple((self._put_batch() or jax.device_put)(batch)))
-        self._module_stale = True
-        logs = self._read(self.state.metrics)
-        self.push_to_module()
+        program = self._prepare(adapter, "trained")
+        program.live.replace(metrics=program.fresh_metrics())
+        one, _ = program.train_fns()
+        program.live.run(one, program.hyper_leaves(), self._first_batch(adapter))
+        logs = self._read_train()
+        self.sync()
         return _format_results(logs, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
         self._require_compiled("test_on_batch")
         adapter = self._single_batch(x, y, sample_weight, None)
-        self._ensure_ready(_sample_x(adapter))
-        batch = next(iter(adapter.batches(0)))
-        metrics_state = self._eval_one_fn((self.state.params, self.state.non_trainable), self._hyper(),
-                                          self._fresh_metrics(), tuple((self._put_batch() or jax.device_put)(batch)))
-        return _format_results(self._read(metrics_state), return_dict)
+        program = self._prepare(adapter, "evaluated")
+        metrics = program.eval(program.variables(), program.hyper(), program.fresh_eval_metrics(),
+                               self._first_batch(adapter))
+        return _format_results(self._read_eval(metrics), return_dict)
 
     def predict_on_batch(self, x):
         adapter = make_adapter(x, None, None, batch_size=None, targets=False)
@@ -577,13 +615,9 @@ class Trainer(ResumeAndStatistics):
         return self.predict(x, batch_size=adapter.batch_size * processes, verbose=0)
 
 
-
-
-def _sample_x(adapter):
-    if hasattr(adapter, "x"):
-        return adapter.x
-    x, _, _ = adapter.peek()
-    return x
+def _check_steps_per_execution(value) -> None:
+    if value != "auto" and (not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1):
+        raise ValueError(f"steps_per_execution must be a positive integer or 'auto', got {value!r}.")
 
 
 def _format_results(logs: dict[str, float], return_dict: bool):

@@ -7,12 +7,14 @@ bit for bit. Inside a compiled step, keys come from the train state instead.
 
 from __future__ import annotations
 
+import contextlib
 import random as _py_random
 
 import jax
 import numpy as np
 
-__all__ = ["set_random_seed", "next_key", "seed_from_global", "host_key", "split_key"]
+__all__ = ["set_random_seed", "next_key", "seed_from_global", "host_key", "split_key", "SeedGenerator",
+           "use_generator"]
 
 
 _KEY_SHAPES: dict = {}
@@ -61,7 +63,7 @@ def split_key(key, num: int = 2) -> list:
         int(np.prod(shape)), np.uint32).reshape(shape), impl=impl) for i in range(num)]
 
 
-class _SeedGenerator:
+class SeedGenerator:
     """Hands out keys for n = 0, 1, 2, ..., made on the host from ``SeedSequence([seed, n])``."""
 
     def __init__(self, seed: int):
@@ -75,7 +77,7 @@ class _SeedGenerator:
         return jax.random.wrap_key_data(words.reshape(shape))
 
 
-_GLOBAL: _SeedGenerator | None = None
+_GLOBAL: SeedGenerator | None = None
 
 
 def set_random_seed(seed: int) -> None:
@@ -92,15 +94,27 @@ def set_random_seed(seed: int) -> None:
         raise ValueError(f"set_random_seed expects a non-negative integer, got {seed!r}.")
     _py_random.seed(int(seed))
     np.random.seed(int(seed) % (2**32))
-    _GLOBAL = _SeedGenerator(int(seed))
+    _GLOBAL = SeedGenerator(int(seed))
 
 
-def _generator() -> _SeedGenerator:
+def _generator() -> SeedGenerator:
     global _GLOBAL
     if _GLOBAL is None:
         # Unseeded, as in Keras: a fresh seed per process.
-        _GLOBAL = _SeedGenerator(int(np.random.SeedSequence().entropy % (2**31)))
+        _GLOBAL = SeedGenerator(int(np.random.SeedSequence().entropy % (2**31)))
     return _GLOBAL
+
+
+@contextlib.contextmanager
+def use_generator(generator: SeedGenerator):
+    """Makes ``generator`` the global seed generator inside the block (then restores the previous one)."""
+    global _GLOBAL
+    saved = _GLOBAL
+    _GLOBAL = generator
+    try:
+        yield generator
+    finally:
+        _GLOBAL = saved
 
 
 def next_key() -> jax.Array:

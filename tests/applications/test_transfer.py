@@ -43,7 +43,7 @@ def test_a_frozen_base_keeps_its_weights_and_batch_norm_statistics(rng):
     after = _by_layer(model)
     assert _changed(before, after) == {"head"}
     # No optimizer state for frozen weights: Adam's slots cover the head's kernel and bias only.
-    slots = [leaf for leaf in jax.tree_util.tree_leaves(model._trainer.state.opt_state) if np.ndim(leaf) == 2]
+    slots = [leaf for leaf in jax.tree_util.tree_leaves(model.trainer.state.opt_state) if np.ndim(leaf) == 2]
     assert sorted(np.shape(s) for s in slots) == [(1280, 4), (1280, 4)]
 
 

@@ -240,7 +240,7 @@ def test_precise_batch_norm_uses_the_epochs_shuffled_batches(rng):
 
     class Peek(Callback):   # listed first: reads the same batches PreciseBatchNorm will
         def on_epoch_end(self, epoch, logs=None):
-            seen.append([np.array(b.x) for b in self.model._trainer.training_batches(2)])
+            seen.append([np.array(b.x) for b in self.model.trainer.training_batches(2)])
 
     model = hl.Sequential([hl.Input((3,)), hl.layers.BatchNormalization(name="bn"), hl.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
