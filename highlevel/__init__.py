@@ -7,9 +7,9 @@
 __version__ = "0.1.0"
 
 from highlevel import (activations, applications, callbacks, datasets, distribute, initializers, layers, losses,
-                       metrics, models, optimizers, regularizers, utils)
+                       metrics, models, optimizers, regularizers, training, utils)
 from highlevel.layers import Input
 from highlevel.models import Ensemble, Model, Sequential
 
 __all__ = ["Ensemble", "Input", "Model", "Sequential", "activations", "applications", "callbacks", "datasets", "distribute",
-           "initializers", "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils", "__version__"]
+           "initializers", "layers", "losses", "metrics", "models", "optimizers", "regularizers", "training", "utils", "__version__"]

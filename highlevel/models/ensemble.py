@@ -58,6 +58,7 @@ class Ensemble:
       seeds: one non-negative integer per member (default ``range(n)``); member ``i``'s
         weights are those of ``hl.utils.set_random_seed(seeds[i]); build_fn(i)``.
         The global seed generator is left as it was.
+      name: the ensemble's name (for summaries and TensorBoard).
 
     Predictions have a leading member axis: ``predict(x)`` is ``(n, batch, ...)``;
     ``predict_mean(x)`` averages the outputs as the model gives them (logits if the

@@ -1,4 +1,9 @@
-"""Training: the train state, the pure steps, the one host loop, the Trainer and its public seam."""
+"""Training: the train state, the pure steps, the one host loop, the Trainer and its public seam.
+
+``model.trainer`` (a ``Trainer``) is the one public way into training for callbacks,
+saving and ensembles: ``TrainerAPI`` lists what it answers. A ``LiveState`` owns the
+train state between compiled calls and keeps it in step with the module.
+"""
 
 from highlevel.training.callback import Callback, CallbackList, History, LazyLogs
 from highlevel.training.live import LiveState
@@ -7,5 +12,4 @@ from highlevel.training.seam import Snapshot, TrainerAPI
 from highlevel.training.state import TrainState
 from highlevel.training.trainer import Trainer
 
-__all__ = ["Callback", "CallbackList", "History", "LazyLogs", "LiveState", "ProgbarLogger", "Snapshot",
-           "TrainState", "Trainer", "TrainerAPI"]
+__all__ = ["LiveState", "Snapshot", "TrainState", "Trainer", "TrainerAPI"]

@@ -19,14 +19,23 @@ __all__ = ["TrainerAPI", "Snapshot"]
 
 @dataclasses.dataclass
 class Snapshot:
-    """Everything a ``fit`` needs to continue exactly, on the host.
+    """Everything a ``fit`` needs to continue exactly, on the host (``trainer.snapshot()``).
 
-    Attributes:
+    Args:
       leaves: the train state's arrays in its pytree order (random keys as their raw data).
       hyper: the layers' hyperparameters (dropout rates, momentum, frozen flags).
       epoch: the epoch the next step belongs to.
       step: the step within that epoch where training continues (0 at an epoch's start).
       seed: the data-order seed (the order of epoch e depends only on (seed, e)).
+
+    >>> import numpy as np, highlevel as hl
+    >>> model = hl.Sequential([hl.Input((2,)), hl.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=1, verbose=0)
+    >>> snapshot = model.trainer.snapshot()
+    >>> snapshot.epoch, snapshot.step
+    (1, 0)
+    >>> model.trainer.restore(snapshot)   # back to the end of epoch 0, exactly
     """
 
     leaves: list[np.ndarray]

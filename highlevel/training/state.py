@@ -19,9 +19,9 @@ __all__ = ["TrainState", "FlatStep", "paused_gc", "key_positions", "wrap_keys", 
 
 @struct.dataclass
 class TrainState:
-    """Everything a train step reads and writes.
+    """Everything a train step reads and writes (an immutable pytree: ``create``, ``replace``).
 
-    Attributes:
+    Args:
       step: the number of optimizer steps taken (int32 scalar).
       params: the trainable weights (an ``nnx.State``).
       non_trainable: every other variable of the model except hyperparameters:
@@ -29,6 +29,12 @@ class TrainState:
       opt_state: the optax state (with ``hyperparams["learning_rate"]``).
       rng: the random key, split once per step.
       metrics: the on-device accumulators of the training metrics.
+
+    >>> import jax, jax.numpy as jnp
+    >>> state = TrainState.create(params={"w": jnp.zeros(2)}, non_trainable={}, opt_state=(),
+    ...                           rng=jax.random.key(0), metrics=())
+    >>> int(state.replace(step=state.step + 1).step)
+    1
     """
 
     step: jax.Array

@@ -57,6 +57,9 @@ class Trainer:
     ``model.trainer`` is this object; its public methods and properties are the
     ``TrainerAPI`` (``hl.training.TrainerAPI``): what callbacks, saving and ensembles use.
 
+    Args:
+      model: the model it trains (a highlevel ``Model``, or an ``Ensemble``).
+
     >>> import numpy as np, highlevel as hl
     >>> model = hl.Sequential([hl.Input((2,)), hl.layers.Dense(1)])
     >>> model.compile(optimizer="adam", loss="mse")
