@@ -20,6 +20,7 @@ from typing import Iterable, Iterator
 import jax
 import numpy as np
 
+from highlevel import backend as _backend
 from highlevel.distribute.strategies import Stacked
 from highlevel.utils import global_state as _global_state
 
@@ -399,7 +400,7 @@ def prefetch_to_device(batches: Iterable, size: int = 2, put=None) -> Iterator:
     ``put`` (a distribution's ``put_batch``) places each batch on its shards instead, on
     every backend.
     """
-    if put is None and jax.default_backend() == "cpu":
+    if put is None and _backend.host_memory_is_device():
         yield from batches
         return
     put = jax.device_put if put is None else put
