@@ -18,7 +18,7 @@ import pytest  # noqa: E402
 import highlevel as hl  # noqa: E402
 from highlevel.training.callback import History  # noqa: E402
 from highlevel.utils import model_graph, plot_model  # noqa: E402
-from highlevel.utils.plotting import _layout  # noqa: E402
+from highlevel.visualization.model_plot import _layout  # noqa: E402
 
 L = hl.layers
 
