@@ -23,6 +23,9 @@ __all__ = ["patch_conv", "conv_with_kernel_grad", "kernel_grad", "depthwise_taps
 def dimension_numbers(rank: int) -> lax.ConvDimensionNumbers:
     """``lax`` dimension numbers for channels-last inputs and Keras's ``(*window, in, out)`` kernels.
 
+    Args:
+      rank: the number of spatial axes (1 for Conv1D, 2 for Conv2D).
+
     >>> dimension_numbers(2).lhs_spec
     (0, 3, 1, 2)
     """

@@ -30,10 +30,20 @@ _RANKDIRS = ("TB", "LR", "BT", "RL")
 class GraphNode:
     """One box of the drawing: a layer and what ``plot_model`` can show about it.
 
-    ``input_shape``/``output_shape`` are a shape tuple (batch ``None``), a list or dict of
-    them (several tensors), ``None`` (an Input has no input) or ``"multiple"`` (a shared
-    layer called on different shapes). ``trainable`` is ``None`` for a layer without
-    weights; ``group`` names the nested models the layer sits in (``expand_nested``).
+    Args:
+      name: the layer's name.
+      class_name: the layer's class (``"Dense"``).
+      input_shape: a shape tuple (batch ``None``), a list or dict of them (several
+        tensors), ``None`` (an Input has no input) or ``"multiple"`` (a shared layer called
+        on different shapes).
+      output_shape: as ``input_shape``, for the outputs.
+      dtype: the output dtype's name.
+      activation: the activation's name, for a layer that has one.
+      trainable: ``None`` for a layer without weights.
+      group: the nested models the layer sits in (``expand_nested``), outermost first.
+
+    >>> GraphNode("dense", "Dense", (None, 4), (None, 8)).output_shape
+    (None, 8)
     """
 
     name: str
@@ -47,7 +57,12 @@ class GraphNode:
 
 
 class ModelGraph(NamedTuple):
-    """The nodes and the ``(source, destination)`` node indices of the edges between them."""
+    """The nodes and the ``(source, destination)`` node indices of the edges between them.
+
+    >>> graph = ModelGraph([GraphNode("a", "Dense"), GraphNode("b", "Dense")], [(0, 1)])
+    >>> [graph.nodes[s].name + "->" + graph.nodes[d].name for s, d in graph.edges]
+    ['a->b']
+    """
 
     nodes: list[GraphNode]
     edges: list[tuple[int, int]]
