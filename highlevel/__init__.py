@@ -6,10 +6,17 @@
 
 __version__ = "0.1.0"
 
-from highlevel import (activations, applications, callbacks, datasets, distribute, initializers, layers, losses,
-                       metrics, models, optimizers, regularizers, training, utils)
+from highlevel import (activations, applications, backend, callbacks, datasets, distribute, initializers, layers,
+                       losses, metrics, models, optimizers, regularizers, training, utils, visualization)
 from highlevel.layers import Input
 from highlevel.models import Ensemble, Model, Sequential
 
-__all__ = ["Ensemble", "Input", "Model", "Sequential", "activations", "applications", "callbacks", "datasets", "distribute",
-           "initializers", "layers", "losses", "metrics", "models", "optimizers", "regularizers", "training", "utils", "__version__"]
+# Keras's names for the model pictures: ``hl.utils.plot_model``. They live in
+# ``visualization/``, above ``models/`` in DESIGN.md's table, which ``utils/`` (its bottom
+# row) may not import; the top-level package, which imports every row, lends them.
+utils.plot_model = visualization.plot_model
+utils.model_graph = visualization.model_graph
+
+__all__ = ["Ensemble", "Input", "Model", "Sequential", "activations", "applications", "backend", "callbacks",
+           "datasets", "distribute", "initializers", "layers", "losses", "metrics", "models", "optimizers",
+           "regularizers", "training", "utils", "visualization", "__version__"]

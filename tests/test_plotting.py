@@ -18,7 +18,7 @@ import pytest  # noqa: E402
 import highlevel as hl  # noqa: E402
 from highlevel.training.callback import History  # noqa: E402
 from highlevel.utils import model_graph, plot_model  # noqa: E402
-from highlevel.utils.plotting import _layout  # noqa: E402
+from highlevel.visualization.model_plot import _layout  # noqa: E402
 
 L = hl.layers
 
@@ -253,3 +253,18 @@ def test_plot_model_errors(tmp_path, monkeypatch):
     with pytest.raises(ImportError, match="pip install matplotlib"):
         plot_model(model, to_file=tmp_path / "m.png")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_history_plot_is_visualization_s_plot_history(history, monkeypatch):
+    from highlevel.training import callback
+    assert hl.utils.plot_model is hl.visualization.plot_model and hl.utils.model_graph is hl.visualization.model_graph
+    drawn = []
+    callback.register_history_plotter(lambda h, metrics, **kw: drawn.append((h, metrics, kw)) or "figure")
+    try:
+        assert history.plot("loss", title="t") == "figure"
+        assert drawn == [(history, "loss", {"to_file": None, "figsize": None, "title": "t"})]
+    finally:
+        callback.register_history_plotter(hl.visualization.plot_history)
+    monkeypatch.setattr(callback, "_history_plotter", None)
+    with pytest.raises(RuntimeError, match=r"import highlevel \(or highlevel\.visualization\)"):
+        history.plot()

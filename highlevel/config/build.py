@@ -208,9 +208,9 @@ def build_optimizer(cfg_opt: Any):
     lr = args.get("learning_rate")
     if isinstance(lr, dict):
         sname, sargs = split_entry(lr, "optimizer.learning_rate", "schedule")
-        args["learning_rate"] = schedules._CLASSES[sname](**sargs)
+        args["learning_rate"] = schedules.schedule_classes()[sname](**sargs)
     try:
-        return optimizers._CLASSES[str(cfg_opt["name"]).lower()](**args)
+        return optimizers.optimizer_classes()[str(cfg_opt["name"]).lower()](**args)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"optimizer: {err}") from None
 

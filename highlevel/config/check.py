@@ -60,12 +60,13 @@ def _check_args(cls, args: dict[str, Any], where: str, extra_ok: tuple[str, ...]
 
 
 def check_layer(entry: Any, where: str) -> None:
-    from highlevel.layers.base import _LAYER_CLASSES
+    from highlevel.layers.base import layer_classes
+    known_layers = layer_classes()
     name, args = split_entry(entry, where, "layer")
-    cls = _LAYER_CLASSES.get(name)
+    cls = known_layers.get(name)
     if cls is None:
-        raise ConfigError(f"{where}: unknown layer {name!r}{did_you_mean(name, _LAYER_CLASSES)} "
-                          f"Known layers: {', '.join(sorted(_LAYER_CLASSES))}.")
+        raise ConfigError(f"{where}: unknown layer {name!r}{did_you_mean(name, known_layers)} "
+                          f"Known layers: {', '.join(sorted(known_layers))}.")
     if name in ("Sequential",):
         for i, layer in enumerate(args.get("layers", [])):
             check_layer(layer, f"{where}.layers[{i}]")
@@ -176,7 +177,7 @@ def _check_optimizer(opt: Any, where: str = "optimizer") -> None:
     name, args = (opt, {}) if isinstance(opt, str) else (opt.get("name"), {k: v for k, v in opt.items() if k != "name"})
     if name is None:
         raise ConfigError(f"{where}.name: the optimizer's name is required (e.g. adam, sgd).")
-    known = optimizers._CLASSES
+    known = optimizers.optimizer_classes()
     cls = known.get(str(name).lower())
     if cls is None:
         raise ConfigError(f"{where}: unknown optimizer {name!r}{did_you_mean(str(name).lower(), known)} "
@@ -185,11 +186,12 @@ def _check_optimizer(opt: Any, where: str = "optimizer") -> None:
     lr = args.get("learning_rate")
     if isinstance(lr, dict):
         sname, sargs = split_entry(lr, f"{where}.learning_rate", "schedule")
-        scls = schedules._CLASSES.get(sname)
+        known_schedules = schedules.schedule_classes()
+        scls = known_schedules.get(sname)
         if scls is None:
             raise ConfigError(f"{where}.learning_rate: unknown schedule {sname!r}"
-                              f"{did_you_mean(sname, schedules._CLASSES)} Known schedules: "
-                              f"{', '.join(sorted(schedules._CLASSES))}.")
+                              f"{did_you_mean(sname, known_schedules)} Known schedules: "
+                              f"{', '.join(sorted(known_schedules))}.")
         _check_args(scls, sargs, f"{where}.learning_rate.{sname}")
 
 

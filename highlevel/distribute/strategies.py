@@ -11,15 +11,35 @@ gradient all-reduce, the all-gathers of sharded weights) from the shardings alon
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-__all__ = ["Distribution", "DataParallel", "ModelParallel", "FullySharded", "current", "get", "path_name"]
+from highlevel.utils import global_state as _global_state
 
-_STACK: list["Distribution"] = []
+__all__ = ["Distribution", "DataParallel", "ModelParallel", "FullySharded", "Stacked", "current", "get",
+           "path_name"]
+
+
+class Stacked(NamedTuple):
+    """A full group of K batches, each array stacked on a new leading axis of size K.
+
+    The data pipeline makes them for ``steps_per_execution=K`` (``training/data.py``);
+    ``put_batch`` splits their rows along the second axis, not the first.
+
+    >>> import numpy as np
+    >>> Stacked(np.zeros((4, 32, 3))).batch.shape   # K=4 batches of 32 rows
+    (4, 32, 3)
+    """
+
+    batch: Any
+
+
+def _stack() -> list["Distribution"]:
+    # The ``with strategy:`` blocks of this thread (utils/global_state.py).
+    return _global_state.global_attribute("distribution_stack", list)
 
 
 def current() -> "Distribution | None":
@@ -32,7 +52,8 @@ def current() -> "Distribution | None":
     ...     hl.distribute.current() is strategy
     True
     """
-    return _STACK[-1] if _STACK else None
+    stack = _stack()
+    return stack[-1] if stack else None
 
 
 def path_name(path) -> str:
@@ -80,11 +101,13 @@ class Distribution:
     # -- the context manager ---------------------------------------------------------
 
     def __enter__(self) -> "Distribution":
-        _STACK.append(self)
+        _stack().append(self)
         return self
 
     def __exit__(self, *exc) -> None:
-        _STACK.remove(self)
+        stack = _stack()
+        if self in stack:  # (gone after a clear_session() inside the block)
+            stack.remove(self)
 
     # -- batches ---------------------------------------------------------------------------
 
@@ -165,7 +188,6 @@ class Distribution:
         (every process's rows, in process order) is assembled on the devices
         (``jax.make_array_from_process_local_data``), so no process holds another's rows.
         """
-        from highlevel.training.data import Stacked
         stacked = isinstance(item, Stacked)
         tree = item.batch if stacked else item
         leaves = jax.tree_util.tree_leaves(tree)

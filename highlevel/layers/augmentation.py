@@ -21,7 +21,7 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from highlevel.layers.base import Layer, _format_shape, next_rng_key, register_layer
+from highlevel.layers.base import Layer, format_shape, next_rng_key, register_layer
 from highlevel.layers.image_ops import (_FILL_MODES, _FLIP_MODES, _INTERPOLATIONS, _as_float, _check_choice, _check_data_format, _check_seed, _config_factor, _is_number, _symmetric_factor, affine_transform)
 
 __all__ = ["RandomFlip", "RandomTranslation", "RandomRotation", "RandomZoom", "RandomContrast"]
@@ -50,7 +50,7 @@ class _ImageAugmentation(Layer):
         if images.ndim not in (3, 4):
             raise ValueError(f"{type(self).__name__} layer '{self.name}' expects images of rank 3 "
                              f"(height, width, channels) or 4 (batch, height, width, channels), got "
-                             f"shape {_format_shape(images.shape)}.")
+                             f"shape {format_shape(images.shape)}.")
         if not training:
             return images
         unbatched = images.ndim == 3

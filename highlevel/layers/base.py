@@ -27,11 +27,12 @@ from flax import nnx
 
 from highlevel import initializers as _initializers
 from highlevel import regularizers as _regularizers
+from highlevel.utils import global_state as _global_state
 from highlevel.utils import random as _random
 
 __all__ = ["Layer", "Hyperparameter", "NonTrainable", "call_context", "current_context",
-           "next_rng_key", "sample_mask", "register_layer", "get_layer_class", "serialize_layer",
-           "deserialize_layer"]
+           "next_rng_key", "sample_mask", "register_layer", "get_layer_class", "layer_classes",
+           "serialize_layer", "deserialize_layer", "unique_name", "format_shape", "to_jsonable_shape"]
 
 
 class Hyperparameter(nnx.Variable):
@@ -55,7 +56,10 @@ class _CallContext:
     traced: bool = False   # a call under a jax transformation, made without a key
 
 
-_CONTEXT: list[_CallContext] = []
+def _context_stack() -> list[_CallContext]:
+    # Per thread (utils/global_state.py): a forward pass traced in one thread never sees
+    # another thread's training flag or key.
+    return _global_state.global_attribute("call_context_stack", list)
 
 
 @contextlib.contextmanager
@@ -66,11 +70,12 @@ def call_context(*, training: bool, rng=None, mask=None) -> Iterator[_CallContex
     ``current_context()``, ``next_rng_key()`` and ``sample_mask()``.
     """
     ctx = _CallContext(training=bool(training), rng=rng, mask=mask)
-    _CONTEXT.append(ctx)
+    stack = _context_stack()
+    stack.append(ctx)
     try:
         yield ctx
     finally:
-        _CONTEXT.pop()
+        stack.pop()
 
 
 def _is_traced(inputs) -> bool:
@@ -78,7 +83,9 @@ def _is_traced(inputs) -> bool:
 
 
 def current_context() -> _CallContext | None:
-    return _CONTEXT[-1] if _CONTEXT else None
+    """The innermost ``call_context`` of this thread, or None outside any."""
+    stack = _context_stack()
+    return stack[-1] if stack else None
 
 
 def next_rng_key() -> jax.Array:
@@ -136,6 +143,11 @@ def register_layer(cls: type) -> type:
     return cls
 
 
+def layer_classes() -> dict[str, type]:
+    """The registered layer classes by name (a copy): what a config may name."""
+    return dict(_LAYER_CLASSES)
+
+
 def get_layer_class(name: str) -> type:
     if name not in _LAYER_CLASSES:
         raise ValueError(f"Unknown layer {name!r}. Known layers: {', '.join(sorted(_LAYER_CLASSES))}. "
@@ -154,9 +166,6 @@ def deserialize_layer(config: dict[str, Any]) -> "Layer":
     return cls.from_config(dict(config.get("config", {})))
 
 
-_NAME_COUNTS: collections.Counter = collections.Counter()
-
-
 def _snake_case(name: str) -> str:
     """Keras's default layer names: ``Conv2D`` -> ``conv2d``, ``SimpleRNN`` -> ``simple_rnn``."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
@@ -165,14 +174,20 @@ def _snake_case(name: str) -> str:
 
 
 def unique_name(prefix: str) -> str:
-    count = _NAME_COUNTS[prefix]
-    _NAME_COUNTS[prefix] += 1
+    """``prefix``, then ``prefix_1``, ``prefix_2``...: a default name not given before in this
+    thread since the last ``hl.utils.clear_session()``."""
+    counts = _global_state.global_attribute("layer_name_counts", collections.Counter)
+    count = counts[prefix]
+    counts[prefix] += 1
     return prefix if count == 0 else f"{prefix}_{count}"
 
 
-@functools.lru_cache(maxsize=None)
 def _call_params(cls: type) -> frozenset:
-    return frozenset(inspect.signature(cls.call).parameters)
+    cache = _global_state.global_attribute("layer_call_params", dict)
+    params = cache.get(cls)
+    if params is None:
+        params = cache[cls] = frozenset(inspect.signature(cls.call).parameters)
+    return params
 
 
 def _is_symbolic(inputs) -> bool:
@@ -203,8 +218,11 @@ def _shape_of(x) -> tuple:
     return tuple(x.shape)
 
 
-def _format_shape(shape) -> str:
+def format_shape(shape) -> str:
+    """A shape as Keras prints it: ``(None, 28, 28, 1)``, ``(3,)``."""
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
 
 
 class Layer(nnx.Module, pytree=False):
@@ -343,9 +361,9 @@ class Layer(nnx.Module, pytree=False):
         got = tuple(getattr(inputs, "shape", ()))
         if len(got) != len(expected) or (expected[-1] is not None and got[-1] != expected[-1]):
             raise ValueError(
-                f"Input of shape {_format_shape(got)} does not match layer '{self.name}' "
+                f"Input of shape {format_shape(got)} does not match layer '{self.name}' "
                 f"({type(self).__name__}), which was built for inputs of shape "
-                f"{_format_shape((None,) + tuple(expected[1:]))}. Pass data of the built shape, "
+                f"{format_shape((None,) + tuple(expected[1:]))}. Pass data of the built shape, "
                 "or build a new model for the new shape.")
 
     def compute_output_shape(self, input_shape):
@@ -498,8 +516,8 @@ class Layer(nnx.Module, pytree=False):
                              f"({', '.join(n for n, _ in named)}), got {len(weights)}.")
         for (name, var), w in zip(named, weights):
             if tuple(np.shape(w)) != tuple(var.get_value().shape):
-                raise ValueError(f"Weight '{name}' has shape {_format_shape(var.get_value().shape)}, "
-                                 f"got an array of shape {_format_shape(np.shape(w))}.")
+                raise ValueError(f"Weight '{name}' has shape {format_shape(var.get_value().shape)}, "
+                                 f"got an array of shape {format_shape(np.shape(w))}.")
         for (_, var), w in zip(named, weights):
             # device_put, not jnp.asarray: that compiles a staging copy for every new shape.
             var.set_value(jax.device_put(np.asarray(w, dtype=var.get_value().dtype)))
@@ -535,7 +553,7 @@ class Layer(nnx.Module, pytree=False):
     def get_build_config(self) -> dict[str, Any] | None:
         if self._build_input_shape is None:
             return None
-        return {"input_shape": _to_jsonable_shape(self._build_input_shape)}
+        return {"input_shape": to_jsonable_shape(self._build_input_shape)}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
@@ -549,11 +567,14 @@ class TensorSpec:
     dtype: Any
 
 
-def _to_jsonable_shape(shape):
+def to_jsonable_shape(shape):
+    """A shape (or a list/dict of them) as JSON holds it: tuples become lists."""
     if isinstance(shape, tuple) and all(isinstance(d, (int, type(None))) for d in shape):
         return list(shape)
     if isinstance(shape, (list, tuple)):
-        return [_to_jsonable_shape(s) for s in shape]
+        return [to_jsonable_shape(s) for s in shape]
     if isinstance(shape, dict):
-        return {k: _to_jsonable_shape(v) for k, v in shape.items()}
+        return {k: to_jsonable_shape(v) for k, v in shape.items()}
     return shape
+
+

@@ -2,11 +2,10 @@
 
 Keras 3's arguments, defaults, weight names and weight shapes, so the weights of a
 Keras layer load with ``set_weights(keras_layer.get_weights())``. Channels-last only.
-The convolutions are ``jax.lax.conv_general_dilated`` (``feature_group_count`` for
-groups and, off the CPU, depthwise; on the CPU a depthwise convolution is a sum over its
-taps, many times faster there) and ``jax.lax.conv_transpose`` with Keras's padding rules.
-On a CPU, ``Conv1D``/``Conv2D`` take the lowerings of ``conv_cpu.py`` (patches and one
-matmul; XLA's convolution with a chunked kernel gradient).
+``Conv1D``/``Conv2D`` call ``hl.backend.conv``, which lowers them for the backend (on a
+CPU: patches and one matmul, or XLA's convolution with a chunked kernel gradient; see
+``highlevel/backend/``); ``Conv2DTranspose`` is ``jax.lax.conv_transpose`` with Keras's
+padding rules.
 """
 
 from __future__ import annotations
@@ -18,11 +17,10 @@ import numpy as np
 from jax import lax
 
 from highlevel import activations as _activations
+from highlevel import backend as _backend
 from highlevel import initializers as _initializers
 from highlevel import regularizers as _regularizers
-from highlevel.layers.base import Layer, _format_shape, register_layer
-from highlevel.layers.conv_cpu import (_dimension_numbers, _lax_conv_cpu, _patch_conv, _use_kernel_grad,
-                                       _use_patches)
+from highlevel.layers.base import Layer, format_shape, register_layer
 
 __all__ = ["Conv1D", "Conv2D", "Conv2DTranspose", "ZeroPadding2D"]
 
@@ -85,13 +83,13 @@ def check_rank(layer: Layer, shape, rank: int, layout: str) -> None:
     shape = tuple(shape)
     if len(shape) != rank + 2:
         raise ValueError(f"{type(layer).__name__} layer '{layer.name}' expects inputs of rank {rank + 2} "
-                         f"{layout}, got an input of shape {_format_shape(shape)}.")
+                         f"{layout}, got an input of shape {format_shape(shape)}.")
 
 
 def _check_channels(layer: Layer, shape) -> int:
     if shape[-1] is None:
         raise ValueError(f"{type(layer).__name__} layer '{layer.name}' needs a known number of input channels "
-                         f"(the last axis), got shape {_format_shape(tuple(shape))}.")
+                         f"(the last axis), got shape {format_shape(tuple(shape))}.")
     return int(shape[-1])
 
 
@@ -107,18 +105,10 @@ def conv_output_size(size: int | None, kernel: int, stride: int, dilation: int, 
 def _check_output_size(layer: Layer, input_shape, out_sizes) -> None:
     if any(s is not None and s <= 0 for s in out_sizes):
         raise ValueError(f"{type(layer).__name__} layer '{layer.name}': an input of shape "
-                         f"{_format_shape(tuple(input_shape))} is too small for kernel_size "
+                         f"{format_shape(tuple(input_shape))} is too small for kernel_size "
                          f"{layer.kernel_size} with strides {layer.strides}, dilation_rate "
                          f"{layer.dilation_rate} and padding '{layer.padding}' (the output would be empty). "
                          "Use larger inputs, a smaller kernel, or padding='same'.")
-
-
-def _same_pads(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
-    """TensorFlow/XLA "SAME" padding: the extra element goes after, as Keras does."""
-    effective = (kernel - 1) * dilation + 1
-    out = -(-size // stride)
-    total = max((out - 1) * stride + effective - size, 0)
-    return total // 2, total - total // 2
 
 
 def _add_bias(y, bias):
@@ -185,33 +175,17 @@ class _Conv(Layer):
         if channels % self.groups:
             raise ValueError(f"{type(self).__name__} layer '{self.name}': the input's {channels} channels must "
                              f"be divisible by groups={self.groups} (input shape "
-                             f"{_format_shape(tuple(input_shape))}).")
+                             f"{format_shape(tuple(input_shape))}).")
         _check_output_size(self, input_shape, self._out_sizes(input_shape))
         self.add_weight("kernel", self.kernel_size + (channels // self.groups, self.filters),
                         self.kernel_initializer, regularizer=self.kernel_regularizer)
         if self.use_bias:
             self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer)
 
-    def _padding_for(self, input_shape):
-        if self.padding == "valid":
-            return [(0, 0)] * self.rank
-        if self.padding == "causal":
-            return [((self.kernel_size[0] - 1) * self.dilation_rate[0], 0)]
-        return [_same_pads(n, k, s, d) for n, k, s, d in
-                zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate)]
-
     def call(self, inputs):
         check_rank(self, inputs.shape, self.rank, INPUT_LAYOUTS[self.rank])
-        if _use_patches(self, inputs):
-            y = _patch_conv(inputs, self.kernel.get_value(), self.strides, self._padding_for(inputs.shape))
-        elif _use_kernel_grad(self):
-            y = _lax_conv_cpu(inputs, self.kernel.get_value(), tuple(self.strides),
-                              tuple(map(tuple, self._padding_for(inputs.shape))))
-        else:
-            y = lax.conv_general_dilated(inputs, self.kernel.get_value(), self.strides,
-                                         self._padding_for(inputs.shape), rhs_dilation=self.dilation_rate,
-                                         dimension_numbers=_dimension_numbers(self.rank),
-                                         feature_group_count=self.groups)
+        y = _backend.conv(inputs, self.kernel.get_value(), self.strides, self.padding, self.dilation_rate,
+                          self.groups)
         if self.use_bias:
             y = _add_bias(y, self.bias.get_value())
         return self.activation(y)
@@ -370,7 +344,7 @@ class Conv2DTranspose(Layer):
         check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
         # transpose_kernel=True flips the taps and swaps in/out: the exact gradient of Conv2D.
         y = lax.conv_transpose(inputs, self.kernel.get_value(), self.strides, self._pads(),
-                               rhs_dilation=self.dilation_rate, dimension_numbers=_dimension_numbers(2),
+                               rhs_dilation=self.dilation_rate, dimension_numbers=_backend.dimension_numbers(2),
                                transpose_kernel=True)
         if self.use_bias:
             y = _add_bias(y, self.bias.get_value())

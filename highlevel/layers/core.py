@@ -10,7 +10,7 @@ import numpy as np
 from highlevel import activations as _activations
 from highlevel import initializers as _initializers
 from highlevel import regularizers as _regularizers
-from highlevel.layers.base import Layer, _format_shape, register_layer
+from highlevel.layers.base import Layer, format_shape, register_layer
 
 __all__ = ["Dense", "Activation", "Identity", "Flatten", "Reshape", "Embedding"]
 
@@ -193,8 +193,8 @@ class Reshape(Layer):
                 why = f"the target holds {known} values"
             raise ValueError(
                 f"Reshape layer '{self.name}' cannot reshape inputs of shape "
-                f"{_format_shape((None,) + tuple(input_shape))} ({size} values per sample) to target "
-                f"shape {_format_shape(self.target_shape)}: {why}. Choose a target_shape with the "
+                f"{format_shape((None,) + tuple(input_shape))} ({size} values per sample) to target "
+                f"shape {format_shape(self.target_shape)}: {why}. Choose a target_shape with the "
                 "same number of values per sample.")
         return resolved
 

@@ -1,69 +1,26 @@
 """Depthwise convolutions: DepthwiseConv2D and SeparableConv2D.
 
-Keras 3's arguments, weight names and shapes (channels-last). On the CPU a depthwise
-convolution is a sum over its kernel taps (XLA:CPU's grouped convolution is many times
-slower there); other backends use ``lax.conv_general_dilated`` with ``feature_group_count``.
+Keras 3's arguments, weight names and shapes (channels-last). The depthwise convolution
+is ``hl.backend.depthwise_conv``, lowered for the backend (on a CPU, a sum over the
+kernel's taps: XLA:CPU's grouped convolution is many times slower there).
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
 from highlevel import activations as _activations
+from highlevel import backend as _backend
 from highlevel import regularizers as _regularizers
 from highlevel.layers.base import Layer, register_layer
 from highlevel.layers.convolutional import (INPUT_LAYOUTS, _add_bias, _check_channels, _check_output_size,
-                                            _check_stride_dilation, _dimension_numbers, _same_pads, _ser_init,
-                                            check_data_format, check_rank, conv_output_size, normalize_padding,
-                                            normalize_tuple)
+                                            _check_stride_dilation, _ser_init, check_data_format, check_rank,
+                                            conv_output_size, normalize_padding, normalize_tuple)
 
 __all__ = ["DepthwiseConv2D", "SeparableConv2D"]
-
-
-def _depthwise(inputs, kernel, strides, padding, dilation_rate):
-    """Keras's depthwise convolution: ``kernel (kh, kw, c, m)`` -> output channel ``c * m + j``."""
-    kh, kw, c, m = kernel.shape
-    if padding == "same":
-        pads = [_same_pads(n, k, s, d) for n, k, s, d in
-                zip(inputs.shape[1:3], (kh, kw), strides, dilation_rate)]
-    else:
-        pads = [(0, 0), (0, 0)]
-    if jax.default_backend() == "cpu" and kh * kw <= 49:
-        return _depthwise_taps(inputs, kernel, strides, pads, dilation_rate)
-    return lax.conv_general_dilated(inputs, jnp.reshape(kernel, (kh, kw, 1, c * m)), strides, pads,
-                                    rhs_dilation=dilation_rate, dimension_numbers=_dimension_numbers(2),
-                                    feature_group_count=c)
-
-
-def _depthwise_taps(inputs, kernel, strides, pads, dilation_rate):
-    """The depthwise convolution as a sum over its ``kh * kw`` taps of shifted inputs times weights.
-
-    XLA:CPU runs grouped convolutions (``feature_group_count=channels``) very slowly: for
-    MobileNetV2's 48x48x96 layers at batch 32 the taps are 10x faster forward and 9x
-    faster forward+backward, and 50-100x on small late layers (interleaved medians on a
-    2-core CPU). Elementwise products and slices are what XLA:CPU vectorizes well, and
-    their gradients are slices and pads again. Other backends keep the convolution.
-    """
-    kh, kw, c, m = kernel.shape
-    x = inputs if m == 1 else jnp.repeat(inputs, m, axis=-1)  # channel c * m + j, as the kernel
-    x = jnp.pad(x, ((0, 0), tuple(pads[0]), tuple(pads[1]), (0, 0)))
-    (sh, sw), (dh, dw) = strides, dilation_rate
-    out_h = (x.shape[1] - dh * (kh - 1) - 1) // sh + 1
-    out_w = (x.shape[2] - dw * (kw - 1) - 1) // sw + 1
-    taps = jnp.reshape(kernel, (kh, kw, c * m)).astype(x.dtype)
-    y = None
-    for i in range(kh):
-        for j in range(kw):
-            start = (0, i * dh, j * dw, 0)
-            limit = (x.shape[0], i * dh + (out_h - 1) * sh + 1, j * dw + (out_w - 1) * sw + 1, x.shape[3])
-            term = lax.slice(x, start, limit, (1, sh, sw, 1)) * taps[i, j][None, None, None, :]
-            y = term if y is None else y + term
-    return y
 
 
 class _DepthwiseBase(Layer):
@@ -151,7 +108,7 @@ class DepthwiseConv2D(_DepthwiseBase):
 
     def call(self, inputs):
         check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
-        y = _depthwise(inputs, self.kernel.get_value(), self.strides, self.padding, self.dilation_rate)
+        y = _backend.depthwise_conv(inputs, self.kernel.get_value(), self.strides, self.padding, self.dilation_rate)
         if self.use_bias:
             y = _add_bias(y, self.bias.get_value())
         return self.activation(y)
@@ -214,11 +171,13 @@ class SeparableConv2D(_DepthwiseBase):
 
     def call(self, inputs):
         check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
-        y = _depthwise(inputs, self.depthwise_kernel.get_value(), self.strides, self.padding, self.dilation_rate)
+        y = _backend.depthwise_conv(inputs, self.depthwise_kernel.get_value(), self.strides, self.padding,
+                                    self.dilation_rate)
         # A 1x1 convolution (dilated like Keras's, a no-op) rather than a matmul: the same op as
         # Keras, so cuDNN picks the same algorithm and GPUs give the same TF32 numbers too.
         y = lax.conv_general_dilated(y, self.pointwise_kernel.get_value(), (1, 1), "VALID",
-                                     rhs_dilation=self.dilation_rate, dimension_numbers=_dimension_numbers(2))
+                                     rhs_dilation=self.dilation_rate,
+                                     dimension_numbers=_backend.dimension_numbers(2))
         if self.use_bias:
             y = _add_bias(y, self.bias.get_value())
         return self.activation(y)

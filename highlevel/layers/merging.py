@@ -6,13 +6,13 @@ import functools
 
 import jax.numpy as jnp
 
-from highlevel.layers.base import Layer, _format_shape, register_layer
+from highlevel.layers.base import Layer, format_shape, register_layer
 
 __all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"]
 
 
 def _describe(shapes) -> str:
-    return "[" + ", ".join(_format_shape(tuple(s)) for s in shapes) + "]"
+    return "[" + ", ".join(format_shape(tuple(s)) for s in shapes) + "]"
 
 
 def _shapes_of(inputs):

@@ -10,7 +10,7 @@ import numpy as np
 
 from highlevel import initializers as _initializers
 from highlevel import regularizers as _regularizers
-from highlevel.layers.base import Layer, _format_shape, register_layer, sample_mask
+from highlevel.layers.base import Layer, format_shape, register_layer, sample_mask
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
 
@@ -30,12 +30,12 @@ def _normalize_axes(layer: Layer, axes: Sequence[int], input_shape) -> list[int]
     for axis in axes:
         if not -ndim <= axis < ndim:
             raise ValueError(f"{type(layer).__name__} layer '{layer.name}' has axis={axis}, out of range "
-                             f"for inputs of shape {_format_shape(input_shape)}.")
+                             f"for inputs of shape {format_shape(input_shape)}.")
         out.append(axis % ndim)
     for axis in out:
         if input_shape[axis] is None:
             raise ValueError(f"{type(layer).__name__} layer '{layer.name}' normalizes axis {axis} of inputs "
-                             f"of shape {_format_shape(input_shape)}, whose size must be known.")
+                             f"of shape {format_shape(input_shape)}, whose size must be known.")
     return sorted(set(out))
 
 
@@ -45,9 +45,9 @@ def _check_axes(layer: Layer, axes: list[int], inputs) -> None:
     got = tuple(inputs.shape)
     if len(got) != len(expected) or any(got[a] != expected[a] for a in axes):
         raise ValueError(
-            f"Input of shape {_format_shape(got)} does not match layer '{layer.name}' "
+            f"Input of shape {format_shape(got)} does not match layer '{layer.name}' "
             f"({type(layer).__name__}), which was built for inputs of shape "
-            f"{_format_shape((None,) + tuple(expected[1:]))} (axis {axes} of size "
+            f"{format_shape((None,) + tuple(expected[1:]))} (axis {axes} of size "
             f"{[expected[a] for a in axes]}). Pass data of the built shape, or build a new model.")
 
 
@@ -168,7 +168,7 @@ class BatchNormalization(Layer):
             return jnp.mean(x, axis=reduce), jnp.var(x, axis=reduce), None
         if tuple(jnp.shape(mask)) != (x.shape[0],):
             raise ValueError(f"BatchNormalization layer '{self.name}' got a sample mask of shape "
-                             f"{_format_shape(jnp.shape(mask))} for inputs of shape {_format_shape(x.shape)}; "
+                             f"{format_shape(jnp.shape(mask))} for inputs of shape {format_shape(x.shape)}; "
                              "expected one value per batch row.")
         weights = jnp.reshape(jnp.asarray(mask, x.dtype), (x.shape[0],) + (1,) * (x.ndim - 1))
         per_row = int(np.prod([x.shape[a] for a in reduce if a != 0], dtype=np.int64))

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from highlevel.layers.base import Layer, _format_shape, register_layer
+from highlevel.layers.base import Layer, format_shape, register_layer
 from highlevel.layers.convolutional import (INPUT_LAYOUTS, check_data_format, check_rank,
                                             conv_output_size, normalize_padding, normalize_tuple)
 
@@ -100,7 +100,7 @@ class _Pooling(Layer):
                for n, k, s in zip(input_shape[1:-1], self.pool_size, self.strides)]
         if any(o is not None and o <= 0 for o in out):
             raise ValueError(f"{type(self).__name__} layer '{self.name}': an input of shape "
-                             f"{_format_shape(tuple(input_shape))} is smaller than pool_size {self.pool_size} "
+                             f"{format_shape(tuple(input_shape))} is smaller than pool_size {self.pool_size} "
                              "(the output would be empty). Use larger inputs, a smaller pool_size, "
                              "or padding='same'.")
 

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import jax.numpy as jnp
 import numpy as np
 
-from highlevel.layers.base import Layer, _format_shape, register_layer
+from highlevel.layers.base import Layer, format_shape, register_layer
 
 __all__ = ["Rescaling", "Normalization"]
 
@@ -44,8 +44,8 @@ class Rescaling(Layer):
         trailing = x.shape[x.ndim - value.ndim:] if value.ndim <= x.ndim else None
         if trailing is None or any(v not in (1, d) for v, d in zip(value.shape, trailing)):
             raise ValueError(f"Rescaling layer '{self.name}' has scale/offset of shape "
-                             f"{_format_shape(value.shape)}, which does not fit inputs of shape "
-                             f"{_format_shape(x.shape)}: give a number or one per channel (last axis).")
+                             f"{format_shape(value.shape)}, which does not fit inputs of shape "
+                             f"{format_shape(x.shape)}: give a number or one per channel (last axis).")
         return jnp.reshape(value, (1,) * (x.ndim - value.ndim) + value.shape)
 
     def call(self, inputs):
@@ -105,7 +105,7 @@ class Normalization(Layer):
         if mean is not None:
             if np.shape(mean) != np.shape(variance):
                 raise ValueError(f"Normalization `mean` and `variance` must have the same shape, got "
-                                 f"{_format_shape(np.shape(mean))} and {_format_shape(np.shape(variance))}.")
+                                 f"{format_shape(np.shape(mean))} and {format_shape(np.shape(variance))}.")
             if np.ndim(mean) > len(self.axis):
                 raise ValueError(f"Normalization `mean` has rank {np.ndim(mean)}, more than the number of "
                                  f"kept axes {self.axis}: give one value per position of the kept axes.")
@@ -119,11 +119,11 @@ class Normalization(Layer):
         ndim = len(input_shape)
         if any(not -ndim <= a < ndim for a in self.axis):
             raise ValueError(f"Normalization layer '{self.name}' has axis={self.axis}, out of range for "
-                             f"inputs of shape {_format_shape(tuple(input_shape))}.")
+                             f"inputs of shape {format_shape(tuple(input_shape))}.")
         self._keep_axes = tuple(sorted(a % ndim for a in self.axis))
         if any(input_shape[a] is None for a in self._keep_axes):
             raise ValueError(f"Normalization layer '{self.name}' keeps axes {self._keep_axes} of inputs of "
-                             f"shape {_format_shape(tuple(input_shape))}, whose sizes must be known.")
+                             f"shape {format_shape(tuple(input_shape))}, whose sizes must be known.")
         self._broadcast = tuple(input_shape[d] if d in self._keep_axes else 1 for d in range(ndim))
         if self.input_mean is None:
             shape = tuple(input_shape[d] for d in self._keep_axes)
@@ -135,8 +135,8 @@ class Normalization(Layer):
     def _check_input_shape(self, inputs) -> None:
         got = tuple(inputs.shape)
         if len(got) != len(self._broadcast) or any(got[a] != self._broadcast[a] for a in self._keep_axes):
-            raise ValueError(f"Input of shape {_format_shape(got)} does not match layer '{self.name}' "
-                             f"(Normalization), whose statistics have shape {_format_shape(self._broadcast)} "
+            raise ValueError(f"Input of shape {format_shape(got)} does not match layer '{self.name}' "
+                             f"(Normalization), whose statistics have shape {format_shape(self._broadcast)} "
                              f"(kept axes {self._keep_axes}).")
 
     def _statistics(self, dtype):

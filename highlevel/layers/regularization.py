@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from highlevel.layers.base import Layer, _format_shape, keep_mask, next_rng_key, register_layer
+from highlevel.layers.base import Layer, format_shape, keep_mask, next_rng_key, register_layer
 
 __all__ = ["Dropout"]
 
@@ -87,8 +87,8 @@ class Dropout(Layer):
         if self.noise_shape is None:
             return shape
         if len(self.noise_shape) != len(shape):
-            raise ValueError(f"Dropout layer '{self.name}' has noise_shape {_format_shape(self.noise_shape)}, "
-                             f"which does not fit inputs of shape {_format_shape(shape)}: give one entry per "
+            raise ValueError(f"Dropout layer '{self.name}' has noise_shape {format_shape(self.noise_shape)}, "
+                             f"which does not fit inputs of shape {format_shape(shape)}: give one entry per "
                              "input dimension (None for the input's size).")
         return tuple(s if d is None else d for d, s in zip(self.noise_shape, shape))
 

@@ -20,7 +20,7 @@ import numpy as np
 from highlevel import activations as _activations
 from highlevel import initializers as _initializers
 from highlevel import regularizers as _regularizers
-from highlevel.layers.base import Layer, TensorSpec, _format_shape, keep_mask, next_rng_key
+from highlevel.layers.base import Layer, TensorSpec, format_shape, keep_mask, next_rng_key
 
 __all__: list[str] = []
 
@@ -97,14 +97,14 @@ class _RNN(Layer):
     def _sequence_shape(self, input_shape) -> tuple:
         shape = input_shape[0] if isinstance(input_shape, list) else input_shape
         if not isinstance(shape, tuple) or len(shape) != 3:
-            got = _format_shape(shape) if isinstance(shape, tuple) else repr(shape)
+            got = format_shape(shape) if isinstance(shape, tuple) else repr(shape)
             raise ValueError(
                 f"{type(self).__name__} layer '{self.name}' expects inputs of shape "
                 f"(batch, timesteps, features), got shape {got}. "
                 "Add a time axis, e.g. x[:, None, :] for sequences of one step.")
         if shape[-1] is None:
             raise ValueError(f"{type(self).__name__} layer '{self.name}' needs a known number of "
-                             f"features (last axis), got shape {_format_shape(shape)}.")
+                             f"features (last axis), got shape {format_shape(shape)}.")
         return shape
 
     def build(self, input_shape):
@@ -131,7 +131,7 @@ class _RNN(Layer):
         features = self.kernel.shape[0]
         if shape[-1] != features:
             raise ValueError(
-                f"Input of shape {_format_shape(shape)} does not match layer '{self.name}' "
+                f"Input of shape {format_shape(shape)} does not match layer '{self.name}' "
                 f"({type(self).__name__}), which was built for inputs of shape "
                 f"(None, None, {features}). Pass data of the built shape, "
                 "or build a new model for the new shape.")
@@ -156,7 +156,7 @@ class _RNN(Layer):
         for name, s in zip(self._state_names, states):
             if tuple(s.shape) != expected:
                 raise ValueError(f"{kind} layer '{self.name}': initial state {name} must have shape "
-                                 f"{_format_shape(expected)} (batch, units), got {_format_shape(s.shape)}.")
+                                 f"{format_shape(expected)} (batch, units), got {format_shape(s.shape)}.")
         return x, [jnp.asarray(s, x.dtype) for s in states]
 
     def _dropout_masks(self, rate_var, shape, count, dtype) -> list:

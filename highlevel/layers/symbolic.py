@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import jax
 import jax.numpy as jnp
 
-from highlevel.layers.base import Layer, TensorSpec, _format_shape, register_layer
+from highlevel.layers.base import Layer, TensorSpec, format_shape, register_layer
 
 __all__ = ["KerasTensor", "Node", "InputLayer", "Input"]
 
@@ -27,7 +27,7 @@ class KerasTensor:
 
     def __repr__(self) -> str:
         origin = f", from {self._history[0].name}" if self._history else ""
-        return f"<KerasTensor shape={_format_shape(self.shape)}, dtype={self.dtype}{origin}>"
+        return f"<KerasTensor shape={format_shape(self.shape)}, dtype={self.dtype}{origin}>"
 
     def __array__(self, *args, **kwargs):
         raise TypeError("A symbolic hl.Input tensor has no values: pass it to layers and then to "
@@ -73,7 +73,7 @@ def call_symbolic(layer: Layer, inputs: Any, args: tuple, kwargs: dict[str, Any]
         if "does not match layer" in str(err) or "expects" in str(err):
             raise
         raise ValueError(f"Layer '{layer.name}' ({type(layer).__name__}) cannot take inputs of shape "
-                         f"{jax.tree_util.tree_map(_format_shape, shapes, is_leaf=is_shape)}: {err}") from err
+                         f"{jax.tree_util.tree_map(format_shape, shapes, is_leaf=is_shape)}: {err}") from err
     node_index = len(layer._inbound_nodes)
     counter = iter(range(1_000_000))
 

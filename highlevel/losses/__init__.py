@@ -13,9 +13,9 @@ import inspect
 from typing import Any, Callable
 
 # Names outside __all__ are re-exported too: hl.metrics and user code reach them
-# here (EPSILON, the private config helpers, the upper-case aliases).
+# here (EPSILON, the config helpers function_path/import_function, the upper-case aliases).
 from highlevel.losses.base import (  # noqa: F401
-    EPSILON, Loss, LossFunctionWrapper, _function_path, _import_function,
+    EPSILON, Loss, LossFunctionWrapper, function_path, import_function,
     reduce_weighted_values, squeeze_or_expand_to_same_rank)
 from highlevel.losses.hinge_losses import (CategoricalHinge, Hinge, SquaredHinge,
                                            categorical_hinge, hinge, squared_hinge)
@@ -67,7 +67,8 @@ _NAMES.update({alias: cls for cls, aliases in (
     (KLDivergence, ("kld", "KLD", "kullback_leibler_divergence"))) for alias in aliases})
 
 
-def _is_registered_function(fn) -> bool:
+def is_loss_function(fn) -> bool:
+    """Whether ``fn`` is one of Keras's loss functions here (``hl.losses.mse``...): lower is better."""
     try:
         return fn in _FUNCTIONS
     except TypeError:  # an unhashable callable
@@ -112,7 +113,7 @@ def get(identifier) -> Loss:
     if inspect.isclass(identifier) and issubclass(identifier, Loss):
         return identifier()
     if callable(identifier):
-        if _is_registered_function(identifier):
+        if is_loss_function(identifier):
             return _FUNCTIONS[identifier]()
         return LossFunctionWrapper(identifier)
     raise TypeError(f"A loss must be a name, a config dict, a hl.losses.Loss or a callable, "

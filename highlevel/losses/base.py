@@ -184,7 +184,7 @@ class _FunctionLoss(Loss):
         return {**super().get_config(), **self._fn_kwargs()}
 
 
-def _function_path(fn: Callable) -> str:
+def function_path(fn: Callable) -> str:
     """The name a config holds for a user function: its registered name (registering it if needed)."""
     return serializable_name(fn) or _default_registration(fn)
 
@@ -196,7 +196,7 @@ def _default_registration(fn: Callable) -> str:
     return serializable_name(fn)
 
 
-def _import_function(path: str) -> Callable:
+def import_function(path: str) -> Callable:
     """The function a config names: only registered functions are found; nothing is imported."""
     return resolve_serializable(path, "function")
 
@@ -229,10 +229,10 @@ class LossFunctionWrapper(Loss):
         return self.fn(y_true, y_pred, **self.fn_kwargs)
 
     def get_config(self):
-        return {**super().get_config(), "fn": _function_path(self.fn), **self.fn_kwargs}
+        return {**super().get_config(), "fn": function_path(self.fn), **self.fn_kwargs}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
         fn = config.pop("fn")
-        return cls(_import_function(fn) if isinstance(fn, str) else fn, **config)
+        return cls(import_function(fn) if isinstance(fn, str) else fn, **config)

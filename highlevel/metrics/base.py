@@ -182,7 +182,7 @@ class MeanMetricWrapper(_MeanOf):
         super().__init__(name or getattr(fn, "__name__", "metric"))
         self.fn = fn
         self.fn_kwargs = kwargs
-        if isinstance(fn, _losses.Loss) or _losses._is_registered_function(fn):
+        if isinstance(fn, _losses.Loss) or _losses.is_loss_function(fn):
             self.direction = "down"
 
     def values(self, y_true, y_pred):
@@ -194,12 +194,12 @@ class MeanMetricWrapper(_MeanOf):
         if isinstance(self.fn, _losses.Loss):
             fn = _losses.serialize(self.fn)
         else:
-            fn = _losses._function_path(self.fn)
+            fn = _losses.function_path(self.fn)
         return {"name": self.name, "fn": fn, **self.fn_kwargs}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
         fn = config.pop("fn")
-        fn = _losses.get(fn) if isinstance(fn, dict) else _losses._import_function(fn)
+        fn = _losses.get(fn) if isinstance(fn, dict) else _losses.import_function(fn)
         return cls(fn, **config)

@@ -9,7 +9,7 @@ from typing import Any, Callable, Sequence
 import jax
 import numpy as np
 
-from highlevel.layers.base import (Layer, _format_shape, current_context, register_layer,
+from highlevel.layers.base import (Layer, format_shape, current_context, register_layer,
                                    unique_name)
 from highlevel.layers.symbolic import KerasTensor
 from highlevel.models import functional as _functional
@@ -224,8 +224,8 @@ class Model(Layer):
         for got, want, name in zip(flat_got, flat_expected, names):
             if len(got) != len(want) or any(w is not None and g != w for g, w in zip(got[1:], want[1:])):
                 raise ValueError(
-                    f"Input of shape {_format_shape(got)} does not match model '{self.name}': its input "
-                    f"layer '{name}' expects {_format_shape((None,) + tuple(want[1:]))}. Reshape the data, "
+                    f"Input of shape {format_shape(got)} does not match model '{self.name}': its input "
+                    f"layer '{name}' expects {format_shape((None,) + tuple(want[1:]))}. Reshape the data, "
                     "or build the model for this shape.")
 
     def _first_layer_name(self) -> str:

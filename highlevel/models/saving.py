@@ -18,7 +18,7 @@ from typing import Any, Callable
 import jax
 import numpy as np
 
-from highlevel.layers.base import _to_jsonable_shape, deserialize_layer
+from highlevel.layers.base import to_jsonable_shape, deserialize_layer
 from highlevel.utils.files import swap_into_place
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "prepare_save"]
@@ -106,7 +106,7 @@ def prepare_save(model, weights_only: bool = False) -> Callable[[Path], None]:
 
         return write_weights
     config = {"format": _FORMAT, "class_name": type(model).__name__, "config": model.get_config(),
-              "build_input_shape": _to_jsonable_shape(model._build_input_shape),
+              "build_input_shape": to_jsonable_shape(model._build_input_shape),
               "compile_config": _compile_config(model)}
     text = json.dumps(config, indent=2)  # fails here, before anything is written, if not serializable
     trainer = model.trainer

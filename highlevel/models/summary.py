@@ -5,19 +5,20 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from highlevel.layers.base import _format_shape
+from highlevel.layers.base import format_shape
 from highlevel.layers.symbolic import InputLayer, KerasTensor
 
-__all__ = ["summary_text"]
+__all__ = ["summary_text", "shape_text"]
 
 
-def _shape_text(shape) -> str:
+def shape_text(shape) -> str:
+    """A layer's shape(s) as the summary prints them: ``(None, 8)``, ``[(None, 4), (None, 4)]``."""
     if isinstance(shape, tuple) and all(isinstance(d, (int, type(None))) for d in shape):
-        return _format_shape(shape)
+        return format_shape(shape)
     if isinstance(shape, (list, tuple)):
-        return "[" + ", ".join(_shape_text(s) for s in shape) + "]"
+        return "[" + ", ".join(shape_text(s) for s in shape) + "]"
     if isinstance(shape, dict):
-        return "{" + ", ".join(f"{k}: {_shape_text(v)}" for k, v in shape.items()) + "}"
+        return "{" + ", ".join(f"{k}: {shape_text(v)}" for k, v in shape.items()) + "}"
     return "?"
 
 
@@ -58,7 +59,7 @@ def summary_text(model, line_length: int | None = None) -> str:
     for layer, shape in _rows(model):
         params = layer.count_params() if layer.built else 0
         out.append(f"{layer.name} ({type(layer).__name__})"[:cols[0] - 1].ljust(cols[0])
-                   + _shape_text(shape)[:cols[1] - 1].ljust(cols[1]) + f"{params:,}".rjust(cols[2]))
+                   + shape_text(shape)[:cols[1] - 1].ljust(cols[1]) + f"{params:,}".rjust(cols[2]))
     out.append(line)
     if model.built:
         weights = model.weights

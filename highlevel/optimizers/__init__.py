@@ -38,6 +38,11 @@ from highlevel.optimizers.sgd import SGD
 _CLASSES = {cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad)}
 
 
+def optimizer_classes() -> dict[str, type]:
+    """The optimizer classes by lower-case Keras name (a copy): what a config may name."""
+    return dict(_CLASSES)
+
+
 def get(identifier) -> Optimizer:
     """An ``Optimizer`` from a Keras name, a config dict, an optimizer or an optax transformation.
 

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 import jax
 import optax
 
 
-__all__ = ["MultiOptimizer"]
+__all__ = ["MultiOptimizer", "WeightOwner"]
+
+
+@runtime_checkable
+class WeightOwner(Protocol):
+    """What a ``MultiOptimizer`` group names: anything with a ``name`` and ``weights`` (its
+    ``nnx.Variable``s), such as an ``hl.layers`` layer or an ``hl`` model.
+
+    >>> import highlevel as hl
+    >>> isinstance(hl.layers.Dense(2), WeightOwner), isinstance("dense", WeightOwner)
+    (True, False)
+    """
+
+    name: str
+
+    @property
+    def weights(self) -> list: ...
 
 
 def _path_of(key_path) -> tuple:
@@ -50,7 +66,6 @@ class MultiOptimizer:
 
     def __init__(self, optimizers_and_layers: Sequence[tuple[Any, Any]], name: str = "multi_optimizer"):
         from highlevel import optimizers as _optimizers
-        from highlevel.layers.base import Layer
         groups = list(optimizers_and_layers)
         if not groups:
             raise ValueError("MultiOptimizer needs at least one (optimizer, layers) pair.")
@@ -62,9 +77,9 @@ class MultiOptimizer:
             opt, layers = pair
             if layers is None:
                 rest += 1
-            elif isinstance(layers, Layer):
+            elif isinstance(layers, WeightOwner):
                 layers = [layers]
-            elif not (isinstance(layers, (list, tuple)) and all(isinstance(x, Layer) for x in layers)):
+            elif not (isinstance(layers, (list, tuple)) and all(isinstance(x, WeightOwner) for x in layers)):
                 raise TypeError(f"MultiOptimizer entry {i}: the layers must be a layer, a list of layers or None "
                                 f"(everything else), got {layers!r}.")
             self._groups.append((_optimizers.get(opt), None if layers is None else list(layers)))

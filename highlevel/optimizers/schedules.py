@@ -293,6 +293,11 @@ def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
     return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
 
 
+def schedule_classes() -> dict[str, type]:
+    """The schedule classes by Keras class name (a copy): what a config may name."""
+    return dict(_CLASSES)
+
+
 def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
     """The schedule described by a ``{"class_name": ..., "config": ...}`` dict.
 

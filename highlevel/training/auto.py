@@ -54,7 +54,7 @@ def choose_steps_per_execution(flops_per_step: float | None, has_conv: bool, bac
       flops_per_step: the train step's floating-point operations (XLA's cost analysis, or
         ``estimate_flops``); None when unknown, which fuses nothing on CPU.
       has_conv: whether the model has convolutions.
-      backend: ``jax.default_backend()``: "cpu", "gpu", "cuda", "rocm" or "tpu".
+      backend: ``hl.backend.name()``: "cpu", "gpu", "cuda", "rocm" or "tpu".
       steps_per_epoch: batches per epoch, or None when unknown (an iterable without length).
       batch_bytes: the bytes of one batch, to cap the host memory of a group.
 

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, Callable, Iterator
 
-__all__ = ["Callback", "CallbackList", "History", "LazyLogs"]
+__all__ = ["Callback", "CallbackList", "History", "LazyLogs", "register_history_plotter"]
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_test_batch_begin",
                 "on_test_batch_end", "on_predict_batch_begin", "on_predict_batch_end")
@@ -166,7 +166,8 @@ class CallbackList:
 class History(Callback):
     """Records the epoch logs: ``history.history`` maps each metric to its list of per-epoch values.
 
-    ``model.fit`` returns one; ``history.plot()`` draws it (see :meth:`plot`).
+    ``model.fit`` returns one; ``history.plot()`` draws it (see :meth:`plot`), and
+    ``logged_epochs(key)`` says at which epochs a key was logged.
 
     >>> history = History()
     >>> history.on_train_begin()
@@ -174,8 +175,6 @@ class History(Callback):
     >>> history.history, history.epoch
     ({'loss': [0.5], 'val_loss': [0.7]}, [0])
     """
-
-    _LEARNING_RATE_KEYS = ("learning_rate", "lr")
 
     def __init__(self):
         super().__init__()
@@ -195,13 +194,25 @@ class History(Callback):
             # Which epochs a key was logged in: val_ metrics skip epochs under validation_freq.
             self._epochs_of.setdefault(key, []).append(epoch)
 
-    def _x(self, key: str) -> list[int]:
-        """The 1-based epochs at which ``key`` was logged."""
+    def logged_epochs(self, key: str) -> list[int]:
+        """The epochs (from 0) at which ``key`` was logged: ``val_`` metrics skip epochs under
+        ``validation_freq``.
+
+        Args:
+          key: a logged name (``"loss"``, ``"val_accuracy"``).
+
+        >>> history = History()
+        >>> history.on_train_begin()
+        >>> for epoch in range(4):
+        ...     history.on_epoch_end(epoch, {"loss": 1.0, **({"val_loss": 2.0} if epoch % 2 else {})})
+        >>> history.logged_epochs("val_loss")
+        [1, 3]
+        """
         values = self.history[key]
         epochs = getattr(self, "_epochs_of", {}).get(key)
         if epochs is None or len(epochs) != len(values):
             epochs = self.epoch if len(self.epoch) == len(values) else range(len(values))
-        return [int(e) + 1 for e in epochs]
+        return [int(e) for e in epochs]
 
     def plot(self, metrics: str | list[str] | None = None, *, to_file: str | os.PathLike | None = None,
              figsize: tuple[float, float] | None = None, title: str | None = None) -> "matplotlib.figure.Figure":
@@ -209,7 +220,8 @@ class History(Callback):
 
         One subplot per metric (``loss`` and ``val_loss`` share one), epochs counted from 1.
         When a learning rate was logged (``learning_rate``, as fit logs it, or ``lr``), it is
-        drawn on the loss subplot's right-hand axis, log scale.
+        drawn on the loss subplot's right-hand axis, log scale. Drawn by
+        ``hl.visualization.plot_history``.
 
         Args:
           metrics: the metric names to draw (``"loss"``, ``"accuracy"``; one name or a list);
@@ -235,65 +247,30 @@ class History(Callback):
         True
         >>> import matplotlib.pyplot as plt; plt.close(fig)
         """
-        from highlevel.utils.plotting import _image_format, _require_matplotlib
-        if not self.history:
-            raise ValueError("This History is empty: call model.fit(...) first, then plot the History it "
-                             "returns.")
-        fmt = None if to_file is None else _image_format(to_file)
-        rates = [k for k in self._LEARNING_RATE_KEYS if k in self.history]
-        available = []
-        for key in self.history:
-            base = key[4:] if key.startswith("val_") else key
-            if base not in self._LEARNING_RATE_KEYS and base not in available:
-                available.append(base)
-        if metrics is None:
-            metrics = available
-        elif isinstance(metrics, str):
-            metrics = [metrics]
-        metrics = list(metrics)
-        unknown = [m for m in metrics if m not in available and m not in self.history]
-        if unknown or not metrics:
-            raise ValueError(f"History has no metric {unknown[0] if unknown else 'to draw'!r}; its logged keys "
-                             f"are {sorted(self.history)}. Pass metrics= names among {available}.")
-        _require_matplotlib()
-        import matplotlib.pyplot as plt
+        if _history_plotter is None:
+            raise RuntimeError("History.plot draws with highlevel.visualization, which is not imported: "
+                               "import highlevel (or highlevel.visualization) first.")
+        return _history_plotter(self, metrics, to_file=to_file, figsize=figsize, title=title)
 
-        cols = min(len(metrics), 3)
-        rows = -(-len(metrics) // cols)
-        fig, axes = plt.subplots(rows, cols, figsize=figsize or (4.5 * cols, 3.5 * rows), squeeze=False)
-        axes = list(axes.flat)
-        for ax in axes[len(metrics):]:
-            fig.delaxes(ax)
-        for ax, name in zip(axes, metrics):
-            if name.startswith("val_") and name in self.history:
-                keys = [name]
-            else:
-                keys = [k for k in (name, "val_" + name) if k in self.history]
-            for key in keys:
-                x = self._x(key)
-                ax.plot(x, self.history[key], label=key, marker="o" if len(x) <= 30 else None, markersize=3,
-                        linestyle="--" if key.startswith("val_") else "-")
-            ax.set_title(name)
-            ax.set_xlabel("epoch")
-            ax.set_ylabel(name)
-            ax.grid(alpha=0.3)
-            ax.xaxis.get_major_locator().set_params(integer=True)
-            handles, labels = ax.get_legend_handles_labels()
-            if name == "loss" and rates:
-                twin = ax.twinx()
-                x = self._x(rates[0])
-                lr = self.history[rates[0]]
-                twin.plot(x, lr, color="gray", linestyle=":", label="learning rate")
-                if all(v > 0 for v in lr):
-                    twin.set_yscale("log")
-                twin.set_ylabel("learning rate")
-                more = twin.get_legend_handles_labels()
-                handles, labels = handles + more[0], labels + more[1]
-                ax = twin  # the legend above the twin's line, not under it
-            ax.legend(handles, labels, fontsize="small")
-        if title:
-            fig.suptitle(title)
-        fig.tight_layout()
-        if to_file is not None:
-            fig.savefig(to_file, format=fmt)
-        return fig
+
+# The function History.plot calls: hl.visualization.plot_history, registered when highlevel
+# is imported. Drawing lives in visualization/, a row of DESIGN.md's table far above this one.
+_history_plotter: Callable | None = None
+
+
+def register_history_plotter(plotter: Callable) -> None:
+    """Makes ``History.plot(...)`` call ``plotter(history, metrics, to_file=, figsize=, title=)``.
+
+    ``highlevel.visualization`` registers ``plot_history`` when it is imported (as
+    ``import highlevel`` does); register another function to draw histories differently.
+
+    Args:
+      plotter: the function, with ``hl.visualization.plot_history``'s signature.
+
+    >>> import highlevel as hl
+    >>> register_history_plotter(hl.visualization.plot_history)
+    """
+    global _history_plotter
+    if not callable(plotter):
+        raise TypeError(f"register_history_plotter expects a function, got {type(plotter).__name__}.")
+    _history_plotter = plotter

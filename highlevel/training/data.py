@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import collections
 import itertools
-from typing import Iterable, Iterator, NamedTuple
+from typing import Iterable, Iterator
 
 import jax
 import numpy as np
+
+from highlevel import backend as _backend
+from highlevel.distribute.strategies import Stacked
+from highlevel.utils import global_state as _global_state
 
 __all__ = ["Batch", "Stacked", "ArrayAdapter", "IterableAdapter", "make_adapter", "prefetch_to_device",
            "standardize_array", "split_validation", "is_array_data", "batch_spec"]
@@ -26,24 +30,16 @@ __all__ = ["Batch", "Stacked", "ArrayAdapter", "IterableAdapter", "make_adapter"
 Batch = collections.namedtuple("Batch", ["x", "y", "sample_weight", "mask"])
 
 
-class Stacked(NamedTuple):
-    """A full group of K batches, each array stacked on a new leading axis of size K."""
-
-    batch: Batch
-
-
 def _constant(shape: tuple, value: float) -> np.ndarray:
     # Masks of full batches are the same every step: one read-only array per shape.
     key = (shape, value)
-    arr = _CONSTANTS.get(key)
+    constants = _global_state.global_attribute("batch_constants", dict)
+    arr = constants.get(key)
     if arr is None:
         arr = np.full(shape, value, np.float32)
         arr.setflags(write=False)
-        _CONSTANTS[key] = arr
+        constants[key] = arr
     return arr
-
-
-_CONSTANTS: dict = {}
 
 
 def batch_spec(x, y, sample_weight, batch_size: int) -> Batch:
@@ -404,7 +400,7 @@ def prefetch_to_device(batches: Iterable, size: int = 2, put=None) -> Iterator:
     ``put`` (a distribution's ``put_batch``) places each batch on its shards instead, on
     every backend.
     """
-    if put is None and jax.default_backend() == "cpu":
+    if put is None and _backend.host_memory_is_device():
         yield from batches
         return
     put = jax.device_put if put is None else put

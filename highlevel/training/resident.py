@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from highlevel import backend as _backend
 from highlevel.training.data import ArrayAdapter, Batch
 
 __all__ = ["ResidentData", "resident_steps", "fits_on_device", "bucket"]
@@ -39,7 +40,7 @@ def fits_on_device(adapter, backend: str | None = None, limit: int | None = None
 
     Args:
       adapter: the training data adapter.
-      backend: ``"cpu"``, ``"gpu"``, ``"tpu"`` (default: jax's default backend).
+      backend: ``"cpu"``, ``"gpu"``, ``"tpu"`` (default: ``hl.backend.name()``).
       limit: the largest size in bytes (default: 64 MiB on a CPU, 2 GiB on an accelerator).
 
     >>> import numpy as np
@@ -50,7 +51,7 @@ def fits_on_device(adapter, backend: str | None = None, limit: int | None = None
     """
     if not isinstance(adapter, ArrayAdapter) or adapter.num_samples == 0:
         return False
-    backend = backend or jax.default_backend()
+    backend = backend or _backend.name()
     if limit is None:
         limit = CPU_LIMIT_BYTES if backend == "cpu" else ACCELERATOR_LIMIT_BYTES
     return _nbytes(adapter) <= limit

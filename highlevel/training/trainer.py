@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator, Mapping
 import jax
 import numpy as np
 
+from highlevel import backend as _backend
 from highlevel import distribute as _distribute
 from highlevel import losses as _losses
 from highlevel import optimizers as _optimizers
@@ -437,7 +438,7 @@ class Trainer:
         module = self.program.analysed_module
         if flops is None:
             flops = auto.estimate_flops(module.count_params(), adapter.batch_size)
-        k = auto.choose_steps_per_execution(flops, auto.has_convolution(module), jax.default_backend(),
+        k = auto.choose_steps_per_execution(flops, auto.has_convolution(module), _backend.name(),
                                             adapter.num_batches, batch_bytes=auto.batch_bytes(spec))
         self.steps_per_execution = adapter.k = k
         self._spe_resolved = True

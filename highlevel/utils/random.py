@@ -3,29 +3,33 @@
 Weight initialization and calls outside ``fit`` draw keys from one global seed
 generator: the same seed and the same construction order give the same weights,
 bit for bit. Inside a compiled step, keys come from the train state instead.
+The global generator is kept per thread (``utils/global_state.py``) and reset to
+unseeded by ``hl.utils.clear_session()``; ``use_generator`` lends another stream
+for a block (an ``Ensemble`` member's own seed).
 """
 
 from __future__ import annotations
 
 import contextlib
 import random as _py_random
+from typing import Iterator
 
 import jax
 import numpy as np
 
-__all__ = ["set_random_seed", "next_key", "seed_from_global", "host_key", "split_key", "SeedGenerator",
-           "use_generator"]
+from highlevel.utils import global_state
 
-
-_KEY_SHAPES: dict = {}
+__all__ = ["SeedGenerator", "global_generator", "use_generator", "set_random_seed", "next_key",
+           "seed_from_global", "host_key", "split_key"]
 
 
 def _key_data_shape() -> tuple:
     """The raw data shape of the default key implementation's keys (traced, not run)."""
     impl = jax.config.jax_default_prng_impl
-    if impl not in _KEY_SHAPES:
-        _KEY_SHAPES[impl] = jax.eval_shape(lambda: jax.random.key_data(jax.random.key(0))).shape
-    return _KEY_SHAPES[impl]
+    shapes = global_state.global_attribute("key_data_shapes", dict)
+    if impl not in shapes:
+        shapes[impl] = jax.eval_shape(lambda: jax.random.key_data(jax.random.key(0))).shape
+    return shapes[impl]
 
 
 def host_key(seed: int) -> jax.Array:
@@ -64,24 +68,49 @@ def split_key(key, num: int = 2) -> list:
 
 
 class SeedGenerator:
-    """Hands out keys for n = 0, 1, 2, ..., made on the host from ``SeedSequence([seed, n])``."""
+    """A stream of keys: key ``n`` is made on the host from ``SeedSequence([seed, n])``.
+
+    The global generator is one of these (``global_generator()``); ``set_random_seed``
+    replaces it, ``use_generator`` swaps another in for a block.
+
+    Args:
+      seed: a non-negative integer.
+
+    >>> import jax
+    >>> a, b = SeedGenerator(5), SeedGenerator(5)
+    >>> bool((jax.random.key_data(a.next()) == jax.random.key_data(b.next())).all()), a.count
+    (True, 1)
+    """
 
     def __init__(self, seed: int):
         self.seed = int(seed)
-        self._count = 0
+        self.count = 0  # the keys (and seeds) drawn so far: the position in the stream
 
     def next(self) -> jax.Array:
+        """The next key of the stream."""
         shape = _key_data_shape()
-        words = np.random.SeedSequence([self.seed, self._count]).generate_state(int(np.prod(shape)), np.uint32)
-        self._count += 1
+        words = np.random.SeedSequence([self.seed, self.count]).generate_state(int(np.prod(shape)), np.uint32)
+        self.count += 1
         return jax.random.wrap_key_data(words.reshape(shape))
 
+    def next_seed(self) -> int:
+        """The next integer seed of the stream (for a train state's key); nothing compiles."""
+        count = self.count
+        self.count += 1
+        return int(np.random.SeedSequence([self.seed, count]).generate_state(1)[0] % (2**31 - 1))
 
-_GLOBAL: SeedGenerator | None = None
+    def __repr__(self) -> str:
+        return f"SeedGenerator(seed={self.seed}, count={self.count})"
+
+
+_GENERATOR = "global_seed_generator"  # its name in the thread's global state
 
 
 def set_random_seed(seed: int) -> None:
     """Seeds Python's ``random``, NumPy and highlevel's key generator.
+
+    highlevel's generator (weight initialization, random layers called outside ``fit``)
+    is kept per thread: this seeds the calling thread's.
 
     Args:
       seed: a non-negative integer.
@@ -89,37 +118,61 @@ def set_random_seed(seed: int) -> None:
     >>> import highlevel as hl
     >>> hl.utils.set_random_seed(0)
     """
-    global _GLOBAL
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"set_random_seed expects a non-negative integer, got {seed!r}.")
     _py_random.seed(int(seed))
     np.random.seed(int(seed) % (2**32))
-    _GLOBAL = SeedGenerator(int(seed))
+    global_state.set_global_attribute(_GENERATOR, SeedGenerator(int(seed)))
 
 
-def _generator() -> SeedGenerator:
-    global _GLOBAL
-    if _GLOBAL is None:
-        # Unseeded, as in Keras: a fresh seed per process.
-        _GLOBAL = SeedGenerator(int(np.random.SeedSequence().entropy % (2**31)))
-    return _GLOBAL
+def global_generator() -> SeedGenerator:
+    """This thread's global seed generator (seeded by ``set_random_seed``).
+
+    Unseeded, as in Keras, until ``set_random_seed`` is called (and again after
+    ``hl.utils.clear_session()``): then it starts from a fresh seed.
+
+    >>> set_random_seed(3)
+    >>> global_generator().seed
+    3
+    """
+    gen = global_state.get_global_attribute(_GENERATOR)
+    if gen is None:
+        gen = SeedGenerator(int(np.random.SeedSequence().entropy % (2**31)))
+        global_state.set_global_attribute(_GENERATOR, gen)
+    return gen
 
 
 @contextlib.contextmanager
-def use_generator(generator: SeedGenerator):
-    """Makes ``generator`` the global seed generator inside the block (then restores the previous one)."""
-    global _GLOBAL
-    saved = _GLOBAL
-    _GLOBAL = generator
+def use_generator(generator: SeedGenerator) -> Iterator[SeedGenerator]:
+    """Makes ``generator`` this thread's global generator for the block, then puts the previous back.
+
+    Everything that draws from the global generator inside (weight initialization, a
+    train state's seed) draws from ``generator`` and advances it; the global stream is
+    left where it was.
+
+    Args:
+      generator: the ``SeedGenerator`` to draw from.
+
+    >>> set_random_seed(0)
+    >>> mine = SeedGenerator(7)
+    >>> with use_generator(mine):
+    ...     _ = next_key()
+    >>> mine.count, global_generator().seed
+    (1, 0)
+    """
+    if not isinstance(generator, SeedGenerator):
+        raise TypeError(f"use_generator expects a hl.utils.random.SeedGenerator, got {type(generator).__name__}.")
+    saved = global_state.get_global_attribute(_GENERATOR)
+    global_state.set_global_attribute(_GENERATOR, generator)
     try:
         yield generator
     finally:
-        _GLOBAL = saved
+        global_state.set_global_attribute(_GENERATOR, saved)
 
 
 def next_key() -> jax.Array:
     """The next key of the global generator."""
-    return _generator().next()
+    return global_generator().next()
 
 
 def seed_from_global() -> int:
@@ -128,7 +181,4 @@ def seed_from_global() -> int:
     Derived on the host with NumPy from the generator's seed and position, so drawing
     it compiles nothing.
     """
-    gen = _generator()
-    count = gen._count
-    gen._count += 1
-    return int(np.random.SeedSequence([gen.seed, count]).generate_state(1)[0] % (2**31 - 1))
+    return global_generator().next_seed()

@@ -8,7 +8,7 @@ import pytest
 from jax import lax
 
 import highlevel as hl
-from highlevel.layers import conv_cpu as conv
+from highlevel.backend import cpu as conv
 
 
 @pytest.mark.parametrize("rank,x_shape,window,strides,pads", [
@@ -21,13 +21,13 @@ def test_patches_equal_lax_convolution_and_its_gradients(rank, x_shape, window, 
     rng = np.random.default_rng(0)
     x = jnp.asarray(rng.standard_normal(x_shape), jnp.float32)
     w = jnp.asarray(rng.standard_normal((*window, x_shape[-1], 6)), jnp.float32)
-    dn = conv._dimension_numbers(rank)
+    dn = conv.dimension_numbers(rank)
 
     def reference(x, w):
         return lax.conv_general_dilated(x, w, strides, pads, dimension_numbers=dn)
 
     def patches(x, w):
-        return conv._patch_conv(x, w, strides, pads)
+        return conv.patch_conv(x, w, strides, pads)
 
     np.testing.assert_allclose(patches(x, w), reference(x, w), rtol=1e-5, atol=1e-5)
     g = jnp.asarray(rng.standard_normal(reference(x, w).shape), jnp.float32)
@@ -39,12 +39,12 @@ def test_patches_equal_lax_convolution_and_its_gradients(rank, x_shape, window, 
 
 def _chooses(layer, input_shape, lowering="auto"):
     layer.build(input_shape)
-    old = conv.CPU_LOWERING
-    conv.CPU_LOWERING = lowering
+    hl.backend.set_conv_lowering(lowering)
     try:
-        return conv._use_patches(layer, jax.ShapeDtypeStruct(input_shape, jnp.float32))
+        return hl.backend.choose_conv_lowering("conv", input_shape, jnp.float32, layer.kernel_size, layer.strides,
+                                               layer.padding, layer.dilation_rate, layer.groups) == "patches"
     finally:
-        conv.CPU_LOWERING = old
+        hl.backend.set_conv_lowering(None)
 
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="the patch lowering is a CPU choice")
@@ -66,7 +66,7 @@ def test_which_convolutions_take_the_patch_lowering_on_cpu():
 
 def _fit(monkeypatch, lowering, build, input_shape):
     """A model built by ``build()`` and fitted for 2 epochs with the given CPU lowering."""
-    monkeypatch.setattr(conv, "CPU_LOWERING", lowering)
+    monkeypatch.setenv("HIGHLEVEL_CONV_CPU", lowering)
     hl.utils.set_random_seed(0)
     model = build()
     model.compile(optimizer="adam", loss=hl.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -119,10 +119,10 @@ def test_kernel_gradient_equals_autodiff_of_the_convolution(monkeypatch, x_shape
     assert conv._use_shifts(x.shape, w.shape, d_out.shape, strides, pads) == (form == "shifts")
 
     want = jax.vjp(lambda k: conv._plain_lax_conv(x, k, strides, pads), w)[1](d_out)[0]
-    got = conv._kernel_grad(x, d_out, w.shape, strides, pads)
+    got = conv.kernel_grad(x, d_out, w.shape, strides, pads)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
     # Through the layer's custom-gradient convolution: the input's gradient is autodiff's.
-    got_x, got_w = jax.vjp(lambda x, k: conv._lax_conv_cpu(x, k, strides, pads), x, w)[1](d_out)
+    got_x, got_w = jax.vjp(lambda x, k: conv.conv_with_kernel_grad(x, k, strides, pads), x, w)[1](d_out)
     want_x = jax.vjp(lambda v: conv._plain_lax_conv(v, w, strides, pads), x)[1](d_out)[0]
     np.testing.assert_allclose(got_x, want_x, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(got_w, want, rtol=1e-4, atol=1e-4)

@@ -11,42 +11,39 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
-import os
 from typing import Any, NamedTuple
+
+import jax
+
+from highlevel import activations
+from highlevel.layers.symbolic import InputLayer, KerasTensor
+from highlevel.models import Model, Sequential
+from highlevel.models.summary import shape_text
+from highlevel.visualization.images import image_format, require_matplotlib
 
 __all__ = ["GraphNode", "ModelGraph", "model_graph", "plot_model"]
 
-_FORMATS = ("png", "svg", "pdf")
 _RANKDIRS = ("TB", "LR", "BT", "RL")
-
-
-def _require_matplotlib():
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise ImportError("Plotting needs matplotlib: pip install matplotlib.") from None
-    return matplotlib
-
-
-def _image_format(to_file, default: str = "png") -> str:
-    """The image format named by ``to_file``'s suffix (``default`` when it has none)."""
-    suffix = os.path.splitext(str(to_file))[1].lower().lstrip(".")
-    if not suffix:
-        return default
-    if suffix not in _FORMATS:
-        raise ValueError(f"Cannot save a plot as '.{suffix}' ({to_file!r}); name the file with one of "
-                         f"{', '.join('.' + f for f in _FORMATS)}, e.g. 'model.png'.")
-    return suffix
 
 
 @dataclasses.dataclass
 class GraphNode:
     """One box of the drawing: a layer and what ``plot_model`` can show about it.
 
-    ``input_shape``/``output_shape`` are a shape tuple (batch ``None``), a list or dict of
-    them (several tensors), ``None`` (an Input has no input) or ``"multiple"`` (a shared
-    layer called on different shapes). ``trainable`` is ``None`` for a layer without
-    weights; ``group`` names the nested models the layer sits in (``expand_nested``).
+    Args:
+      name: the layer's name.
+      class_name: the layer's class (``"Dense"``).
+      input_shape: a shape tuple (batch ``None``), a list or dict of them (several
+        tensors), ``None`` (an Input has no input) or ``"multiple"`` (a shared layer called
+        on different shapes).
+      output_shape: as ``input_shape``, for the outputs.
+      dtype: the output dtype's name.
+      activation: the activation's name, for a layer that has one.
+      trainable: ``None`` for a layer without weights.
+      group: the nested models the layer sits in (``expand_nested``), outermost first.
+
+    >>> GraphNode("dense", "Dense", (None, 4), (None, 8)).output_shape
+    (None, 8)
     """
 
     name: str
@@ -60,20 +57,23 @@ class GraphNode:
 
 
 class ModelGraph(NamedTuple):
-    """The nodes and the ``(source, destination)`` node indices of the edges between them."""
+    """The nodes and the ``(source, destination)`` node indices of the edges between them.
+
+    >>> graph = ModelGraph([GraphNode("a", "Dense"), GraphNode("b", "Dense")], [(0, 1)])
+    >>> [graph.nodes[s].name + "->" + graph.nodes[d].name for s, d in graph.edges]
+    ['a->b']
+    """
 
     nodes: list[GraphNode]
     edges: list[tuple[int, int]]
 
 
 def _is_kt(x) -> bool:
-    from highlevel.layers.symbolic import KerasTensor
     return isinstance(x, KerasTensor)
 
 
 def _struct(tree, attr: str):
     """The shapes (or dtypes) of a tree of tensors, a single tensor's without its list."""
-    import jax
     leaves = jax.tree_util.tree_leaves(tree, is_leaf=_is_kt)
     if len(leaves) == 1 and _is_kt(leaves[0]):
         return getattr(leaves[0], attr)
@@ -81,7 +81,6 @@ def _struct(tree, attr: str):
 
 
 def _is_container(layer) -> bool:
-    from highlevel.models import Model, Sequential
     return isinstance(layer, Sequential) or (isinstance(layer, Model) and getattr(layer, "_is_graph", False))
 
 
@@ -89,7 +88,6 @@ def _activation_name(layer) -> str | None:
     fn = getattr(layer, "activation", None)
     if fn is None:
         return None
-    from highlevel import activations
     name = activations.serialize(fn) if callable(fn) else fn
     return name if isinstance(name, str) else getattr(fn, "__name__", repr(fn))
 
@@ -131,7 +129,6 @@ class _Builder:
             self.edges.append(edge)
 
     def add_model(self, model, group: tuple[str, ...]) -> None:
-        from highlevel.layers.symbolic import InputLayer
         if getattr(model, "_is_graph", False):
             seen: dict[int, tuple] = {}
             for node in model._graph_nodes:
@@ -184,7 +181,6 @@ def model_graph(model, expand_nested: bool = False) -> ModelGraph:
     >>> graph.edges
     [(0, 1)]
     """
-    from highlevel.models import Sequential
     if not getattr(model, "built", False):
         if isinstance(model, Sequential):
             raise ValueError(f"Sequential model '{model.name}' is not built, so its layers have no shapes to "
@@ -307,8 +303,7 @@ def _layout(across: list[float], edges: list[tuple[int, int]], gap: float = 0.3)
 
 
 def _shape_text(shape) -> str:
-    from highlevel.models.summary import _shape_text as text
-    return shape if isinstance(shape, str) else text(shape)
+    return shape if isinstance(shape, str) else shape_text(shape)
 
 
 def _label(node: GraphNode, show_shapes, show_dtype, show_layer_names, show_layer_activations,
@@ -445,9 +440,9 @@ def plot_model(model, to_file="model.png", show_shapes: bool = False, show_dtype
     if rankdir not in _RANKDIRS:
         raise ValueError(f"rankdir must be 'TB' (top to bottom) or 'LR' (left to right), or 'BT'/'RL' for "
                          f"the reverse; got {rankdir!r}.")
-    fmt = _image_format(to_file)
+    fmt = image_format(to_file)
     graph = model_graph(model, expand_nested=expand_nested)
-    _require_matplotlib()
+    require_matplotlib()
     fig = _draw(graph, rankdir, show_shapes=show_shapes, show_dtype=show_dtype, show_layer_names=show_layer_names,
                 show_layer_activations=show_layer_activations, show_trainable=show_trainable)
     # Keep each side of the image under 32k pixels however large the model is.

@@ -1,68 +1,42 @@
-"""How ``Conv1D``/``Conv2D`` lower on a CPU, where XLA's convolution is slow in two places.
+"""The CPU lowerings of convolutions, where XLA:CPU's own are slow.
 
-- 'valid', 1x1 and strided convolutions run as patches and one matmul (``_patch_conv``);
-- the others keep XLA's convolution, forward and input gradient, with a kernel gradient of
-  matrix products over cache-sized chunks of the batch (``_lax_conv_cpu``, ``_kernel_grad``).
+- patches and one matmul (``patch_conv``): 'valid', 1x1 and strided convolutions;
+- XLA's convolution, forward and input gradient, with a kernel gradient of matrix products
+  over cache-sized chunks of the batch (``conv_with_kernel_grad``, ``kernel_grad``): the others;
+- a sum over the kernel's taps (``depthwise_taps``): depthwise convolutions.
 
-``HIGHLEVEL_CONV_CPU=lax`` (or ``CPU_LOWERING = "lax"`` here) turns both off.
+Which one a call takes is decided in ``convolution.py`` (``choose_conv_lowering``); nothing
+here looks at the backend.
 """
 
 from __future__ import annotations
-
-import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-__all__: list[str] = []
+__all__ = ["patch_conv", "conv_with_kernel_grad", "kernel_grad", "depthwise_taps", "dimension_numbers",
+           "MAX_PATCH_BYTES", "GRAD_CHUNK_BYTES"]
 
 
-def _dimension_numbers(rank: int) -> lax.ConvDimensionNumbers:
-    # Inputs (batch, *spatial, channels); kernels (*spatial, in, out), as Keras stores them.
+def dimension_numbers(rank: int) -> lax.ConvDimensionNumbers:
+    """``lax`` dimension numbers for channels-last inputs and Keras's ``(*window, in, out)`` kernels.
+
+    Args:
+      rank: the number of spatial axes (1 for Conv1D, 2 for Conv2D).
+
+    >>> dimension_numbers(2).lhs_spec
+    (0, 3, 1, 2)
+    """
     spatial = tuple(range(1, rank + 1))
     return lax.ConvDimensionNumbers(lhs_spec=(0, rank + 1) + spatial,
                                     rhs_spec=(rank + 1, rank) + tuple(range(rank)),
                                     out_spec=(0, rank + 1) + spatial)
 
 
-# ---------------------------------------------------------------------------
-# The convolution's lowering on a CPU.
-
-#: How ``Conv1D``/``Conv2D`` lower on a CPU: ``"auto"`` (patches and one matmul where
-#: that measured faster, see ``_use_patches``), ``"patches"`` (wherever it applies) or ``"lax"``.
-CPU_LOWERING = os.environ.get("HIGHLEVEL_CONV_CPU", "auto")
-#: The largest patch matrix (bytes) the patch lowering builds; above it, ``lax``.
+#: The largest patch matrix (bytes) the patch lowering builds; above it, XLA's convolution.
 MAX_PATCH_BYTES = 256 << 20
-
-
-def _use_patches(layer, inputs) -> bool:
-    """Whether this call lowers as patches + matmul: on a CPU, for an ungrouped, undilated
-    convolution that is 1x1 (a plain matmul: 3x), strided (1.2x on the benchmark ResNet's
-    stride-2 3x3) or 'valid' (XLA:CPU's own convolution was about 1.5-2x slower there,
-    forward and backward, on the benchmark CNN's layers). A 'same' convolution of stride 1
-    stays with XLA's, which was faster there (0.4-0.8x as patches on the ResNet's)."""
-    if CPU_LOWERING == "lax" or jax.default_backend() != "cpu":
-        return False
-    if layer.groups != 1 or any(d != 1 for d in layer.dilation_rate):
-        return False
-    one_by_one = all(k == 1 for k in layer.kernel_size)
-    strided = any(st > 1 for st in layer.strides)
-    if not (one_by_one or strided) and layer.padding != "valid" and CPU_LOWERING != "patches":
-        return False
-    if layer.padding == "causal" and not one_by_one:
-        return False
-    taps = int(np.prod(layer.kernel_size))
-    return inputs.size * taps * inputs.dtype.itemsize <= MAX_PATCH_BYTES
-
-
-def _use_kernel_grad(layer) -> bool:
-    """Whether a call that stays with XLA's convolution takes ``_kernel_grad`` for its kernel's
-    gradient: on a CPU, ungrouped and undilated (the ResNet's 'same' 3x3 layers: 1.6-2.6x)."""
-    if CPU_LOWERING == "lax" or jax.default_backend() != "cpu":
-        return False
-    return layer.groups == 1 and all(d == 1 for d in layer.dilation_rate)
 
 
 def _patches(inputs, window, strides, pads):
@@ -80,19 +54,19 @@ def _patches(inputs, window, strides, pads):
     return slices[0] if len(slices) == 1 else jnp.concatenate(slices, axis=-1)
 
 
-def _patch_conv(inputs, kernel, strides, pads):
+def patch_conv(inputs, kernel, strides, pads):
     """``conv(inputs, kernel)`` (channels last, kernel ``(*window, in, out)``) as patches and one
     matmul with the kernel reshaped to ``(taps * in, out)``: the same sums, as one large matrix
     product. Autodiff's gradient reuses the patches (its residual) for the kernel's."""
     return _plain_patch_conv(inputs, kernel, tuple(strides), tuple(map(tuple, pads)))
 
 
-#: The patch matrix one step of ``_kernel_grad`` builds, at most (bytes): a chunk of the batch
+#: The patch matrix one step of ``kernel_grad`` builds, at most (bytes): a chunk of the batch
 #: whose patches stay in cache (1-4 MiB measured best on the benchmark's layers).
 GRAD_CHUNK_BYTES = 2 << 20
 
 
-def _kernel_grad(inputs, d_out, kernel_shape, strides, pads):
+def kernel_grad(inputs, d_out, kernel_shape, strides, pads):
     """The gradient of ``conv(inputs, kernel)`` with respect to the kernel, given the output's
     gradient ``d_out``, as matrix products summed over cache-sized chunks of the batch.
 
@@ -109,7 +83,7 @@ def _kernel_grad(inputs, d_out, kernel_shape, strides, pads):
     window = tuple(kernel_shape[:-2])
     c_in, c_out = kernel_shape[-2], kernel_shape[-1]
     if len(window) == 1:  # a row of one pixel: the rank-2 forms, with kh = 1
-        g = _kernel_grad(inputs[:, None], d_out[:, None], (1, *kernel_shape), (1, *strides),
+        g = kernel_grad(inputs[:, None], d_out[:, None], (1, *kernel_shape), (1, *strides),
                          ((0, 0), *pads))
         return g[0]
     rows_out = int(np.prod(d_out.shape[1:-1]))
@@ -142,7 +116,7 @@ def _kernel_grad(inputs, d_out, kernel_shape, strides, pads):
 
 
 def _use_shifts(input_shape, kernel_shape, out_shape, strides, pads) -> bool:
-    """Whether ``_kernel_grad`` takes the shifted copies (they build less than the patches)."""
+    """Whether ``kernel_grad`` takes the shifted copies (they build less than the patches)."""
     window = tuple(kernel_shape[:-2])
     if len(window) == 1:
         return _use_shifts((input_shape[0], 1, *input_shape[1:]), (1, *kernel_shape),
@@ -176,7 +150,7 @@ def _chunked_product(operands, inputs, d_out, per_sample: int, shape: tuple):
 
 def _plain_lax_conv(inputs, kernel, strides, pads):
     return lax.conv_general_dilated(inputs, kernel, strides, pads,
-                                    dimension_numbers=_dimension_numbers(kernel.ndim - 2))
+                                    dimension_numbers=dimension_numbers(kernel.ndim - 2))
 
 
 def _plain_patch_conv(inputs, kernel, strides, pads):
@@ -185,7 +159,7 @@ def _plain_patch_conv(inputs, kernel, strides, pads):
 
 
 def _with_kernel_grad(conv):
-    """``conv`` with ``_kernel_grad`` as its kernel gradient; the input's is autodiff's."""
+    """``conv`` with ``kernel_grad`` as its kernel gradient; the input's is autodiff's."""
     wrapped = jax.custom_vjp(conv, nondiff_argnums=(2, 3))
 
     def fwd(inputs, kernel, strides, pads):
@@ -194,12 +168,40 @@ def _with_kernel_grad(conv):
     def bwd(strides, pads, res, d_out):
         inputs, kernel = res
         _, input_vjp = jax.vjp(lambda x: conv(x, kernel, strides, pads), inputs)
-        d_kernel = _kernel_grad(inputs, d_out, kernel.shape, strides, pads)
+        d_kernel = kernel_grad(inputs, d_out, kernel.shape, strides, pads)
         return input_vjp(d_out)[0], d_kernel.astype(kernel.dtype)
 
     wrapped.defvjp(fwd, bwd)
     return wrapped
 
 
-#: XLA's convolution (undilated, ungrouped) with the chunked kernel gradient; on a CPU only.
-_lax_conv_cpu = _with_kernel_grad(_plain_lax_conv)
+#: XLA's convolution (undilated, ungrouped) with the chunked kernel gradient:
+#: ``conv_with_kernel_grad(inputs, kernel, strides, pads)``, strides and pads as tuples.
+conv_with_kernel_grad = _with_kernel_grad(_plain_lax_conv)
+
+
+def depthwise_taps(inputs, kernel, strides, pads, dilation_rate):
+    """The depthwise convolution as a sum over its ``kh * kw`` taps of shifted inputs times weights.
+
+    ``kernel (kh, kw, c, m)`` gives output channel ``c * m + j``, as Keras's. XLA:CPU runs
+    grouped convolutions (``feature_group_count=channels``) very slowly: for MobileNetV2's
+    48x48x96 layers at batch 32 the taps are 10x faster forward and 9x faster
+    forward+backward, and 50-100x on small late layers (interleaved medians on a 2-core
+    CPU). Elementwise products and slices are what XLA:CPU vectorizes well, and their
+    gradients are slices and pads again.
+    """
+    kh, kw, c, m = kernel.shape
+    x = inputs if m == 1 else jnp.repeat(inputs, m, axis=-1)  # channel c * m + j, as the kernel
+    x = jnp.pad(x, ((0, 0), tuple(pads[0]), tuple(pads[1]), (0, 0)))
+    (sh, sw), (dh, dw) = strides, dilation_rate
+    out_h = (x.shape[1] - dh * (kh - 1) - 1) // sh + 1
+    out_w = (x.shape[2] - dw * (kw - 1) - 1) // sw + 1
+    taps = jnp.reshape(kernel, (kh, kw, c * m)).astype(x.dtype)
+    y = None
+    for i in range(kh):
+        for j in range(kw):
+            start = (0, i * dh, j * dw, 0)
+            limit = (x.shape[0], i * dh + (out_h - 1) * sh + 1, j * dw + (out_w - 1) * sw + 1, x.shape[3])
+            term = lax.slice(x, start, limit, (1, sh, sw, 1)) * taps[i, j][None, None, None, :]
+            y = term if y is None else y + term
+    return y

@@ -1,0 +1,30 @@
+"""Backend-specific code in one place: which backend runs, and the lowerings chosen for it.
+
+Layers call one operation per convolution (``conv``, ``depthwise_conv``) and never look
+at the backend; ``choose_conv_lowering`` decides, at trace time, from the backend
+(``name()``) and one documented setting, ``HIGHLEVEL_CONV_CPU`` or
+``set_conv_lowering(...)``:
+
+- ``"auto"`` (default): on a CPU, 'valid', 1x1 and strided convolutions run as patches
+  and one matmul, the others keep XLA's convolution with a kernel gradient of matrix
+  products over cache-sized chunks of the batch, and depthwise convolutions are a sum
+  over their taps: where each measured faster than XLA:CPU's own convolution;
+- ``"patches"``: patches wherever they apply (stride-1 'same' convolutions too);
+- ``"lax"``: XLA's own convolutions everywhere.
+
+Other backends always take XLA's convolutions. The training loop asks here too
+(``host_memory_is_device()``: whether a batch needs copying to the device at all).
+
+>>> import highlevel as hl
+>>> hl.backend.get_conv_lowering() in hl.backend.CONV_LOWERINGS
+True
+"""
+
+from highlevel.backend.convolution import (LOWERINGS, choose_conv_lowering, conv, conv_padding, depthwise_conv,
+                                           dimension_numbers)
+from highlevel.backend.device import host_memory_is_device, is_cpu, name
+from highlevel.backend.settings import CONV_LOWERINGS, get_conv_lowering, set_conv_lowering
+
+__all__ = ["name", "is_cpu", "host_memory_is_device", "get_conv_lowering", "set_conv_lowering",
+           "choose_conv_lowering", "conv", "depthwise_conv", "conv_padding", "dimension_numbers",
+           "CONV_LOWERINGS", "LOWERINGS"]
