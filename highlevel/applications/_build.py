@@ -77,13 +77,13 @@ def _source_inputs(tensor: KerasTensor) -> list[KerasTensor]:
     seen: set[int] = set()
     while stack:
         t = stack.pop()
-        layer, node_index, _ = t._history
+        layer, node_index, _ = t.keras_history
         if isinstance(layer, InputLayer):
             if id(t) not in seen:
                 seen.add(id(t))
                 found.append(t)
             continue
-        stack.extend(reversed(layer._inbound_nodes[node_index].input_tensors))
+        stack.extend(reversed(layer.inbound_nodes[node_index].input_tensors))
     return found
 
 
@@ -107,7 +107,7 @@ def prepare_input(label: str, *, include_top: bool, weights: Any, input_tensor: 
     if input_tensor is None:
         img_input = Input(shape)
         return img_input, img_input
-    if not isinstance(input_tensor, KerasTensor) or input_tensor._history is None:
+    if not isinstance(input_tensor, KerasTensor) or input_tensor.keras_history is None:
         raise TypeError(f"{label}: `input_tensor` must be an hl.Input tensor (or a layer's output on one), "
                         f"got {type(input_tensor).__name__}.")
     sources = _source_inputs(input_tensor)
@@ -227,7 +227,7 @@ def convert_torch_layers(state_dict: _common.TorchStateDict, model: Model, torch
         else:
             raise ValueError(f"Layer '{layer.name}' ({type(layer).__name__}) of model '{model.name}' has no "
                              "torchvision counterpart.")
-        for key, array, (weight_name, var) in zip(keys, arrays, layer._named_weights()):
+        for key, array, (weight_name, var) in zip(keys, arrays, layer.named_weights()):
             if tuple(np.shape(array)) != tuple(var.get_value().shape) and state_dict.strict:
                 raise ValueError(f"Tensor {key!r} of {state_dict.source} converts to shape "
                                  f"{tuple(np.shape(array))}, but {weight_name} has shape "

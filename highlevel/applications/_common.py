@@ -283,7 +283,7 @@ def load_pretrained(model, weights, *, origin: str, app_name: str, imagenet_file
     same shapes; otherwise one ValueError names what differs and no weight changes.
     """
     if converter is not None:
-        model._foreign_weights = lambda path, m, strict=True: _torch_tensors(path, m, converter, strict)
+        model.foreign_weights_loader = lambda path, m, strict=True: _torch_tensors(path, m, converter, strict)
     if weights is None:
         return
     if str(weights) == "imagenet":

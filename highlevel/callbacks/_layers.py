@@ -23,10 +23,8 @@ __all__ = ["LayerValueScheduler", "all_layers", "schedule_arity", "select_layers
 
 def all_layers(model) -> list[Layer]:
     """Every layer of ``model``, nested models included (the model itself first)."""
-    if hasattr(model, "flatten_layers"):   # an Ensemble: its members' shared layout
+    if hasattr(model, "flatten_layers"):   # a Layer, or an Ensemble (its members' shared layout)
         return list(model.flatten_layers())
-    if hasattr(model, "_flatten_layers"):
-        return list(model._flatten_layers())
     return [node for _, node in nnx.iter_graph(model) if isinstance(node, Layer)]
 
 

@@ -241,7 +241,7 @@ class TensorBoard(Callback):
         return out
 
     def _log_weights(self, epoch: int) -> None:
-        named = self.model._named_weights()
+        named = self.model.named_weights()
         arrays = jax.device_get([var.get_value() for _, var in named])   # one explicit copy
         writer = self._writer("train")
         for (name, _), array in zip(named, arrays):

@@ -202,8 +202,8 @@ def _marks_built(build):
     def wrapper(self, input_shape=None, *args, **kwargs):
         result = build(self, input_shape, *args, **kwargs)
         self.built = True
-        if self._build_input_shape is None and input_shape is not None:
-            self._build_input_shape = _as_shape(input_shape)
+        if self.build_input_shape is None and input_shape is not None:
+            self.build_input_shape = _as_shape(input_shape)
         return result
     return wrapper
 
@@ -269,22 +269,22 @@ class Layer(nnx.Module, pytree=False):
         self._weight_names: list[str] = []
         self._trainable_weight_names: list[str] = []
         self._regularizers: dict[str, Any] = {}
-        self._build_input_shape = None
+        self.build_input_shape = None
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
-        self._input_shape_arg = None if input_shape is None else tuple(input_shape)
-        self._inbound_nodes: list = []
+        self.input_shape_arg = None if input_shape is None else tuple(input_shape)
+        self.inbound_nodes: list = []
 
     # -- building ---------------------------------------------------------
 
     def build(self, input_shape) -> None:
         """Creates the weights for inputs of ``input_shape`` (batch dimension included)."""
 
-    def _maybe_build(self, input_shape) -> None:
+    def maybe_build(self, input_shape) -> None:
         if self.built:
             return
         self.build(input_shape)
-        self._build_input_shape = input_shape
+        self.build_input_shape = input_shape
         self.built = True
 
     def add_weight(self, name: str, shape: Sequence[int], initializer: Any = "glorot_uniform",
@@ -326,7 +326,7 @@ class Layer(nnx.Module, pytree=False):
             return call_symbolic(self, inputs, args, kwargs)
         inputs = jax.tree_util.tree_map(self._cast_input, inputs)
         if not self.built:
-            self._maybe_build(jax.tree_util.tree_map(_shape_of, inputs))
+            self.maybe_build(jax.tree_util.tree_map(_shape_of, inputs))
         else:
             self._check_input_shape(inputs)
         params = _call_params(type(self))
@@ -353,7 +353,7 @@ class Layer(nnx.Module, pytree=False):
 
     def _check_input_shape(self, inputs) -> None:
         """Raises a clear error when the input no longer fits the weights built for another shape."""
-        expected = self._build_input_shape
+        expected = self.build_input_shape
         if not self._weight_names or expected is None or not isinstance(expected, tuple):
             return
         if not all(isinstance(d, (int, type(None))) for d in expected):
@@ -437,12 +437,12 @@ class Layer(nnx.Module, pytree=False):
                     visit(item)
 
         for key, value in vars(self).items():
-            if key.startswith("_pytree__") or key == "_inbound_nodes":
+            if key.startswith("_pytree__") or key == "inbound_nodes":
                 continue
             visit(value)
         return found
 
-    def _flatten_layers(self, include_self: bool = True) -> list["Layer"]:
+    def flatten_layers(self, include_self: bool = True) -> list["Layer"]:
         out: list[Layer] = [self] if include_self else []
         seen = {id(self)}
         stack = list(reversed(self._sublayers()))
@@ -465,10 +465,10 @@ class Layer(nnx.Module, pytree=False):
                  + [n for n in self._weight_names if n not in self._trainable_weight_names])
         return [(n, getattr(self, n)) for n in names]
 
-    def _named_weights(self) -> list[tuple[str, nnx.Variable]]:
+    def named_weights(self) -> list[tuple[str, nnx.Variable]]:
         """(``layer_name/weight_name``, variable) in Keras's ``weights`` order, each once."""
         out, seen = [], set()
-        for layer in self._flatten_layers():
+        for layer in self.flatten_layers():
             for name, var in layer._own_named_weights():
                 if id(var) not in seen:
                     seen.add(id(var))
@@ -477,12 +477,12 @@ class Layer(nnx.Module, pytree=False):
 
     @property
     def weights(self) -> list[nnx.Variable]:
-        return [var for _, var in self._named_weights()]
+        return [var for _, var in self.named_weights()]
 
     @property
     def trainable_weights(self) -> list[nnx.Variable]:
         out, seen = [], set()
-        for layer in self._flatten_layers():
+        for layer in self.flatten_layers():
             if not layer.trainable:
                 continue
             for name in layer._trainable_weight_names:
@@ -497,7 +497,7 @@ class Layer(nnx.Module, pytree=False):
         trainable = {id(v) for v in self.trainable_weights}
         return [v for v in self.weights if id(v) not in trainable]
 
-    def _require_built(self, what: str) -> None:
+    def require_built(self, what: str) -> None:
         if not self.built:
             raise ValueError(f"Layer '{self.name}' has no weights yet, so {what} is not available. "
                              "Build it first: call it on data, pass an hl.Input, or call build(input_shape).")
@@ -508,8 +508,8 @@ class Layer(nnx.Module, pytree=False):
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Sets the weights from arrays in Keras's order and shapes (checked before anything changes)."""
-        self._require_built("set_weights")
-        named = self._named_weights()
+        self.require_built("set_weights")
+        named = self.named_weights()
         weights = list(weights)
         if len(weights) != len(named):
             raise ValueError(f"Layer '{self.name}' expects {len(named)} weight arrays "
@@ -523,27 +523,27 @@ class Layer(nnx.Module, pytree=False):
             var.set_value(jax.device_put(np.asarray(w, dtype=var.get_value().dtype)))
 
     def count_params(self) -> int:
-        self._require_built("count_params()")
+        self.require_built("count_params()")
         return int(sum(int(np.prod(v.get_value().shape)) for v in self.weights))
 
     def regularization_loss(self):
         """The sum of this layer's and its sublayers' weight penalties."""
         total = jnp.zeros((), jnp.float32)
-        for layer in self._flatten_layers():
+        for layer in self.flatten_layers():
             for name, reg in layer._regularizers.items():
                 total = total + reg(getattr(layer, name).get_value())
         return total
 
     @property
     def losses(self) -> list:
-        return [self.regularization_loss()] if any(l._regularizers for l in self._flatten_layers()) else []
+        return [self.regularization_loss()] if any(l._regularizers for l in self.flatten_layers()) else []
 
     # -- config -----------------------------------------------------------
 
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
-        if self._input_shape_arg is not None:
-            config["input_shape"] = list(self._input_shape_arg)
+        if self.input_shape_arg is not None:
+            config["input_shape"] = list(self.input_shape_arg)
         return config
 
     @classmethod
@@ -551,9 +551,9 @@ class Layer(nnx.Module, pytree=False):
         return cls(**config)
 
     def get_build_config(self) -> dict[str, Any] | None:
-        if self._build_input_shape is None:
+        if self.build_input_shape is None:
             return None
-        return {"input_shape": to_jsonable_shape(self._build_input_shape)}
+        return {"input_shape": to_jsonable_shape(self.build_input_shape)}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

@@ -87,8 +87,8 @@ class Bidirectional(Layer):
 
     def build(self, input_shape):
         seq_shape = input_shape[0] if isinstance(input_shape, list) else input_shape
-        self.forward_layer._maybe_build(seq_shape)
-        self.backward_layer._maybe_build(seq_shape)
+        self.forward_layer.maybe_build(seq_shape)
+        self.backward_layer.maybe_build(seq_shape)
 
     def __call__(self, inputs, *args, initial_state=None, **kwargs):
         return super().__call__(_with_states(self, inputs, initial_state), *args, **kwargs)

@@ -41,7 +41,7 @@ def _normalize_axes(layer: Layer, axes: Sequence[int], input_shape) -> list[int]
 
 def _check_axes(layer: Layer, axes: list[int], inputs) -> None:
     """Other sizes are fine except on the normalized axes, whose sizes fix the weights."""
-    expected = layer._build_input_shape
+    expected = layer.build_input_shape
     got = tuple(inputs.shape)
     if len(got) != len(expected) or any(got[a] != expected[a] for a in axes):
         raise ValueError(

@@ -169,7 +169,7 @@ class Normalization(Layer):
         for batch in batches:
             batch = np.asarray(batch, dtype=np.float64)
             if not self.built:
-                self._maybe_build(tuple(batch.shape))
+                self.maybe_build(tuple(batch.shape))
             self._check_input_shape(batch)
             reduce = tuple(d for d in range(batch.ndim) if d not in self._keep_axes)
             n = int(np.prod([batch.shape[d] for d in reduce], dtype=np.int64))

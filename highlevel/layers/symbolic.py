@@ -19,14 +19,14 @@ class KerasTensor:
         self.shape = tuple(shape)
         self.dtype = jnp.dtype(dtype)
         self.name = name
-        self._history: tuple[Layer, int, int] | None = None  # (layer, node index, tensor index)
+        self.keras_history: tuple[Layer, int, int] | None = None  # (layer, node index, tensor index)
 
     @property
     def ndim(self) -> int:
         return len(self.shape)
 
     def __repr__(self) -> str:
-        origin = f", from {self._history[0].name}" if self._history else ""
+        origin = f", from {self.keras_history[0].name}" if self.keras_history else ""
         return f"<KerasTensor shape={format_shape(self.shape)}, dtype={self.dtype}{origin}>"
 
     def __array__(self, *args, **kwargs):
@@ -66,7 +66,7 @@ def call_symbolic(layer: Layer, inputs: Any, args: tuple, kwargs: dict[str, Any]
     dtypes = jax.tree_util.tree_map(lambda t: t.dtype, inputs, is_leaf=_is_kt)
     is_shape = lambda s: isinstance(s, tuple) and all(isinstance(d, (int, type(None))) for d in s)
     if not layer.built:
-        layer._maybe_build(shapes)
+        layer.maybe_build(shapes)
     try:
         specs = layer.compute_output_spec(shapes, dtypes, **call_kwargs)
     except (TypeError, ValueError) as err:
@@ -74,16 +74,16 @@ def call_symbolic(layer: Layer, inputs: Any, args: tuple, kwargs: dict[str, Any]
             raise
         raise ValueError(f"Layer '{layer.name}' ({type(layer).__name__}) cannot take inputs of shape "
                          f"{jax.tree_util.tree_map(format_shape, shapes, is_leaf=is_shape)}: {err}") from err
-    node_index = len(layer._inbound_nodes)
+    node_index = len(layer.inbound_nodes)
     counter = iter(range(1_000_000))
 
     def make(spec: TensorSpec) -> KerasTensor:
         tensor = KerasTensor(spec.shape, spec.dtype)
-        tensor._history = (layer, node_index, next(counter))
+        tensor.keras_history = (layer, node_index, next(counter))
         return tensor
 
     outputs = jax.tree_util.tree_map(make, specs, is_leaf=lambda s: isinstance(s, TensorSpec))
-    layer._inbound_nodes.append(Node(layer, inputs, outputs, call_kwargs))
+    layer.inbound_nodes.append(Node(layer, inputs, outputs, call_kwargs))
     return outputs
 
 
@@ -119,10 +119,10 @@ class InputLayer(Layer):
             batch_shape = (batch_size,) + tuple(shape)
         self.batch_shape = tuple(None if d is None else int(d) for d in batch_shape)
         self.built = True
-        self._build_input_shape = self.batch_shape
+        self.build_input_shape = self.batch_shape
         tensor = KerasTensor(self.batch_shape, dtype, name=self.name)
-        tensor._history = (self, 0, 0)
-        self._inbound_nodes.append(Node(self, [], tensor, {}))
+        tensor.keras_history = (self, 0, 0)
+        self.inbound_nodes.append(Node(self, [], tensor, {}))
         self.output = tensor
 
     def call(self, inputs):

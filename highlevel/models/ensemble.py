@@ -249,7 +249,12 @@ class Ensemble:
 
     def flatten_layers(self) -> list:
         """Member 0's layers (every member has the same; they share its hyperparameters)."""
-        return list(self._members[0]._flatten_layers())
+        return list(self._members[0].flatten_layers())
+
+    def named_weights(self) -> list:
+        """``(member_i/layer/weight, variable)`` of every member (TensorBoard's histograms per member)."""
+        self.trainer.sync()
+        return [(f"member_{i}/{name}", var) for i, m in enumerate(self._members) for name, var in m.named_weights()]
 
     def count_params(self) -> int:
         return sum(m.count_params() for m in self._members)

@@ -30,7 +30,7 @@ def _check_tensors(tree, what: str) -> None:
         if not _is_kt(leaf):
             raise TypeError(f"Model {what} must be hl.Input tensors or outputs of layers called on them "
                             f"(a tensor, a list or a dict of them); got {type(leaf).__name__}.")
-        if leaf._history is None:
+        if leaf.keras_history is None:
             raise ValueError(f"Model {what} holds a tensor that no layer produced; build it from hl.Input.")
 
 
@@ -41,15 +41,15 @@ def build_graph(inputs, outputs):
     flat_inputs = _leaves(inputs)
     input_ids = {id(t) for t in flat_inputs}
     for t in flat_inputs:
-        if not isinstance(t._history[0], InputLayer):
+        if not isinstance(t.keras_history[0], InputLayer):
             raise ValueError("Model inputs must be tensors made by hl.Input(...), got a tensor made by "
-                             f"layer '{t._history[0].name}'.")
+                             f"layer '{t.keras_history[0].name}'.")
     ordered: list[Node] = []
     seen: set[int] = set()
 
     def visit(tensor: KerasTensor, path: tuple) -> None:
-        layer, node_index, _ = tensor._history
-        node = layer._inbound_nodes[node_index]
+        layer, node_index, _ = tensor.keras_history
+        node = layer.inbound_nodes[node_index]
         if id(node) in seen:
             return
         if isinstance(layer, InputLayer) and id(tensor) not in input_ids:
@@ -100,8 +100,8 @@ def _keras_layer_order(flat_inputs, outputs, ordered: list[Node]) -> list[Layer]
     done: set[int] = set()
 
     def visit(tensor: KerasTensor) -> None:
-        layer, node_index, _ = tensor._history
-        node = layer._inbound_nodes[node_index]
+        layer, node_index, _ = tensor.keras_history
+        node = layer.inbound_nodes[node_index]
         if id(node) in done:
             return
         first_visit.setdefault(id(layer), len(first_visit))
@@ -117,12 +117,12 @@ def _keras_layer_order(flat_inputs, outputs, ordered: list[Node]) -> list[Layer]
         depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
         node_depth[id(node)] = layer_depth[id(node.layer)] = depth
         for t in node.input_tensors:
-            parent = t._history[0]._inbound_nodes[t._history[1]]
+            parent = t.keras_history[0].inbound_nodes[t.keras_history[1]]
             node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
     layers: list[Layer] = []
     seen: set[int] = set()
     # ``ordered`` holds every input's node, used by the outputs or not.
-    for layer in [node.layer for node in ordered] + [t._history[0] for t in flat_inputs]:
+    for layer in [node.layer for node in ordered] + [t.keras_history[0] for t in flat_inputs]:
         if id(layer) not in seen:
             seen.add(id(layer))
             layers.append(layer)
@@ -143,8 +143,8 @@ def run_plan(layers, input_slots, plan, output_struct, flat_inputs, training):
 # -- config -----------------------------------------------------------------------
 
 def _ref(tensor: KerasTensor, node_pos: dict[int, tuple[str, int]]) -> list:
-    layer, node_index, tensor_index = tensor._history
-    node = layer._inbound_nodes[node_index]
+    layer, node_index, tensor_index = tensor.keras_history
+    node = layer.inbound_nodes[node_index]
     name, pos = node_pos[id(node)]
     return [name, pos, tensor_index]
 
@@ -155,10 +155,10 @@ def graph_config(model) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for layer in model._layers:
         if isinstance(layer, InputLayer):
-            node_pos[id(layer._inbound_nodes[0])] = (layer.name, 0)
+            node_pos[id(layer.inbound_nodes[0])] = (layer.name, 0)
             counts[layer.name] = 1
     calls = []
-    for node in model._graph_nodes:
+    for node in model.graph_nodes:
         name = node.layer.name
         pos = counts.get(name, 0)
         counts[name] = pos + 1

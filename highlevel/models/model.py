@@ -66,7 +66,7 @@ class Model(Layer):
     def _init_graph(self, inputs, outputs) -> None:
         layers, nodes, input_slots, plan, output_struct = _functional.build_graph(inputs, outputs)
         self._layers = layers
-        self._graph_nodes = nodes
+        self.graph_nodes = nodes
         self._input_struct = inputs
         self._output_tensors = outputs
         self._input_slots = input_slots
@@ -74,7 +74,7 @@ class Model(Layer):
         self._output_struct = output_struct
         self._is_graph = True
         self.built = True
-        self._build_input_shape = jax.tree_util.tree_map(lambda t: t.shape, inputs, is_leaf=_is_kt)
+        self.build_input_shape = jax.tree_util.tree_map(lambda t: t.shape, inputs, is_leaf=_is_kt)
 
     def call(self, inputs, training: bool = False):
         if not self._is_graph:
@@ -96,7 +96,7 @@ class Model(Layer):
             return jax.tree_util.tree_leaves({k: inputs[k] for k in struct})
         if isinstance(struct, (list, tuple)):
             if isinstance(inputs, dict):
-                names = [t._history[0].name for t in struct]
+                names = [t.keras_history[0].name for t in struct]
                 try:
                     inputs = [inputs[n] for n in names]
                 except KeyError:
@@ -120,8 +120,8 @@ class Model(Layer):
 
     @property
     def input_shape(self):
-        self._require_built("input_shape")
-        return self._build_input_shape
+        self.require_built("input_shape")
+        return self.build_input_shape
 
     @property
     def output_names(self) -> list[str]:
@@ -130,7 +130,7 @@ class Model(Layer):
                 return list(self._output_tensors)
             names = []
             for t in jax.tree_util.tree_leaves(self._output_tensors, is_leaf=_is_kt):
-                base = t._history[0].name
+                base = t.keras_history[0].name
                 name, i = base, 1
                 while name in names:
                     name, i = f"{base}_{i}", i + 1
@@ -145,8 +145,8 @@ class Model(Layer):
         """The shape of each output, batch None, in the order of ``output_names``."""
         if self._is_graph:
             return [t.shape for t in jax.tree_util.tree_leaves(self._output_tensors, is_leaf=_is_kt)]
-        self._require_built("output_shapes()")
-        spec = self.compute_output_spec(self._build_input_shape)
+        self.require_built("output_shapes()")
+        spec = self.compute_output_spec(self.build_input_shape)
         return [s.shape for s in jax.tree_util.tree_leaves(spec)]
 
     # -- layers ---------------------------------------------------------------
@@ -184,7 +184,7 @@ class Model(Layer):
             return
         shapes = jax.tree_util.tree_map(lambda a: (None,) + tuple(np.shape(a)[1:]), x_sample)
         if type(self).build is not Model.build:
-            self._maybe_build(shapes)
+            self.maybe_build(shapes)
             return
         # A subclassed model builds its layers by running once on a single row.
         row = jax.tree_util.tree_map(lambda a: np.asarray(a)[:1], x_sample)
@@ -201,12 +201,12 @@ class Model(Layer):
         self.call(zeros)
 
     def _check_input_shape(self, inputs) -> None:
-        expected = self._build_input_shape
+        expected = self.build_input_shape
         if expected is None:
             return
         if self._is_graph:
             flat_expected = [t.shape for t in self.inputs]
-            names = [t._history[0].name for t in self.inputs]
+            names = [t.keras_history[0].name for t in self.inputs]
             try:
                 flat_got = [tuple(np.shape(a)) for a in self._flatten_inputs(inputs)]
             except ValueError:
@@ -352,9 +352,9 @@ class Model(Layer):
         from highlevel.models import weight_files
         from highlevel.models.saving import load_weights
         path = str(filepath)
-        foreign = getattr(self, "_foreign_weights", None)
+        foreign = getattr(self, "foreign_weights_loader", None)
         if weight_files.is_keras_h5(path) or (foreign is not None and path.endswith((".pth", ".pt", ".safetensors"))):
-            self._require_built("load_weights")
+            self.require_built("load_weights")
             self.trainer.sync()
             if weight_files.is_keras_h5(path):
                 tensors = weight_files.read_keras_h5(path, self)

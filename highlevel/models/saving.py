@@ -95,10 +95,10 @@ def prepare_save(model, weights_only: bool = False) -> Callable[[Path], None]:
     background thread while training goes on (``ModelCheckpoint`` does this).
     """
     model.trainer.sync()
-    model._require_built("save_weights()" if weights_only else "save()")
+    model.require_built("save_weights()" if weights_only else "save()")
     weights = model.get_weights()
     if weights_only:
-        names = [name for name, _ in model._named_weights()]
+        names = [name for name, _ in model.named_weights()]
 
         def write_weights(directory: Path) -> None:
             (directory / "weights.json").write_text(json.dumps({"format": _WEIGHTS_FORMAT, "names": names}))
@@ -106,7 +106,7 @@ def prepare_save(model, weights_only: bool = False) -> Callable[[Path], None]:
 
         return write_weights
     config = {"format": _FORMAT, "class_name": type(model).__name__, "config": model.get_config(),
-              "build_input_shape": to_jsonable_shape(model._build_input_shape),
+              "build_input_shape": to_jsonable_shape(model.build_input_shape),
               "compile_config": _compile_config(model)}
     text = json.dumps(config, indent=2)  # fails here, before anything is written, if not serializable
     trainer = model.trainer
@@ -173,7 +173,7 @@ def load_model(filepath, compile: bool = True):
     model = deserialize_layer({"class_name": config["class_name"], "config": config["config"]})
     if not model.built and config.get("build_input_shape") is not None:
         shape = config["build_input_shape"]
-        model._maybe_build(_tupled(shape))
+        model.maybe_build(_tupled(shape))
     tree = _restore(path / "state")
     model.set_weights(_unindexed(tree["weights"]))
     compile_config = config.get("compile_config")

@@ -36,32 +36,32 @@ class Sequential(Model):
         self._layers: list[Layer] = []
         self._input_layer: InputLayer | None = None
         self._output_shape = None
-        self._layer_output_shapes: list = []
+        self.layer_output_shapes: list = []
         for layer in layers or []:
             self.add(layer)
 
     def add(self, layer: Layer | KerasTensor) -> None:
         """Appends a layer (an ``hl.Input`` is allowed only first)."""
         if isinstance(layer, KerasTensor):
-            layer = layer._history[0] if layer._history else None
+            layer = layer.keras_history[0] if layer.keras_history else None
         if isinstance(layer, InputLayer):
             if self._layers or self._input_layer is not None:
                 raise ValueError("hl.Input can only be the first entry of a Sequential model.")
             self._input_layer = layer
-            self._maybe_build(layer.batch_shape)
+            self.maybe_build(layer.batch_shape)
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential takes highlevel layers, got {type(layer).__name__}. Wrap a flax "
                             "module with hl.layers.FlaxLayer(module).")
-        if not self._layers and self._input_layer is None and layer._input_shape_arg is not None:
-            self._input_layer = InputLayer(shape=layer._input_shape_arg)
+        if not self._layers and self._input_layer is None and layer.input_shape_arg is not None:
+            self._input_layer = InputLayer(shape=layer.input_shape_arg)
             self._layers.append(layer)
-            self._maybe_build(self._input_layer.batch_shape)
+            self.maybe_build(self._input_layer.batch_shape)
             return
         self._layers.append(layer)
         if self.built:
             self._output_shape = self._propagate(layer, self._output_shape)
-            self._layer_output_shapes.append(self._output_shape)
+            self.layer_output_shapes.append(self._output_shape)
 
     def pop(self) -> Layer:
         if not self._layers:
@@ -69,12 +69,12 @@ class Sequential(Model):
         layer = self._layers.pop()
         if self.built:
             self.built = False
-            self._maybe_build(self._build_input_shape)
+            self.maybe_build(self.build_input_shape)
         return layer
 
     @staticmethod
     def _propagate(layer: Layer, shape):
-        layer._maybe_build(shape)
+        layer.maybe_build(shape)
         return layer.compute_output_shape(shape)
 
     def build(self, input_shape=None) -> None:
@@ -90,14 +90,14 @@ class Sequential(Model):
         for layer in self._layers:
             shape = self._propagate(layer, shape)
             shapes.append(shape)
-        self._layer_output_shapes = shapes
+        self.layer_output_shapes = shapes
         self._output_shape = shape
 
-    def _maybe_build(self, input_shape) -> None:
+    def maybe_build(self, input_shape) -> None:
         if self.built:
             return
         self.build(input_shape)
-        self._build_input_shape = tuple(input_shape)
+        self.build_input_shape = tuple(input_shape)
         self.built = True
 
     def call(self, inputs, training: bool = False):
@@ -115,8 +115,8 @@ class Sequential(Model):
         return [self._layers[-1].name] if self._layers else ["output"]
 
     def output_shapes(self) -> list[tuple]:
-        self._require_built("output_shapes()")
-        shape = self._build_input_shape
+        self.require_built("output_shapes()")
+        shape = self.build_input_shape
         for layer in self._layers:
             shape = layer.compute_output_shape(shape)
         return [shape] if isinstance(shape, tuple) else list(shape)

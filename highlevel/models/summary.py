@@ -35,15 +35,15 @@ def _rows(model):
     rows = []
     if getattr(model, "_is_graph", False):
         shapes = {}
-        for node in model._graph_nodes:
+        for node in model.graph_nodes:
             out = jax.tree_util.tree_map(lambda t: t.shape, node.outputs,
                                          is_leaf=lambda t: isinstance(t, KerasTensor))
             shapes.setdefault(id(node.layer), out)
         for layer in model.layers:
             shape = layer.batch_shape if isinstance(layer, InputLayer) else shapes.get(id(layer), "?")
             rows.append((layer, shape))
-    elif hasattr(model, "_layer_output_shapes") and len(model._layer_output_shapes) == len(model.layers):
-        rows = list(zip(model.layers, model._layer_output_shapes))
+    elif hasattr(model, "layer_output_shapes") and len(model.layer_output_shapes) == len(model.layers):
+        rows = list(zip(model.layers, model.layer_output_shapes))
     else:
         rows = [(layer, "?") for layer in model.layers]
     return rows

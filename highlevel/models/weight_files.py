@@ -203,7 +203,7 @@ def assign(model, tensors: dict[str, list[np.ndarray]], *, source: str,
             report.missing.append(name)
             continue
         given = list(tensors.pop(name))
-        named = layer._named_weights()
+        named = layer.named_weights()
         ours = [v.get_value().shape for _, v in named]
         if len(given) != len(ours) or any(tuple(np.shape(g)) != tuple(s) for g, s in zip(given, ours)):
             report.mismatched.append((name, ", ".join(_shape(np.zeros(s, bool)) for s in ours),
@@ -223,7 +223,7 @@ def assign(model, tensors: dict[str, list[np.ndarray]], *, source: str,
                          + ". Build the same architecture, or pass skip_mismatch=True to load what matches "
                          "and get a report of the rest.")
     for layer, given in plan:
-        for (_, var), w in zip(layer._named_weights(), given):
+        for (_, var), w in zip(layer.named_weights(), given):
             var.set_value(jax.device_put(np.asarray(w, dtype=var.get_value().dtype)))
         report.loaded.append(layer.name)
     return report

@@ -116,12 +116,12 @@ class _Builder:
         # that makes that output, or to the Input (first layer) that takes that input.
         while self.expand and _is_container(source):
             if getattr(source, "_is_graph", False):
-                source, _, output_index = source.outputs[output_index]._history
+                source, _, output_index = source.outputs[output_index].keras_history
             else:
                 source, output_index = source.layers[-1], 0
         while self.expand and _is_container(destination):
             if getattr(destination, "_is_graph", False):
-                destination = destination.inputs[input_index]._history[0]
+                destination = destination.inputs[input_index].keras_history[0]
             else:
                 destination = destination.layers[0]
         edge = (self.index[id(source)], self.index[id(destination)])
@@ -131,7 +131,7 @@ class _Builder:
     def add_model(self, model, group: tuple[str, ...]) -> None:
         if getattr(model, "_is_graph", False):
             seen: dict[int, tuple] = {}
-            for node in model._graph_nodes:
+            for node in model.graph_nodes:
                 shapes = (_struct(node.inputs, "shape"), _struct(node.outputs, "shape"),
                           _struct(node.outputs, "dtype"))
                 if id(node.layer) in seen and seen[id(node.layer)] != shapes:
@@ -142,14 +142,14 @@ class _Builder:
                     self.add_layer(layer, None, layer.batch_shape, layer.output.dtype, group)
                 else:
                     self.add_layer(layer, *seen.get(id(layer), (None, None, None)), group)
-            for node in model._graph_nodes:
+            for node in model.graph_nodes:
                 for i, tensor in enumerate(node.input_tensors):
-                    source, _, output_index = tensor._history
+                    source, _, output_index = tensor.keras_history
                     self.add_edge(source, output_index, node.layer, i)
             return
         layers = model.layers
-        shape = model._build_input_shape
-        for layer, out in zip(layers, model._layer_output_shapes):
+        shape = model.build_input_shape
+        for layer, out in zip(layers, model.layer_output_shapes):
             self.add_layer(layer, shape, out, layer.dtype, group)
             shape = out
         for a, b in zip(layers, layers[1:]):
@@ -196,7 +196,7 @@ def model_graph(model, expand_nested: bool = False) -> ModelGraph:
             out = out[0] if len(out) == 1 else out
         except Exception:  # a subclassed model that cannot say: draw it without
             out = None
-        builder.add_layer(model, getattr(model, "_build_input_shape", None), out, model.dtype, ())
+        builder.add_layer(model, getattr(model, "build_input_shape", None), out, model.dtype, ())
     if not builder.nodes:
         raise ValueError(f"Model '{model.name}' has no layers to draw; add layers to it first.")
     return ModelGraph(builder.nodes, builder.edges)

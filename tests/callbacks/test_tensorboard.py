@@ -101,7 +101,7 @@ def test_epoch_scalars_equal_history_in_train_and_validation_runs(tmp_path, rng)
 def test_histograms_images_and_model_summary(tmp_path, rng):
     model, tb, history = _fit_classifier(tmp_path, rng, histogram_freq=2, write_images=True)
     train = _run(tmp_path / "logs" / "train")
-    named = model._named_weights()
+    named = model.named_weights()
     assert len(named) == 8
     final = model.get_weights()
     for (name, _), weight in zip(named, final):
@@ -301,7 +301,7 @@ class _RecordTables(Callback):
         self.names, self.tables = names, {}
 
     def on_epoch_end(self, epoch, logs=None):
-        layers = {layer.name: layer for layer in self.model._flatten_layers()}
+        layers = {layer.name: layer for layer in self.model.flatten_layers()}
         for name in self.names:
             self.tables[(name, epoch)] = layers[name].get_weights()[0]
 

@@ -68,7 +68,7 @@ def test_batch_norm_matches_keras(kwargs, shape, rng):
 def test_batch_norm_keras_weight_order_and_initializers():
     layer = L.BatchNormalization(moving_variance_initializer="zeros", gamma_initializer="zeros")
     layer(np.ones((2, 3), "float32"))
-    names = [n.split("/")[-1] for n, _ in layer._named_weights()]
+    names = [n.split("/")[-1] for n, _ in layer.named_weights()]
     assert names == ["gamma", "beta", "moving_mean", "moving_variance"]
     assert [float(w.sum()) for w in layer.get_weights()] == [0.0, 0.0, 0.0, 0.0]
     assert len(layer.trainable_weights) == 2 and len(layer.non_trainable_weights) == 2

@@ -68,7 +68,7 @@ def test_forward_and_weights_are_the_modules(rng):
     x = rng.standard_normal((5, 3)).astype("float32")
     np.testing.assert_array_equal(np.asarray(layer(x)), np.asarray(module(x)))
     assert layer.count_params() == 16
-    assert [n for n, _ in layer._named_weights()] == [f"{layer.name}/module/bias", f"{layer.name}/module/kernel"]
+    assert [n for n, _ in layer.named_weights()] == [f"{layer.name}/module/bias", f"{layer.name}/module/kernel"]
     assert layer.weights[1] is module.kernel
     new = [np.full((4,), 0.5, "float32"), np.ones((3, 4), "float32")]
     layer.set_weights(new)
@@ -80,7 +80,7 @@ def test_forward_and_weights_are_the_modules(rng):
 
 def test_batch_stats_are_non_trainable_weights_and_rng_state_is_not_a_weight():
     layer = L.FlaxLayer(make_block())
-    names = [n.split("/", 1)[1] for n, _ in layer._named_weights()]
+    names = [n.split("/", 1)[1] for n, _ in layer.named_weights()]
     assert names == ["module/linear/bias", "module/linear/kernel", "module/norm/bias", "module/norm/scale",
                      "module/norm/mean", "module/norm/var"]
     params = nnx.state(layer.module, nnx.Param, nnx.BatchStat)
