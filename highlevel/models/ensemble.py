@@ -181,7 +181,8 @@ class Ensemble:
             order (member 0's, as its solo ``fit`` would) unless ``shuffle_per_member``.
           shuffle_per_member: each member gets its own order, the one its solo ``fit`` would
             use (array data only).
-          The other arguments are ``Model.fit``'s.
+
+        The other arguments are ``Model.fit``'s.
         """
         self._require_compiled("fit")
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:

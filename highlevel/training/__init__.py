@@ -12,4 +12,4 @@ from highlevel.training.seam import Snapshot, TrainerAPI
 from highlevel.training.state import TrainState
 from highlevel.training.trainer import Trainer
 
-__all__ = ["LiveState", "Snapshot", "TrainState", "Trainer", "TrainerAPI"]
+__all__ = ["LiveState", "Snapshot", "Trainer", "TrainerAPI"]

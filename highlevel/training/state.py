@@ -21,7 +21,7 @@ __all__ = ["TrainState", "FlatStep", "paused_gc", "key_positions", "wrap_keys", 
 class TrainState:
     """Everything a train step reads and writes (an immutable pytree: ``create``, ``replace``).
 
-    Args:
+    Attributes:
       step: the number of optimizer steps taken (int32 scalar).
       params: the trainable weights (an ``nnx.State``).
       non_trainable: every other variable of the model except hyperparameters:
