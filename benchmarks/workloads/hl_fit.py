@@ -31,4 +31,6 @@ def train(w, x, y, on_epoch_end, steps_per_execution: int | str = 1):
     model.compile(optimizer=hl.optimizers.Adam(spec.LEARNING_RATE), loss=loss,
                   steps_per_execution=steps_per_execution)
     model.fit(x, y, batch_size=w.batch_size, epochs=w.epochs, verbose=0, callbacks=[Clock()])
-    return {"steps_per_execution": model.trainer.steps_per_execution}  # "auto" resolved
+    # "auto" resolved. (A checkout from before the trainer seam, run with --tree, has no model.trainer.)
+    trainer = model.trainer if hasattr(model, "trainer") else getattr(model, "_trainer")
+    return {"steps_per_execution": trainer.steps_per_execution}
