@@ -241,10 +241,14 @@ def _load_arrays(path: Path, key: str) -> np.ndarray:
 
 def _trained_model(run_dir: Path):
     import highlevel as hl
+    from highlevel.models.saving import tidy_siblings
     last = run_dir / "checkpoints" / "last"
-    if not last.exists():
+    if not last.exists() and tidy_siblings(last) is None:
         raise ConfigError(f"{run_dir}: no checkpoints/last; train the run first (highlevel train CONFIG).")
-    return hl.models.load_model(last)
+    try:
+        return hl.models.load_model(last)
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"{last}: cannot load the trained model: {err}") from None
 
 
 def evaluate(run_dir: str | Path, data_path: str | Path | None = None) -> dict[str, float]:
