@@ -336,6 +336,7 @@ class Trainer(ResumeAndStatistics):
             val_adapter = self._validation_adapter(validation_data, validation_batch_size or batch_size,
                                                    validation_steps)
             self._check_batch_size(val_adapter)
+        adapter.check_against(self.model, self._loss_arg, validation=val_adapter, epochs=epochs, initial_epoch=initial_epoch)  # issue #20: data checks (training/checks.py)
         history = History()
         cbs = list(callbacks or [])
         if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
@@ -494,6 +495,7 @@ class Trainer(ResumeAndStatistics):
         adapter = make_adapter(x, y, sample_weight, batch_size=self._local(batch_size), steps=steps,
                                steps_per_execution=self.steps_per_execution)
         self._ensure_ready(_sample_x(adapter))
+        adapter.check_against(self.model, self._loss_arg)  # issue #20: data checks (training/checks.py)
         if self._loss_missing:
             raise ValueError("The model was compiled without a loss, so it cannot be evaluated; pass "
                              "loss=... to compile().")
