@@ -186,7 +186,7 @@ def test_a_save_moved_aside_between_its_two_renames_is_put_back(saves, tmp_path,
 
 
 def test_the_evaluate_command_finds_a_checkpoint_moved_aside(saves, tmp_path):
-    from highlevel.config.run import _trained_model
+    from highlevel.config.inference import _trained_model
     root, weights = saves
     (tmp_path / "checkpoints").mkdir()
     _leftover(tmp_path / "checkpoints", ".last.ckpt-old-", _dead_pid(), root / "checkpoint")

@@ -20,7 +20,7 @@ import numpy as np
 from highlevel import losses as _losses
 
 __all__ = ["check_arrays", "check_class_weight", "check_epochs", "check_training_data", "check_adapter",
-           "input_names_of", "first_nonfinite"]
+           "input_names_of", "output_names_and_shapes", "first_nonfinite"]
 
 _CHUNK = 1 << 22  # elements per chunk of a pass
 
@@ -165,7 +165,7 @@ def input_names_of(model) -> list[str] | None:
     return None
 
 
-def _output_shapes(model) -> tuple[list[str], list[tuple]]:
+def output_names_and_shapes(model) -> tuple[list[str], list[tuple]]:
     """The output names and their shapes, paired by name.
 
     ``output_shapes()`` lists a dict of outputs in sorted key order (``jax.tree_util``'s),
@@ -341,7 +341,7 @@ def check_adapter(adapter, model, loss, *, validation=None, epochs=None, initial
     validation adapter's; ``check_epochs`` when ``epochs`` is given. The model must be built."""
     if epochs is not None:
         check_epochs(epochs, initial_epoch)
-    names, shapes = _output_shapes(model)
+    names, shapes = output_names_and_shapes(model)
     inputs = None
     for data, what in ((adapter, ""), (validation, "validation ")):
         if data is None:
