@@ -68,9 +68,15 @@ def _quiet_threads():
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    import logging
     from highlevel import config as cfg
     from highlevel.callbacks import TrainingPreempted
     previous_hook, thread_errors = _quiet_threads()
+    # orbax logs its background threads' failures with their tracebacks; the command reports
+    # the error they raise in the main thread instead, once.
+    absl = logging.getLogger("absl")
+    absl_level = absl.level
+    absl.setLevel(logging.CRITICAL)
     try:
         if args.command == "train":
             if args.resume:
@@ -109,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         threading.excepthook = previous_hook
+        absl.setLevel(absl_level)
     if thread_errors:
         err = thread_errors[0]
         text = _os_error(err) if isinstance(err, OSError) else f"{type(err).__name__}: {err}"

@@ -82,7 +82,7 @@ def test_same_config_and_seed_give_identical_weights(tmp_path):
 
 
 def test_interrupted_run_resumes_to_identical_weights(tmp_path, monkeypatch):
-    path = _write(tmp_path, BASE.replace("epochs: 2", "epochs: 4"))
+    path = _write(tmp_path, BASE.replace("epochs: 2", "epochs: 4") + "callbacks: [{CSVLogger: {filename: log.csv}}]\n")
     reference = cfg.train(path, [f"output_dir={tmp_path / 'ref'}"])
 
     class Crash(hl.callbacks.Callback):
@@ -103,8 +103,11 @@ def test_interrupted_run_resumes_to_identical_weights(tmp_path, monkeypatch):
     theirs = hl.models.load_model(reference / "checkpoints" / "last").get_weights()
     for a, b in zip(ours, theirs):
         np.testing.assert_array_equal(a, b)
-    assert json.loads((crashed / "metrics.json").read_text())["test"] == \
-        json.loads((reference / "metrics.json").read_text())["test"]
+    ours, theirs = (json.loads((d / "metrics.json").read_text()) for d in (crashed, reference))
+    assert ours["test"] == theirs["test"]
+    # The record is complete, as if never interrupted: every epoch once in the CSV and the history.
+    assert ours["epochs"] == 4 and ours["history"] == theirs["history"]
+    assert (crashed / "log.csv").read_text() == (reference / "log.csv").read_text()
 
 
 def test_get_config_model_section_trains_the_same(tmp_path):

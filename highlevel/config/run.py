@@ -64,11 +64,19 @@ class _Tee:
         self._stream, self._log = stream, log
 
     def write(self, text):
-        self._log.write(text)
+        if self._log is not None:
+            try:
+                self._log.write(text)
+            except OSError:  # a full disk: the terminal still gets every line
+                self._log = None
         return self._stream.write(text)
 
     def flush(self):
-        self._log.flush()
+        if self._log is not None:
+            try:
+                self._log.flush()
+            except OSError:
+                self._log = None
         self._stream.flush()
 
     def isatty(self):
@@ -83,13 +91,17 @@ def _logging_to(path: Path):
     if not is_chief():  # over several processes, process 0 alone keeps the log
         yield
         return
-    with open(path, "a") as log:
-        out, err = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = _Tee(out, log), _Tee(err, log)
+    log = open(path, "a")
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Tee(out, log), _Tee(err, log)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
         try:
-            yield
-        finally:
-            sys.stdout, sys.stderr = out, err
+            log.close()
+        except OSError:
+            pass  # what could not be written is lost; the terminal had it
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ temporaries of dead owners and puts a complete displaced copy back (``tidy``).
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -112,18 +113,72 @@ def tidy(path: Path, tmp_prefixes: Iterable[str], old_prefixes: Iterable[str], c
     return restored
 
 
+_OS_ERROR = re.compile(r"os_error_code='?(\d+)")
+_FAILED_FILE = re.compile(r'Failed (?:writing|to write)[^"]*"([^"]+)"')
+
+
+def _as_os_error(err: Exception, directory) -> OSError | None:
+    """The OSError behind an orbax/tensorstore error (a full disk arrives as a ValueError there)."""
+    text = str(err)
+    code = _OS_ERROR.search(text)
+    if code is None:
+        return None
+    where = _FAILED_FILE.search(text)
+    number = int(code.group(1))
+    return OSError(number, os.strerror(number), where.group(1) if where else str(directory))
+
+
+def _check_free_space(directory: Path, tree) -> None:
+    """Refuses a save that cannot fit on its disk before a byte is written (ENOSPC, naming the folder)."""
+    import jax
+    import numpy as np
+    needed = sum(np.asarray(a).nbytes for a in jax.tree_util.tree_leaves(tree))
+    needed = int(needed * 1.1) + (1 << 20)   # orbax's metadata and the manifest
+    folder = directory.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return
+    if free < needed:
+        raise OSError(errno.ENOSPC, f"No space left on device: the save needs about {needed:,} bytes, "
+                                    f"{free:,} are free", str(directory))
+
+
+class _Checkpointer:
+    """An orbax checkpointer whose write errors of the file system are OSErrors (ENOSPC, EFBIG, ...)."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def save(self, directory, tree) -> None:
+        _check_free_space(Path(directory), tree)
+        try:
+            self._inner.save(directory, tree)
+        except ValueError as err:
+            os_error = _as_os_error(err, directory)
+            if os_error is None:
+                raise
+            raise os_error from None
+
+    def restore(self, directory):
+        return self._inner.restore(directory)
+
+
 def checkpointer():
     """An orbax ``PyTree`` checkpointer that this process uses on its own.
 
     Over several processes, files are written by process 0 alone (``hl.distribute.on_chief``)
     from arrays every process gathered; orbax's default checkpointer would wait at a
-    barrier for the other processes, so this one names only the calling process.
+    barrier for the other processes, so this one names only the calling process. A write
+    that the file system refuses (a full disk) raises an OSError naming the file.
     """
     import jax
     import orbax.checkpoint as ocp
     if jax.process_count() == 1:
-        return ocp.PyTreeCheckpointer()
+        return _Checkpointer(ocp.PyTreeCheckpointer())
     options = ocp.options.MultiprocessingOptions(primary_host=jax.process_index(),
                                                  active_processes={jax.process_index()})
-    return ocp.Checkpointer(ocp.PyTreeCheckpointHandler(multiprocessing_options=options),
-                            multiprocessing_options=options)
+    return _Checkpointer(ocp.Checkpointer(ocp.PyTreeCheckpointHandler(multiprocessing_options=options),
+                                          multiprocessing_options=options))
