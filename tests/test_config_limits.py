@@ -97,12 +97,11 @@ def test_overrides_address_list_items_and_resolve_nothing(tmp_path):
         cfg.load_config(path, ["model.layers.1.Dense.units=-3"])
     with pytest.raises(cfg.ConfigError, match=r"cannot set model\.layers\.7\.Dense\.units: .*must exist already"):
         cfg.load_config(path, ["model.layers.7.Dense.units=3"])
-    alias_bomb = "[" + ", ".join(["&a [1, 2, 3, 4, 5, 6, 7, 8, 9]"] + ["[" + ", ".join(["*a"] * 9) + "]"] * 1) + "]"
+    # An alias bomb in an override's value: 20 x 9 x 9 x 9 values from about 300 characters.
     nested = "&b [&a [" + ", ".join(["x"] * 9) + "], " + ", ".join(["[*a, *a, *a, *a, *a, *a, *a, *a, *a]"] * 9) + "]"
     with pytest.raises(cfg.ConfigError, match=r"the value of seed: refused: it holds more than 100,000 values"):
         cfg.load_config(path, ["seed=[" + ", ".join([nested] + ["[*b, *b, *b, *b, *b, *b, *b, *b, *b]"] * 20) + "]"])
-    assert alias_bomb  # a small aliased value is fine:
-    assert cfg.load_config(path, ["metrics=[&m accuracy, *m]"]).metrics == ["accuracy", "accuracy"]
+    assert cfg.load_config(path, ["metrics=[&m accuracy, *m]"]).metrics == ["accuracy", "accuracy"]  # small is fine
 
 
 def test_validate_reports_every_mistake_with_its_key_path(tmp_path, capsys):

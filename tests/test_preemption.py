@@ -187,3 +187,24 @@ def test_the_lock_names_a_living_owner_and_a_dead_ones_is_taken_over(tmp_path, c
     with DirectoryLock(tmp_path) as lock:
         assert json.loads(lock.path.read_text())["pid"] == os.getpid()
     assert not (tmp_path / ".lock").exists()
+
+
+def test_a_run_stopped_after_its_last_epoch_resumes_to_its_end_without_training_again(tmp_path, monkeypatch,
+                                                                                      reference):
+    path = tmp_path / "run.yaml"
+    path.write_text(CONFIG)
+    real = hl.Sequential.evaluate
+
+    def killed(self, *args, **kwargs):   # the process dies while testing, after the last epoch
+        raise KeyboardInterrupt("killed")
+    monkeypatch.setattr(hl.Sequential, "evaluate", killed)
+    run_dir = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        cfg.train(path, [], run_dir=run_dir)
+    monkeypatch.setattr(hl.Sequential, "evaluate", real)
+    assert (run_dir / "backup" / "latest").is_dir() and not (run_dir / "metrics.json").exists()
+    assert main(["train", "--resume", str(run_dir)]) == 0
+    log = (run_dir / "log.txt").read_text()
+    assert [log.count(f"Epoch {i}/3 - ") for i in (1, 2, 3)] == [1, 1, 1]   # no epoch trained twice
+    _assert_same_record(run_dir, reference)
+    assert not (run_dir / "backup").exists()

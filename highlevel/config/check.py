@@ -1,8 +1,11 @@
 """Checks the named parts of a config against what is registered, with key paths.
 
 Layers, optimizers, schedules, callbacks, losses and metrics are looked up by
-their registered names only (nothing is imported from a config string), and
-their arguments are checked against the constructors' signatures.
+their registered names only (nothing is imported from a config string), their
+arguments are checked against the constructors' signatures, and each is then
+constructed from its values (unbuilt), so that ``units: -5``, ``activation: rellu``
+or ``learning_rate: fast`` are found by ``validate`` too. Independent parts are
+checked independently: every mistake is reported, each with its key path.
 """
 
 from __future__ import annotations

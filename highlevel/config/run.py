@@ -21,6 +21,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -254,7 +255,8 @@ def _callbacks(config: RunConfig, run_dir: Path, backup: str, continuing: bool =
             if isinstance(cb, hl.callbacks.CSVLogger):
                 cb.append = True
     record = _Record()
-    backup_cb = hl.callbacks.BackupAndRestore(str(run_dir / backup))
+    # Kept until metrics.json is written: a run stopped after its last epoch resumes to its end.
+    backup_cb = hl.callbacks.BackupAndRestore(str(run_dir / backup), delete_checkpoint=False)
     return own + [
         record,
         hl.callbacks.TensorBoard(str(run_dir / "tensorboard")),
@@ -289,6 +291,7 @@ def _fit(config: RunConfig, run_dir: Path, data, model) -> dict[str, Any]:
             if config.fine_tune is not None:
                 model.save_weights(phase_one / "weights")
                 on_chief(lambda: _write_json(phase_one / "history.json", history), "write history.json")
+                on_chief(lambda: shutil.rmtree(run_dir / "backup", ignore_errors=True), "delete the backup")
         if config.fine_tune is not None:
             _prepare_fine_tune(config, model)
             callbacks, record = _callbacks(config, run_dir, "backup_fine_tune", continuing=True)
@@ -304,6 +307,8 @@ def _fit(config: RunConfig, run_dir: Path, data, model) -> dict[str, Any]:
                "validation": {k[4:]: v for k, v in last.items() if k.startswith("val_")},
                "test": test, "epochs": len(next(iter(history.values()), [])), "history": history}
     on_chief(lambda: _write_json(run_dir / "metrics.json", metrics), "write metrics.json")
+    for backup in ("backup", "backup_fine_tune"):  # the run is complete: nothing to resume
+        on_chief(lambda: shutil.rmtree(run_dir / backup, ignore_errors=True), "delete the backup")
     return metrics
 
 
