@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,10 @@ def build_data(cfg, seed: int) -> Data:
     stats["input_shape"] = [int(d) for d in np.shape(x_train)[1:]]
     if "input_range" not in stats:
         raw = np.asarray(x_train)
-        stats["input_range"] = [float(np.nanmin(raw)), float(np.nanmax(raw))] if raw.size else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all NaN: refused by the data checks anyway
+            bounds = [float(np.nanmin(raw)), float(np.nanmax(raw))] if raw.size else []
+        stats["input_range"] = bounds if bounds and np.all(np.isfinite(bounds)) else None
     pre = cfg.preprocessing
     x_train = apply_preprocessing(x_train, pre, {})
     x_test = apply_preprocessing(x_test, pre, {})
