@@ -2,10 +2,16 @@
 
     highlevel train CONFIG.yaml [key.path=value ...] [--run-dir DIR]
     highlevel train --resume RUN_DIR
-    highlevel evaluate RUN_DIR [--data FILE.npz]
-    highlevel predict RUN_DIR INPUT [--output FILE.npy]
+    highlevel evaluate RUN_DIR [--data FILE.npz|FILE.csv]
+    highlevel predict RUN_DIR INPUT [--output FILE.npy|FILE.csv]
     highlevel validate CONFIG.yaml [key.path=value ...]
     highlevel show CONFIG.yaml [key.path=value ...]
+
+Exit status: 0 done; 2 a mistake in the config, the data or the run directory (one
+sentence a mistake, naming the file and the key path); 1 the machine refused (disk
+full, no permission: one sentence naming the file); 75 stopped by SIGTERM or SIGINT
+with a backup (``highlevel train --resume RUN_DIR`` continues); 130 interrupted at once
+(a second Ctrl-C).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from typing import Sequence
 
 __all__ = ["main"]
@@ -28,21 +35,48 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--run-dir", help="the run directory (default: output_dir/NAME-TIMESTAMP)")
     evaluate = sub.add_parser("evaluate", help="evaluate a run's trained model")
     evaluate.add_argument("run_dir")
-    evaluate.add_argument("--data", help=".npz file with x and y (default: the run's test split)")
+    evaluate.add_argument("--data", help=".npz with x and y, or .csv (default: the run's test split), in the "
+                                         "form the run's data source gives; the run's preprocessing is applied")
     predict = sub.add_parser("predict", help="predict with a run's trained model")
     predict.add_argument("run_dir")
-    predict.add_argument("input", help=".npy, .npz (x) or .csv inputs")
-    predict.add_argument("--output", help="where to save the predictions (.npy)")
-    for name, text in (("validate", "check a config without training"), ("show", "print the resolved config")):
+    predict.add_argument("input", help=".npy, .npz (x) or .csv inputs, in the form the run's data source gives; "
+                                       "the run's preprocessing is applied")
+    predict.add_argument("--output", help="where to save the predictions (.npy or .csv; its folder must exist)")
+    for name, text in (("validate", "check a config, its data and its model without training or writing"),
+                       ("show", "print the resolved config")):
         p = sub.add_parser(name, help=text)
         p.add_argument("config")
         p.add_argument("overrides", nargs="*")
     return parser
 
 
+def _os_error(err: OSError) -> str:
+    name = err.filename or getattr(err, "filename2", None)
+    what = err.strerror or str(err) or type(err).__name__
+    where = f"{name}: " if name else ""
+    return f"{where}{what}; free space or choose a writable place, then run the command again"
+
+
+def _quiet_threads():
+    """Errors in background threads (a checkpoint or event-file writer) are kept, not printed as
+    tracebacks: the main thread reports the first, as one sentence."""
+    previous = threading.excepthook
+    seen: list[BaseException] = []
+    threading.excepthook = lambda args: seen.append(args.exc_value)
+    return previous, seen
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    import logging
     from highlevel import config as cfg
+    from highlevel.callbacks import TrainingPreempted
+    previous_hook, thread_errors = _quiet_threads()
+    # orbax logs its background threads' failures with their tracebacks; the command reports
+    # the error they raise in the main thread instead, once.
+    absl = logging.getLogger("absl")
+    absl_level = absl.level
+    absl.setLevel(logging.CRITICAL)
     try:
         if args.command == "train":
             if args.resume:
@@ -59,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "predict":
             print(f"predictions: {cfg.predict(args.run_dir, args.input, args.output)}")
         elif args.command == "validate":
-            cfg.load_config(args.config, args.overrides)
+            cfg.check(args.config, args.overrides)
             print(f"{args.config}: valid")
         elif args.command == "show":
             import yaml
@@ -68,6 +102,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except cfg.ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except TrainingPreempted as err:
+        run_dir = getattr(err, "run_dir", None)
+        more = f" Continue with: highlevel train --resume {run_dir}" if run_dir else ""
+        print(f"stopped: {err}{more}", file=sys.stderr)
+        return cfg.EXIT_PREEMPTED
+    except OSError as err:
+        print(f"error: {_os_error(err)}.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted.", file=sys.stderr)
+        return 130
+    finally:
+        threading.excepthook = previous_hook
+        absl.setLevel(absl_level)
+    if thread_errors:
+        err = thread_errors[0]
+        text = _os_error(err) if isinstance(err, OSError) else f"{type(err).__name__}: {err}"
+        print(f"error: a background writer failed: {text}.", file=sys.stderr)
+        return 1
     return 0
 
 

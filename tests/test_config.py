@@ -15,6 +15,29 @@ CONFIGS = sorted(Path(__file__).resolve().parents[1].joinpath("configs").glob("*
 
 QUICK = ["trainer.epochs=1", "trainer.steps_per_epoch=2", "data.limit=200", "trainer.verbose=0"]
 
+# Debian's dataset-fashion-mnist (installed by .ci/run). Without it, the configs' smoke tests
+# read small generated IDX files of the same form; the real data is tested in test_datasets.py.
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def _idx(array: np.ndarray) -> bytes:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+@pytest.fixture(scope="module")
+def fashion_override(tmp_path_factory) -> list[str]:
+    """``data.path=`` a folder of generated Fashion-MNIST IDX files (4 images a class), or nothing
+    when Debian's dataset-fashion-mnist is installed."""
+    if DEBIAN_FASHION.is_dir():
+        return []
+    folder = tmp_path_factory.mktemp("fashion_mnist_fixture")
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 40), ("t10k", 20)):
+        (folder / f"{split}-images-idx3-ubyte").write_bytes(_idx(rng.integers(0, 256, (n, 28, 28))))
+        (folder / f"{split}-labels-idx1-ubyte").write_bytes(_idx(np.arange(n) % 10))
+    return [f"data.path={folder}"]
+
 
 def _write(tmp_path, text: str, name="run.yaml") -> Path:
     path = tmp_path / name
@@ -38,7 +61,7 @@ trainer: {epochs: 2, verbose: 0}
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
-def test_every_config_validates_and_trains_a_few_steps(path, tmp_path):
+def test_every_config_validates_and_trains_a_few_steps(path, tmp_path, fashion_override):
     assert CONFIGS, "configs/ holds no YAML runs"
     loaded = cfg.load_config(path)
     quick = QUICK
@@ -47,6 +70,8 @@ def test_every_config_validates_and_trains_a_few_steps(path, tmp_path):
             "data.per_class=2", "data.test_limit=8", "data.preprocessing.resize=[32,32]"]
         if loaded.fine_tune is not None:
             quick.append("fine_tune.epochs=1")
+    if loaded.data.source == "fashion_mnist":
+        quick = quick + fashion_override
     run_dir = cfg.train(path, quick + [f"output_dir={tmp_path}"])
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert np.isfinite(metrics["train"]["loss"]) and np.isfinite(metrics["test"]["loss"])
@@ -82,7 +107,7 @@ def test_same_config_and_seed_give_identical_weights(tmp_path):
 
 
 def test_interrupted_run_resumes_to_identical_weights(tmp_path, monkeypatch):
-    path = _write(tmp_path, BASE.replace("epochs: 2", "epochs: 4"))
+    path = _write(tmp_path, BASE.replace("epochs: 2", "epochs: 4") + "callbacks: [{CSVLogger: {filename: log.csv}}]\n")
     reference = cfg.train(path, [f"output_dir={tmp_path / 'ref'}"])
 
     class Crash(hl.callbacks.Callback):
@@ -103,8 +128,11 @@ def test_interrupted_run_resumes_to_identical_weights(tmp_path, monkeypatch):
     theirs = hl.models.load_model(reference / "checkpoints" / "last").get_weights()
     for a, b in zip(ours, theirs):
         np.testing.assert_array_equal(a, b)
-    assert json.loads((crashed / "metrics.json").read_text())["test"] == \
-        json.loads((reference / "metrics.json").read_text())["test"]
+    ours, theirs = (json.loads((d / "metrics.json").read_text()) for d in (crashed, reference))
+    assert ours["test"] == theirs["test"]
+    # The record is complete, as if never interrupted: every epoch once in the CSV and the history.
+    assert ours["epochs"] == 4 and ours["history"] == theirs["history"]
+    assert (crashed / "log.csv").read_text() == (reference / "log.csv").read_text()
 
 
 def test_get_config_model_section_trains_the_same(tmp_path):
@@ -142,6 +170,25 @@ def test_config_errors_name_the_place_and_the_fix(tmp_path, text, override, matc
     with pytest.raises(cfg.ConfigError, match=match):
         cfg.train(path, list(override) + [f"output_dir={out}"])
     assert not out.exists()   # nothing written before the config is valid
+
+
+def test_validate_without_the_fashion_mnist_files_names_the_debian_package(tmp_path, monkeypatch, capsys):
+    import dataclasses
+    import urllib.request
+    from highlevel.datasets import fashion_mnist
+    missing = tmp_path / "not-installed"
+    monkeypatch.setattr(fashion_mnist, "SOURCE", dataclasses.replace(fashion_mnist.SOURCE, system_dirs=(str(missing),)))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))          # an empty cache
+    monkeypatch.delenv("HIGHLEVEL_DATA", raising=False)
+
+    def offline(url, *args, **kwargs):
+        raise urllib.error.URLError("no network")
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    assert main(["validate", "configs/fashion_mnist_cnn.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: data (fashion_mnist): Fashion-MNIST files not found") and err.count("\n") == 1
+    assert f"install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist, which puts them in " \
+           f"{missing})" in err and "$HIGHLEVEL_DATA/fashion_mnist" in err and "(in a config: data.path)" in err
 
 
 def test_command_line(tmp_path, capsys):

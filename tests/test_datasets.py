@@ -176,10 +176,16 @@ def test_offline_error_says_what_is_missing_and_where(tmp_path, monkeypatch, off
     assert offline and not any(cache("mnist").glob("*"))
 
 
-def test_fashion_mnist_offline_error(monkeypatch):
+def test_fashion_mnist_offline_error(monkeypatch, tmp_path):
     monkeypatch.setattr(fashion_mnist, "SOURCE", dataclasses.replace(fashion_mnist.SOURCE, system_dirs=()))
     with pytest.raises(FileNotFoundError, match=r"^Fashion-MNIST files not found: .*"
                                                 r"downloading http://fashion-mnist\.s3-website\.eu-central-1"):
+        fashion_mnist.load_data()
+    # The Debian package that provides the files is named, and where it puts them.
+    missing = tmp_path / "no-package"
+    monkeypatch.setattr(fashion_mnist, "SOURCE", dataclasses.replace(fashion_mnist.SOURCE, system_dirs=(str(missing),)))
+    with pytest.raises(FileNotFoundError, match=rf"install Debian's dataset-fashion-mnist \(apt-get install "
+                                                rf"dataset-fashion-mnist, which puts them in {missing}\)"):
         fashion_mnist.load_data()
 
 

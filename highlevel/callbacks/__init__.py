@@ -5,6 +5,7 @@ lives with the trainer in ``highlevel.training``.
 """
 
 from highlevel.callbacks.backup_and_restore import BackupAndRestore
+from highlevel.callbacks.backup_on_signal import BackupOnSignal, TrainingPreempted
 from highlevel.callbacks.batch_norm_momentum_scheduler import BatchNormMomentumScheduler
 from highlevel.callbacks.csv_logger import CSVLogger
 from highlevel.callbacks.dropout_scheduler import DropoutScheduler
@@ -20,7 +21,7 @@ from highlevel.callbacks.terminate_on_nan import TerminateOnNaN
 from highlevel.training.callback import Callback, CallbackList, History
 from highlevel.training.progress import ProgbarLogger
 
-__all__ = ["BackupAndRestore", "BatchNormMomentumScheduler", "CSVLogger", "Callback", "CallbackList",
+__all__ = ["BackupAndRestore", "BackupOnSignal", "BatchNormMomentumScheduler", "CSVLogger", "Callback", "CallbackList",
            "DropoutScheduler", "EarlyStopping", "FreezeBatchNorm", "History", "LambdaCallback",
            "LearningRateScheduler", "ModelCheckpoint", "PreciseBatchNorm", "ProgbarLogger",
-           "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN"]
+           "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN", "TrainingPreempted"]

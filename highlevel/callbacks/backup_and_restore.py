@@ -7,9 +7,11 @@ step starts, the data-order seed, and the state of every other callback. So a
 ``fit`` killed at any moment and run again with the same code, seed and
 arguments ends with the same weights, bit for bit, as one never interrupted.
 
-Layout of ``backup_dir``: ``latest/`` (``backup.json`` and an orbax checkpoint of
-the arrays), replaced atomically: each backup is written into a hidden temporary
-sibling and renamed into place, so a crash while writing leaves the previous one.
+Layout of ``backup_dir``: ``latest/`` (``backup.json``, an orbax checkpoint of the
+arrays and ``MANIFEST.json``, their checksums, written last), replaced atomically: each
+backup is written into a hidden temporary sibling and renamed into place, so a crash
+while writing leaves the previous one. A backup is verified against its manifest before
+it is read; a damaged one is refused, naming the file.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import uuid
 import warnings
 from pathlib import Path
 
@@ -28,7 +29,8 @@ from highlevel.training.callback import Callback, History
 from highlevel.training.seam import Snapshot
 from highlevel.training.progress import ProgbarLogger
 from highlevel.distribute.processes import on_chief
-from highlevel.utils.files import checkpointer, swap_into_place
+from highlevel.utils.files import checkpointer, swap_into_place, temporary_name, tidy
+from highlevel.utils.manifest import DamagedSaveError, verify_manifest, write_manifest
 
 __all__ = ["BackupAndRestore"]
 
@@ -140,6 +142,14 @@ class BackupAndRestore(Callback):
             # a change another callback made to them is in the backup.
             self._save()
 
+    def backup_now(self) -> None:
+        """Writes a backup of the training state as it is now, also in the middle of an epoch.
+
+        Call it from a callback hook during ``fit`` (``BackupOnSignal`` does, when a SIGTERM
+        or SIGINT arrives); ``fit`` started again resumes from exactly this step.
+        """
+        self._save()
+
     def on_train_end(self, logs=None):
         if self.delete_checkpoint:
             on_chief(self._delete, f"delete the backup in {self.backup_dir}")
@@ -167,14 +177,11 @@ class BackupAndRestore(Callback):
         if not d.exists():
             return None
         latest = d / _LATEST
-        for name in sorted(os.listdir(d)):
-            entry = d / name
-            if name.startswith(_OLD_PREFIX) and not latest.exists() and (entry / "backup.json").exists():
-                os.replace(entry, latest)
-            elif name.startswith((_TMP_PREFIX, _OLD_PREFIX)):
-                shutil.rmtree(entry, ignore_errors=True)  # an unfinished write, or already replaced
+        fix = f"delete {d} to start afresh, or pass another backup_dir."
+        tidy(latest, (_TMP_PREFIX,), (_OLD_PREFIX,), lambda entry: self._complete(entry, fix))
         if not latest.exists():
             return None
+        verify_manifest(latest, "backup", fix)
         meta_path = latest / "backup.json"
         try:
             meta = json.loads(meta_path.read_text())
@@ -184,6 +191,14 @@ class BackupAndRestore(Callback):
             raise ValueError(f"{latest} is not a backup written by BackupAndRestore (no valid backup.json). "
                              f"Delete {d} to start afresh, or pass another backup_dir.")
         return latest
+
+    @staticmethod
+    def _complete(entry: Path, fix: str) -> bool:
+        try:
+            verify_manifest(entry, "backup", fix)
+        except DamagedSaveError:
+            return False
+        return True
 
     def _delete(self) -> None:
         d = self.backup_dir
@@ -250,13 +265,14 @@ class BackupAndRestore(Callback):
         self._check_dir()
         d = self.backup_dir
         d.mkdir(parents=True, exist_ok=True)
-        tmp = d / f"{_TMP_PREFIX}{uuid.uuid4().hex[:8]}"
+        tmp = d / temporary_name(_TMP_PREFIX)
         latest = d / _LATEST
         try:
             tmp.mkdir()
             checkpointer().save(str(tmp / "arrays"), {f"{i:05d}": a for i, a in enumerate(arrays)})
-            (tmp / "backup.json").write_text(meta_text)  # written last: its presence marks a whole backup
-            swap_into_place(tmp, latest, d / f"{_OLD_PREFIX}{uuid.uuid4().hex[:8]}")
+            (tmp / "backup.json").write_text(meta_text)
+            write_manifest(tmp)  # last: its presence marks a whole backup
+            swap_into_place(tmp, latest, d / temporary_name(_OLD_PREFIX))
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -4,9 +4,10 @@ Writing happens in a background thread (``asynchronous=True``) after a host copy
 at the save point, so disk time overlaps training.
 
 Each checkpoint is a directory written by ``model.save`` (or ``model.save_weights``)
-into a hidden temporary sibling and then moved into place, so that an exception
-or a crash while writing leaves the previous checkpoint at that path whole and
-loadable with ``hl.models.load_model`` (or ``model.load_weights``).
+into a hidden temporary sibling, checksummed (``MANIFEST.json``, written last) and then
+moved into place, so that an exception or a crash while writing leaves the previous
+checkpoint at that path whole and loadable with ``hl.models.load_model`` (or
+``model.load_weights``), which verifies every file first.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-import uuid
 import warnings
 from pathlib import Path
 from typing import Any
@@ -23,24 +23,17 @@ import jax
 
 from highlevel.callbacks.early_stopping import check_mode, is_improvement, resolve_mode
 from highlevel.distribute.processes import on_chief
-from highlevel.models.saving import prepare_save
+from highlevel.models.saving import prepare_save, tidy_siblings
 from highlevel.training.callback import Callback
-from highlevel.utils.files import swap_into_place
+from highlevel.utils.files import swap_into_place, temporary_name
+from highlevel.utils.manifest import write_manifest
 
 __all__ = ["ModelCheckpoint"]
 
 
-def _hidden_siblings(path: Path) -> list[Path]:
-    """Leftovers of an interrupted write of ``path`` (temporary and displaced directories)."""
-    prefixes = tuple(f"{dots}{path.name}.ckpt-{kind}-" for dots in (".", "..") for kind in ("tmp", "old"))
-    if not path.parent.is_dir():
-        return []
-    return [path.parent / n for n in os.listdir(path.parent) if n.startswith(prefixes)]
-
-
 def _swap_into_place(tmp: Path, path: Path) -> None:
     """Moves the finished ``tmp`` to ``path``; if that fails, the previous ``path`` is put back."""
-    swap_into_place(tmp, path, path.parent / f".{path.name}.ckpt-old-{uuid.uuid4().hex[:8]}")
+    swap_into_place(tmp, path, path.parent / temporary_name(f".{path.name}.ckpt-old-"))
 
 
 class ModelCheckpoint(Callback):
@@ -214,17 +207,14 @@ class ModelCheckpoint(Callback):
             raise FileExistsError(f"ModelCheckpoint saves directories, but {path} is a file. Choose a "
                                   "filepath that names a directory (or nothing yet).")
         path.parent.mkdir(parents=True, exist_ok=True)
-        for stale in _hidden_siblings(path):  # left by a process killed while writing this path
-            if stale.name.startswith(f".{path.name}.ckpt-old-") and not path.exists():
-                os.replace(stale, path)  # killed between its two renames: this was the checkpoint
-            else:
-                shutil.rmtree(stale, ignore_errors=True)
-        tmp = path.parent / f".{path.name}.ckpt-tmp-{uuid.uuid4().hex[:8]}"
+        tidy_siblings(path)  # what a process killed while writing this path left
+        tmp = path.parent / temporary_name(f".{path.name}.ckpt-tmp-")
 
         def job() -> None:
             try:
                 tmp.mkdir()
                 write(tmp)
+                write_manifest(tmp)  # last: its presence marks a whole checkpoint
                 _swap_into_place(tmp, path)
                 for oldest in drop:
                     if oldest.is_dir():

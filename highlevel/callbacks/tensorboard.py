@@ -22,6 +22,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from highlevel.callbacks.backup_on_signal import TrainingPreempted
 from highlevel.layers.base import Hyperparameter
 from highlevel.layers.core import Embedding
 from highlevel.callbacks._layers import all_layers
@@ -130,6 +131,7 @@ class TensorBoard(Callback):
         self._session_hparams: dict[str, Any] = {}
         self._last_epoch = 0
         self._embeddings: list[tuple[str, Embedding, str | None]] = []
+        self._resumed = self._started = False
 
     chief_only = True   # over several processes, process 0 alone writes the event files
 
@@ -167,9 +169,27 @@ class TensorBoard(Callback):
         self._embeddings = self._embedding_layers() if self.embeddings_freq else []
         self._global_step = 0
         self._last_logs = {}
+        self._resumed = False          # set by BackupAndRestore (after this hook) when resuming
+        self._started = False
+        if self._start_batch == 1:
+            self._start_trace()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self._started:
+            self._start()
+
+    def _start(self) -> None:
+        """Opens the writers; a fresh run (not a resumed one) writes the summary and starts its session."""
+        self._started = True
         os.makedirs(self.log_dir, exist_ok=True)
         train = self._writer("train")
         self._writer("validation")
+        if self._resumed:
+            # The interrupted process wrote these: the resumed one continues its session.
+            self._session_hparams = self._base_hparams()
+            self._writer("")
+            self._flush()
+            return
         if self.write_graph:
             lines: list[str] = []
             self.model.summary(print_fn=lines.append)
@@ -177,8 +197,6 @@ class TensorBoard(Callback):
             text = "\n".join("    " + line for line in "\n".join(lines).splitlines())
             train.add_text("model_summary", text, global_step=0)
         self._write_hparams_start()
-        if self._start_batch == 1:
-            self._start_trace()
         self._flush()
 
     def on_train_batch_end(self, batch, logs=None):
@@ -220,13 +238,22 @@ class TensorBoard(Callback):
         self._close("STATUS_SUCCESS")
 
     def on_train_exception(self, exception: BaseException) -> None:
+        if isinstance(exception, TrainingPreempted):
+            # Stopped to be resumed: the session goes on in the resumed process, which ends it.
+            writers, self._writers = self._writers, {}
+            if self._tracing:
+                self._stop_trace()
+            for writer in writers.values():
+                writer.close()
+            return
         self._close("STATUS_FAILURE")
 
     def get_state(self) -> dict[str, Any]:
-        return {"global_step": int(self._global_step)}
+        return {"global_step": int(self._global_step), "started": True}
 
     def set_state(self, state: dict[str, Any]) -> None:
         self._global_step = int(state.get("global_step", 0))
+        self._resumed = bool(state.get("started", False))
 
     # -- what is logged ------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,12 @@ def _load_source(cfg, seed: int):
         if series.ndim == 1:
             series = series[:, None]
         n_train = int(len(series) * (1.0 - cfg.test_split))
-        stats = {}
+        # What evaluate and predict take: windows of the series in its own units.
+        stats = {"input_range": [float(series[:n_train].min()), float(series[:n_train].max())]}
         if cfg.preprocessing.standardize:
             mean, std = series[:n_train].mean(0), series[:n_train].std(0) + 1e-8
             series = (series - mean) / std
-            stats = {"series_mean": mean.tolist(), "series_std": std.tolist()}
+            stats.update(series_mean=mean.tolist(), series_std=std.tolist())
         x, y = datasets.timeseries.windows(series, cfg.window, horizon=cfg.horizon)
         (x_train, y_train), (x_test, y_test) = datasets.timeseries.split(x, y, cfg.test_split)
         return ((x_train, y_train), (x_test, y_test)), stats
@@ -63,8 +65,14 @@ def _load_source(cfg, seed: int):
 
 
 def apply_preprocessing(x, cfg, stats: dict[str, Any]):
-    """The host-side preprocessing of ``cfg`` applied to new inputs (``stats`` from training)."""
+    """The host-side preprocessing of ``cfg`` applied to new inputs (``stats`` from training).
+
+    ``stats`` is what the run recorded in ``preprocessing.json``: the training statistics of
+    ``standardize`` (``x_mean``/``x_std``, or a series' ``series_mean``/``series_std``).
+    """
     x = np.asarray(x, np.float32)
+    if "series_mean" in stats:
+        x = (x - np.asarray(stats["series_mean"], np.float32)) / np.asarray(stats["series_std"], np.float32)
     if cfg.rescale is not None:
         x = x * np.float32(cfg.rescale)
     if cfg.expand_dims:
@@ -106,6 +114,26 @@ def build_data(cfg, seed: int) -> Data:
     if cfg.test_limit is not None:
         x_test, y_test = x_test[:cfg.test_limit], y_test[:cfg.test_limit]
     stats: dict[str, Any] = dict(extra_stats)
+    where = f"data ({cfg.source}{': ' + str(cfg.path) if cfg.path else ''})"
+    for name, array in (("x", x_train), ("y", y_train), ("x_test", x_test), ("y_test", y_test)):
+        kind = np.asarray(array[:0]).dtype if hasattr(array, "dtype") else np.asarray(array).dtype
+        if not (np.issubdtype(kind, np.number) or kind == np.bool_):
+            what = "labels" if name.startswith("y") else "inputs"
+            raise ConfigError(f"{where}: the {what} ({name}) hold {kind} values, not numbers: encode them as "
+                              "numbers first (labels as integers 0, 1, ..., e.g. with np.unique(y, "
+                              "return_inverse=True)).")
+    if len(x_train) == 0:
+        raise ConfigError(f"{where}: there are no training samples (x has 0 rows); check the file and the "
+                          "data.limit/per_class settings.")
+    # What evaluate and predict take (preprocessing.json): inputs as the source gives them,
+    # before this preprocessing.
+    stats["input_shape"] = [int(d) for d in np.shape(x_train)[1:]]
+    if "input_range" not in stats:
+        raw = np.asarray(x_train)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all NaN: refused by the data checks anyway
+            bounds = [float(np.nanmin(raw)), float(np.nanmax(raw))] if raw.size else []
+        stats["input_range"] = bounds if bounds and np.all(np.isfinite(bounds)) else None
     pre = cfg.preprocessing
     x_train = apply_preprocessing(x_train, pre, {})
     x_test = apply_preprocessing(x_test, pre, {})
@@ -259,7 +287,8 @@ def _build_named(value: Any, where: str, module, what: str):
         except (TypeError, ValueError) as err:
             raise ConfigError(f"{where}: {err}") from None
         return value
-    obj = _entry_object(value, module._CLASSES, module.get, where)
+    classes = module.loss_classes() if what == "loss" else module.metric_classes()
+    obj = _entry_object(value, classes, module.get, where)
     if obj is not None:
         return obj
     if isinstance(value, dict):

@@ -1,18 +1,22 @@
 """Checks the named parts of a config against what is registered, with key paths.
 
 Layers, optimizers, schedules, callbacks, losses and metrics are looked up by
-their registered names only (nothing is imported from a config string), and
-their arguments are checked against the constructors' signatures.
+their registered names only (nothing is imported from a config string), their
+arguments are checked against the constructors' signatures, and each is then
+constructed from its values (unbuilt), so that ``units: -5``, ``activation: rellu``
+or ``learning_rate: fast`` are found by ``validate`` too. Independent parts are
+checked independently: every mistake is reported, each with its key path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from typing import Any
 
 from highlevel.config.errors import ConfigError, did_you_mean
 
-__all__ = ["check_semantics", "split_entry", "callback_classes"]
+__all__ = ["check_semantics", "semantic_mistakes", "split_entry", "callback_classes", "check_layer", "Mistakes"]
 
 _LAYER_BASE_ARGS = ("name", "trainable", "dtype", "input_shape", "input_dim")
 
@@ -59,32 +63,77 @@ def _check_args(cls, args: dict[str, Any], where: str, extra_ok: tuple[str, ...]
                               f"It takes: {', '.join(sorted(allowed))}.")
 
 
-def check_layer(entry: Any, where: str) -> None:
+def _construct(where: str, make) -> None:
+    """Builds an object from its config values to check them (``units: -5``, ``activation: rellu``)."""
+    try:
+        make()
+    except (TypeError, ValueError, KeyError) as err:
+        text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(f"{where}: {text}") from None
+
+
+class Mistakes:
+    """Collects the mistakes of independent parts of a config, so that all are reported at once."""
+
+    def __init__(self):
+        self.items: list[str] = []
+
+    @contextlib.contextmanager
+    def check(self):
+        try:
+            yield
+        except ConfigError as err:
+            self.items.append(str(err))
+
+
+def check_layer(entry: Any, where: str, mistakes: Mistakes | None = None) -> None:
+    """Checks a layer entry's name, arguments and values (by constructing it, unbuilt)."""
     from highlevel.layers.base import layer_classes
     known_layers = layer_classes()
-    name, args = split_entry(entry, where, "layer")
-    cls = known_layers.get(name)
-    if cls is None:
-        raise ConfigError(f"{where}: unknown layer {name!r}{did_you_mean(name, known_layers)} "
-                          f"Known layers: {', '.join(sorted(known_layers))}.")
-    if name in ("Sequential",):
-        for i, layer in enumerate(args.get("layers", [])):
-            check_layer(layer, f"{where}.layers[{i}]")
-        return
-    if name in ("Model", "Functional"):
-        for i, layer in enumerate(args.get("layers", [])):
-            check_layer({"class_name": layer.get("class_name"), "config": layer.get("config")},
-                        f"{where}.layers[{i}]")
-        return
-    _check_args(cls, args, f"{where}.{name}", _LAYER_BASE_ARGS)
+    mistakes = mistakes if mistakes is not None else _Raising()
+    with mistakes.check():
+        name, args = split_entry(entry, where, "layer")
+        cls = known_layers.get(name)
+        if cls is None:
+            raise ConfigError(f"{where}: unknown layer {name!r}{did_you_mean(name, known_layers)} "
+                              f"Known layers: {', '.join(sorted(known_layers))}.")
+        if name in ("Sequential",):
+            for i, layer in enumerate(args.get("layers", [])):
+                check_layer(layer, f"{where}.layers[{i}]", mistakes)
+            return
+        if name in ("Model", "Functional"):
+            for i, layer in enumerate(args.get("layers", [])):
+                if not isinstance(layer, dict):
+                    raise ConfigError(f"{where}.layers[{i}]: a layer config is {{class_name, config}}, got {layer!r}.")
+                check_layer({"class_name": layer.get("class_name"), "config": layer.get("config")},
+                            f"{where}.layers[{i}]", mistakes)
+            return
+        _check_args(cls, args, f"{where}.{name}", _LAYER_BASE_ARGS)
+        # An explicit name: constructing this check layer takes no default name from the model's layers.
+        named = {**args, "name": args.get("name") or "config_check"}
+        if isinstance(entry, dict) and "class_name" in entry:
+            _construct(f"{where}.{name}", lambda: cls.from_config(named))
+        else:
+            _construct(f"{where}.{name}", lambda: cls(**named))
 
 
-def _check_model(model: dict[str, Any], where: str = "model") -> None:
+class _Raising(Mistakes):
+    """Raises the first mistake (for callers that check one entry)."""
+
+    @contextlib.contextmanager
+    def check(self):
+        yield
+
+
+def _check_model(model: Any, mistakes: Mistakes, where: str = "model") -> None:
+    if not isinstance(model, dict):
+        raise ConfigError(f"{where}: write the model as a mapping: {{layers: [...]}}, {{inputs, nodes, outputs}} "
+                          f"or {{class_name, config}}, got {model!r}.")
     if "class_name" in model:
-        check_layer(model, where)
+        check_layer(model, where, mistakes)
         return
     if "application" in model:
-        _check_application(model, where)
+        _check_application(model, where, mistakes)
         return
     if "layers" in model:
         allowed = {"layers", "name", "input_shape"}
@@ -96,7 +145,7 @@ def _check_model(model: dict[str, Any], where: str = "model") -> None:
         if not isinstance(model["layers"], list) or not model["layers"]:
             raise ConfigError(f"{where}.layers: a non-empty list of layers is needed, got {model['layers']!r}.")
         for i, layer in enumerate(model["layers"]):
-            check_layer(layer, f"{where}.layers[{i}]")
+            check_layer(layer, f"{where}.layers[{i}]", mistakes)
         return
     if "nodes" in model or "inputs" in model:
         allowed = {"inputs", "nodes", "outputs", "name"}
@@ -110,17 +159,19 @@ def _check_model(model: dict[str, Any], where: str = "model") -> None:
                 raise ConfigError(f"{where}.{key}: a functional model needs inputs, nodes and outputs.")
         if not isinstance(model["inputs"], dict):
             raise ConfigError(f"{where}.inputs: a mapping of input names to {{shape: [...]}} is needed.")
+        if not isinstance(model["nodes"], list):
+            raise ConfigError(f"{where}.nodes: a list of nodes is needed, got {model['nodes']!r}.")
         known = set(model["inputs"])
         for i, node in enumerate(model["nodes"]):
             path = f"{where}.nodes[{i}]"
             if not isinstance(node, dict) or not {"name", "layer"} <= set(node):
                 raise ConfigError(f"{path}: a node is {{name: ..., layer: {{Name: {{args}}}}, inputs: [...]}}.")
-            check_layer(node["layer"], f"{path}.layer")
+            check_layer(node["layer"], f"{path}.layer", mistakes)
             inputs = node.get("inputs", [])
             for ref in (inputs if isinstance(inputs, list) else [inputs]):
                 if ref not in known:
-                    raise ConfigError(f"{path}.inputs: {ref!r} is not an input or an earlier node"
-                                      f"{did_you_mean(ref, known)} Known so far: {', '.join(sorted(known))}.")
+                    mistakes.items.append(f"{path}.inputs: {ref!r} is not an input or an earlier node"
+                                          f"{did_you_mean(ref, known)} Known so far: {', '.join(sorted(map(str, known)))}.")
             known.add(node["name"])
         outputs = model["outputs"]
         for ref in (outputs if isinstance(outputs, list) else list(outputs.values()) if isinstance(outputs, dict) else [outputs]):
@@ -132,7 +183,7 @@ def _check_model(model: dict[str, Any], where: str = "model") -> None:
                       "({class_name, config}).")
 
 
-def _check_application(model: dict[str, Any], where: str) -> None:
+def _check_application(model: dict[str, Any], where: str, mistakes: Mistakes) -> None:
     from highlevel import applications
     allowed = {"application", "layers", "name", "input_shape", "trainable", "unfreeze_top", "freeze_batch_norm"}
     unknown = set(model) - allowed
@@ -160,20 +211,24 @@ def _check_application(model: dict[str, Any], where: str) -> None:
     if top is not None and (not isinstance(top, int) or isinstance(top, bool) or top < 0):
         raise ConfigError(f"{where}.unfreeze_top: a number of blocks >= 0, got {top!r}.")
     for i, layer in enumerate(model.get("layers", [])):
-        check_layer(layer, f"{where}.layers[{i}]")
+        check_layer(layer, f"{where}.layers[{i}]", mistakes)
 
 
 def callback_classes() -> dict[str, type]:
+    """The callbacks a config may name: every public callback but those a run adds itself."""
     from highlevel import callbacks
     from highlevel.training.callback import Callback
+    own = ("Callback", "History", "CallbackList", "BackupOnSignal")
     return {name: getattr(callbacks, name) for name in callbacks.__all__
             if isinstance(getattr(callbacks, name), type) and issubclass(getattr(callbacks, name), Callback)
-            and name not in ("Callback", "History", "CallbackList")}
+            and name not in own}
 
 
 def _check_optimizer(opt: Any, where: str = "optimizer") -> None:
     from highlevel import optimizers
     from highlevel.optimizers import schedules
+    if not isinstance(opt, (str, dict)):
+        raise ConfigError(f"{where}: a name (adam) or {{name: adam, learning_rate: ...}}, got {opt!r}.")
     name, args = (opt, {}) if isinstance(opt, str) else (opt.get("name"), {k: v for k, v in opt.items() if k != "name"})
     if name is None:
         raise ConfigError(f"{where}.name: the optimizer's name is required (e.g. adam, sgd).")
@@ -193,42 +248,82 @@ def _check_optimizer(opt: Any, where: str = "optimizer") -> None:
                               f"{did_you_mean(sname, known_schedules)} Known schedules: "
                               f"{', '.join(sorted(known_schedules))}.")
         _check_args(scls, sargs, f"{where}.learning_rate.{sname}")
+        _construct(f"{where}.learning_rate.{sname}", lambda: scls(**sargs))
+        args = {**args, "learning_rate": scls(**sargs)}
+    _construct(where, lambda: cls(**args))
 
 
-def check_semantics(config, source: str) -> None:
-    """Checks the model, optimizer, losses, metrics, augmentation and callbacks of ``config``."""
-    try:
-        _check_model(config.model)
-        _check_optimizer(config.optimizer)
-        for i, entry in enumerate(config.data.augmentation):
-            check_layer(entry, f"data.augmentation[{i}]")
-        known = callback_classes()
-        for i, entry in enumerate(config.callbacks):
+def _check_callbacks(entries: Any, mistakes: Mistakes) -> None:
+    known = callback_classes()
+    if not isinstance(entries, list):
+        raise ConfigError(f"callbacks: a list of {{Name: {{argument: value}}}}, got {entries!r}.")
+    for i, entry in enumerate(entries):
+        with mistakes.check():
             name, args = split_entry(entry, f"callbacks[{i}]", "callback")
             if name not in known:
                 raise ConfigError(f"callbacks[{i}]: unknown callback {name!r}{did_you_mean(name, known)} "
                                   f"Known callbacks: {', '.join(sorted(known))}.")
             _check_args(known[name], args, f"callbacks[{i}].{name}")
-        if config.loss is None:
-            raise ConfigError("loss: a loss is required to train (e.g. loss: sparse_categorical_crossentropy).")
-        from highlevel.config.build import build_losses, build_metrics
-        build_losses(config.loss)
-        build_metrics(config.metrics)
-        if config.data.source in ("npz", "image_folder", "csv") and not config.data.path:
-            raise ConfigError(f"data.path: the {config.data.source} source needs a path.")
-        if config.data.source == "csv" and not config.data.target:
-            raise ConfigError("data.target: the csv source needs the target column's name.")
-        if config.data.source == "image_folder" and not config.data.image_size:
-            raise ConfigError("data.image_size: the image_folder source needs [height, width].")
-        if config.data.source == "timeseries" and not config.data.series:
-            raise ConfigError("data.series: the timeseries source needs a series name (co2, sunspots).")
-        if config.fine_tune is not None:
-            if "application" not in config.model:
+            _construct(f"callbacks[{i}].{name}", lambda: known[name](**args))
+
+
+def _check_data(data: dict, mistakes: Mistakes) -> None:
+    source = data.get("source", "digits")
+    if source in ("npz", "image_folder", "csv") and not data.get("path"):
+        mistakes.items.append(f"data.path: the {source} source needs a path.")
+    if source == "csv" and not data.get("target"):
+        mistakes.items.append("data.target: the csv source needs the target column's name.")
+    if source == "image_folder" and not data.get("image_size"):
+        mistakes.items.append("data.image_size: the image_folder source needs [height, width].")
+    if source == "timeseries" and not data.get("series"):
+        mistakes.items.append("data.series: the timeseries source needs a series name (co2, sunspots).")
+    for i, entry in enumerate(data.get("augmentation") or []):
+        check_layer(entry, f"data.augmentation[{i}]", mistakes)
+
+
+def semantic_mistakes(config: dict[str, Any], skip: set[str] = frozenset()) -> list[str]:
+    """Every mistake in the named parts of ``config`` (a config as a dict), each with its key path.
+
+    Sections in ``skip`` (those the schema already refused) are not looked at.
+    """
+    from highlevel.config.build import build_losses, build_metrics
+    mistakes = Mistakes()
+    if "model" not in skip and "model" in config:
+        with mistakes.check():
+            _check_model(config["model"], mistakes)
+    if "optimizer" not in skip:
+        with mistakes.check():
+            _check_optimizer(config.get("optimizer", "adam"))
+    if "data" not in skip and isinstance(config.get("data", {}), dict):
+        with mistakes.check():
+            _check_data(config.get("data") or {}, mistakes)
+    if "callbacks" not in skip:
+        with mistakes.check():
+            _check_callbacks(config.get("callbacks") or [], mistakes)
+    if "loss" not in skip:
+        with mistakes.check():
+            if config.get("loss") is None:
+                raise ConfigError("loss: a loss is required to train (e.g. loss: sparse_categorical_crossentropy).")
+            build_losses(config["loss"])
+    if "metrics" not in skip:
+        with mistakes.check():
+            build_metrics(config.get("metrics"))
+    fine_tune = config.get("fine_tune")
+    if fine_tune is not None and "fine_tune" not in skip:
+        with mistakes.check():
+            if "application" not in (config.get("model") or {}):
                 raise ConfigError("fine_tune: a second phase unfreezes a pretrained network's top blocks, so the "
                                   "model must be written as {application: {Name: {...}}, layers: [...]}.")
-            opt = config.optimizer
+            opt = config.get("optimizer")
             if isinstance(opt, dict) and isinstance(opt.get("learning_rate"), dict):
                 raise ConfigError("fine_tune: the optimizer's learning_rate must be a number (fine_tune scales it "
                                   "by learning_rate_factor), not a schedule.")
-    except ConfigError as err:
-        raise ConfigError(f"{source}: {err}") from None
+    return list(dict.fromkeys(mistakes.items))
+
+
+def check_semantics(config, source: str) -> None:
+    """Checks the model, optimizer, losses, metrics, augmentation and callbacks of ``config`` (a RunConfig);
+    raises one ConfigError listing every mistake, a line each."""
+    found = semantic_mistakes(config.model_dump())
+    if found:
+        raise ConfigError("\n".join(f"{source}: {m}" for m in found))

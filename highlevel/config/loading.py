@@ -1,42 +1,73 @@
-"""Reading a run config: safe YAML, dotted overrides (OmegaConf), validation (pydantic).
+"""Reading a run config: safe, bounded YAML, dotted overrides (OmegaConf), validation (pydantic).
 
 Every failure is a ``ConfigError`` naming the file and the key path; nothing here
-writes anything.
+writes anything. The file is refused above ``yaml_loader.MAX_BYTES`` and its aliases are
+counted before they are expanded (``yaml_loader``), so neither a large file nor an alias
+bomb can exhaust time or memory; an override's value is parsed by the same loader.
+Interpolations (``${...}``) are never resolved: they stay strings.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from highlevel.config.check import check_semantics
+from highlevel.config.check import semantic_mistakes
 from highlevel.config.errors import ConfigError, did_you_mean, key_path
 from highlevel.config.schema import RunConfig
+from highlevel.config.yaml_loader import MAX_BYTES, YamlLimitError, load_bounded
 
 __all__ = ["load_config", "read_yaml", "apply_overrides", "validate"]
 
+#: Most characters of one ``key.path=value`` override.
+MAX_OVERRIDE_CHARS = 10_000
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """The YAML file as a dict, loaded safely (no Python tags); errors give the file and line."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such config file. Check the path (configs/ holds the examples).")
-    text = path.read_text()
+
+def _parse(text: str, where: str) -> Any:
+    """``text`` as YAML within the budget; errors name ``where`` and the line."""
     try:
-        data = yaml.safe_load(text)
+        return load_bounded(text)
+    except YamlLimitError as err:
+        raise ConfigError(f"{where}: refused: {err}; a run config is far smaller. Write the values out "
+                          "without aliases, or split the file.") from None
     except yaml.constructor.ConstructorError as err:
         mark = err.problem_mark
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: {err.problem} — configs are loaded safely, so Python object tags "
+        place = f"{where}:{mark.line + 1}" if mark else where
+        raise ConfigError(f"{place}: {err.problem} — configs are loaded safely, so Python object tags "
                           "(like !!python/object) are refused; write plain values and registered names.") from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: YAML syntax error: {err.problem}"
+        place = f"{where}:{mark.line + 1}:{mark.column + 1}" if mark else where
+        raise ConfigError(f"{place}: YAML syntax error: {err.problem}"
                           + (f" ({err.context})" if err.context else "") + ".") from None
+    except (yaml.YAMLError, RecursionError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ConfigError(f"{where}: not readable as YAML ({first}); a config is a YAML text file.") from None
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """The YAML file as a dict, loaded safely and within size limits; errors give the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file. Check the path (configs/ holds the examples).")
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_BYTES:
+            raise ConfigError(f"{path}: refused: the file has {size:,} bytes, more than the {MAX_BYTES:,} a run "
+                              "config may have; check that this is the config you meant.")
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the file ({err.strerror}).") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not a text file (byte {err.start} is not UTF-8); a run config is YAML "
+                          "text, like the files in configs/.") from None
+    data = _parse(text, str(path))
     if data is None:
         raise ConfigError(f"{path}: the file is empty; a run config needs at least a 'model' section.")
     if not isinstance(data, dict):
@@ -46,20 +77,34 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def apply_overrides(data: dict[str, Any], overrides: Sequence[str], source: str = "overrides") -> dict[str, Any]:
-    """Merges ``key.path=value`` overrides into ``data`` (OmegaConf's dotlist parsing and merging)."""
+    """Sets ``key.path=value`` overrides in ``data`` (OmegaConf's key paths, ``layers.0`` or ``layers[0]``
+    for a list item; the value parsed as YAML, within the same budget as a file)."""
     if not overrides:
         return data
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
+    parsed = []
     for item in overrides:
-        if "=" not in item or item.startswith("="):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
             raise ConfigError(f"{source}: the override {item!r} must look like key.path=value "
                               "(e.g. trainer.epochs=3).")
+        if len(item) > MAX_OVERRIDE_CHARS:
+            raise ConfigError(f"{source}: the override of {key.strip()} has {len(item):,} characters, more than "
+                              f"{MAX_OVERRIDE_CHARS:,}; put large values in the config file.")
+        parsed.append((key.strip(), _parse(value, f"{source}: the value of {key.strip()}") if value.strip() else None))
     try:
-        merged = OmegaConf.merge(OmegaConf.create(data), OmegaConf.from_dotlist(list(overrides)))
-        return OmegaConf.to_container(merged, resolve=True)
-    except OmegaConfBaseException as err:
-        raise ConfigError(f"{source}: cannot apply the overrides {list(overrides)}: {err}".splitlines()[0]) from None
+        merged = OmegaConf.create(data)
+    except (OmegaConfBaseException, ValueError, TypeError) as err:
+        raise ConfigError(f"{source}: cannot apply overrides to this config ({str(err).splitlines()[0]}).") from None
+    for key, value in parsed:
+        try:
+            OmegaConf.update(merged, key, value, merge=True)
+        except (OmegaConfBaseException, ValueError, TypeError, KeyError, IndexError) as err:
+            reason = str(err).splitlines()[0] or type(err).__name__
+            raise ConfigError(f"{source}: cannot set {key}: {reason}. A list item is addressed by its index, "
+                              "as in model.layers.0.Dense.units=8, and must exist already.") from None
+    return OmegaConf.to_container(merged, resolve=False)
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
@@ -76,27 +121,50 @@ def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
     return list(getattr(current, "model_fields", {}) or [])
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:100] + f"... ({len(text):,} characters)"
+
+
+def _schema_mistakes(err: ValidationError) -> tuple[list[str], set[str]]:
+    """One line per key path that the schema refused (a union's alternatives give one), and the
+    top-level sections concerned."""
+    by_path: dict[str, str] = {}
+    sections = set()
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+        path = key_path(loc)
+        if loc:
+            sections.add(str(loc[0]))
+        if path in by_path:
+            continue
+        if e["type"] == "extra_forbidden":
+            known = _fields_at(RunConfig, loc)
+            by_path[path] = (f"{path}: unknown key{did_you_mean(loc[-1], known)}"
+                             + (f" Known keys here: {', '.join(known)}." if known else ""))
+        elif e["type"] == "missing":
+            by_path[path] = f"{path}: this section is required."
+        else:
+            by_path[path] = f"{path}: {e['msg']}; got {_short(e.get('input'))}."
+    return list(by_path.values()), sections
+
+
 def validate(data: dict[str, Any], source: str = "config") -> RunConfig:
-    """A RunConfig from a dict, or a ConfigError naming the first problem's key path."""
+    """A RunConfig from a dict, or one ConfigError listing every mistake, each with its key path.
+
+    The schema (pydantic) checks keys and types; every named part (layers, optimizer,
+    schedules, callbacks, losses, metrics) is then checked against what is registered
+    and constructed from its values, also in sections next to a schema mistake.
+    """
+    config, mistakes, skip = None, [], set()
     try:
         config = RunConfig.model_validate(data)
     except ValidationError as err:
-        messages = []
-        for e in err.errors():
-            loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
-            path = key_path(loc)
-            if e["type"] == "extra_forbidden":
-                known = _fields_at(RunConfig, loc)
-                messages.append(f"{source}: {path}: unknown key{did_you_mean(loc[-1], known)}"
-                                + (f" Known keys here: {', '.join(known)}." if known else ""))
-            elif e["type"] == "missing":
-                messages.append(f"{source}: {path}: this section is required.")
-            else:
-                messages.append(f"{source}: {path}: {e['msg']}; got {e.get('input')!r}.")
-        # Unions report one error per alternative: the first line is the clearest.
-        raise ConfigError(messages[0] if len(set(m.split(':')[1] for m in messages)) == 1 else
-                          "\n".join(dict.fromkeys(messages))) from None
-    check_semantics(config, source)
+        mistakes, skip = _schema_mistakes(err)
+    sections = config.model_dump() if config is not None else data
+    mistakes += semantic_mistakes(sections, skip)
+    if mistakes:
+        raise ConfigError("\n".join(f"{source}: {m}" for m in dict.fromkeys(mistakes)))
     return config
 
 

@@ -1,11 +1,17 @@
-"""Configured runs: ``train`` a config into a run directory, ``evaluate`` and ``predict`` from one.
+"""Configured runs: ``check`` a config, ``train`` it into a run directory, ``resume`` an interrupted run.
 
 A run directory holds the resolved ``config.yaml``, ``environment.json`` (versions
 and devices), ``log.txt`` (what was printed), ``tensorboard/``, ``checkpoints/best``
 and ``checkpoints/last``, ``preprocessing.json`` and, at the end, ``metrics.json``
-(final train, validation and test metrics, and the history). While a run is
-unfinished it also holds ``backup/``, from which ``train --resume`` continues it
-exactly.
+(final train, validation and test metrics, and the history of every epoch). While a
+run is unfinished it also holds ``backup/``, from which ``train --resume`` continues
+it exactly, and while a process trains in it, ``.lock`` (that process's pid and host),
+which refuses a second one.
+
+Everything that can be checked is checked before anything is written (``check``, which
+``highlevel validate`` runs): the config, the data, the model built from them, and the
+data against the model. SIGTERM or SIGINT stops training after the current step with a
+backup (``TrainingPreempted``; the command exits with ``EXIT_PREEMPTED``).
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import os
 import platform
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -22,13 +30,18 @@ import numpy as np
 import yaml
 
 from highlevel.distribute.processes import barrier, is_chief, on_chief, process_count
-from highlevel.config.build import (apply_preprocessing, build_callbacks, build_data, build_losses,
-                                    build_metrics, build_model, build_optimizer)
+from highlevel.config.build import build_callbacks, build_data, build_losses, build_metrics, build_model, \
+    build_optimizer
 from highlevel.config.errors import ConfigError
 from highlevel.config.loading import load_config, validate
 from highlevel.config.schema import RunConfig
+from highlevel.training.callback import Callback
 
-__all__ = ["train", "resume", "evaluate", "predict", "environment"]
+__all__ = ["check", "train", "resume", "environment", "EXIT_PREEMPTED"]
+
+#: The command's exit status when SIGTERM or SIGINT stopped training with a backup (EX_TEMPFAIL:
+#: "try again later"); ``highlevel train --resume RUN_DIR`` continues the run.
+EXIT_PREEMPTED = 75
 
 
 def environment() -> dict[str, Any]:
@@ -52,11 +65,19 @@ class _Tee:
         self._stream, self._log = stream, log
 
     def write(self, text):
-        self._log.write(text)
+        if self._log is not None:
+            try:
+                self._log.write(text)
+            except OSError:  # a full disk: the terminal still gets every line
+                self._log = None
         return self._stream.write(text)
 
     def flush(self):
-        self._log.flush()
+        if self._log is not None:
+            try:
+                self._log.flush()
+            except OSError:
+                self._log = None
         self._stream.flush()
 
     def isatty(self):
@@ -71,13 +92,35 @@ def _logging_to(path: Path):
     if not is_chief():  # over several processes, process 0 alone keeps the log
         yield
         return
-    with open(path, "a") as log:
-        out, err = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = _Tee(out, log), _Tee(err, log)
+    log = open(path, "a")
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Tee(out, log), _Tee(err, log)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
         try:
-            yield
-        finally:
-            sys.stdout, sys.stderr = out, err
+            log.close()
+        except OSError:
+            pass  # what could not be written is lost; the terminal had it
+
+
+@contextlib.contextmanager
+def _locked(run_dir: Path):
+    """Holds the run directory's lock (process 0) while a process trains in it."""
+    if not is_chief():
+        yield
+        return
+    from highlevel.utils.lock import DirectoryLock, LockedError
+    lock = DirectoryLock(run_dir, "training")
+    try:
+        lock.acquire()
+    except LockedError as err:
+        raise ConfigError(str(err)) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _new_run_dir(config: RunConfig) -> Path:
@@ -102,8 +145,37 @@ def _new_run_dir_here(config: RunConfig) -> Path:
     return run_dir
 
 
+def _writable_problem(folder: Path) -> str | None:
+    """Why ``folder`` (created if missing) could not be written into, or None."""
+    existing = folder.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable"
+    return None
+
+
+def _check_data(config: RunConfig, data, model) -> None:
+    """The training and test data against the model's inputs, outputs and loss (``training/checks.py``)."""
+    from highlevel.training import checks
+    names, shapes = checks.output_names_and_shapes(model)
+    where = f"data ({config.data.source}{': ' + str(config.data.path) if config.data.path else ''})"
+    for x, y, what in ((data.x_train, data.y_train, ""), (data.x_test, data.y_test, "test ")):
+        try:
+            if what == "" or len(x):
+                checks.check_arrays(x, y, what=what)
+            checks.check_training_data(x, y, output_names=names, output_shapes=shapes, loss=build_losses(config.loss),
+                                       input_names=checks.input_names_of(model) if isinstance(x, dict) else None,
+                                       what=what)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"{where}: {err}") from None
+
+
 def _prepare(config: RunConfig):
-    """Everything that can fail on a valid-looking config, before anything is written."""
+    """Everything that can fail on a valid-looking config, before anything is written: the data,
+    the model built and compiled, and the data checked against the model."""
     import highlevel as hl
     hl.utils.set_random_seed(config.seed)
     data = build_data(config.data, config.seed)
@@ -120,18 +192,86 @@ def _prepare(config: RunConfig):
                       distribution=distribution)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"compile: {err}") from None
+    _check_data(config, data, model)
     return data, model
 
 
-def _callbacks(config: RunConfig, run_dir: Path, backup: str) -> list:
+def check(config_path: str | Path, overrides: Sequence[str] = ()) -> RunConfig:
+    """Runs every check ``train`` makes before it trains, and writes nothing.
+
+    The config (keys, types, every named layer, optimizer, schedule, callback, loss and
+    metric, each built from its values; all mistakes reported, each with its key path),
+    the data (found and loaded), the model built and compiled from them, the data against
+    the model (labels, shapes, values), and the output directory (writable).
+
+    Args:
+        config_path: the YAML run config.
+        overrides: ``key.path=value`` overrides.
+
+    Returns:
+        The resolved config.
+
+    Raises:
+        ConfigError: one line per mistake, each naming the file and the key path.
+    """
+    config = load_config(config_path, overrides)
+    _prepare(config)
+    problem = _writable_problem(Path(config.output_dir))
+    if problem is not None:
+        raise ConfigError(f"{config_path}: output_dir: {problem}; choose a folder this process can write.")
+    return config
+
+
+class _Record(Callback):
+    """The history of every epoch of the run; saved in the backup, so a resumed run's is complete."""
+
+    def __init__(self):
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+        self.epochs: list[int] = []
+
+    def on_train_begin(self, logs=None):
+        self.history, self.epochs = {}, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append(int(epoch))
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+
+    def get_state(self) -> dict[str, Any]:
+        return {"history": self.history, "epochs": self.epochs}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.history = {k: list(v) for k, v in state.get("history", {}).items()}
+        self.epochs = list(state.get("epochs", []))
+
+
+def _callbacks(config: RunConfig, run_dir: Path, backup: str, continuing: bool = False) -> tuple[list, _Record]:
     import highlevel as hl
     monitor = "val_loss" if config.trainer.validation_split > 0 else "loss"
-    return build_callbacks(config.callbacks, run_dir) + [
+    own = build_callbacks(config.callbacks, run_dir)
+    if continuing:  # a second phase continues the first one's CSV file
+        for cb in own:
+            if isinstance(cb, hl.callbacks.CSVLogger):
+                cb.append = True
+    record = _Record()
+    # Kept until metrics.json is written: a run stopped after its last epoch resumes to its end.
+    backup_cb = hl.callbacks.BackupAndRestore(str(run_dir / backup), delete_checkpoint=False)
+    return own + [
+        record,
         hl.callbacks.TensorBoard(str(run_dir / "tensorboard")),
         hl.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "best"), monitor=monitor, save_best_only=True),
         hl.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "last")),
-        hl.callbacks.BackupAndRestore(str(run_dir / backup)),
-    ]
+        backup_cb,
+        hl.callbacks.BackupOnSignal(backup_cb),
+    ], record
+
+
+def _write_json(path: Path, value) -> None:
+    """``path`` written whole or not at all."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(value, indent=2))
+    os.replace(tmp, path)
 
 
 def _fit(config: RunConfig, run_dir: Path, data, model) -> dict[str, Any]:
@@ -145,16 +285,19 @@ def _fit(config: RunConfig, run_dir: Path, data, model) -> dict[str, Any]:
             model.load_weights(phase_one / "weights")
             history = json.loads((phase_one / "history.json").read_text())
         else:
-            history = model.fit(data.x_train, data.y_train, epochs=trainer.epochs,
-                                callbacks=_callbacks(config, run_dir, "backup"), **fit_args).history
+            callbacks, record = _callbacks(config, run_dir, "backup")
+            model.fit(data.x_train, data.y_train, epochs=trainer.epochs, callbacks=callbacks, **fit_args)
+            history = record.history
             if config.fine_tune is not None:
                 model.save_weights(phase_one / "weights")
-                on_chief(lambda: (phase_one / "history.json").write_text(json.dumps(history)), "write history.json")
+                on_chief(lambda: _write_json(phase_one / "history.json", history), "write history.json")
+                on_chief(lambda: shutil.rmtree(run_dir / "backup", ignore_errors=True), "delete the backup")
         if config.fine_tune is not None:
             _prepare_fine_tune(config, model)
-            more = model.fit(data.x_train, data.y_train, epochs=trainer.epochs + config.fine_tune.epochs,
-                             initial_epoch=trainer.epochs, callbacks=_callbacks(config, run_dir, "backup_fine_tune"),
-                             **fit_args).history
+            callbacks, record = _callbacks(config, run_dir, "backup_fine_tune", continuing=True)
+            model.fit(data.x_train, data.y_train, epochs=trainer.epochs + config.fine_tune.epochs,
+                      initial_epoch=trainer.epochs, callbacks=callbacks, **fit_args)
+            more = record.history
             history = {k: list(history.get(k, [])) + list(more.get(k, [])) for k in {**history, **more}}
         test = model.evaluate(data.x_test, data.y_test, batch_size=config.data.batch_size, verbose=0,
                               return_dict=True)
@@ -163,7 +306,9 @@ def _fit(config: RunConfig, run_dir: Path, data, model) -> dict[str, Any]:
     metrics = {"train": {k: v for k, v in last.items() if not k.startswith("val_")},
                "validation": {k[4:]: v for k, v in last.items() if k.startswith("val_")},
                "test": test, "epochs": len(next(iter(history.values()), [])), "history": history}
-    on_chief(lambda: (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2)), "write metrics.json")
+    on_chief(lambda: _write_json(run_dir / "metrics.json", metrics), "write metrics.json")
+    for backup in ("backup", "backup_fine_tune"):  # the run is complete: nothing to resume
+        on_chief(lambda: shutil.rmtree(run_dir / backup, ignore_errors=True), "delete the backup")
     return metrics
 
 
@@ -183,28 +328,55 @@ def _prepare_fine_tune(config: RunConfig, model) -> None:
                   distribution=hl.distribute.get(config.trainer.distribution))
 
 
+def _fit_and_name(config: RunConfig, run_dir: Path, data, model) -> None:
+    """``_fit``; a stop on a signal carries the run directory to the command's message."""
+    from highlevel.callbacks import TrainingPreempted
+    try:
+        _fit(config, run_dir, data, model)
+    except TrainingPreempted as err:
+        err.run_dir = str(run_dir)
+        raise
+
+
 def train(config_path: str | Path, overrides: Sequence[str] = (), run_dir: str | Path | None = None) -> Path:
-    """Validates, then trains a config into a new run directory; returns the directory."""
+    """Checks everything, then trains a config into a new run directory; returns the directory.
+
+    Nothing is written before the config, the data and the model passed every check
+    (``check``). The run directory is locked while training.
+    """
     config = load_config(config_path, overrides)
     data, model = _prepare(config)
     run_dir = Path(run_dir) if run_dir is not None else _new_run_dir(config)
     if run_dir.exists() and any(run_dir.iterdir()):
         raise ConfigError(f"{run_dir} already holds files; choose another run directory, or resume it with "
                           f"highlevel train --resume {run_dir}.")
+    problem = _writable_problem(run_dir.parent)
+    if problem is not None:
+        raise ConfigError(f"{config_path}: cannot create the run directory {run_dir}: {problem}; choose a "
+                          "writable output_dir (or --run-dir).")
     barrier("run directory checked")  # by every process, before process 0 writes into it
 
     def start() -> None:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
-        (run_dir / "environment.json").write_text(json.dumps(environment(), indent=2))
-        (run_dir / "preprocessing.json").write_text(json.dumps(data.stats))
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ConfigError(f"{config_path}: cannot create the run directory {run_dir} ({err.strerror}); "
+                              "choose a writable output_dir (or --run-dir).") from None
 
     on_chief(start, f"create the run directory {run_dir}")
-    _fit(config, run_dir, data, model)
+    with _locked(run_dir):
+        def write() -> None:
+            (run_dir / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+            _write_json(run_dir / "environment.json", environment())
+            _write_json(run_dir / "preprocessing.json", data.stats)
+
+        on_chief(write, f"write the run's files into {run_dir}")
+        _fit_and_name(config, run_dir, data, model)
     return run_dir
 
 
-def _run_config(run_dir: Path) -> RunConfig:
+def run_config(run_dir: Path) -> RunConfig:
+    """The config a run directory was trained with (its ``config.yaml``)."""
     path = run_dir / "config.yaml"
     if not path.is_file():
         raise ConfigError(f"{run_dir}: no config.yaml, so this is not a highlevel run directory.")
@@ -213,63 +385,13 @@ def _run_config(run_dir: Path) -> RunConfig:
 
 
 def resume(run_dir: str | Path) -> Path:
-    """Continues an interrupted run exactly (BackupAndRestore underneath)."""
+    """Continues an interrupted run exactly (BackupAndRestore underneath); the run directory is
+    locked while training, so a run still training is refused."""
     run_dir = Path(run_dir)
-    config = _run_config(run_dir)
-    if (run_dir / "metrics.json").exists():
-        raise ConfigError(f"{run_dir} finished already (metrics.json is there); there is nothing to resume.")
-    data, model = _prepare(config)
-    _fit(config, run_dir, data, model)
+    config = run_config(run_dir)
+    with _locked(run_dir):
+        if (run_dir / "metrics.json").exists():
+            raise ConfigError(f"{run_dir} finished already (metrics.json is there); there is nothing to resume.")
+        data, model = _prepare(config)
+        _fit_and_name(config, run_dir, data, model)
     return run_dir
-
-
-def _load_arrays(path: Path, key: str) -> np.ndarray:
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such file.")
-    if path.suffix == ".npy":
-        return np.load(path, allow_pickle=False)
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as f:
-            for name in (key, f"{key}_test", f"{key}_train"):
-                if name in f:
-                    return f[name]
-            raise ConfigError(f"{path}: no array named {key!r} (or {key}_test); it holds {sorted(f.files)}.")
-    if path.suffix == ".csv":
-        return np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
-    raise ConfigError(f"{path}: expected a .npy, .npz or .csv file.")
-
-
-def _trained_model(run_dir: Path):
-    import highlevel as hl
-    last = run_dir / "checkpoints" / "last"
-    if not last.exists():
-        raise ConfigError(f"{run_dir}: no checkpoints/last; train the run first (highlevel train CONFIG).")
-    return hl.models.load_model(last)
-
-
-def evaluate(run_dir: str | Path, data_path: str | Path | None = None) -> dict[str, float]:
-    """The trained model's metrics on the run's test split, or on ``data_path`` (.npz with x and y)."""
-    run_dir = Path(run_dir)
-    config = _run_config(run_dir)
-    model = _trained_model(run_dir)
-    if data_path is None:
-        data = build_data(config.data, config.seed)
-        x, y = data.x_test, data.y_test
-    else:
-        stats = json.loads((run_dir / "preprocessing.json").read_text())
-        x = apply_preprocessing(_load_arrays(Path(data_path), "x"), config.data.preprocessing, stats)
-        y = _load_arrays(Path(data_path), "y")
-    return model.evaluate(x, y, batch_size=config.data.batch_size, verbose=0, return_dict=True)
-
-
-def predict(run_dir: str | Path, input_path: str | Path, output: str | Path | None = None) -> Path:
-    """Predictions for the inputs in ``input_path`` (.npy, .npz or .csv), saved as .npy."""
-    run_dir = Path(run_dir)
-    config = _run_config(run_dir)
-    model = _trained_model(run_dir)
-    stats = json.loads((run_dir / "preprocessing.json").read_text())
-    x = apply_preprocessing(_load_arrays(Path(input_path), "x"), config.data.preprocessing, stats)
-    predictions = model.predict(x, batch_size=config.data.batch_size, verbose=0)
-    output = Path(output) if output is not None else run_dir / "predictions.npy"
-    np.save(output, predictions)
-    return output

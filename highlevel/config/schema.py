@@ -138,3 +138,13 @@ class RunConfig(_Strict):
     fine_tune: FineTuneConfig | None = Field(None, description="a second, fine-tuning phase for pretrained models")
     callbacks: list[dict[str, Any]] = Field(default_factory=list,
                                             description="callbacks by name, e.g. [{EarlyStopping: {patience: 3}}]")
+
+    @field_validator("name", mode="after")
+    @classmethod
+    def _plain_name(cls, value):
+        # The run directory is output_dir/NAME-TIMESTAMP: a name must not lead out of output_dir.
+        if value is not None and (not value or value in (".", "..") or value.startswith(".")
+                                  or any(c in value for c in "/\\") or not value.isprintable()):
+            raise ValueError("a run name is one folder name inside output_dir: letters, digits, '-', '_' "
+                             "and '.', not starting with '.' and without '/' or '\\'")
+        return value

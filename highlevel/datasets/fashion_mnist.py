@@ -27,6 +27,7 @@ SOURCE = IdxSource(
     # Debian's ``dataset-fashion-mnist`` package. Its .gz files are recompressed, so
     # their MD5 differs from the published one; the IDX content is the same.
     system_dirs=("/usr/share/datasets/fashion-mnist",),
+    system_package="dataset-fashion-mnist",
 )
 
 

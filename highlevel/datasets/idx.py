@@ -131,6 +131,7 @@ class IdxSource:
         checksums: file name -> ``"sha256:<hex>"`` or ``"md5:<hex>"`` of the ``.gz`` file.
         aliases: other folder names accepted under ``$HIGHLEVEL_DATA``.
         system_dirs: folders where a system package installs the files.
+        system_package: the Debian package that installs them there, named when they are missing.
 
     >>> from highlevel.datasets.idx import IdxSource
     >>> source = IdxSource(name="tiny", title="Tiny", base_url="https://example.invalid/", checksums={})
@@ -144,6 +145,7 @@ class IdxSource:
     checksums: dict
     aliases: tuple = ()
     system_dirs: tuple = ()
+    system_package: str | None = None
 
 
 def cache_dir(name: str) -> Path:
@@ -233,10 +235,12 @@ def _missing_error(source: IdxSource, folders: list[Path], url: str, err: Except
     reason = getattr(err, "reason", None) or err
     root = os.environ.get("HIGHLEVEL_DATA")
     env_dir = Path(root) / source.name if root else f"$HIGHLEVEL_DATA/{source.name}"
+    package = (f"install Debian's {source.system_package} (apt-get install {source.system_package}, which puts "
+               f"them in {source.system_dirs[0]}), " if source.system_package and source.system_dirs else "")
     return FileNotFoundError(
         f"{source.title} files not found: looked for {names} (or the same names without .gz) in {where}, "
-        f"and downloading {url} failed ({reason}); put the four files in {cache_dir(source.name)} or {env_dir}, "
-        f"or pass load_data(path=<folder holding them>)."
+        f"and downloading {url} failed ({reason}); {package}put the four files in {cache_dir(source.name)} or "
+        f"{env_dir}, or pass load_data(path=<folder holding them>) (in a config: data.path)."
     )
 
 

@@ -67,6 +67,15 @@ _NAMES.update({alias: cls for cls, aliases in (
     (KLDivergence, ("kld", "KLD", "kullback_leibler_divergence"))) for alias in aliases})
 
 
+def loss_classes() -> dict[str, type]:
+    """The built-in loss classes by name (a copy of the registry: for config checks).
+
+    >>> "MeanSquaredError" in loss_classes()
+    True
+    """
+    return {name: cls for name, cls in _CLASSES.items() if name != "LossFunctionWrapper"}
+
+
 def is_loss_function(fn) -> bool:
     """Whether ``fn`` is one of Keras's loss functions here (``hl.losses.mse``...): lower is better."""
     try:

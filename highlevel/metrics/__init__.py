@@ -64,6 +64,15 @@ _NAMES.update({"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbso
 _CLASSES.update({"MeanMetricWrapper": MeanMetricWrapper, "AutoAccuracy": _AutoAccuracy})
 
 
+def metric_classes() -> dict[str, type]:
+    """The built-in metric classes by name (a copy of the registry: for config checks).
+
+    >>> "Accuracy" in metric_classes()
+    True
+    """
+    return dict(_CLASSES)
+
+
 def _known() -> str:
     return ", ".join(sorted({"accuracy", "acc"} | set(_NAMES) | set(_CLASSES) - {"AutoAccuracy"}))
 

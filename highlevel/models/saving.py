@@ -2,15 +2,18 @@
 
 ``model.save(dir)`` writes ``config.json`` (architecture, build shape, compile
 arguments) and an orbax checkpoint of the weights and the optimizer state.
-Everything is written into a temporary sibling directory first and moved into
-place at the end, so a crash while saving leaves the previous save whole.
+Everything is written into a temporary sibling directory first, listed with its
+checksums in ``MANIFEST.json`` (written last) and moved into place at the end, so a crash
+while saving leaves the previous save whole; loading verifies every file against the
+manifest before reading any, and refuses a damaged or incomplete save naming the file.
+The next save or load of a path removes what interrupted saves left and puts back a
+complete copy that a crash between the two final renames had moved aside.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import uuid
 import warnings
 from pathlib import Path
 from typing import Any, Callable
@@ -19,7 +22,8 @@ import jax
 import numpy as np
 
 from highlevel.layers.base import to_jsonable_shape, deserialize_layer
-from highlevel.utils.files import swap_into_place
+from highlevel.utils.files import swap_into_place, temporary_name, tidy
+from highlevel.utils.manifest import DamagedSaveError, verify_manifest, write_manifest
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "prepare_save"]
 
@@ -48,20 +52,54 @@ def _atomic_dir(path: Path, overwrite: bool, write) -> None:
 
 
 def _write_dir(path: Path, overwrite: bool, write) -> None:
+    tidy_siblings(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it.")
     if path.exists() and not path.is_dir():
         raise FileExistsError(f"{path} exists and is a file; highlevel saves into a directory. "
                               "Choose another path.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp = path.parent / temporary_name(f".{path.name}.tmp-")
     try:
         tmp.mkdir()
         write(tmp)
-        swap_into_place(tmp, path, path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}")
+        write_manifest(tmp)  # last: its presence marks a whole save
+        swap_into_place(tmp, path, path.parent / temporary_name(f".{path.name}.old-"))
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _complete(directory: Path) -> bool:
+    try:
+        verify_manifest(directory)
+    except DamagedSaveError:
+        return False
+    return True
+
+
+def tidy_siblings(path: Path) -> Path | None:
+    """Removes what interrupted saves of ``path`` left beside it (``model.save`` and
+    ``ModelCheckpoint``); a complete copy moved aside by a crash between the two final
+    renames is put back at ``path``, which is returned then (None otherwise)."""
+    path = Path(path)
+    tmp = tuple(f"{dots}{path.name}.{kind}tmp-" for dots in (".", "..") for kind in ("", "ckpt-"))
+    old = tuple(f"{dots}{path.name}.{kind}old-" for dots in (".", "..") for kind in ("", "ckpt-"))
+    restored = tidy(path, tmp, old, _complete)
+    if restored is not None:
+        warnings.warn(f"{path} was moved aside by a save interrupted between its two final renames; the "
+                      "complete copy was put back.", stacklevel=3)
+    return restored
+
+
+def _verified(path: Path, what: str) -> None:
+    """``path`` whole, as written: recovered if a crash moved it aside, then every file checked."""
+    tidy_siblings(path)
+    _require(path, what)
+    if not path.is_dir():
+        raise ValueError(f"{path} is a file, but highlevel saves are directories: pass the directory that "
+                         "model.save() or save_weights() wrote.")
+    verify_manifest(path, what)
 
 
 def _compile_config(model) -> dict[str, Any] | None:
@@ -164,11 +202,11 @@ def load_model(filepath, compile: bool = True):
     """
     from highlevel import optimizers
     path = Path(filepath).absolute()
-    _require(path, "saved model")
+    _verified(path, "saved model")
     _require(path / "config.json", "model config (config.json)")
     _require(path / "state", "model weights (state/)")
     config = json.loads((path / "config.json").read_text())
-    if config.get("format") != _FORMAT:
+    if not isinstance(config, dict) or config.get("format") != _FORMAT:
         raise ValueError(f"{path} is not a highlevel model directory (format {config.get('format')!r}).")
     model = deserialize_layer({"class_name": config["class_name"], "config": config["config"]})
     if not model.built and config.get("build_input_shape") is not None:
@@ -241,7 +279,7 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
 def load_weights(model, filepath) -> None:
     """Loads weights saved by ``save_weights`` (or the weights of a ``save``d model)."""
     path = Path(filepath).absolute()
-    _require(path, "saved weights")
+    _verified(path, "saved weights")
     if (path / "weights.json").exists():
         tree = _restore(path / "weights")
     elif (path / "config.json").exists():

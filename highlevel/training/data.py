@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import weakref
 from typing import Iterable, Iterator
 
 import jax
@@ -22,6 +23,7 @@ import numpy as np
 
 from highlevel import backend as _backend
 from highlevel.distribute.strategies import Stacked
+from highlevel.training import checks
 from highlevel.utils import global_state as _global_state
 
 __all__ = ["Batch", "Stacked", "ArrayAdapter", "IterableAdapter", "make_adapter", "prefetch_to_device",
@@ -116,10 +118,37 @@ def _check_lengths(x, y, sample_weight) -> int:
     return flat["x"]
 
 
+# Arrays whose values were checked already (the halves ``split_validation`` returns): an adapter
+# made from them does not pass over them again. Keyed by id, with a weak reference to tell a
+# reused id apart.
+_CHECKED: dict[int, weakref.ref] = {}
+
+
+def _mark_checked(tree) -> None:
+    for leaf in jax.tree_util.tree_leaves(tree):
+        key = id(leaf)
+        try:
+            _CHECKED[key] = weakref.ref(leaf, lambda _, key=key: _CHECKED.pop(key, None))
+        except TypeError:
+            pass  # no weak references to it: it will be checked again, that is all
+
+
+def _checked_already(*trees) -> bool:
+    leaves = [leaf for tree in trees for leaf in jax.tree_util.tree_leaves(tree)]
+    return bool(leaves) and all(_CHECKED.get(id(leaf), lambda: None)() is leaf for leaf in leaves)
+
+
 def split_validation(x, y, sample_weight, validation_split: float):
-    """Keras's rule: the last ``validation_split`` fraction of the data, before shuffling."""
+    """Keras's rule: the last ``validation_split`` fraction of the data, before shuffling.
+
+    The whole data is checked first (``checks.check_arrays``), so a message names a row
+    of the arrays given to ``fit``, wherever it falls.
+    """
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split}.")
+    if is_array_data(x):
+        checks.check_arrays(_tree_standardize(x, "x"), _tree_standardize(y, "y"),
+                            None if sample_weight is None else standardize_array(sample_weight, "sample_weight"))
     n = _num_rows(x)
     split_at = int(n * (1.0 - validation_split))
     if split_at == 0 or split_at == n:
@@ -127,10 +156,13 @@ def split_validation(x, y, sample_weight, validation_split: float):
                          f"samples out of {n}; use a split that keeps both non-empty.")
     head = lambda t: None if t is None else jax.tree_util.tree_map(lambda a: a[:split_at], t)
     tail = lambda t: None if t is None else jax.tree_util.tree_map(lambda a: a[split_at:], t)
-    return (head(x), head(y), head(sample_weight)), (tail(x), tail(y), tail(sample_weight))
+    parts = (head(x), head(y), head(sample_weight)), (tail(x), tail(y), tail(sample_weight))
+    _mark_checked(parts)
+    return parts
 
 
 def _class_weights(y, class_weight: dict | None) -> np.ndarray | None:
+    checks.check_class_weight(class_weight)
     if not class_weight:
         return None
     labels = np.asarray(jax.tree_util.tree_leaves(y)[0])
@@ -154,10 +186,13 @@ class ArrayAdapter:
                  class_weight: dict | None = None, seed: int = 0, steps_per_execution: int = 1):
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        checked = _checked_already(x, y, sample_weight)
         self.x = _tree_standardize(x, "x")
         self.y = _tree_standardize(y, "y")
         self.sample_weight = None if sample_weight is None else standardize_array(sample_weight, "sample_weight").astype(np.float32)
         self.num_samples = _check_lengths(self.x, self.y, self.sample_weight)
+        if not checked:
+            checks.check_arrays(self.x, self.y, self.sample_weight)
         cw = _class_weights(self.y, class_weight) if self.y is not None else None
         if cw is not None:
             self.sample_weight = cw if self.sample_weight is None else self.sample_weight * cw
@@ -203,6 +238,11 @@ class ArrayAdapter:
             mask = mask.reshape(shape)
         sw = mask if self.sample_weight is None else self.sample_weight[idx].reshape(shape) * mask
         return Batch(take(*self._x_leaves), take(*self._y_leaves), sw, mask)
+
+    def check_against(self, model, loss, *, validation=None, epochs=None, initial_epoch: int = 0) -> None:
+        """Checks this data (and ``validation``'s) against the built ``model`` and its ``loss`` (``checks.check_adapter``):
+        labels in range, target shapes, input names; and ``epochs`` when given."""
+        checks.check_adapter(self, model, loss, validation=validation, epochs=epochs, initial_epoch=initial_epoch)
 
     def batch_spec(self) -> Batch:
         """The shapes and dtypes of one batch (``jax.ShapeDtypeStruct``s)."""
@@ -308,9 +348,15 @@ class IterableAdapter:
             if first_raw is None:
                 raise ValueError("The data iterable yielded no batches.")
         first = self._unpack(first_raw)
+        checks.check_arrays(*first)  # the first batch stands for the others
         self.batch_size = _num_rows(first[0])
         self._peeked = first
         return first
+
+    def check_against(self, model, loss, *, validation=None, epochs=None, initial_epoch: int = 0) -> None:
+        """Checks this data (its first batch, and ``validation``'s) against the built ``model`` and its ``loss`` (``checks.check_adapter``):
+        labels in range, target shapes, input names; and ``epochs`` when given."""
+        checks.check_adapter(self, model, loss, validation=validation, epochs=epochs, initial_epoch=initial_epoch)
 
     def batch_spec(self) -> Batch:
         """The shapes and dtypes of one padded batch (``jax.ShapeDtypeStruct``s), from the first batch."""

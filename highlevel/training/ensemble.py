@@ -88,6 +88,10 @@ class EnsembleProgram(Program):
     def analysed_module(self):
         return self.trainers[0].model
 
+    @property
+    def loss_config(self):
+        return self.programs[0].loss_config
+
     # -- setting up ------------------------------------------------------------------------
 
     def prepare(self, x_sample) -> None:

@@ -174,6 +174,16 @@ class Program(abc.ABC):
                 return getattr(metric, "direction", None)
         return None
 
+    @property
+    def loss_config(self):
+        """``compile``'s ``loss`` argument (for the data checks)."""
+        return getattr(self, "loss", None)
+
+    def check_data(self, adapter, **kwargs) -> None:
+        """The data checks that need the built model (``training/checks.py``): labels in range for
+        the loss, target shapes, dict input names; ``epochs`` when given."""
+        adapter.check_against(self.analysed_module, self.loss_config, **kwargs)
+
     def host_batches(self, adapter, epoch: int, start: int, k: int) -> Iterator:
         """The epoch's executions from the host (``adapter.batches``)."""
         return adapter.batches(epoch, start=start, k=k)

@@ -397,6 +397,8 @@ class Trainer:
                                                    validation_steps)
             if self.distribution is not None:
                 self.distribution.prepare_adapter(val_adapter)
+        # The data checks that need the built model (training/checks.py): labels, shapes, names, epochs.
+        program.check_data(adapter, validation=val_adapter, epochs=epochs, initial_epoch=initial_epoch)
         history = History()
         cbs = list(callbacks or [])
         if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
@@ -543,7 +545,7 @@ class Trainer:
         self._require_compiled("evaluate")
         adapter = make_adapter(x, y, sample_weight, batch_size=self._local(batch_size), steps=steps,
                                steps_per_execution=self.steps_per_execution)
-        self._prepare(adapter, "evaluated")
+        self._prepare(adapter, "evaluated").check_data(adapter)
         callback_list = CallbackList(list(callbacks or []), model=self.model)
         callback_list.on_test_begin()
         logs = self._evaluate_adapter(adapter, callback_list=callback_list)

@@ -412,14 +412,17 @@ def test_csv_logger_closes_and_keeps_rows_when_fit_raises(rng, tmp_path):
 def test_terminate_on_nan_in_the_data(rng):
     x, y = _regression(rng, 64)
     x[20, 1] = np.nan                                # in batch 2 of 8 (batch_size 8, no shuffle)
+    # Arrays with a NaN are refused before training (training/checks.py); an iterable is checked
+    # on its first batch only, so a NaN further on reaches the step.
+    batches_of = lambda: [(x[i:i + 8], y[i:i + 8]) for i in range(0, 64, 8)]
     model = _linear()
-    history = model.fit(x, y, batch_size=8, epochs=5, shuffle=False, callbacks=[TerminateOnNaN()], verbose=0)
+    history = model.fit(batches_of(), epochs=5, callbacks=[TerminateOnNaN()], verbose=0)
     assert len(history.history["loss"]) == 1 and np.isnan(history.history["loss"][0])
 
     model = _linear()
     batches = []
     watch = LambdaCallback(on_train_batch_end=lambda batch, logs: batches.append(batch))
-    history = model.fit(x, y, batch_size=8, epochs=5, shuffle=False, verbose=0,
+    history = model.fit(batches_of(), epochs=5, verbose=0,
                         callbacks=[TerminateOnNaN(check_every=2), watch])
     assert batches == [0, 1, 2, 3]                   # seen at the check after batch 3, stopped there
     assert len(history.history["loss"]) == 1 and np.isnan(history.history["loss"][0])
@@ -433,7 +436,7 @@ def test_terminate_on_nan_when_training_diverges(rng):
     assert 2 < len(losses) < 100
     assert not np.isfinite(losses[-1]) and np.all(np.isfinite(losses[:-1]))
     with pytest.raises(RuntimeError, match=r"NaN or Inf loss encountered at epoch 1\b"):
-        _linear(lr=1e3).fit(np.full((4, 3), np.nan, np.float32), np.ones((4, 1), np.float32), epochs=3,
+        _linear(lr=1e3).fit(np.ones((4, 3), np.float32), np.full((4, 1), 1e30, np.float32), epochs=3,
                             verbose=0, callbacks=[TerminateOnNaN(raise_error=True)])
     with pytest.raises(ValueError, match=r"check_every must be a positive integer or None, got 0"):
         TerminateOnNaN(check_every=0)

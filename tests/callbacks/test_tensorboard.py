@@ -179,7 +179,7 @@ def test_per_step_scalars_are_read_only_every_update_freq_steps(tmp_path, rng, u
     history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, callbacks=[tb], verbose=0)
     # One read per epoch end, plus one per logged step: none for the other steps.
     assert model.trainer.metric_reads - reads_before == 2 + len(logged_steps)
-    assert tb.get_state() == {"global_step": 8}
+    assert tb.get_state() == {"global_step": 8, "started": True}
     train = _run(tmp_path / "train")
     if not logged_steps:
         assert "batch_loss" not in train.Tags()["scalars"]
