@@ -65,10 +65,10 @@ class InferenceFunction:
       variables: the model's variables (an ``nnx.State``), the first argument of ``apply``.
 
     >>> import numpy as np, highlevel as hl
-    >>> model = hl.Sequential([hl.Input((3,)), hl.layers.Dropout(0.5), hl.layers.Dense(2, name="y")])
+    >>> model = hl.Sequential([hl.Input((3,), name="x"), hl.layers.Dropout(0.5), hl.layers.Dense(2, name="y")])
     >>> fn = InferenceFunction(model)
     >>> [s.name for s in fn.inputs], [s.name for s in fn.outputs]
-    (['inputs'], ['y'])
+    (['x'], ['y'])
     >>> x = np.ones((4, 3), "float32")
     >>> bool(np.allclose(fn(x)[0], model.predict(x, verbose=0)))
     True

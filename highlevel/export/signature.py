@@ -119,8 +119,21 @@ def input_specs(model, input_signature=None) -> tuple[list[TensorSpec], str]:
                          "input_signature=(None, ...) (the input's shape), or build the model first.")
     is_shape = lambda s: isinstance(s, tuple) and all(isinstance(d, (int, type(None))) for d in s)
     if is_shape(shape):
-        return [_spec_from(shape, "inputs", f"Model '{model.name}''s input")], "single"
+        name, dtype = "inputs", np.float32
+        first = _first_config_layer(model)
+        if first is not None and first.get("class_name") == "InputLayer":   # a Sequential's hl.Input
+            name, dtype = first["config"].get("name", name), first["config"].get("dtype") or dtype
+        spec = _spec_from((None,) + tuple(shape[1:]), name, f"Model '{model.name}''s input")
+        return [dataclasses.replace(spec, dtype=jnp.dtype(dtype).name)], "single"
     return input_specs(model, shape)
+
+
+def _first_config_layer(model) -> dict | None:
+    try:
+        layers = model.get_config().get("layers")
+    except NotImplementedError:   # a subclassed model without get_config
+        return None
+    return layers[0] if layers else None
 
 
 def output_specs(model, example_outputs: Sequence[Any]) -> list[TensorSpec]:
