@@ -12,6 +12,7 @@ import os
 from typing import Any, Iterator, Sequence
 
 import jax
+import numpy as np
 from flax import nnx
 
 from highlevel import backend
@@ -77,10 +78,14 @@ class InferenceFunction:
     def __init__(self, model, input_signature=None):
         self.model_name = model.name
         self.inputs, self.structure = input_specs(model, input_signature)
+        if not model.built:   # a subclassed model given an input_signature: build it on one row of zeros
+            model.build_from_data(self.model_inputs([np.zeros(s.batch_shape(1), s.dtype) for s in self.inputs]))
         self.graphdef, self.variables = nnx.split(model.module)
-        self._output_names = list(getattr(model, "output_names", None) or [])
+        self._output_names: list[str] = []
         example = [jax.ShapeDtypeStruct(s.batch_shape(2), s.dtype) for s in self.inputs]
-        self.outputs: list[TensorSpec] = output_specs(model, jax.eval_shape(self.apply, self.variables, example))
+        outputs = jax.eval_shape(self.apply, self.variables, example)
+        self.outputs: list[TensorSpec] = output_specs(model, outputs)
+        self._output_names = [s.name for s in self.outputs]
 
     def model_inputs(self, inputs: Sequence[Any]):
         """The flat ``inputs`` (one array per input, in ``self.inputs``' order) as the model takes them.

@@ -148,7 +148,10 @@ def output_specs(model, example_outputs: Sequence[Any]) -> list[TensorSpec]:
     >>> output_specs(model, [jax.ShapeDtypeStruct((5, 2), "float32")])
     [TensorSpec(name='logits', shape=(None, 2), dtype='float32')]
     """
-    names = list(getattr(model, "output_names", None) or [])
+    try:
+        names = list(model.output_names)
+    except ValueError:   # a subclassed model that was never built: its outputs have no names
+        names = []
     if len(names) != len(example_outputs):
         names = ["output" if len(example_outputs) == 1 else f"output_{i}" for i in range(len(example_outputs))]
     return [TensorSpec(n, (None,) + tuple(int(d) for d in o.shape[1:]), jnp.dtype(o.dtype).name)

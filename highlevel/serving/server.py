@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+from highlevel.config import ConfigError
 from highlevel.serving.app import DEFAULT_MAX_BODY_BYTES, create_app, require_stack
 from highlevel.serving.servable import Servable
 
@@ -170,9 +171,13 @@ def serve(run_dir: str | Path, host: str = "127.0.0.1", port: int = 8501, name: 
     ...
     highlevel.config.errors.ConfigError: no/such/run: no config.yaml, so this is not a highlevel run directory.
     """
-    servable = Servable.from_run(run_dir, name=name, checkpoint=checkpoint, max_batch_size=max_batch_size)
-    server = ModelServer(servable, host=host, port=port, batching=batching, batch_timeout_s=batch_timeout_s,
-                         max_body_bytes=max_body_bytes, warmup=warmup)
+    try:
+        require_stack()
+        servable = Servable.from_run(run_dir, name=name, checkpoint=checkpoint, max_batch_size=max_batch_size)
+        server = ModelServer(servable, host=host, port=port, batching=batching, batch_timeout_s=batch_timeout_s,
+                             max_body_bytes=max_body_bytes, warmup=warmup)
+    except (ImportError, OSError) as err:   # the command's errors: one line, no traceback
+        raise ConfigError(str(err)) from None
     if not is_loopback(host):
         print(f"warning: listening on {host}, reachable from other machines; the server has no authentication.",
               flush=True)
