@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-batching", dest="batching", action="store_false",
                        help="run each request alone instead of batching concurrent ones")
     serve.add_argument("--max-batch-size", type=int, default=64)
+    serve.add_argument("--batch-timeout-ms", type=float, default=2.0,
+                       help="how long a batch's first request waits for concurrent ones")
     serve.add_argument("--max-body-bytes", type=int, default=16 * 1024 * 1024)
     serve.add_argument("--warmup", action="store_true", help="compile every batch-size bucket before serving")
     for name, text in (("validate", "check a config without training"), ("show", "print the resolved config")):
@@ -82,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from highlevel import serving
             return serving.serve(args.run_dir, host=args.host, port=args.port, name=args.name,
                                  checkpoint=args.checkpoint, batching=args.batching,
-                                 max_batch_size=args.max_batch_size, max_body_bytes=args.max_body_bytes,
+                                 batch_timeout_s=args.batch_timeout_ms / 1000, max_batch_size=args.max_batch_size,
+                                 max_body_bytes=args.max_body_bytes,
                                  warmup=args.warmup)
         elif args.command == "validate":
             cfg.load_config(args.config, args.overrides)

@@ -90,18 +90,17 @@ def create_app(servable: Servable, batching: bool = True, batch_timeout_s: float
     from starlette.concurrency import run_in_threadpool
     from starlette.routing import Route
 
-    state: dict[str, Any] = {"batcher": None}
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         if batching:
-            state["batcher"] = RequestBatcher(servable.predict, servable.predictor.max_batch_size, batch_timeout_s)
+            app.state.batcher = RequestBatcher(servable.predict, servable.predictor.max_batch_size, batch_timeout_s)
         try:
             yield
         finally:
             # After the server stopped taking requests and those in flight were answered.
-            if state["batcher"] is not None:
-                await run_in_threadpool(state["batcher"].close)
+            if app.state.batcher is not None:
+                await run_in_threadpool(app.state.batcher.close)
 
     def decode(body: bytes):
         try:
@@ -114,7 +113,7 @@ def create_app(servable: Servable, batching: bool = True, batch_timeout_s: float
     async def predict(request):
         body = await _read_body(request, max_body_bytes)
         arrays, form = await run_in_threadpool(decode, body)
-        batcher = state["batcher"]
+        batcher = request.app.state.batcher
         if batcher is not None:
             outputs = await asyncio.wrap_future(batcher.submit(arrays))
         else:
@@ -158,5 +157,8 @@ def create_app(servable: Servable, batching: bool = True, batch_timeout_s: float
     async def wrong_method(request, exc):
         return _error(405, f"{request.url.path} does not take {request.method} requests.")
 
-    return Starlette(routes=[Route("/v1/models/{rest:path}", endpoint, methods=["GET", "POST"])],
-                     lifespan=lifespan, exception_handlers={404: not_found, 405: wrong_method})
+    app = Starlette(routes=[Route("/v1/models/{rest:path}", endpoint, methods=["GET", "POST"])],
+                    lifespan=lifespan, exception_handlers={404: not_found, 405: wrong_method})
+    app.state.batcher = None   # the RequestBatcher while the server runs with batching
+    app.state.servable = servable
+    return app
