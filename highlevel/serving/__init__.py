@@ -9,7 +9,7 @@ are padded up to one); concurrent requests are batched within a few milliseconds
 runs on Starlette and uvicorn (``pip install "highlevel[serve]"``), imported only when a
 server is made.
 
->>> import requests, highlevel as hl
+>>> import requests, highlevel as hl, highlevel.serving
 >>> model = hl.Sequential([hl.Input((2,)), hl.layers.Dense(1)], name="tiny")
 >>> with hl.serving.ModelServer(hl.serving.Servable.from_model(model), port=0) as server:
 ...     status = requests.get(f"{server.url}/v1/models/tiny", timeout=30).json()

@@ -65,7 +65,7 @@ class ModelServer:
       graceful_timeout_s: how long a shutdown waits for the requests in flight.
       warmup: compile every batch-size bucket before taking requests.
 
-    >>> import requests, highlevel as hl
+    >>> import requests, highlevel as hl, highlevel.serving
     >>> servable = hl.serving.Servable.from_model(hl.Sequential([hl.Input((2,)), hl.layers.Dense(1)]), name="m")
     >>> with ModelServer(servable, port=0) as server:
     ...     reply = requests.post(f"{server.url}/v1/models/m:predict", json={"instances": [[1, 2]]}, timeout=30)
