@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -23,6 +24,7 @@ ort = pytest.importorskip("onnxruntime", reason="ONNX export is checked with onn
 pytest.importorskip("jax2onnx", reason="ONNX export needs jax2onnx: pip install --no-deps jax2onnx==0.17.1")
 
 TOL = 1e-4
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _randomize(model, seed=0):
@@ -245,8 +247,8 @@ def test_export_does_not_change_the_conv_lowering_setting(monkeypatch):
 def quickstart_run(tmp_path_factory):
     """configs/quickstart.yaml trained for 2 epochs (checkpoints best and last)."""
     from highlevel import config as cfg
-    return cfg.train("configs/quickstart.yaml", [f"output_dir={tmp_path_factory.mktemp('runs')}",
-                                                 "trainer.epochs=2", "trainer.verbose=0"])
+    return cfg.train(ROOT / "configs" / "quickstart.yaml", [f"output_dir={tmp_path_factory.mktemp('runs')}",
+                                                            "trainer.epochs=2", "trainer.verbose=0"])
 
 
 def test_highlevel_export_writes_the_file_and_its_preprocessing(quickstart_run, tmp_path):
@@ -271,7 +273,7 @@ def test_highlevel_export_writes_the_file_and_its_preprocessing(quickstart_run, 
 
 def test_preprocessing_steps_are_recorded_in_order():
     from highlevel.config import TrainedRun, load_config
-    config = load_config("configs/fashion_mnist_mlp.yaml")
+    config = load_config(ROOT / "configs" / "fashion_mnist_mlp.yaml")
     model = hl.Sequential([hl.Input((784,)), hl.layers.Dense(2)])
     run = TrainedRun("r", config, model, "best", {"x_mean": [0.5], "x_std": [2.0]})
     record = run.preprocessing_record()

@@ -29,7 +29,7 @@ pytest.importorskip("starlette", reason="the server runs on Starlette (the serve
 pytest.importorskip("uvicorn", reason="the server runs on uvicorn (the serve extra; the dev extra has it)")
 requests = pytest.importorskip("requests")
 
-from compile_count import count_compilations  # noqa: E402
+from tests.compile_count import count_compilations  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
@@ -122,6 +122,8 @@ def test_the_batcher_gathers_concurrent_requests():
         return [inputs[0] * 10]
 
     batcher = RequestBatcher(predict, max_batch_size=64, timeout_s=0.2)
+    for _ in range(8):
+        batcher.announce()   # as the server does when each request arrives
     barrier = threading.Barrier(8)
 
     def client(i):
@@ -136,6 +138,19 @@ def test_the_batcher_gathers_concurrent_requests():
     assert sum(calls) == sum(range(1, 9)) and len(calls) < 8, calls   # fewer calls than requests
     with pytest.raises(RuntimeError, match="closed"):
         batcher.submit([np.zeros((1, 1))])
+
+
+def test_a_lone_request_does_not_wait_for_the_timeout():
+    batcher = RequestBatcher(lambda xs: xs, max_batch_size=64, timeout_s=30.0)
+    start = time.monotonic()
+    assert batcher.submit([np.ones((2, 1))]).result(timeout=TIMEOUT)[0].shape == (2, 1)
+    assert time.monotonic() - start < 5.0   # nobody else was announced: it ran at once
+    batcher.announce()
+    batcher.withdraw()   # a request that turned out bad is taken back, and waits for nothing
+    start = time.monotonic()
+    batcher.submit([np.ones((1, 1))]).result(timeout=TIMEOUT)
+    assert time.monotonic() - start < 5.0
+    batcher.close()
 
 
 def test_the_batcher_never_exceeds_its_batch_size_and_passes_errors_on():
@@ -327,10 +342,13 @@ def test_highlevel_serve_finishes_requests_in_flight_on_sigterm(quickstart_run, 
     x, want = digits
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    # A batch waits 1.5 s for company, so the requests below are surely in flight at SIGTERM.
     proc = subprocess.Popen([sys.executable, "-m", "highlevel", "serve", str(quickstart_run), "--port", str(port),
-                             "--checkpoint", "last", "--batch-timeout-ms", "1500"],
+                             "--checkpoint", "last", "--max-body-bytes", str(200 * 2**20)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    # Requests of 20,000 images each (about 7 MB of JSON): reading, decoding, 313 model calls
+    # and encoding the answer take seconds, so they are surely in flight at SIGTERM.
+    big = np.tile(x, (541, 1, 1, 1))[:20000]
+    body = json.dumps({"instances": big.tolist()})
     try:
         url = f"http://127.0.0.1:{port}/v1/models/quickstart"
         deadline = time.monotonic() + 120
@@ -339,13 +357,12 @@ def test_highlevel_serve_finishes_requests_in_flight_on_sigterm(quickstart_run, 
             try:
                 if requests.get(url, timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:   # not listening yet
                 pass
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.2)
-        with concurrent.futures.ThreadPoolExecutor(6) as pool:
-            futures = [pool.submit(requests.post, f"{url}:predict", json={"instances": x[i:i + 2].tolist()},
-                                   timeout=TIMEOUT) for i in range(6)]
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            futures = [pool.submit(requests.post, f"{url}:predict", data=body, timeout=300) for _ in range(3)]
             time.sleep(0.5)
             assert not any(f.done() for f in futures), "the requests were answered before SIGTERM"
             proc.send_signal(signal.SIGTERM)
@@ -355,9 +372,10 @@ def test_highlevel_serve_finishes_requests_in_flight_on_sigterm(quickstart_run, 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    for i, reply in enumerate(replies):
+    expected = np.tile(want, (541, 1))[:20000]
+    for reply in replies:
         assert reply.status_code == 200
-        np.testing.assert_allclose(np.asarray(reply.json()["predictions"], np.float32), want[i:i + 2], rtol=1e-5,
+        np.testing.assert_allclose(np.asarray(reply.json()["predictions"], np.float32), expected, rtol=1e-5,
                                    atol=1e-6)
     output = proc.stdout.read()
     assert f"at http://127.0.0.1:{port}/v1/models/quickstart" in output and "Server stopped." in output

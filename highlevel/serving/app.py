@@ -111,13 +111,20 @@ def create_app(servable: Servable, batching: bool = True, batch_timeout_s: float
         return servable.prepare(arrays), form
 
     async def predict(request):
-        body = await _read_body(request, max_body_bytes)
-        arrays, form = await run_in_threadpool(decode, body)
         batcher = request.app.state.batcher
-        if batcher is not None:
-            outputs = await asyncio.wrap_future(batcher.submit(arrays))
-        else:
+        if batcher is None:
+            body = await _read_body(request, max_body_bytes)
+            arrays, form = await run_in_threadpool(decode, body)
             outputs = await run_in_threadpool(servable.predict, arrays)
+        else:
+            batcher.announce()   # a batch forming now waits for this request, and only while it is on its way
+            try:
+                body = await _read_body(request, max_body_bytes)
+                arrays, form = await run_in_threadpool(decode, body)
+            except BaseException:
+                batcher.withdraw()
+                raise
+            outputs = await asyncio.wrap_future(batcher.submit(arrays))
         return _json(await run_in_threadpool(predict_response, outputs, servable.outputs, form))
 
     async def models(request):

@@ -3,7 +3,14 @@
 A worker thread takes the first waiting request, then keeps taking more for at most
 ``timeout_s`` (a few milliseconds) or until ``max_batch_size`` rows are gathered, runs
 them as one batch and hands each request its own rows of the outputs. Under load the
-model runs fewer, fuller batches; a lone request waits at most ``timeout_s`` extra.
+model runs fewer, fuller batches.
+
+A batch waits only for requests that are on their way: the server ``announce()``s each
+request when it arrives, before reading its body, and the batch runs as soon as every
+announced request has joined it (or the timeout passes). So a lone request never waits,
+and requests that arrive while the model runs are gathered into the next batch. (On the
+2-core development machine, waiting the full timeout every time halved the throughput of
+8 closed-loop clients; see benchmarks/RESULTS.md.)
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ class RequestBatcher:
 
     >>> import numpy as np
     >>> batcher = RequestBatcher(lambda xs: [xs[0] * 2], max_batch_size=8, timeout_s=0.005)
+    >>> for _ in range(3):
+    ...     batcher.announce()   # three requests on their way: a batch waits for them
     >>> futures = [batcher.submit([np.full((2, 1), i, "float32")]) for i in range(3)]
     >>> [f.result()[0].ravel().tolist() for f in futures]
     [[0.0, 0.0], [2.0, 2.0], [4.0, 4.0]]
@@ -48,12 +57,25 @@ class RequestBatcher:
         self.batch_sizes: list[int] = []   # rows per model call, for tests and benchmarks
         self._queue: queue.Queue = queue.Queue()
         self._closed = False
+        self._announced = 0   # requests on their way that have not been submitted (or withdrawn)
         self._lock = threading.Lock()
         self._worker = threading.Thread(target=self._loop, name="highlevel-batcher", daemon=True)
         self._worker.start()
 
+    def announce(self) -> None:
+        """Says that a request is on its way (then ``submit`` or ``withdraw`` it): a batch waits for it."""
+        with self._lock:
+            self._announced += 1
+
+    def withdraw(self) -> None:
+        """Takes back an ``announce()`` whose request will not be submitted (a bad request)."""
+        with self._lock:
+            self._announced = max(0, self._announced - 1)
+
     def submit(self, inputs: Sequence[np.ndarray]) -> concurrent.futures.Future:
         """Queues one request (one array per input); its future gets the outputs' rows.
+
+        Takes back one ``announce()``, if any is outstanding.
 
         Args:
           inputs: one array per input, all with the same number of rows.
@@ -62,6 +84,7 @@ class RequestBatcher:
         with self._lock:   # nothing is queued after close()'s stop mark
             if self._closed:
                 raise RuntimeError("The batcher is closed; the server is shutting down.")
+            self._announced = max(0, self._announced - 1)
             self._queue.put((list(inputs), future))
         return future
 
@@ -72,9 +95,13 @@ class RequestBatcher:
         while rows < self.max_batch_size:
             remaining = deadline - time.monotonic()
             try:
-                item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+                # Short waits: between them, whether anyone else is on the way is asked again.
+                item = (self._queue.get(timeout=min(remaining, 2e-4)) if remaining > 0
+                        else self._queue.get_nowait())
             except queue.Empty:
-                break
+                if remaining <= 0 or self._announced == 0:
+                    break   # the timeout passed, or nobody else is coming: run what is here
+                continue
             if item is _STOP:
                 return batch, None, True
             if rows + len(item[0][0]) > self.max_batch_size:
