@@ -25,7 +25,8 @@ import numpy as np
 
 __all__ = ["RequestBatcher"]
 
-_STOP = object()
+_STOP = object()   # close(): finish what is queued, then end
+_WAKE = object()   # withdraw(): a batch waiting for a request looks again
 
 
 class RequestBatcher:
@@ -71,6 +72,7 @@ class RequestBatcher:
         """Takes back an ``announce()`` whose request will not be submitted (a bad request)."""
         with self._lock:
             self._announced = max(0, self._announced - 1)
+            self._queue.put(_WAKE)   # a batch waiting for it looks again
 
     def submit(self, inputs: Sequence[np.ndarray]) -> concurrent.futures.Future:
         """Queues one request (one array per input); its future gets the outputs' rows.
@@ -93,14 +95,15 @@ class RequestBatcher:
         batch, rows = [first], len(first[0][0])
         deadline = time.monotonic() + self.timeout_s
         while rows < self.max_batch_size:
+            if self._announced == 0 and self._queue.empty():
+                break   # nobody else is on the way: run what is here
             remaining = deadline - time.monotonic()
             try:
-                # Short waits: between them, whether anyone else is on the way is asked again.
-                item = (self._queue.get(timeout=min(remaining, 2e-4)) if remaining > 0
-                        else self._queue.get_nowait())
+                # Each submit() and withdraw() puts something in the queue: this wakes for both.
+                item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
             except queue.Empty:
-                if remaining <= 0 or self._announced == 0:
-                    break   # the timeout passed, or nobody else is coming: run what is here
+                break   # the timeout passed
+            if item is _WAKE:
                 continue
             if item is _STOP:
                 return batch, None, True
@@ -136,6 +139,8 @@ class RequestBatcher:
                 first = self._queue.get()
                 if first is _STOP:
                     return
+                if first is _WAKE:
+                    continue
             batch, carry, stop = self._gather(first)
             stopping = stopping or stop
             self._run(batch)
