@@ -89,7 +89,7 @@ def parse_predict_request(body: Any, inputs: Sequence[TensorSpec]) -> tuple[list
     >>> parse_predict_request({"instances": [[1, 2, 3]]}, spec)
     Traceback (most recent call last):
     ...
-    highlevel.serving.rest.RequestError: instances: input 'x' has shape (1, 3) (examples first), but the model takes (None, 2).
+    highlevel.serving.rest.RequestError: instances: input 'x' has shape (1, 3) (examples first), but the model ...
     """
     names = [s.name for s in inputs]
     if not isinstance(body, dict):
