@@ -6,6 +6,8 @@
     highlevel predict RUN_DIR INPUT [--output FILE.npy|FILE.csv]
     highlevel validate CONFIG.yaml [key.path=value ...]
     highlevel show CONFIG.yaml [key.path=value ...]
+    highlevel export RUN_DIR --format onnx|jax [--output PATH] [--checkpoint best|last]
+    highlevel serve RUN_DIR [--port 8501] [--host 127.0.0.1] [--name NAME] [--checkpoint best|last]
 
 Exit status: 0 done; 2 a mistake in the config, the data or the run directory (one
 sentence a mistake, naming the file and the key path); 1 the machine refused (disk
@@ -42,6 +44,24 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("input", help=".npy, .npz (x) or .csv inputs, in the form the run's data source gives; "
                                        "the run's preprocessing is applied")
     predict.add_argument("--output", help="where to save the predictions (.npy or .csv; its folder must exist)")
+    export = sub.add_parser("export", help="write a run's model as ONNX or StableHLO, with its preprocessing")
+    export.add_argument("run_dir")
+    export.add_argument("--format", required=True, choices=["onnx", "jax"])
+    export.add_argument("--output", help="the file to write (default: RUN_DIR/export/NAME.FORMAT)")
+    export.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    serve = sub.add_parser("serve", help="serve a run's model over HTTP with TF Serving's REST API")
+    serve.add_argument("run_dir")
+    serve.add_argument("--port", type=int, default=8501)
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: loopback only)")
+    serve.add_argument("--name", help="the model's name in the URLs (default: the config's name)")
+    serve.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    serve.add_argument("--no-batching", dest="batching", action="store_false",
+                       help="run each request alone instead of batching concurrent ones")
+    serve.add_argument("--max-batch-size", type=int, default=64)
+    serve.add_argument("--batch-timeout-ms", type=float, default=2.0,
+                       help="how long a batch's first request waits for concurrent ones")
+    serve.add_argument("--max-body-bytes", type=int, default=16 * 1024 * 1024)
+    serve.add_argument("--warmup", action="store_true", help="compile every batch-size bucket before serving")
     for name, text in (("validate", "check a config, its data and its model without training or writing"),
                        ("show", "print the resolved config")):
         p = sub.add_parser(name, help=text)
@@ -92,6 +112,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(cfg.evaluate(args.run_dir, args.data), indent=2))
         elif args.command == "predict":
             print(f"predictions: {cfg.predict(args.run_dir, args.input, args.output)}")
+        elif args.command == "export":
+            cfg.export_run(args.run_dir, args.format, args.output, checkpoint=args.checkpoint)
+        elif args.command == "serve":
+            from highlevel import serving
+            return serving.serve(args.run_dir, host=args.host, port=args.port, name=args.name,
+                                 checkpoint=args.checkpoint, batching=args.batching,
+                                 batch_timeout_s=args.batch_timeout_ms / 1000, max_batch_size=args.max_batch_size,
+                                 max_body_bytes=args.max_body_bytes,
+                                 warmup=args.warmup)
         elif args.command == "validate":
             cfg.check(args.config, args.overrides)
             print(f"{args.config}: valid")

@@ -121,6 +121,16 @@ def _check_callbacks_and_tensorboard(nb) -> None:
     assert _images(nb) >= 4
 
 
+def _check_serving(nb) -> None:
+    text = _stdout(nb)
+    for name in ("onnx_max_abs_diff", "jax_max_abs_diff", "served_max_abs_diff"):
+        assert _result(text, name) < 1e-4, name
+    assert _result(text, "bad_request_status") == 400
+    assert _line(text, r"^RESULT server_stopped: (\w+)$").group(1) == "True"
+    match = re.search(r"^RESULT curl_matches: (\w+)$", text, re.MULTILINE)
+    assert match is None or match.group(1) == "True"   # curl is optional on a machine
+
+
 CHECKS = {
     "01_quickstart.ipynb": _check_quickstart,
     "02_images.ipynb": _check_images,
@@ -129,6 +139,7 @@ CHECKS = {
     "05_transfer_learning.ipynb": _check_transfer,
     "06_callbacks_and_tensorboard.ipynb": _check_callbacks_and_tensorboard,
     "07_jax_inside.ipynb": _check_jax_inside,
+    "09_serving.ipynb": _check_serving,
 }
 
 

@@ -27,7 +27,7 @@ from highlevel.layers.base import Layer
 
 SUBPACKAGES = ["activations", "applications", "callbacks", "datasets", "distribute", "initializers", "layers",
                "losses", "metrics", "models", "optimizers", "regularizers", "training", "utils", "visualization",
-               "backend"]
+               "backend", "export", "serving"]
 
 # Names excused from the check while their docstrings are written; the test below fails if a
 # name here is already documented, so the set cannot go stale.

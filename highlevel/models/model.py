@@ -337,6 +337,16 @@ class Model(Layer):
         from highlevel.models.saving import save_model
         save_model(self, filepath, overwrite=overwrite)
 
+    def export(self, filepath, format: str = "onnx", verbose: bool = True, input_signature=None, **kwargs):
+        """Writes the model for inference outside highlevel: ``"onnx"`` or ``"jax"`` (StableHLO).
+
+        Keras's signature. Inference mode (dropout off, batch norm on its moving
+        statistics), a dynamic batch dimension, every input and output by name; see
+        ``hl.export`` (which registers the formats) and docs/guides/serving.md.
+        """
+        from highlevel.models.exporting import get_exporter
+        return get_exporter(format)(self, filepath, input_signature=input_signature, verbose=verbose, **kwargs)
+
     def save_weights(self, filepath, overwrite: bool = True) -> None:
         from highlevel.models.saving import save_weights
         save_weights(self, filepath, overwrite=overwrite)
