@@ -563,9 +563,9 @@ class Trainer:
             self._configure("sgd", None, None, None, 1)
         adapter = make_adapter(x, None, None, batch_size=self._local(batch_size), steps=steps, targets=False)
         program = self._prepare(adapter)
-        variables, hyper = program.variables(), program.hyper()
         callback_list = CallbackList(list(callbacks or []), model=self.model)
         callback_list.on_predict_begin()
+        variables, hyper = program.variables(), program.hyper()  # after the hook: it may swap weights in
         counts: list[int] = []
 
         def inputs():
