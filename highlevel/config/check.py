@@ -171,9 +171,45 @@ def callback_classes() -> dict[str, type]:
             and name not in ("Callback", "History", "CallbackList")}
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# The numerics arguments every optimizer takes: (test, what is allowed), checked with key paths.
+_OPTIMIZER_VALUES = {
+    "gradient_accumulation_steps": (lambda v: v is None or (_is_int(v) and v >= 2), "an integer >= 2 (or null)"),
+    "use_ema": (lambda v: isinstance(v, bool), "true or false"),
+    "ema_momentum": (lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]"),
+    "ema_overwrite_frequency": (lambda v: v is None or (_is_int(v) and v >= 1), "an integer >= 1 (or null)"),
+    "loss_scale_factor": (lambda v: v is None or (_is_number(v) and v > 0), "a number > 0 (or null)"),
+    "clipnorm": (lambda v: v is None or (_is_number(v) and v > 0), "a number > 0 (or null)"),
+    "global_clipnorm": (lambda v: v is None or (_is_number(v) and v > 0), "a number > 0 (or null)"),
+    "clipvalue": (lambda v: v is None or (_is_number(v) and v > 0), "a number > 0 (or null)"),
+    "weight_decay": (lambda v: v is None or (_is_number(v) and v >= 0), "a number >= 0 (or null)"),
+    "initial_scale": (lambda v: _is_number(v) and v > 0, "a number > 0"),
+    "dynamic_growth_steps": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+}
+
+
+def _check_optimizer_values(args: dict[str, Any], where: str) -> None:
+    for key, value in args.items():
+        test = _OPTIMIZER_VALUES.get(key)
+        if test is not None and not test[0](value):
+            raise ConfigError(f"{where}.{key}: must be {test[1]}, got {value!r}.")
+    clips = [k for k in ("clipnorm", "clipvalue", "global_clipnorm") if args.get(k) is not None]
+    if len(clips) > 1:
+        raise ConfigError(f"{where}: set only one of clipnorm, clipvalue and global_clipnorm, got {', '.join(clips)}.")
+
+
 def _check_optimizer(opt: Any, where: str = "optimizer") -> None:
     from highlevel import optimizers
     from highlevel.optimizers import schedules
+    if not isinstance(opt, (str, dict)):
+        raise ConfigError(f"{where}: an optimizer is a name or {{name: adam, ...arguments}}, got {opt!r}.")
     name, args = (opt, {}) if isinstance(opt, str) else (opt.get("name"), {k: v for k, v in opt.items() if k != "name"})
     if name is None:
         raise ConfigError(f"{where}.name: the optimizer's name is required (e.g. adam, sgd).")
@@ -183,6 +219,15 @@ def _check_optimizer(opt: Any, where: str = "optimizer") -> None:
         raise ConfigError(f"{where}: unknown optimizer {name!r}{did_you_mean(str(name).lower(), known)} "
                           f"Known optimizers: {', '.join(sorted(known))}.")
     _check_args(cls, args, where)
+    _check_optimizer_values(args, where)
+    if cls is optimizers.LossScaleOptimizer:
+        inner = args.get("inner_optimizer", "adam")
+        _check_optimizer(inner, f"{where}.inner_optimizer")
+        if isinstance(inner, dict) and str(inner.get("name")).lower() == "lossscaleoptimizer":
+            raise ConfigError(f"{where}.inner_optimizer: a LossScaleOptimizer cannot wrap another one.")
+        if isinstance(inner, dict) and inner.get("loss_scale_factor") is not None:
+            raise ConfigError(f"{where}.inner_optimizer.loss_scale_factor: the LossScaleOptimizer scales the loss "
+                              "already; remove it.")
     lr = args.get("learning_rate")
     if isinstance(lr, dict):
         sname, sargs = split_entry(lr, f"{where}.learning_rate", "schedule")
@@ -193,6 +238,12 @@ def _check_optimizer(opt: Any, where: str = "optimizer") -> None:
                               f"{did_you_mean(sname, known_schedules)} Known schedules: "
                               f"{', '.join(sorted(known_schedules))}.")
         _check_args(scls, sargs, f"{where}.learning_rate.{sname}")
+
+
+def _uses_ema(opt: Any) -> bool:
+    if not isinstance(opt, dict):
+        return False
+    return bool(opt.get("use_ema")) or _uses_ema(opt.get("inner_optimizer"))
 
 
 def check_semantics(config, source: str) -> None:
@@ -209,6 +260,12 @@ def check_semantics(config, source: str) -> None:
                 raise ConfigError(f"callbacks[{i}]: unknown callback {name!r}{did_you_mean(name, known)} "
                                   f"Known callbacks: {', '.join(sorted(known))}.")
             _check_args(known[name], args, f"callbacks[{i}].{name}")
+            if name == "SwapEMAWeights" and not _uses_ema(config.optimizer):
+                raise ConfigError(f"callbacks[{i}].SwapEMAWeights: it swaps in the optimizer's moving averages, "
+                                  "so the optimizer needs use_ema: true (e.g. optimizer: {name: adam, use_ema: true}).")
+            if name == "SwapEMAWeights" and not isinstance(args.get("swap_on_epoch", False), bool):
+                raise ConfigError(f"callbacks[{i}].SwapEMAWeights.swap_on_epoch: true or false, got "
+                                  f"{args['swap_on_epoch']!r}.")
         if config.loss is None:
             raise ConfigError("loss: a loss is required to train (e.g. loss: sparse_categorical_crossentropy).")
         from highlevel.config.build import build_losses, build_metrics

@@ -112,7 +112,8 @@ def _prepare(config: RunConfig):
         # Each process trains and tests on its own block of rows (equal blocks for all).
         data.x_train, data.y_train = hl.distribute.shard((data.x_train, data.y_train))
         data.x_test, data.y_test = hl.distribute.shard((data.x_test, data.y_test))
-    model = build_model(config.model, config.data.augmentation, tuple(data.x_train.shape[1:]))
+    with hl.mixed_precision.policy_scope(config.trainer.mixed_precision or hl.mixed_precision.global_policy()):
+        model = build_model(config.model, config.data.augmentation, tuple(data.x_train.shape[1:]))
     try:
         model.compile(optimizer=build_optimizer(config.optimizer), loss=build_losses(config.loss),
                       loss_weights=config.loss_weights, metrics=build_metrics(config.metrics),
@@ -270,6 +271,9 @@ def predict(run_dir: str | Path, input_path: str | Path, output: str | Path | No
     stats = json.loads((run_dir / "preprocessing.json").read_text())
     x = apply_preprocessing(_load_arrays(Path(input_path), "x"), config.data.preprocessing, stats)
     predictions = model.predict(x, batch_size=config.data.batch_size, verbose=0)
+    if np.dtype(predictions.dtype).itemsize < 4 and np.issubdtype(predictions.dtype, np.inexact) or \
+            str(predictions.dtype) == "bfloat16":
+        predictions = predictions.astype(np.float32)   # a mixed-precision model's; .npy has no bfloat16
     output = Path(output) if output is not None else run_dir / "predictions.npy"
     np.save(output, predictions)
     return output
