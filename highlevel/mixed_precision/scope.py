@@ -58,6 +58,9 @@ def autocast_scope(dtype: str | None) -> Iterator[None]:
 def is_low_precision(dtype) -> bool:
     """Whether ``dtype`` is a floating dtype narrower than 32 bits (float16, bfloat16).
 
+    Args:
+        dtype: A dtype or its name.
+
     >>> is_low_precision("bfloat16"), is_low_precision("float32"), is_low_precision("int8")
     (True, False, False)
     """

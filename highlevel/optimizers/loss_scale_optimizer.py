@@ -100,8 +100,8 @@ class LossScaleOptimizer(Optimizer):
     >>> np.asarray(updates["w"]).tolist(), float(opt.loss_scale(state))
     ([0.0, 0.0], 2.0)
     >>> updates, state = tx.update({"w": jnp.array([2.0, 2.0])}, state, params)   # 2.0 / scale 2.0
-    >>> np.asarray(updates["w"]).round(3).tolist()
-    [-0.1, -0.1]
+    >>> print(np.asarray(updates["w"]).round(3))
+    [-0.1 -0.1]
     """
 
     default_name = "loss_scale_optimizer"
