@@ -35,11 +35,11 @@ def main():
 
     hl.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((48, 6)).astype(np.float32)
+    x = rng.standard_normal((40, 6)).astype(np.float32)   # 5 batches of 8 an epoch
     y = (x[:, 0] + x[:, 1] > 0).astype(np.int32)
     model = hl.Sequential([hl.Input((6,)), hl.layers.Dense(16, activation="relu"),
                            hl.layers.BatchNormalization(), hl.layers.Dropout(0.2), hl.layers.Dense(2)])
-    model.compile(optimizer=hl.optimizers.Adam(0.01, gradient_accumulation_steps=4, use_ema=True, ema_momentum=0.9),
+    model.compile(optimizer=hl.optimizers.Adam(0.01, gradient_accumulation_steps=2, use_ema=True, ema_momentum=0.9),
                   loss=hl.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     counter = StepCounter()
     callbacks = [counter, hl.callbacks.SwapEMAWeights(swap_on_epoch=True)]

@@ -182,8 +182,10 @@ def uninterrupted(tmp_path_factory):
     return _run(tmp_path_factory.mktemp("reference") / "ref.npz")
 
 
-# 6 steps per epoch, 3 epochs; K=4. (save_freq, kill at step, the step the backup holds)
-_SCENARIOS = {"mid_cycle": ("5", 7, 5), "epoch_backup_with_swapped_weights": ("epoch", 9, 6)}
+# 5 steps per epoch, 3 epochs; K=2: every epoch ends in the middle of a cycle. (save_freq, kill at
+# step, the step the backup holds.) The epoch-end backup holds the EMA weights swapped in by
+# SwapEMAWeights(swap_on_epoch=True), to be swapped back when the resumed run starts its epoch.
+_SCENARIOS = {"mid_cycle": ("3", 4, 3), "epoch_backup_with_swapped_weights": ("epoch", 7, 5)}
 
 
 @pytest.mark.parametrize("scenario", sorted(_SCENARIOS))
@@ -192,9 +194,9 @@ def test_killed_in_an_accumulation_cycle_resumes_bit_for_bit(tmp_path, uninterru
     common = ["--backup-dir", str(tmp_path / "backup"), "--save-freq", save_freq]
     _run(tmp_path / "killed.npz", *common, "--kill-at-step", str(kill), killed=True)
     resumed = _run(tmp_path / "resumed.npz", *common)
-    assert resumed_from % 4 != 0   # the backup holds a half-filled accumulator
-    assert int(resumed["steps"]) == 18 - resumed_from
-    assert int(resumed["iterations"]) == int(uninterrupted["iterations"]) == 4
+    assert resumed_from % 2 != 0   # the backup holds a half-filled accumulator
+    assert int(resumed["steps"]) == 15 - resumed_from
+    assert int(resumed["iterations"]) == int(uninterrupted["iterations"]) == 7
     keys = sorted(k for k in uninterrupted if k.startswith("arr_"))
     assert keys and keys == sorted(k for k in resumed if k.startswith("arr_"))
     for key in keys:
