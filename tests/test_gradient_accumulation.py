@@ -104,18 +104,23 @@ def test_multi_optimizer_groups_accumulate():
     assert multi.optimizer.iterations == 6
 
 
-def test_ensemble_members_equal_their_solo_fits():
+@pytest.mark.parametrize("optimizer", [
+    lambda: hl.optimizers.Adam(0.01, gradient_accumulation_steps=3),
+    lambda: hl.optimizers.SGD(0.05, use_ema=True, ema_momentum=0.8),
+    lambda: hl.optimizers.LossScaleOptimizer(hl.optimizers.Adam(0.01), initial_scale=256.0, dynamic_growth_steps=2),
+], ids=["accumulation", "ema", "loss_scale"])
+def test_ensemble_members_equal_their_solo_fits(optimizer):
     def build(i):
         return hl.Sequential([hl.Input((6,)), hl.layers.Dense(8, activation="tanh"), hl.layers.Dense(2)])
 
     x, y = _data()
     ens = hl.Ensemble(build, 2, seeds=[0, 1])
-    ens.compile(optimizer=hl.optimizers.Adam(0.01, gradient_accumulation_steps=3), loss="mse")
+    ens.compile(optimizer=optimizer(), loss="mse")
     ens.fit(x, y, batch_size=8, epochs=1, shuffle=False)
     for i, seed in enumerate((0, 1)):
         hl.utils.set_random_seed(seed)
         solo = build(i)
-        solo.compile(optimizer=hl.optimizers.Adam(0.01, gradient_accumulation_steps=3), loss="mse")
+        solo.compile(optimizer=optimizer(), loss="mse")
         solo.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
         _assert_close(ens.members()[i].get_weights(), solo.get_weights(), rtol=1e-5)
 
