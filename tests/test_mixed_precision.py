@@ -139,6 +139,10 @@ def test_compile_wraps_float16_training_in_dynamic_loss_scaling():
     assert model.optimizer.initial_scale == 2.0 ** 15 and model.optimizer.dynamic_growth_steps == 2000
     model.compile(optimizer="adam", loss="mse", auto_scale_loss=False)
     assert isinstance(model.optimizer, hl.optimizers.Adam)
+    hl.mixed_precision.set_global_policy("float32")   # a model built (or loaded) under float32 with float16 layers
+    model = hl.Sequential([hl.Input((4,)), hl.layers.Dense(2, dtype="mixed_float16")])
+    model.compile(optimizer="adam", loss="mse")
+    assert isinstance(model.optimizer, hl.optimizers.LossScaleOptimizer)
     hl.mixed_precision.set_global_policy("mixed_bfloat16")   # bfloat16 has float32's range: no scaling
     model = hl.Sequential([hl.Input((4,)), hl.layers.Dense(2)])
     model.compile(optimizer="adam", loss="mse")

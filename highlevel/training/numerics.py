@@ -16,12 +16,19 @@ from highlevel import optimizers as _optimizers
 __all__ = ["auto_loss_scale", "finalize_ema", "state_getter"]
 
 
+def _float16_policy(model) -> bool:
+    """Whether ``model`` or one of its layers has the ``"mixed_float16"`` policy (a model loaded while
+    the global policy was float32 keeps its layers' policies, not its own)."""
+    layers = model.flatten_layers() if hasattr(model, "flatten_layers") else [model]
+    return any(getattr(layer, "dtype_policy", None) is not None
+               and _mixed_precision.get(layer.dtype_policy).name == "mixed_float16" for layer in layers)
+
+
 def auto_loss_scale(model, optimizer, auto_scale_loss: bool = True):
-    """``optimizer`` in a ``LossScaleOptimizer`` when ``model``'s policy is ``"mixed_float16"`` (Keras's
+    """``optimizer`` in a ``LossScaleOptimizer`` when ``model`` computes under ``"mixed_float16"`` (Keras's
     ``compile(auto_scale_loss=True)``), else as given."""
-    policy = getattr(model, "dtype_policy", None)
-    if (not auto_scale_loss or policy is None or _mixed_precision.get(policy).name != "mixed_float16"
-            or isinstance(optimizer, _optimizers.LossScaleOptimizer)):
+    if (not auto_scale_loss or isinstance(optimizer, _optimizers.LossScaleOptimizer)
+            or not hasattr(optimizer, "loss_scale") or not _float16_policy(model)):
         return optimizer
     return _optimizers.LossScaleOptimizer(optimizer, name="loss_scale_optimizer")
 
