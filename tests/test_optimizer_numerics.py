@@ -141,7 +141,8 @@ def test_loss_scale_optimizer_matches_keras_skipping_and_growing(problem):
     steps[2] = [steps[2][0], np.full(SHAPES[1], np.inf, np.float32)]   # an overflow: skipped, scale halved
     steps[5] = [np.full(SHAPES[0], np.nan, np.float32), steps[5][1]]
     # Keras's JAX trainer applies it statelessly (its stateful apply cannot run a cond on JAX).
-    k_opt = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.01), initial_scale=8.0,
+    # The inner optimizer clips the unscaled gradients (Keras's order: unscale, then clip).
+    k_opt = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.01, global_clipnorm=0.5), initial_scale=8.0,
                                                 dynamic_growth_steps=2)
     variables = [keras.Variable(p) for p in params]
     k_opt.build(variables)
@@ -149,7 +150,8 @@ def test_loss_scale_optimizer_matches_keras_skipping_and_growing(problem):
              (("scale", k_opt.dynamic_scale), ("counter", k_opt.step_counter),
               ("iterations", k_opt.inner_optimizer._iterations))}
     k_weights, k_state = [v.value for v in variables], [v.value for v in k_opt.variables]
-    ours = optimizers.LossScaleOptimizer(optimizers.Adam(0.01), initial_scale=8.0, dynamic_growth_steps=2)
+    ours = optimizers.LossScaleOptimizer(optimizers.Adam(0.01, global_clipnorm=0.5), initial_scale=8.0,
+                                         dynamic_growth_steps=2)
     tx = ours.to_optax()
     current = [jnp.asarray(p) for p in params]
     state = tx.init(current)
