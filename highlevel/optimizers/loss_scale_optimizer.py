@@ -57,19 +57,17 @@ def loss_scaling(inner: optax.GradientTransformation, initial_scale: float,
                               step_counter=jax.device_put(np.zeros((), np.int32)))
 
     def update_fn(grads, state, params=None):
-        def finite():
-            grow = state.step_counter == growth - 1
-            scale = jnp.where(grow, state.scale * 2.0, state.scale)
-            counter = jnp.where(grow, 0, state.step_counter + 1).astype(jnp.int32)
-            unscaled = _tree_map(lambda g: g / state.scale.astype(g.dtype), grads)
-            updates, inner_state = inner.update(unscaled, state.inner, params)
-            return updates, LossScaleState(inner_state, scale, counter)
-
-        def skip():
-            return (optax.tree_utils.tree_zeros_like(grads),
-                    LossScaleState(state.inner, state.scale * 0.5, jnp.zeros_like(state.step_counter)))
-
-        return jax.lax.cond(_all_finite(grads), finite, skip)
+        finite = _all_finite(grads)
+        grow = state.step_counter == growth - 1
+        # Both outcomes computed and one kept, by selects (cheaper than a lax.cond on XLA:CPU,
+        # which copies the optimizer state through its branches); a non-finite update is dropped.
+        unscaled = _tree_map(lambda g: g / state.scale.astype(g.dtype), grads)
+        updates, inner_state = inner.update(unscaled, state.inner, params)
+        updates = _tree_map(lambda u: jnp.where(finite, u, jnp.zeros_like(u)), updates)
+        inner_state = _tree_map(lambda new, old: jnp.where(finite, new, old), inner_state, state.inner)
+        scale = jnp.where(finite, jnp.where(grow, state.scale * 2.0, state.scale), state.scale * 0.5)
+        counter = jnp.where(finite & ~grow, state.step_counter + 1, 0).astype(jnp.int32)
+        return updates, LossScaleState(inner_state, scale, counter)
 
     return optax.GradientTransformation(init_fn, update_fn)
 
