@@ -38,7 +38,29 @@ VARIANTS = {
     "torch": ("torch_loop", {}),
     # One intra-op thread: PyTorch's OpenMP pool collapses when the cores are shared with other work.
     "torch-1t": ("torch_loop", {"threads": 1}),
+    # Mixed precision, the same policy in both (float32 weights, half-precision computation).
+    "highlevel-bf16": ("hl_fit", {"policy": "mixed_bfloat16"}),
+    "keras-bf16": ("keras_fit", {"policy": "mixed_bfloat16"}),
+    "highlevel-f16": ("hl_fit", {"policy": "mixed_float16"}),   # with dynamic loss scaling
+    "keras-f16": ("keras_fit", {"policy": "mixed_float16"}),
+    # The optimizer's training numerics (benchmarks/numerics.py).
+    "highlevel-accum4": ("hl_fit", {"optimizer_kwargs": {"gradient_accumulation_steps": 4}}),
+    "highlevel-ema": ("hl_fit", {"optimizer_kwargs": {"use_ema": True}}),
+    "highlevel-clip": ("hl_fit", {"optimizer_kwargs": {"global_clipnorm": 1.0}}),
 }
+
+
+def device_peak_mb() -> float | None:
+    """The accelerator's peak memory in use (None on a CPU or without JAX)."""
+    jax = sys.modules.get("jax")
+    if jax is None:
+        return None
+    try:
+        stats = jax.devices()[0].memory_stats()
+    except Exception:  # a backend without memory statistics
+        return None
+    peak = (stats or {}).get("peak_bytes_in_use")
+    return None if peak is None else peak / 2 ** 20
 
 
 class EpochClock:
@@ -91,6 +113,7 @@ def main() -> None:
         "final_loss": clock.losses[-1],
         "learned": bool(math.isfinite(clock.losses[-1]) and clock.losses[-1] < clock.losses[0]),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "device_peak_mb": device_peak_mb(),
         **info,
     }
     print("RESULT " + json.dumps(result), flush=True)

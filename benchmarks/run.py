@@ -2,6 +2,13 @@
 
     python benchmarks/run.py [--workloads tiny,mlp,cnn,lstm,resnet] [--repeats 3] [--quick]
                              [--frameworks highlevel,keras,flax,torch] [--json out.json]
+                             [--policy mixed_bfloat16]
+
+``--policy mixed_bfloat16`` (or ``mixed_float16``) adds highlevel and Keras with that dtype
+policy (variants ``highlevel-bf16``/``keras-bf16``, ``highlevel-f16``/``keras-f16``) beside
+their float32 runs: on a GPU, ``--workloads cnn,resnet --frameworks highlevel,keras
+--policy mixed_bfloat16`` compares float32 and bfloat16 training of both in one run
+(samples/s, and the accelerator's peak memory in the ``device MB`` column).
 
 Every (framework, workload, repeat) runs in a fresh process (``child.py``);
 repeats are interleaved (repeat 1 runs every framework, then repeat 2, ...), and
@@ -41,6 +48,8 @@ DEFAULT_FRAMEWORKS = {
     "resnet": ["highlevel", "keras", "flax", "torch"],
 }
 PACKAGES = ["jax", "jaxlib", "flax", "optax", "keras", "torch", "numpy", "highlevel"]
+#: ``--policy``: the variants it adds (child.py's VARIANTS).
+POLICY_VARIANTS = {"mixed_bfloat16": ["highlevel-bf16", "keras-bf16"], "mixed_float16": ["highlevel-f16", "keras-f16"]}
 
 
 def machine() -> dict:
@@ -110,6 +119,7 @@ def aggregate(results: list[dict]) -> dict:
             "import_s": _median([r["import_s"] for r in ok]),
             "steady": _median([r["steady_samples_per_s"] for r in ok]),
             "rss_mb": _median([r["peak_rss_mb"] for r in ok]),
+            "device_mb": _median([r.get("device_peak_mb") for r in ok]),
             "first_loss": _median([r["losses"][0] for r in ok]),
             "final_loss": _median([r["final_loss"] for r in ok]),
             "learned": bool(ok) and all(r["learned"] for r in ok),
@@ -132,8 +142,8 @@ def table(summary: dict, workloads: list[str], frameworks: dict) -> str:
         wl = spec.get(w)
         lines.append(f"\n### {w}: {spec.DESCRIPTIONS[w]}\n")
         lines.append("| framework | first epoch s | /keras | /flax | steady samples/s | /keras | /flax "
-                     "| peak MB | /keras | import s | loss 1st -> last | learned |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+                     "| peak MB | /keras | device MB | import s | loss 1st -> last | learned |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
         keras = summary.get((w, "keras"), {})
         flax = summary.get((w, "flax"), {})
         for fw in frameworks[w]:
@@ -150,7 +160,8 @@ def table(summary: dict, workloads: list[str], frameworks: dict) -> str:
                 f"| {_ratio(s['first_epoch_s'], flax.get('first_epoch_s'))} "
                 f"| {_num(s['steady'], ',.0f')} | {_ratio(s['steady'], keras.get('steady'))} "
                 f"| {_ratio(s['steady'], flax.get('steady'))} "
-                f"| {s['rss_mb']:.0f} | {_ratio(s['rss_mb'], keras.get('rss_mb'))} | {s['import_s']:.2f} "
+                f"| {s['rss_mb']:.0f} | {_ratio(s['rss_mb'], keras.get('rss_mb'))} | {_num(s['device_mb'], '.0f')} "
+                f"| {s['import_s']:.2f} "
                 f"| {loss} | {'yes' if s['learned'] else '**NO: loss did not drop**'} |")
         del wl
     return "\n".join(lines)
@@ -194,6 +205,8 @@ def main(argv=None) -> int:
                              "see DEFAULT_FRAMEWORKS); known: highlevel, highlevel-spe32, highlevel-auto, keras, "
                              "keras-spe32, flax, flax-scan32, flax-scan32-unrolled, torch, torch-1t")
     parser.add_argument("--add", default="", help="comma-separated variants added to every workload's list")
+    parser.add_argument("--policy", choices=sorted(POLICY_VARIANTS), default=None,
+                        help="also run highlevel and keras with this dtype policy (beside float32)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tree", action="append", default=[], metavar="NAME=PATH",
                         help="a highlevel source tree; frameworks VARIANT@NAME run against it")
@@ -233,6 +246,8 @@ def main(argv=None) -> int:
     else:
         frameworks = {w: DEFAULT_FRAMEWORKS[w] for w in workloads}
     extra = [f.strip() for f in args.add.split(",") if f.strip()]
+    if args.policy:
+        extra += POLICY_VARIANTS[args.policy]
     frameworks = {w: fws + [f for f in extra if f not in fws] for w, fws in frameworks.items()}
     repeats = 1 if args.quick and args.repeats == 3 else args.repeats
 

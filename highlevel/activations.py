@@ -132,13 +132,14 @@ def softmax(x, axis: int = -1):
         axis: The axis to normalise over (default: the last).
 
     Returns:
-        An array of the same shape and dtype as ``x``.
+        An array of the same shape and dtype as ``x`` (computed in float32 for a float16 or
+        bfloat16 ``x``, as under a mixed-precision policy).
 
     >>> import highlevel as hl, jax.numpy as jnp, numpy as np
     >>> print(np.asarray(hl.activations.softmax(jnp.array([-1.0, 0.0, 2.0]))).round(4))
     [0.042  0.1142 0.8438]
     """
-    return jax.nn.softmax(x, axis=axis)
+    return _in_float32(jax.nn.softmax, x, axis)
 
 
 def log_softmax(x, axis: int = -1):
@@ -149,13 +150,23 @@ def log_softmax(x, axis: int = -1):
         axis: The axis to normalise over (default: the last).
 
     Returns:
-        An array of the same shape and dtype as ``x``.
+        An array of the same shape and dtype as ``x`` (computed in float32 for a float16 or
+        bfloat16 ``x``).
 
     >>> import highlevel as hl, jax.numpy as jnp, numpy as np
     >>> print(np.asarray(hl.activations.log_softmax(jnp.array([-1.0, 0.0, 2.0]))).round(4))
     [-3.1698 -2.1698 -0.1698]
     """
-    return jax.nn.log_softmax(x, axis=axis)
+    return _in_float32(jax.nn.log_softmax, x, axis)
+
+
+def _in_float32(fn, x, axis):
+    # A sum of exponentials overflows float16 and loses bfloat16's few mantissa bits: computed in
+    # float32 and given back in x's dtype (mixed precision keeps outputs in the compute dtype).
+    x = jnp.asarray(x)
+    if jnp.issubdtype(x.dtype, jnp.floating) and jnp.finfo(x.dtype).bits < 32:
+        return fn(x.astype(jnp.float32), axis=axis).astype(x.dtype)
+    return fn(x, axis=axis)
 
 
 def gelu(x, approximate: bool = False):

@@ -24,11 +24,11 @@ pytest.importorskip("mkdocs_jupyter")
 pytest.importorskip("material")
 
 ROOT = Path(__file__).resolve().parents[1]
-API_MODULES = ["layers", "models", "callbacks", "losses", "metrics", "optimizers", "activations",
+API_MODULES = ["layers", "models", "callbacks", "losses", "metrics", "optimizers", "mixed_precision", "activations",
                "initializers", "regularizers", "datasets", "applications", "distribute", "utils", "visualization",
                "backend", "training", "export", "serving"]
 GUIDES = ["getting_started", "functional_api", "callbacks", "configs", "transfer_learning",
-          "distribution", "performance", "coming_from_keras", "coming_from_flax", "serving"]
+          "distribution", "numerics", "performance", "coming_from_keras", "coming_from_flax", "serving"]
 
 
 def _build(site_dir: Path) -> dict:

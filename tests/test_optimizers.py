@@ -194,8 +194,8 @@ def test_errors_are_explained():
         optimizers.get(0.1)
     with pytest.raises(ValueError, match="Only one of clipnorm, clipvalue and global_clipnorm"):
         optimizers.SGD(clipnorm=1.0, clipvalue=0.5)
-    with pytest.raises(ValueError, match=r"unsupported keys \['use_ema'\]"):
-        optimizers.Adam.from_config({"learning_rate": 0.1, "use_ema": True})
+    with pytest.raises(ValueError, match=r"unsupported keys \['use_emma'\]"):
+        optimizers.Adam.from_config({"learning_rate": 0.1, "use_emma": True})
     with pytest.raises(ValueError, match="PiecewiseConstantDecay needs one more value than boundaries"):
         schedules.PiecewiseConstantDecay([1, 2], [0.1, 0.2])
     with pytest.raises(ValueError, match="needs the parameters"):

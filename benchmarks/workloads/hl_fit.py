@@ -18,7 +18,10 @@ def _warm_backend() -> None:
     jax.numpy.zeros(()).block_until_ready()
 
 
-def train(w, x, y, on_epoch_end, steps_per_execution: int | str = 1):
+def train(w, x, y, on_epoch_end, steps_per_execution: int | str = 1, policy: str | None = None,
+          optimizer_kwargs: dict | None = None):
+    """``policy``: a dtype policy for the model ("mixed_bfloat16"); ``optimizer_kwargs``: Adam's extra
+    arguments (``gradient_accumulation_steps``, ``use_ema``, ``global_clipnorm``)."""
     from workloads import keras_style, spec
 
     class Clock(hl.callbacks.Callback):
@@ -26,11 +29,14 @@ def train(w, x, y, on_epoch_end, steps_per_execution: int | str = 1):
             on_epoch_end(float(logs["loss"]))
 
     hl.utils.set_random_seed(0)
-    model = keras_style.build(hl, w)
+    with hl.mixed_precision.policy_scope(policy or "float32"):
+        model = keras_style.build(hl, w)
     loss = "mse" if w.task == "regression" else hl.losses.SparseCategoricalCrossentropy(from_logits=True)
-    model.compile(optimizer=hl.optimizers.Adam(spec.LEARNING_RATE), loss=loss,
+    model.compile(optimizer=hl.optimizers.Adam(spec.LEARNING_RATE, **(optimizer_kwargs or {})), loss=loss,
                   steps_per_execution=steps_per_execution)
     model.fit(x, y, batch_size=w.batch_size, epochs=w.epochs, verbose=0, callbacks=[Clock()])
     # "auto" resolved. (A checkout from before the trainer seam, run with --tree, has no model.trainer.)
     trainer = model.trainer if hasattr(model, "trainer") else getattr(model, "_trainer")
-    return {"steps_per_execution": trainer.steps_per_execution}
+    policy = getattr(model.layers[-1], "dtype_policy", None)
+    return {"steps_per_execution": trainer.steps_per_execution,
+            "policy": None if policy is None else policy.name, "optimizer": type(model.optimizer).__name__}

@@ -16,7 +16,8 @@ def import_framework() -> None:
     _warm_backend()
 
 
-def train(w, x, y, on_epoch_end, steps_per_execution: int = 1):
+def train(w, x, y, on_epoch_end, steps_per_execution: int = 1, policy: str | None = None):
+    """``policy``: Keras's dtype policy for the model ("mixed_bfloat16"); float32 by default."""
     from workloads import keras_style, spec
 
     class Clock(keras.callbacks.Callback):
@@ -24,9 +25,14 @@ def train(w, x, y, on_epoch_end, steps_per_execution: int = 1):
             on_epoch_end(float(logs["loss"]))
 
     keras.utils.set_random_seed(0)
-    model = keras_style.build(keras, w)
+    keras.config.set_dtype_policy(policy or "float32")
+    try:
+        model = keras_style.build(keras, w)
+    finally:
+        keras.config.set_dtype_policy("float32")
     loss = "mse" if w.task == "regression" else keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(optimizer=keras.optimizers.Adam(spec.LEARNING_RATE), loss=loss,
                   steps_per_execution=steps_per_execution)
     model.fit(x, y, batch_size=w.batch_size, epochs=w.epochs, verbose=0, callbacks=[Clock()])
-    return {"steps_per_execution": steps_per_execution}
+    return {"steps_per_execution": steps_per_execution, "policy": model.layers[-1].dtype_policy.name,
+            "optimizer": type(model.optimizer).__name__}

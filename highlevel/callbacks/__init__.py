@@ -16,6 +16,7 @@ from highlevel.callbacks.learning_rate_scheduler import LearningRateScheduler
 from highlevel.callbacks.model_checkpoint import ModelCheckpoint
 from highlevel.callbacks.precise_batch_norm import PreciseBatchNorm
 from highlevel.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from highlevel.callbacks.swap_ema_weights import SwapEMAWeights
 from highlevel.callbacks.tensorboard import TensorBoard
 from highlevel.callbacks.terminate_on_nan import TerminateOnNaN
 from highlevel.training.callback import Callback, CallbackList, History
@@ -24,4 +25,4 @@ from highlevel.training.progress import ProgbarLogger
 __all__ = ["BackupAndRestore", "BackupOnSignal", "BatchNormMomentumScheduler", "CSVLogger", "Callback", "CallbackList",
            "DropoutScheduler", "EarlyStopping", "FreezeBatchNorm", "History", "LambdaCallback",
            "LearningRateScheduler", "ModelCheckpoint", "PreciseBatchNorm", "ProgbarLogger",
-           "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN", "TrainingPreempted"]
+           "ReduceLROnPlateau", "SwapEMAWeights", "TensorBoard", "TerminateOnNaN", "TrainingPreempted"]

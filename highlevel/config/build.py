@@ -227,12 +227,18 @@ def _application_model(cfg_model: dict[str, Any], shape: tuple):
     return model
 
 
-def build_optimizer(cfg_opt: Any):
+def build_optimizer(cfg_opt: Any, where: str = "optimizer"):
     from highlevel import optimizers
     from highlevel.optimizers import schedules
     if isinstance(cfg_opt, str):
         return optimizers.get(cfg_opt)
     args = {k: v for k, v in cfg_opt.items() if k != "name"}
+    if str(cfg_opt.get("name")).lower() == "lossscaleoptimizer":
+        inner = build_optimizer(args.pop("inner_optimizer", "adam"), f"{where}.inner_optimizer")
+        try:
+            return optimizers.LossScaleOptimizer(inner, **args)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"{where}: {err}") from None
     lr = args.get("learning_rate")
     if isinstance(lr, dict):
         sname, sargs = split_entry(lr, "optimizer.learning_rate", "schedule")
@@ -240,7 +246,7 @@ def build_optimizer(cfg_opt: Any):
     try:
         return optimizers.optimizer_classes()[str(cfg_opt["name"]).lower()](**args)
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"optimizer: {err}") from None
+        raise ConfigError(f"{where}: {err}") from None
 
 
 _PATH_ARGS = ("filename", "filepath", "log_dir", "backup_dir")

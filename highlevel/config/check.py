@@ -224,6 +224,40 @@ def callback_classes() -> dict[str, type]:
             and name not in own}
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# The numerics arguments every optimizer takes: (test, what is allowed), checked with key paths.
+_OPTIMIZER_VALUES = {
+    "gradient_accumulation_steps": (lambda v: v is None or (_is_int(v) and v >= 2), "an integer >= 2 (or null)"),
+    "use_ema": (lambda v: isinstance(v, bool), "true or false"),
+    "ema_momentum": (lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]"),
+    "ema_overwrite_frequency": (lambda v: v is None or (_is_int(v) and v >= 1), "an integer >= 1 (or null)"),
+    "loss_scale_factor": (lambda v: v is None or (_is_number(v) and v > 0), "a number > 0 (or null)"),
+    "clipnorm": (lambda v: v is None or (_is_number(v) and v > 0), "a number > 0 (or null)"),
+    "global_clipnorm": (lambda v: v is None or (_is_number(v) and v > 0), "a number > 0 (or null)"),
+    "clipvalue": (lambda v: v is None or (_is_number(v) and v > 0), "a number > 0 (or null)"),
+    "weight_decay": (lambda v: v is None or (_is_number(v) and v >= 0), "a number >= 0 (or null)"),
+    "initial_scale": (lambda v: _is_number(v) and v > 0, "a number > 0"),
+    "dynamic_growth_steps": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+}
+
+
+def _check_optimizer_values(args: dict[str, Any], where: str) -> None:
+    for key, value in args.items():
+        test = _OPTIMIZER_VALUES.get(key)
+        if test is not None and not test[0](value):
+            raise ConfigError(f"{where}.{key}: must be {test[1]}, got {value!r}.")
+    clips = [k for k in ("clipnorm", "clipvalue", "global_clipnorm") if args.get(k) is not None]
+    if len(clips) > 1:
+        raise ConfigError(f"{where}: set only one of clipnorm, clipvalue and global_clipnorm, got {', '.join(clips)}.")
+
+
 def _check_optimizer(opt: Any, where: str = "optimizer") -> None:
     from highlevel import optimizers
     from highlevel.optimizers import schedules
@@ -238,6 +272,15 @@ def _check_optimizer(opt: Any, where: str = "optimizer") -> None:
         raise ConfigError(f"{where}: unknown optimizer {name!r}{did_you_mean(str(name).lower(), known)} "
                           f"Known optimizers: {', '.join(sorted(known))}.")
     _check_args(cls, args, where)
+    _check_optimizer_values(args, where)
+    if cls is optimizers.LossScaleOptimizer:
+        inner = args.get("inner_optimizer", "adam")
+        _check_optimizer(inner, f"{where}.inner_optimizer")
+        if isinstance(inner, dict) and str(inner.get("name")).lower() == "lossscaleoptimizer":
+            raise ConfigError(f"{where}.inner_optimizer: a LossScaleOptimizer cannot wrap another one.")
+        if isinstance(inner, dict) and inner.get("loss_scale_factor") is not None:
+            raise ConfigError(f"{where}.inner_optimizer.loss_scale_factor: the LossScaleOptimizer scales the loss "
+                              "already; remove it.")
     lr = args.get("learning_rate")
     if isinstance(lr, dict):
         sname, sargs = split_entry(lr, f"{where}.learning_rate", "schedule")
@@ -253,7 +296,13 @@ def _check_optimizer(opt: Any, where: str = "optimizer") -> None:
     _construct(where, lambda: cls(**args))
 
 
-def _check_callbacks(entries: Any, mistakes: Mistakes) -> None:
+def _uses_ema(opt: Any) -> bool:
+    if not isinstance(opt, dict):
+        return False
+    return bool(opt.get("use_ema")) or _uses_ema(opt.get("inner_optimizer"))
+
+
+def _check_callbacks(entries: Any, mistakes: Mistakes, optimizer: Any = None) -> None:
     known = callback_classes()
     if not isinstance(entries, list):
         raise ConfigError(f"callbacks: a list of {{Name: {{argument: value}}}}, got {entries!r}.")
@@ -264,6 +313,9 @@ def _check_callbacks(entries: Any, mistakes: Mistakes) -> None:
                 raise ConfigError(f"callbacks[{i}]: unknown callback {name!r}{did_you_mean(name, known)} "
                                   f"Known callbacks: {', '.join(sorted(known))}.")
             _check_args(known[name], args, f"callbacks[{i}].{name}")
+            if name == "SwapEMAWeights" and not _uses_ema(optimizer):
+                raise ConfigError(f"callbacks[{i}].SwapEMAWeights: it swaps in the optimizer's moving averages, "
+                                  "so the optimizer needs use_ema: true (e.g. optimizer: {name: adam, use_ema: true}).")
             _construct(f"callbacks[{i}].{name}", lambda: known[name](**args))
 
 
@@ -299,7 +351,7 @@ def semantic_mistakes(config: dict[str, Any], skip: set[str] = frozenset()) -> l
             _check_data(config.get("data") or {}, mistakes)
     if "callbacks" not in skip:
         with mistakes.check():
-            _check_callbacks(config.get("callbacks") or [], mistakes)
+            _check_callbacks(config.get("callbacks") or [], mistakes, config.get("optimizer"))
     if "loss" not in skip:
         with mistakes.check():
             if config.get("loss") is None:

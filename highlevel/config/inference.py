@@ -263,6 +263,8 @@ def predict(run_dir: str | Path, input_path: str | Path, output: str | Path | No
         predictions = model.predict(x, batch_size=config.data.batch_size, verbose=0)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"{path}: {err}") from None
+    if isinstance(predictions, np.ndarray) and str(predictions.dtype) in ("bfloat16", "float16"):
+        predictions = predictions.astype(np.float32)   # a mixed-precision model's; .npy has no bfloat16
     if "series_mean" in stats and isinstance(predictions, np.ndarray):
         predictions = predictions * np.asarray(stats["series_std"], np.float32) + \
             np.asarray(stats["series_mean"], np.float32)

@@ -184,7 +184,8 @@ def _prepare(config: RunConfig):
         # Each process trains and tests on its own block of rows (equal blocks for all).
         data.x_train, data.y_train = hl.distribute.shard((data.x_train, data.y_train))
         data.x_test, data.y_test = hl.distribute.shard((data.x_test, data.y_test))
-    model = build_model(config.model, config.data.augmentation, tuple(data.x_train.shape[1:]))
+    with hl.mixed_precision.policy_scope(config.trainer.mixed_precision or hl.mixed_precision.global_policy()):
+        model = build_model(config.model, config.data.augmentation, tuple(data.x_train.shape[1:]))
     try:
         model.compile(optimizer=build_optimizer(config.optimizer), loss=build_losses(config.loss),
                       loss_weights=config.loss_weights, metrics=build_metrics(config.metrics),

@@ -90,6 +90,9 @@ class TrainerConfig(_Strict):
     distribution: Union[str, dict[str, Any], None] = Field(
         None, description="spread training over the devices: DataParallel, FullySharded or ModelParallel "
                           "(or data_parallel, ...), as a name or {Name: {argument: value}}")
+    mixed_precision: Literal["float32", "mixed_bfloat16", "mixed_float16"] | None = Field(
+        None, description="the dtype policy the model is built with: float32 weights and bfloat16 or float16 "
+                          "computation (mixed_float16 adds dynamic loss scaling); default: float32")
 
     @field_validator("distribution", mode="after")
     @classmethod
@@ -130,7 +133,11 @@ class RunConfig(_Strict):
     output_dir: str = "runs"
     data: DataConfig = DataConfig()
     model: dict[str, Any] = Field(..., description="a layer list, a functional graph or a get_config() dict")
-    optimizer: Union[str, dict[str, Any]] = "adam"
+    optimizer: Union[str, dict[str, Any]] = Field(
+        "adam", description="a name, or {name: adam, learning_rate: ..., and any optimizer argument: clipnorm, "
+                            "global_clipnorm, clipvalue, weight_decay, gradient_accumulation_steps, use_ema, "
+                            "ema_momentum, ema_overwrite_frequency, loss_scale_factor}; or {name: LossScaleOptimizer, "
+                            "inner_optimizer: {...}, initial_scale: ..., dynamic_growth_steps: ...}")
     loss: Union[str, dict[str, Any], list[Any], None] = None
     loss_weights: Union[list[float], dict[str, float], None] = None
     metrics: Union[list[Any], dict[str, Any], None] = None

@@ -26,7 +26,9 @@ import numpy as np
 from flax import nnx
 
 from highlevel import initializers as _initializers
+from highlevel import mixed_precision as _mixed_precision
 from highlevel import regularizers as _regularizers
+from highlevel.layers.autocast import AutocastParam
 from highlevel.utils import global_state as _global_state
 from highlevel.utils import random as _random
 
@@ -231,7 +233,10 @@ class Layer(nnx.Module, pytree=False):
     Args:
       name: the layer's name, unique in the process by default (``dense``, ``dense_1``...).
       trainable: whether the optimizer updates this layer's weights.
-      dtype: the weights' and computation's dtype (float32 by default).
+      dtype: the dtype policy (``hl.mixed_precision.DTypePolicy``, Keras 3's): a dtype such as
+        ``"float32"`` for the weights and the computation, or ``"mixed_bfloat16"`` /
+        ``"mixed_float16"`` for float32 weights and bfloat16/float16 computation. None: the
+        global policy (``hl.mixed_precision.set_global_policy``), float32 unless set.
       input_shape: for the first layer of a ``Sequential``, the input shape without batch.
       input_dim: for a 1-D input, its size: the same as ``input_shape=(input_dim,)``.
 
@@ -264,7 +269,9 @@ class Layer(nnx.Module, pytree=False):
             raise TypeError(f"{type(self).__name__} got unexpected arguments: {', '.join(sorted(kwargs))}.")
         self.name = name or unique_name(_snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        self.dtype = str(jnp.dtype(dtype or "float32"))
+        self._dtype_policy = _mixed_precision.get(dtype)
+        #: The weights' dtype (the policy's variable dtype), as Keras's ``layer.dtype``.
+        self.dtype = self._dtype_policy.variable_dtype
         self.built = False
         self._weight_names: list[str] = []
         self._trainable_weight_names: list[str] = []
@@ -288,11 +295,17 @@ class Layer(nnx.Module, pytree=False):
         self.built = True
 
     def add_weight(self, name: str, shape: Sequence[int], initializer: Any = "glorot_uniform",
-                   dtype: str | None = None, trainable: bool = True, regularizer: Any = None) -> nnx.Variable:
-        """Creates a weight as an attribute: an ``nnx.Param`` if trainable, else ``NonTrainable``."""
+                   dtype: str | None = None, trainable: bool = True, regularizer: Any = None,
+                   autocast: bool = True) -> nnx.Variable:
+        """Creates a weight as an attribute: an ``nnx.Param`` if trainable, else ``NonTrainable``.
+
+        Under a mixed policy a trainable floating weight reads as the compute dtype inside
+        ``call`` (an ``AutocastParam``) unless ``autocast=False`` (batch-norm's gamma and beta)."""
         init = _initializers.get(initializer)
         value = init(_random.next_key(), tuple(int(d) for d in shape), jnp.dtype(dtype or self.dtype))
-        var = nnx.Param(value) if trainable else NonTrainable(value)
+        cast = (autocast and trainable and jnp.issubdtype(value.dtype, jnp.floating)
+                and jnp.dtype(self.compute_dtype) != value.dtype)
+        var = (AutocastParam if cast else nnx.Param)(value) if trainable else NonTrainable(value)
         setattr(self, name, var)
         self._weight_names.append(name)
         if trainable:
@@ -342,14 +355,37 @@ class Layer(nnx.Module, pytree=False):
             # trace without one, next_rng_key refuses rather than fix one mask for every call.
             with call_context(training=training, rng=rng) as inner:
                 inner.traced = rng is None
-                return self.call(inputs, *args, **kwargs)
-        return self.call(inputs, *args, **kwargs)
+                return self._autocast_call(inputs, *args, **kwargs)
+        return self._autocast_call(inputs, *args, **kwargs)
+
+    def _autocast_call(self, inputs, *args, **kwargs):
+        """``call``, with the weights read in the compute dtype under a mixed policy (Keras's AutocastScope)."""
+        current = _mixed_precision.autocast_dtype()
+        if not self._dtype_policy.is_mixed and (current is None or current == self.compute_dtype):
+            return self.call(inputs, *args, **kwargs)
+        with _mixed_precision.autocast_scope(self.compute_dtype):
+            return self.call(inputs, *args, **kwargs)
 
     def _cast_input(self, x):
-        # Float inputs are computed in the layer's dtype, as Keras does; integers pass through.
-        if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.floating) and x.dtype != jnp.dtype(self.dtype):
-            return jnp.asarray(x, self.dtype)
+        # Float inputs are computed in the layer's compute dtype, as Keras does; integers pass through.
+        if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.floating) and x.dtype != jnp.dtype(self.compute_dtype):
+            return jnp.asarray(x, self.compute_dtype)
         return x
+
+    @property
+    def dtype_policy(self) -> "_mixed_precision.DTypePolicy":
+        """The layer's ``hl.mixed_precision.DTypePolicy`` (set by its ``dtype`` argument)."""
+        return self._dtype_policy
+
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype of the layer's computation and outputs (bfloat16 under ``"mixed_bfloat16"``)."""
+        return self._dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        """The dtype of the layer's weights (float32 under a mixed policy)."""
+        return self._dtype_policy.variable_dtype
 
     def _check_input_shape(self, inputs) -> None:
         """Raises a clear error when the input no longer fits the weights built for another shape."""
@@ -381,7 +417,8 @@ class Layer(nnx.Module, pytree=False):
             return isinstance(s, tuple) and all(isinstance(d, (int, type(None))) for d in s)
 
         if input_dtype is None:
-            input_dtype = jax.tree_util.tree_map(lambda s: jnp.dtype(self.dtype), input_shape, is_leaf=is_shape)
+            input_dtype = jax.tree_util.tree_map(lambda s: jnp.dtype(self.compute_dtype), input_shape,
+                                                 is_leaf=is_shape)
         call_kwargs = {**call_kwargs, "training": False}
 
         def trace(substitute: int):
@@ -541,7 +578,7 @@ class Layer(nnx.Module, pytree=False):
     # -- config -----------------------------------------------------------
 
     def get_config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable, "dtype": self._dtype_policy.name}
         if self.input_shape_arg is not None:
             config["input_shape"] = list(self.input_shape_arg)
         return config

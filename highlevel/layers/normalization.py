@@ -153,9 +153,11 @@ class BatchNormalization(Layer):
         self._axes = _normalize_axes(self, [self.axis], input_shape)
         shape = (input_shape[self._axes[0]],)
         if self.scale:
-            self.add_weight("gamma", shape, self.gamma_initializer, regularizer=self.gamma_regularizer)
+            self.add_weight("gamma", shape, self.gamma_initializer, regularizer=self.gamma_regularizer,
+                            autocast=False)
         if self.center:
-            self.add_weight("beta", shape, self.beta_initializer, regularizer=self.beta_regularizer)
+            self.add_weight("beta", shape, self.beta_initializer, regularizer=self.beta_regularizer,
+                            autocast=False)
         self.add_weight("moving_mean", shape, self.moving_mean_initializer, trainable=False)
         self.add_weight("moving_variance", shape, self.moving_variance_initializer, trainable=False)
 
@@ -272,9 +274,11 @@ class LayerNormalization(Layer):
         self._axes = _normalize_axes(self, axes, input_shape)
         shape = tuple(input_shape[a] for a in self._axes)
         if self.scale:
-            self.add_weight("gamma", shape, self.gamma_initializer, regularizer=self.gamma_regularizer)
+            self.add_weight("gamma", shape, self.gamma_initializer, regularizer=self.gamma_regularizer,
+                            autocast=False)
         if self.center:
-            self.add_weight("beta", shape, self.beta_initializer, regularizer=self.beta_regularizer)
+            self.add_weight("beta", shape, self.beta_initializer, regularizer=self.beta_regularizer,
+                            autocast=False)
 
     def _check_input_shape(self, inputs) -> None:
         _check_axes(self, self._axes, inputs)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from highlevel.layers.base import (Layer, format_shape, current_context, register_layer,
@@ -238,6 +239,13 @@ class Model(Layer):
         return super().__call__(inputs, *args, **kwargs)
 
     # -- training API (the Trainer does the work) --------------------------------------
+
+    def _cast_input(self, x):
+        # A model passes float inputs on in its weights' dtype; each layer casts them to its own
+        # compute dtype (as Keras's Functional), so a float32 first layer sees full precision.
+        if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.floating) and x.dtype != jnp.dtype(self.dtype):
+            return jnp.asarray(x, self.dtype)
+        return x
 
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 steps_per_execution: int | str = 1, distribution=None, **kwargs) -> None:

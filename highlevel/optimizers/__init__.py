@@ -23,19 +23,24 @@ from highlevel.optimizers import schedules
 
 
 __all__ = ["Optimizer", "MultiOptimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "OptaxOptimizer",
-           "KerasOptimizerState", "schedules", "get", "serialize", "deserialize",
-           "get_hyperparam", "set_hyperparam"]
+           "LossScaleOptimizer", "KerasOptimizerState", "LossScaleState", "NumericsState", "schedules", "numerics",
+           "get", "serialize", "deserialize", "get_hyperparam", "set_hyperparam", "iterations", "has_ema",
+           "ema_weights", "swap_ema_weights", "set_ema_weights"]
 
 from highlevel.optimizers.adagrad import Adagrad
 from highlevel.optimizers.adam import Adam, AdamW
 from highlevel.optimizers.base import KerasOptimizerState, Optimizer
 from highlevel.optimizers.hyperparams import get_hyperparam, set_hyperparam
+from highlevel.optimizers import numerics
+from highlevel.optimizers.loss_scale_optimizer import LossScaleOptimizer, LossScaleState
+from highlevel.optimizers.numerics import (NumericsState, ema_weights, has_ema, iterations, set_ema_weights,
+                                           swap_ema_weights)
 from highlevel.optimizers.optax_optimizer import OptaxOptimizer
 from highlevel.optimizers.rmsprop import RMSprop
 from highlevel.optimizers.sgd import SGD
 
 
-_CLASSES = {cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad)}
+_CLASSES = {cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, LossScaleOptimizer)}
 
 
 def optimizer_classes() -> dict[str, type]:

@@ -21,6 +21,9 @@ class Adagrad(Optimizer):
         global_clipnorm: Clip all gradients together to this global L2 norm (only one of
             the three clipping arguments may be set).
         name: The optimizer's name (default: Keras's for the class).
+        **kwargs: The arguments every optimizer takes (see ``hl.optimizers.Optimizer``):
+            ``use_ema``, ``ema_momentum``, ``ema_overwrite_frequency``, ``loss_scale_factor``,
+            ``gradient_accumulation_steps``.
 
     >>> import highlevel as hl, jax.numpy as jnp, numpy as np
     >>> tx = hl.optimizers.Adagrad(learning_rate=0.1).to_optax()
@@ -34,8 +37,8 @@ class Adagrad(Optimizer):
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value: float = 0.1,
                  epsilon: float = 1e-7, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name=None):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+                 global_clipnorm=None, name=None, **kwargs):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs)
         self.initial_accumulator_value = float(initial_accumulator_value)
         self.epsilon = float(epsilon)
 

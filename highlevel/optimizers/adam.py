@@ -63,6 +63,9 @@ class Adam(_AdamFamily):
         global_clipnorm: Clip all gradients together to this global L2 norm (only one of
             the three clipping arguments may be set).
         name: The optimizer's name (default: Keras's for the class).
+        **kwargs: The arguments every optimizer takes (see ``hl.optimizers.Optimizer``):
+            ``use_ema``, ``ema_momentum``, ``ema_overwrite_frequency``, ``loss_scale_factor``,
+            ``gradient_accumulation_steps``.
 
     >>> import highlevel as hl, jax.numpy as jnp, numpy as np
     >>> tx = hl.optimizers.Adam(learning_rate=0.1).to_optax()
@@ -76,8 +79,8 @@ class Adam(_AdamFamily):
 
     def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, weight_decay=None, clipnorm=None,
-                 clipvalue=None, global_clipnorm=None, name=None):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+                 clipvalue=None, global_clipnorm=None, name=None, **kwargs):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs)
         self._set_moments(beta_1, beta_2, epsilon, amsgrad)
 
 
@@ -97,6 +100,9 @@ class AdamW(_AdamFamily):
         clipvalue: Clip gradient entries to ``[-clipvalue, clipvalue]``.
         global_clipnorm: Clip all gradients together to this global L2 norm.
         name: The optimizer's name (default ``"adam_w"``, Keras's).
+        **kwargs: The arguments every optimizer takes (see ``hl.optimizers.Optimizer``):
+            ``use_ema``, ``ema_momentum``, ``ema_overwrite_frequency``, ``loss_scale_factor``,
+            ``gradient_accumulation_steps``.
 
     >>> import highlevel as hl, jax.numpy as jnp, numpy as np
     >>> tx = hl.optimizers.AdamW(learning_rate=0.1).to_optax()
@@ -110,9 +116,9 @@ class AdamW(_AdamFamily):
 
     def __init__(self, learning_rate=0.001, weight_decay: float = 0.004, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name=None):
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name=None, **kwargs):
         if weight_decay is None:
             raise ValueError("AdamW needs a weight_decay (a float; 0.004 by default), got None. "
                              "For Adam without weight decay use hl.optimizers.Adam.")
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs)
         self._set_moments(beta_1, beta_2, epsilon, amsgrad)

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from highlevel.optimizers import schedules
+from highlevel.optimizers import numerics, schedules
 from highlevel.optimizers.schedules import LearningRateSchedule
 
 
@@ -65,21 +65,39 @@ class Optimizer:
         clipvalue: clip gradient entries to ``[-clipvalue, clipvalue]``.
         global_clipnorm: clip all gradients together to this global L2 norm.
         name: the optimizer's name (Keras's default for each class).
+        use_ema: keep an exponential moving average of the weights; at the end of ``fit`` the
+            weights take their averages (``hl.callbacks.SwapEMAWeights`` evaluates with them).
+        ema_momentum: the average's momentum, ``average = m * average + (1 - m) * weight``
+            (the first average is the first iterate).
+        ema_overwrite_frequency: with ``use_ema``, the weights also take their averages every
+            this many updates (None: only at the end of ``fit``).
+        loss_scale_factor: a fixed loss scale: the train step multiplies the loss by it and
+            the gradients are divided by it (``hl.optimizers.LossScaleOptimizer`` adapts one).
+        gradient_accumulation_steps: apply the mean gradient of this many batches once every
+            this many batches (an integer >= 2). ``iterations``, the update count of
+            Adam's bias correction and the EMA count applied updates; a learning-rate
+            schedule is read at the batch count, as Keras does.
+
+    Keras's order: unscale, accumulate, clip, decay the weights, update, average. Every
+    state this needs (accumulators, averages) is an array in the optimizer state, so none
+    of it recompiles the step and exact resumption carries it.
 
     A subclass sets ``default_name`` and implements ``_init_slots(params)`` (its per-weight
     state) and ``_step(grads, slots, count, lr) -> (deltas, slots)``.
 
     >>> import highlevel as hl, jax.numpy as jnp
-    >>> opt = hl.optimizers.SGD(learning_rate=0.1)
-    >>> isinstance(opt, hl.optimizers.Optimizer), opt.learning_rate
-    (True, 0.1)
+    >>> opt = hl.optimizers.SGD(learning_rate=0.1, gradient_accumulation_steps=4, use_ema=True)
+    >>> isinstance(opt, hl.optimizers.Optimizer), opt.learning_rate, opt.gradient_accumulation_steps
+    (True, 0.1, 4)
     """
 
     default_name = "optimizer"
 
     def __init__(self, learning_rate=0.001, weight_decay: float | None = None,
                  clipnorm: float | None = None, clipvalue: float | None = None,
-                 global_clipnorm: float | None = None, name: str | None = None):
+                 global_clipnorm: float | None = None, name: str | None = None, *,
+                 use_ema: bool = False, ema_momentum: float = 0.99, ema_overwrite_frequency: int | None = None,
+                 loss_scale_factor: float | None = None, gradient_accumulation_steps: int | None = None):
         set_clips = [k for k, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
                                     ("global_clipnorm", global_clipnorm)) if v is not None]
         if len(set_clips) > 1:
@@ -92,17 +110,56 @@ class Optimizer:
         self.clipvalue = None if clipvalue is None else float(clipvalue)
         self.global_clipnorm = None if global_clipnorm is None else float(global_clipnorm)
         self.name = name or self.default_name
+        self._set_numerics(use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor,
+                           gradient_accumulation_steps)
         self._getter: Callable[[], float] | None = None
         self._setter: Callable[[float], Any] | None = None
+        self._state_getter: Callable[[], Any] | None = None
+
+    def _set_numerics(self, use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor,
+                      gradient_accumulation_steps) -> None:
+        numerics._check_args(gradient_accumulation_steps, use_ema, ema_momentum, ema_overwrite_frequency,
+                             loss_scale_factor)
+        self.use_ema = bool(use_ema)
+        self.ema_momentum = float(ema_momentum)
+        self.ema_overwrite_frequency = None if ema_overwrite_frequency is None else int(ema_overwrite_frequency)
+        self.loss_scale_factor = None if loss_scale_factor is None else float(loss_scale_factor)
+        self.gradient_accumulation_steps = (None if gradient_accumulation_steps is None
+                                            else int(gradient_accumulation_steps))
 
     # -- learning rate -----------------------------------------------------------------
 
-    def bind(self, getter: Callable[[], float], setter: Callable[[float], Any]) -> None:
-        """Called by the trainer: from now on ``learning_rate`` reads/writes the train state."""
+    def bind(self, getter: Callable[[], float], setter: Callable[[float], Any],
+             state_getter: Callable[[], Any] | None = None) -> None:
+        """Called by the trainer: from now on ``learning_rate`` reads/writes the train state, and
+        ``iterations`` reads the optimizer state that ``state_getter()`` returns."""
         self._getter, self._setter = getter, setter
+        self._state_getter = state_getter
 
     def unbind(self) -> None:
-        self._getter = self._setter = None
+        self._getter = self._setter = self._state_getter = None
+
+    @property
+    def iterations(self) -> int:
+        """The number of updates applied so far (0 before training), as Keras's ``optimizer.iterations``.
+
+        With gradient accumulation it counts applied updates, not batches.
+        """
+        state = None if self._state_getter is None else self._state_getter()
+        value = None if state is None else numerics.iterations(state)
+        return 0 if value is None else int(np.max(np.asarray(jax.device_get(value))))
+
+    def loss_scale(self, opt_state) -> jax.Array | None:
+        """The factor the train step multiplies the loss by before differentiating (None: 1).
+
+        The optimizer divides the gradients by the same factor. ``loss_scale_factor`` is a
+        constant; ``LossScaleOptimizer`` reads its current scale from ``opt_state``.
+
+        >>> import highlevel as hl
+        >>> hl.optimizers.SGD(loss_scale_factor=128.0).loss_scale(None)
+        128.0
+        """
+        return self.loss_scale_factor
 
     @property
     def is_scheduled(self) -> bool:
@@ -158,12 +215,7 @@ class Optimizer:
             if self.weight_decay and params is None:
                 raise ValueError(f"{type(self).__name__} with weight_decay needs the parameters: "
                                  "call tx.update(grads, opt_state, params).")
-            if self.clipnorm:
-                grads = _tree_map(lambda g: _clip_by_norm(g, self.clipnorm), grads)
-            elif self.global_clipnorm:
-                grads = _clip_by_global_norm(grads, self.global_clipnorm)
-            elif self.clipvalue:
-                grads = _tree_map(lambda g: jnp.clip(g, -self.clipvalue, self.clipvalue), grads)
+            grads = self._clip(grads)
             deltas, slots = self._step(grads, state.slots, state.count, learning_rate)
             if self.weight_decay:
                 wd = self.weight_decay
@@ -173,6 +225,30 @@ class Optimizer:
             return deltas, KerasOptimizerState(count=optax.safe_increment(state.count), slots=slots)
 
         return optax.GradientTransformation(init_fn, update_fn)
+
+    def _clip(self, grads):
+        """Keras's gradient clipping (``_clip_gradients``): at most one of the three is set."""
+        if self.clipnorm:
+            return _tree_map(lambda g: _clip_by_norm(g, self.clipnorm), grads)
+        if self.global_clipnorm:
+            return _clip_by_global_norm(grads, self.global_clipnorm)
+        if self.clipvalue:
+            return _tree_map(lambda g: jnp.clip(g, -self.clipvalue, self.clipvalue), grads)
+        return grads
+
+    def _with_numerics(self, tx: optax.GradientTransformation, clip: bool = False) -> optax.GradientTransformation:
+        """``tx`` inside ``numerics.wrap`` when accumulation, EMA or a loss scale factor is set."""
+        clip = clip and bool(self.clipnorm or self.global_clipnorm or self.clipvalue)
+        if not (self.gradient_accumulation_steps or self.use_ema or self.loss_scale_factor):
+            if not clip:
+                return tx
+            clipping = optax.GradientTransformation(lambda params: optax.EmptyState(),
+                                                    lambda grads, state, params=None: (self._clip(grads), state))
+            return optax.chain(clipping, tx)
+        return numerics.wrap(tx, gradient_accumulation_steps=self.gradient_accumulation_steps,
+                             use_ema=self.use_ema, ema_momentum=self.ema_momentum,
+                             ema_overwrite_frequency=self.ema_overwrite_frequency,
+                             loss_scale_factor=self.loss_scale_factor, clip=self._clip if clip else None)
 
     def to_optax(self) -> optax.GradientTransformation:
         """The optax transformation, with ``hyperparams["learning_rate"]`` in its state.
@@ -184,7 +260,9 @@ class Optimizer:
         0.01
         """
         def factory(learning_rate):
-            return self._transform(learning_rate)
+            # Inside inject_hyperparams: a schedule is read at the batch count, as Keras's
+            # ``_iterations``, while the update rule counts applied updates.
+            return self._with_numerics(self._transform(learning_rate))
 
         lr = self._learning_rate
         return optax.inject_hyperparams(factory, hyperparam_dtype=jnp.float32)(learning_rate=lr)
@@ -202,7 +280,13 @@ class Optimizer:
             lr = self.learning_rate  # the current value once compiled
         return {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
                 "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
-                "clipvalue": self.clipvalue, **self._own_config()}
+                "clipvalue": self.clipvalue, **self._numerics_config(), **self._own_config()}
+
+    def _numerics_config(self) -> dict[str, Any]:
+        return {"use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
+                "ema_overwrite_frequency": self.ema_overwrite_frequency,
+                "loss_scale_factor": self.loss_scale_factor,
+                "gradient_accumulation_steps": self.gradient_accumulation_steps}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Optimizer":
@@ -212,19 +296,33 @@ class Optimizer:
         for key, default in _KERAS_ONLY_DEFAULTS.items():
             if key in config and config[key] == default:
                 del config[key]  # Keras-only settings left at their defaults: nothing to do
-        known = inspect.signature(cls.__init__).parameters
-        unknown = sorted(set(config) - set(known))
+        known = _init_arguments(cls)
+        unknown = sorted(set(config) - known)
         if unknown:
             raise ValueError(f"{cls.__name__}.from_config got unsupported keys {unknown}; it "
-                             f"accepts {sorted(k for k in known if k != 'self')}.")
+                             f"accepts {sorted(known)}.")
         return cls(**config)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(learning_rate={self._learning_rate!r}, name={self.name!r})"
 
 
-_KERAS_ONLY_DEFAULTS = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
-                        "loss_scale_factor": None, "gradient_accumulation_steps": None}
+def _init_arguments(cls) -> set[str]:
+    """The named arguments of ``cls(...)``, following ``**kwargs`` up to the base classes."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters.values()
+        names |= {p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name != "self"}
+        if not any(p.kind == p.VAR_KEYWORD for p in params):
+            break
+    return names
+
+
+# Keras's settings that highlevel has no use for, when left at their defaults.
+_KERAS_ONLY_DEFAULTS: dict[str, Any] = {}
 
 
 def _check_learning_rate(owner: str, value):

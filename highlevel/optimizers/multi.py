@@ -53,7 +53,8 @@ class MultiOptimizer:
 
     ``optimizer.learning_rate`` (and callbacks that read or set it, such as
     ``ReduceLROnPlateau``) refer to the first group; the others keep their own values or
-    schedules.
+    schedules. Each group's clipping, gradient accumulation and EMA are its own, as in
+    Keras: ``global_clipnorm`` clips the norm of that group's gradients.
 
     >>> import highlevel as hl
     >>> base, head = hl.layers.Dense(4), hl.layers.Dense(1)
@@ -82,7 +83,12 @@ class MultiOptimizer:
             elif not (isinstance(layers, (list, tuple)) and all(isinstance(x, WeightOwner) for x in layers)):
                 raise TypeError(f"MultiOptimizer entry {i}: the layers must be a layer, a list of layers or None "
                                 f"(everything else), got {layers!r}.")
-            self._groups.append((_optimizers.get(opt), None if layers is None else list(layers)))
+            opt = _optimizers.get(opt)
+            if isinstance(opt, _optimizers.LossScaleOptimizer) or getattr(opt, "loss_scale_factor", None):
+                raise ValueError(f"MultiOptimizer entry {i}: a group cannot scale the loss (one loss is "
+                                 "differentiated for all groups); wrap the whole MultiOptimizer in an "
+                                 "hl.optimizers.LossScaleOptimizer instead.")
+            self._groups.append((opt, None if layers is None else list(layers)))
         if rest > 1:
             raise ValueError("MultiOptimizer: only one group may take the remaining layers (layers=None).")
         self.name = name
@@ -100,12 +106,21 @@ class MultiOptimizer:
     def learning_rate(self, value) -> None:
         self._groups[0][0].learning_rate = value
 
-    def bind(self, getter, setter) -> None:
+    def bind(self, getter, setter, state_getter=None) -> None:
         """The trainer's binding (see ``Optimizer.bind``): the first group's learning rate."""
-        self._groups[0][0].bind(getter, setter)
+        self._groups[0][0].bind(getter, setter, state_getter)
 
     def unbind(self) -> None:
         self._groups[0][0].unbind()
+
+    @property
+    def iterations(self) -> int:
+        """The first group's number of applied updates (Keras's ``iterations``)."""
+        return self._groups[0][0].iterations
+
+    def loss_scale(self, opt_state) -> None:
+        """None: a ``MultiOptimizer`` scales no loss (wrap it in a ``LossScaleOptimizer`` to scale one)."""
+        return None
 
     def to_optax(self) -> optax.GradientTransformation:
         raise ValueError("MultiOptimizer assigns weights to optimizers by layer, so it compiles only with a "

@@ -27,6 +27,9 @@ class RMSprop(Optimizer):
         global_clipnorm: Clip all gradients together to this global L2 norm (only one of
             the three clipping arguments may be set).
         name: The optimizer's name (default: Keras's for the class).
+        **kwargs: The arguments every optimizer takes (see ``hl.optimizers.Optimizer``):
+            ``use_ema``, ``ema_momentum``, ``ema_overwrite_frequency``, ``loss_scale_factor``,
+            ``gradient_accumulation_steps``.
 
     >>> import highlevel as hl, jax.numpy as jnp, numpy as np
     >>> tx = hl.optimizers.RMSprop(learning_rate=0.1).to_optax()
@@ -40,8 +43,8 @@ class RMSprop(Optimizer):
 
     def __init__(self, learning_rate=0.001, rho: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-7, centered: bool = False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name=None):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name=None, **kwargs):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs)
         self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)
         self.centered = bool(centered)
 

@@ -22,6 +22,9 @@ class SGD(Optimizer):
         global_clipnorm: Clip all gradients together to this global L2 norm (only one of
             the three clipping arguments may be set).
         name: The optimizer's name (default: Keras's for the class).
+        **kwargs: The arguments every optimizer takes (see ``hl.optimizers.Optimizer``):
+            ``use_ema``, ``ema_momentum``, ``ema_overwrite_frequency``, ``loss_scale_factor``,
+            ``gradient_accumulation_steps``.
 
     >>> import highlevel as hl, jax.numpy as jnp, numpy as np
     >>> tx = hl.optimizers.SGD(learning_rate=0.1).to_optax()
@@ -35,8 +38,8 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name=None):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+                 name=None, **kwargs):
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name, **kwargs)
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"SGD momentum must be in [0, 1], got {momentum}.")
         self.momentum = float(momentum)

@@ -278,7 +278,7 @@ class ModelProgram(Program):
         to_optax_for = getattr(self.optimizer, "to_optax_for", None)
         tx = to_optax_for(model, paths) if to_optax_for is not None else self.optimizer.to_optax()
         self.builder = StepBuilder(graphdef, paths, tx, outputs, _metrics.Mean(name="loss"),
-                                   list(model.output_names))
+                                   list(model.output_names), loss_scale=getattr(self.optimizer, "loss_scale", None))
         params, hyper, rest = self.builder.split(model)
         params, rest = copy_tree(params), copy_tree(rest)
         by_path = {tuple(path): node for path, node in nnx.iter_graph(model) if isinstance(node, Hyperparameter)}

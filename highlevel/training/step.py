@@ -59,11 +59,21 @@ def _per_sample(values, batch: int):
     return values.reshape(batch, -1).mean(axis=1)
 
 
+def _full_precision(tree):
+    """float16/bfloat16 predictions as float32: losses and metrics are computed in float32 (Keras)."""
+    return jax.tree_util.tree_map(
+        lambda a: a.astype(jnp.float32) if jnp.issubdtype(a.dtype, jnp.floating) and jnp.finfo(a.dtype).bits < 32
+        else a, tree)
+
+
 class StepBuilder:
     """Makes the pure train, eval and predict steps for one compiled model."""
 
     def __init__(self, graphdef, trainable_paths: frozenset, tx: optax.GradientTransformation,
-                 outputs: list[OutputSpec], loss_tracker, output_names: list[str]):
+                 outputs: list[OutputSpec], loss_tracker, output_names: list[str], loss_scale=None):
+        #: ``loss_scale(opt_state)``: the factor the loss is multiplied by before differentiating
+        #: (the optimizer's; it unscales the gradients), or None.
+        self.loss_scale = loss_scale
         self.graphdef = graphdef
         self.trainable_paths = trainable_paths
         self.tx = tx
@@ -102,7 +112,7 @@ class StepBuilder:
     def compute_losses(self, y, y_pred, sample_weight, mask):
         """``(total, per_output, y_list, p_list)``: the weighted loss of a batch and its parts."""
         y_list = flatten_outputs(y, self.output_names, "y")
-        p_list = flatten_outputs(y_pred, self.output_names, "The model's output")
+        p_list = _full_precision(flatten_outputs(y_pred, self.output_names, "The model's output"))
         count = jnp.maximum(jnp.sum(mask), 1.0)
         batch = mask.shape[0]
         per_output = []
@@ -155,15 +165,17 @@ class StepBuilder:
         x, y, sample_weight, mask = batch
         rng, step_rng = jax.random.split(state.rng)
         keys_drawn: list[int] = []  # filled while tracing loss_fn: local to this trace
+        scale = None if self.loss_scale is None else self.loss_scale(state.opt_state)
 
         def loss_fn(params):
             module, y_pred, reg = self.forward(params, hyper, state.non_trainable, x, training=True,
                                                rng=step_rng, mask=mask, keys_drawn=keys_drawn)
             loss, per_output, y_list, p_list = self.compute_losses(y, y_pred, sample_weight, mask)
             _, _, new_rest = self.split(module)
-            return loss + reg, (new_rest, per_output, y_list, p_list)
+            total = loss + reg
+            return total if scale is None else total * scale, (total, new_rest, per_output, y_list, p_list)
 
-        (total, (new_rest, per_output, y_list, p_list)), grads = jax.value_and_grad(
+        (_, (total, new_rest, per_output, y_list, p_list)), grads = jax.value_and_grad(
             loss_fn, has_aux=True)(state.params)
         updates, opt_state = self.tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)

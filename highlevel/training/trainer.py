@@ -29,7 +29,7 @@ from highlevel import backend as _backend
 from highlevel import distribute as _distribute
 from highlevel import losses as _losses
 from highlevel import optimizers as _optimizers
-from highlevel.training import auto, resident
+from highlevel.training import auto, numerics, resident
 from highlevel.training.callback import Callback, CallbackList, History, LazyLogs
 from highlevel.training.data import (Stacked, is_array_data, make_adapter, prefetch_to_device,
                                      split_validation)
@@ -99,16 +99,17 @@ class Trainer:
 
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 steps_per_execution: int | str = 1, run_eagerly: bool = False, jit_compile: Any = "auto",
-                distribution=None, **kwargs) -> None:
+                distribution=None, auto_scale_loss: bool = True, **kwargs) -> None:
         if kwargs:
             raise TypeError(f"compile() got unexpected arguments: {', '.join(sorted(kwargs))}.")
         if run_eagerly:
             raise ValueError("run_eagerly=True is not supported: highlevel always compiles its steps. "
                              "Debug a layer by calling it on arrays outside fit.")
-        self._configure(optimizer, loss, loss_weights, metrics, steps_per_execution, distribution)
+        self._configure(optimizer, loss, loss_weights, metrics, steps_per_execution, distribution, auto_scale_loss)
         self.compiled = True
 
-    def _configure(self, optimizer, loss, loss_weights, metrics, steps_per_execution, distribution=None) -> None:
+    def _configure(self, optimizer, loss, loss_weights, metrics, steps_per_execution, distribution=None,
+                   auto_scale_loss: bool = True) -> None:
         _check_steps_per_execution(steps_per_execution)
         # Resolve names now so that a typo fails at compile, not at the first batch.
         per_output = loss.values() if isinstance(loss, dict) else loss if isinstance(loss, (list, tuple)) else [loss]
@@ -117,7 +118,7 @@ class Trainer:
                 _losses.get(item)
         # An explicit distribution wins; else the one of an enclosing ``with strategy:`` block.
         distribution = _distribute.get(distribution) if distribution is not None else _distribute.current()
-        optimizer = _optimizers.get(optimizer)
+        optimizer = numerics.auto_loss_scale(self.model, _optimizers.get(optimizer), auto_scale_loss)
         self.use_program(ModelProgram(self.model, optimizer, loss, loss_weights, metrics, distribution),
                          steps_per_execution, optimizer=optimizer)
         self._compile_config = {"optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
@@ -139,7 +140,7 @@ class Trainer:
         self.steps_per_execution = 1 if steps_per_execution == "auto" else int(steps_per_execution)
         self._spe_resolved = False
         if optimizer is not None and hasattr(optimizer, "bind"):
-            optimizer.bind(program.learning_rate, program.set_learning_rate)
+            optimizer.bind(program.learning_rate, program.set_learning_rate, numerics.state_getter(program))
 
     def _require_compiled(self, what: str) -> None:
         if not self.compiled:
@@ -504,7 +505,10 @@ class Trainer:
                     break
             logs = self._read_train()
             if val_adapter is not None and (epoch + 1) % validation_freq == 0:
-                logs.update(self._evaluate_adapter(val_adapter, prefix="val_"))
+                callback_list.on_test_begin()  # as Keras's fit, whose validation is an evaluate()
+                val_logs = self._evaluate_adapter(val_adapter)
+                callback_list.on_test_end(val_logs)
+                logs.update({"val_" + k: v for k, v in val_logs.items()})
             lr = program.learning_rate()
             if lr is not None:
                 logs["learning_rate"] = lr
@@ -514,6 +518,7 @@ class Trainer:
             if self.model.stop_training:
                 break
         live.sync()
+        numerics.finalize_ema(self)  # the EMA weights replace the trained ones (use_ema=True), as Keras
         callback_list.on_train_end(logs)
 
     def _validation_adapter(self, validation_data, batch_size, steps):
@@ -560,9 +565,9 @@ class Trainer:
             self._configure("sgd", None, None, None, 1)
         adapter = make_adapter(x, None, None, batch_size=self._local(batch_size), steps=steps, targets=False)
         program = self._prepare(adapter)
-        variables, hyper = program.variables(), program.hyper()
         callback_list = CallbackList(list(callbacks or []), model=self.model)
         callback_list.on_predict_begin()
+        variables, hyper = program.variables(), program.hyper()  # after the hook: it may swap weights in
         counts: list[int] = []
 
         def inputs():
