@@ -1,14 +1,15 @@
 #!/bin/bash
-# The accelerator checks of the performance work, as one script (see benchmarks/RESULTS.md):
-# the performance and training tests on the GPU backend (transfer guard included), then the
-# fused-vs-single-step table that steps_per_execution="auto" rests on.
+# The accelerator rows of the performance and numerics work, as one script (benchmarks/RESULTS.md):
+# MLP, CNN, ResNet and LSTM with highlevel (device-resident data), Keras 3 and the hand-written
+# flax loop in float32; then the CNN and ResNet under mixed_bfloat16 against Keras with the same
+# policy (throughput and the accelerator's peak memory, one fresh process each).
 #   OUT=/some/dir bash benchmarks/gpu_check.sh
-export PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONPATH=$PWD
+# On the lent H200 the missing packages (keras, namex, optree, tensorboardX) come as wheels in .whl/.
+export PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false KERAS_BACKEND=jax
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 OUT=${OUT:-/tmp}
-python3 -c "import jax, flax, optax; print('jax', jax.__version__, 'flax', flax.__version__, 'optax', optax.__version__, jax.devices())
-lo = jax.jit(lambda w, x: x @ w).lower(jax.numpy.ones((20, 32)), jax.numpy.ones((8, 20)))
-print('lowered cost_analysis:', lo.cost_analysis()); print('compiled cost_analysis flops:', lo.compile().cost_analysis().get('flops'))" 2>&1 | tee $OUT/versions.log
-timeout 200 python3 -m pytest -p no:xdist -p no:cacheprovider -q -o addopts="" --tb=short \
-    tests/test_performance.py tests/test_training.py -k "not digits" 2>&1 | tee $OUT/tests.log | tail -40
-timeout 180 python3 benchmarks/fusion.py --workloads tiny,mlp,cnn,resnet --steps 128 --epochs 3 --repeats 2 \
-    2>&1 | tee $OUT/fusion.log
+python3 -c "import jax, flax, optax, keras, orbax.checkpoint as oc; print('jax', jax.__version__, 'flax', flax.__version__, 'optax', optax.__version__, 'keras', keras.__version__, 'orbax', oc.__version__, jax.devices())" 2>&1 | tee $OUT/versions.log
+timeout ${FP32_TIMEOUT:-190} python3 benchmarks/run.py --workloads mlp,cnn,resnet,lstm --frameworks highlevel,keras,flax \
+    --repeats 1 --timeout 60 --json $OUT/gpu_fp32.json 2>&1 | tee $OUT/gpu_fp32.log
+timeout ${BF16_TIMEOUT:-90} python3 benchmarks/run.py --workloads cnn,resnet --frameworks highlevel-bf16,keras-bf16,highlevel \
+    --repeats 1 --timeout 40 --json $OUT/gpu_bf16.json 2>&1 | tee $OUT/gpu_bf16.log
