@@ -167,7 +167,7 @@ def test_plot_model_sequential(tmp_path):
                  "Activation: relu", "Trainable"):
         assert text in svg, text
     svg = _svg_text(model, tmp_path, show_layer_names=False)
-    assert ">Dense<" in svg and "d1" not in svg and "shape" not in svg
+    assert ">Dense<" in svg and ">d1 " not in svg and "d1 (Dense)" not in svg and "shape" not in svg
 
 
 def test_plot_model_functional_two_inputs_merged_by_add(tmp_path):

@@ -63,10 +63,10 @@ def _check_args(cls, args: dict[str, Any], where: str, extra_ok: tuple[str, ...]
                               f"It takes: {', '.join(sorted(allowed))}.")
 
 
-def _construct(where: str, make) -> None:
+def _construct(where: str, make) -> Any:
     """Builds an object from its config values to check them (``units: -5``, ``activation: rellu``)."""
     try:
-        make()
+        return make()
     except (TypeError, ValueError, KeyError) as err:
         text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ConfigError(f"{where}: {text}") from None
@@ -281,6 +281,9 @@ def _check_optimizer(opt: Any, where: str = "optimizer") -> None:
         if isinstance(inner, dict) and inner.get("loss_scale_factor") is not None:
             raise ConfigError(f"{where}.inner_optimizer.loss_scale_factor: the LossScaleOptimizer scales the loss "
                               "already; remove it.")
+        from highlevel.config.build import build_optimizer   # build imports check at module level
+        args = {**args, "inner_optimizer": _construct(f"{where}.inner_optimizer",
+                                                      lambda: build_optimizer(inner, f"{where}.inner_optimizer"))}
     lr = args.get("learning_rate")
     if isinstance(lr, dict):
         sname, sargs = split_entry(lr, f"{where}.learning_rate", "schedule")
