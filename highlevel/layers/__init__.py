@@ -4,18 +4,28 @@ from highlevel.layers.base import (Hyperparameter, Layer, NonTrainable, call_con
                                    deserialize_layer, get_layer_class, register_layer,
                                    serialize_layer)
 from highlevel.layers.activation import *  # noqa: F401,F403
+from highlevel.layers.activity import ActivityRegularization  # noqa: F401
+from highlevel.layers.attention import *  # noqa: F401,F403
 from highlevel.layers.augmentation import *  # noqa: F401,F403
 from highlevel.layers.bidirectional import *  # noqa: F401,F403
 from highlevel.layers.convolutional import *  # noqa: F401,F403
+from highlevel.layers.convolutional_extra import *  # noqa: F401,F403
 from highlevel.layers.core import *  # noqa: F401,F403
 from highlevel.layers.depthwise import *  # noqa: F401,F403
+from highlevel.layers.lambda_layer import *  # noqa: F401,F403
 from highlevel.layers.merging import *  # noqa: F401,F403
+from highlevel.layers.multi_head_attention import *  # noqa: F401,F403
+from highlevel.layers.noise import *  # noqa: F401,F403
 from highlevel.layers.normalization import *  # noqa: F401,F403
+from highlevel.layers.normalization_extra import *  # noqa: F401,F403
 from highlevel.layers.pooling import *  # noqa: F401,F403
 from highlevel.layers.preprocessing import *  # noqa: F401,F403
 from highlevel.layers.recurrent import *  # noqa: F401,F403
 from highlevel.layers.regularization import *  # noqa: F401,F403
+from highlevel.layers.reshaping import *  # noqa: F401,F403
+from highlevel.layers.rnn_cells import *  # noqa: F401,F403
 from highlevel.layers.symbolic import Input, InputLayer, KerasTensor
+from highlevel.layers.time_distributed import *  # noqa: F401,F403
 from highlevel.layers.upsampling import *  # noqa: F401,F403
 from highlevel.layers.wrappers import *  # noqa: F401,F403
 

@@ -7,7 +7,7 @@ import copy
 import jax.numpy as jnp
 
 from highlevel.layers.base import Layer, deserialize_layer, register_layer, serialize_layer
-from highlevel.layers.rnn import _unknown_time, _with_states
+from highlevel.layers.rnn import _unknown_time, _with_states, sequence_output_mask
 
 __all__ = ["Bidirectional"]
 
@@ -40,6 +40,7 @@ class Bidirectional(Layer):
     before merging. With ``return_state`` the result is Keras's list ``[output,
     *forward_states, *backward_states]``; ``initial_state`` takes the forward states
     then the backward states. Weights: the forward layer's, then the backward layer's.
+    A ``mask`` (``(batch, timesteps)``) goes to both directions, as in Keras.
 
     >>> import highlevel as hl, numpy as np
     >>> hl.layers.Bidirectional(hl.layers.LSTM(4))(np.ones((2, 5, 3), "float32")).shape
@@ -93,19 +94,24 @@ class Bidirectional(Layer):
     def __call__(self, inputs, *args, initial_state=None, **kwargs):
         return super().__call__(_with_states(self, inputs, initial_state), *args, **kwargs)
 
-    def call(self, inputs, training: bool = False):
+    supports_masking = True
+
+    def call(self, inputs, training: bool = False, mask=None):
+        if isinstance(mask, (list, tuple)):  # one per input: the sequence's is the first
+            mask = mask[0] if mask else None
+        masked = {} if mask is None else {"mask": mask}
         if isinstance(inputs, (list, tuple)) and len(inputs) > 1:
             x, states = inputs[0], list(inputs[1:])
             if len(states) % 2:
                 raise ValueError(f"Bidirectional '{self.name}' takes the forward states then the "
                                  f"backward states (an even number), got {len(states)} initial states.")
             half = len(states) // 2
-            y = self.forward_layer([x, *states[:half]], training=training)
-            y_rev = self.backward_layer([x, *states[half:]], training=training)
+            y = self.forward_layer([x, *states[:half]], training=training, **masked)
+            y_rev = self.backward_layer([x, *states[half:]], training=training, **masked)
         else:
             x = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
-            y = self.forward_layer(x, training=training)
-            y_rev = self.backward_layer(x, training=training)
+            y = self.forward_layer(x, training=training, **masked)
+            y_rev = self.backward_layer(x, training=training, **masked)
         states = []
         if self.return_state:
             states = [*y[1:], *y_rev[1:]]
@@ -125,6 +131,15 @@ class Bidirectional(Layer):
         if not states and len(out) == 1:
             return out[0]
         return out + states
+
+    def compute_mask(self, inputs, mask=None):
+        """The output mask: the input's with ``return_sequences`` (None otherwise; None for the states)."""
+        n_states = 2 * len(getattr(self.forward_layer, "_state_names", ()))
+        out = sequence_output_mask(mask, self.return_sequences, False, 0)
+        if self.merge_mode is None:
+            out = [out, out]
+        return [*out, *[None] * n_states] if self.return_state and isinstance(out, list) else (
+            [out] + [None] * n_states if self.return_state else out)
 
     def compute_output_spec(self, input_shape, input_dtype=None, **call_kwargs):
         return _unknown_time(super().compute_output_spec(input_shape, input_dtype, **call_kwargs),

@@ -61,6 +61,15 @@ class SimpleRNN(_RNN):
       return_state: also return the final state: ``[output, h]``.
       go_backwards: process the sequence in reverse (outputs stay in processing order).
       unroll: unroll the time loop (True) or unroll it this many steps at a time (int).
+      kernel_constraint, recurrent_constraint, bias_constraint: constraints (``hl.constraints``)
+        applied to the weights after each optimizer update.
+      stateful: carry the final states of each batch into the next (sample ``i`` continues
+        sample ``i``); the batch size must be fixed. ``layer.states`` reads them,
+        ``layer.reset_states()`` zeros them.
+
+    A ``mask`` (``(batch, timesteps)`` booleans, passed as ``layer(x, mask=m)`` or carried from
+    ``Embedding(mask_zero=True)``) makes masked steps keep the states and repeat the previous
+    output, as in Keras, so a padded sequence ends with its own last output.
 
     Input shape ``(batch, timesteps, features)``; output ``(batch, units)``, or
     ``(batch, timesteps, units)`` with ``return_sequences``. Weights (Keras order):
@@ -77,11 +86,13 @@ class SimpleRNN(_RNN):
                  recurrent_regularizer: Any = None, bias_regularizer: Any = None,
                  dropout: float = 0.0, recurrent_dropout: float = 0.0, return_sequences: bool = False,
                  return_state: bool = False, go_backwards: bool = False, unroll: bool | int = False,
-                 **kwargs):
+                 kernel_constraint: Any = None, recurrent_constraint: Any = None, bias_constraint: Any = None,
+                 stateful: bool = False, **kwargs):
         super().__init__(units, activation, use_bias, kernel_initializer, recurrent_initializer,
                          bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
                          dropout, recurrent_dropout, return_sequences, return_state, go_backwards,
-                         unroll, **kwargs)
+                         unroll, kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                         bias_constraint=bias_constraint, stateful=stateful, **kwargs)
 
     @staticmethod
     def _cell(s, w, carry, x_parts, h_masks):
@@ -115,6 +126,15 @@ class LSTM(_RNN):
       return_state: also return the final states: ``[output, h, c]``.
       go_backwards: process the sequence in reverse (outputs stay in processing order).
       unroll: unroll the time loop (True) or unroll it this many steps at a time (int).
+      kernel_constraint, recurrent_constraint, bias_constraint: constraints (``hl.constraints``)
+        applied to the weights after each optimizer update.
+      stateful: carry the final states of each batch into the next (sample ``i`` continues
+        sample ``i``); the batch size must be fixed. ``layer.states`` reads them,
+        ``layer.reset_states()`` zeros them.
+
+    A ``mask`` (``(batch, timesteps)`` booleans, passed as ``layer(x, mask=m)`` or carried from
+    ``Embedding(mask_zero=True)``) makes masked steps keep the states and repeat the previous
+    output, as in Keras, so a padded sequence ends with its own last output.
 
     Input shape ``(batch, timesteps, features)``; output ``(batch, units)``, or
     ``(batch, timesteps, units)`` with ``return_sequences``. Weights (Keras order,
@@ -137,11 +157,13 @@ class LSTM(_RNN):
                  recurrent_regularizer: Any = None, bias_regularizer: Any = None,
                  dropout: float = 0.0, recurrent_dropout: float = 0.0, return_sequences: bool = False,
                  return_state: bool = False, go_backwards: bool = False, unroll: bool | int = False,
-                 **kwargs):
+                 kernel_constraint: Any = None, recurrent_constraint: Any = None, bias_constraint: Any = None,
+                 stateful: bool = False, **kwargs):
         super().__init__(units, activation, use_bias, kernel_initializer, recurrent_initializer,
                          bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
                          dropout, recurrent_dropout, return_sequences, return_state, go_backwards,
-                         unroll, **kwargs)
+                         unroll, kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                         bias_constraint=bias_constraint, stateful=stateful, **kwargs)
         self.recurrent_activation = _activations.get(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
 
@@ -203,8 +225,17 @@ class GRU(_RNN):
       return_state: also return the final state: ``[output, h]``.
       go_backwards: process the sequence in reverse (outputs stay in processing order).
       unroll: unroll the time loop (True) or unroll it this many steps at a time (int).
+      kernel_constraint, recurrent_constraint, bias_constraint: constraints (``hl.constraints``)
+        applied to the weights after each optimizer update.
+      stateful: carry the final states of each batch into the next (sample ``i`` continues
+        sample ``i``); the batch size must be fixed. ``layer.states`` reads them,
+        ``layer.reset_states()`` zeros them.
       reset_after: apply the reset gate after the recurrent matmul (Keras's and cuDNN's
         default), with separate input and recurrent biases.
+
+    A ``mask`` (``(batch, timesteps)`` booleans, passed as ``layer(x, mask=m)`` or carried from
+    ``Embedding(mask_zero=True)``) makes masked steps keep the states and repeat the previous
+    output, as in Keras, so a padded sequence ends with its own last output.
 
     Input shape ``(batch, timesteps, features)``; output ``(batch, units)``, or
     ``(batch, timesteps, units)`` with ``return_sequences``. Weights (Keras order,
@@ -225,11 +256,14 @@ class GRU(_RNN):
                  kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
                  bias_regularizer: Any = None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
-                 unroll: bool | int = False, reset_after: bool = True, **kwargs):
+                 unroll: bool | int = False, reset_after: bool = True, kernel_constraint: Any = None,
+                 recurrent_constraint: Any = None, bias_constraint: Any = None, stateful: bool = False,
+                 **kwargs):
         super().__init__(units, activation, use_bias, kernel_initializer, recurrent_initializer,
                          bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
                          dropout, recurrent_dropout, return_sequences, return_state, go_backwards,
-                         unroll, **kwargs)
+                         unroll, kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                         bias_constraint=bias_constraint, stateful=stateful, **kwargs)
         self.recurrent_activation = _activations.get(recurrent_activation)
         self.reset_after = bool(reset_after)
 

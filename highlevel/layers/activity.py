@@ -1,0 +1,89 @@
+"""Activity regularization: penalties on a layer's output, added to the loss of the compiled step.
+
+Any layer takes ``activity_regularizer=`` (as in Keras); ``ActivityRegularization`` is the
+layer that only adds the penalty. The penalty of each call goes into the call context
+(``call_context(...).losses``), which the trainer's forward pass adds to the loss, so it
+is part of the one compiled step: nothing is read back to the host. Padding rows (the
+last partial batch) are zeroed first, so they add nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from highlevel import regularizers as _regularizers
+from highlevel.layers.base import Layer, current_context, register_layer, sample_mask
+
+__all__ = ["ActivityRegularization", "add_activity_loss"]
+
+
+def _real_rows(x, mask):
+    if mask is None or not hasattr(x, "shape") or x.ndim == 0 or x.shape[0] != mask.shape[0]:
+        return x
+    return x * jnp.reshape(mask, (-1,) + (1,) * (x.ndim - 1)).astype(x.dtype)
+
+
+def add_activity_loss(regularizer: Any, outputs) -> None:
+    """Adds ``regularizer(output)`` of each floating output to the current call's losses.
+
+    Outside any call context (an eager call of a lone layer) there is no loss to add to,
+    and nothing happens.
+
+    Args:
+        regularizer: a regularizer (``hl.regularizers``) or any callable ``x -> scalar``.
+        outputs: a layer's output (an array, or a list/tuple/dict of them).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> with hl.layers.call_context(training=True) as ctx:
+    ...     add_activity_loss(hl.regularizers.L1(0.5), jnp.array([[1.0, -2.0]]))
+    >>> float(ctx.activity_loss())
+    1.5
+    """
+    ctx = current_context()
+    if ctx is None:
+        return
+    mask = sample_mask()
+    for out in jax.tree_util.tree_leaves(outputs):
+        if hasattr(out, "dtype") and jnp.issubdtype(out.dtype, jnp.floating):
+            ctx.losses.append(jnp.asarray(regularizer(_real_rows(out, mask)), jnp.float32))
+
+
+@register_layer
+class ActivityRegularization(Layer):
+    """Passes its input through and adds ``l1 * sum(|x|) + l2 * sum(x**2)`` of it to the loss.
+
+    Args:
+      l1: the L1 factor.
+      l2: the L2 factor.
+
+    Input and output shapes are the same. No weights.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.ActivityRegularization(l1=0.01)(np.ones((2, 3), "float32")).shape
+    (2, 3)
+    """
+
+    supports_masking = True
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs):
+        if "activity_regularizer" in kwargs:
+            raise TypeError("ActivityRegularization takes l1 and l2, not activity_regularizer.")
+        for arg, value in (("l1", l1), ("l2", l2)):
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"ActivityRegularization {arg} must be a non-negative number, got {value!r}.")
+        super().__init__(activity_regularizer=_regularizers.L1L2(l1=l1, l2=l2), **kwargs)
+        self.l1, self.l2 = float(l1), float(l2)
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("activity_regularizer", None)
+        return {**config, "l1": self.l1, "l2": self.l2}
