@@ -7,7 +7,7 @@ import copy
 import jax.numpy as jnp
 
 from highlevel.layers.base import Layer, deserialize_layer, register_layer, serialize_layer
-from highlevel.layers.rnn import _unknown_time, _with_states, sequence_output_mask
+from highlevel.layers.rnn import _unknown_time, _with_states
 
 __all__ = ["Bidirectional"]
 
@@ -134,12 +134,12 @@ class Bidirectional(Layer):
 
     def compute_mask(self, inputs, mask=None):
         """The output mask: the input's with ``return_sequences`` (None otherwise; None for the states)."""
-        n_states = 2 * len(getattr(self.forward_layer, "_state_names", ()))
-        out = sequence_output_mask(mask, self.return_sequences, False, 0)
-        if self.merge_mode is None:
-            out = [out, out]
-        return [*out, *[None] * n_states] if self.return_state and isinstance(out, list) else (
-            [out] + [None] * n_states if self.return_state else out)
+        inner = self.forward_layer.compute_mask(inputs, mask)
+        out, n_states = (inner[0], len(inner) - 1) if self.return_state else (inner, 0)
+        outs = [out] if self.merge_mode is not None else [out, out]
+        if len(outs) == 1 and not n_states:
+            return out
+        return outs + [None] * (2 * n_states)
 
     def compute_output_spec(self, input_shape, input_dtype=None, **call_kwargs):
         return _unknown_time(super().compute_output_spec(input_shape, input_dtype, **call_kwargs),

@@ -45,6 +45,21 @@ def _row(v):
     return v[None, :]
 
 
+def forget_bias_initializer(bias_initializer, units: int):
+    """LSTM's ``unit_forget_bias``: ``bias_initializer`` for gates i, c, o and ones for the forget gate."""
+    base = _initializers.get(bias_initializer)
+
+    def init(key, shape, dtype=jnp.float32):
+        k1, k2 = _random.split_key(key)
+        first, rest = base(k1, (units,), dtype), base(k2, (2 * units,), dtype)
+        if isinstance(key, jax.core.Tracer):
+            return jnp.concatenate([first, jnp.ones((units,), dtype), rest])
+        # Joined on the host: eager ones and concatenate would compile once per size.
+        ones = np.ones((units,), np.asarray(first).dtype)
+        return jax.device_put(np.concatenate([np.asarray(first), ones, np.asarray(rest)]))
+    return init
+
+
 @register_layer
 class SimpleRNN(_RNN):
     """A fully connected RNN: ``h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)``.
@@ -168,19 +183,8 @@ class LSTM(_RNN):
         self.unit_forget_bias = bool(unit_forget_bias)
 
     def _bias_init(self):
-        if not self.unit_forget_bias:
-            return self.bias_initializer
-        base, units = _initializers.get(self.bias_initializer), self.units
-
-        def init(key, shape, dtype=jnp.float32):
-            k1, k2 = _random.split_key(key)
-            first, rest = base(k1, (units,), dtype), base(k2, (2 * units,), dtype)
-            if isinstance(key, jax.core.Tracer):
-                return jnp.concatenate([first, jnp.ones((units,), dtype), rest])
-            # Joined on the host: eager ones and concatenate would compile once per size.
-            ones = np.ones((units,), np.asarray(first).dtype)
-            return jax.device_put(np.concatenate([np.asarray(first), ones, np.asarray(rest)]))
-        return init
+        return forget_bias_initializer(self.bias_initializer, self.units) if self.unit_forget_bias \
+            else self.bias_initializer
 
     @staticmethod
     def _cell(s, w, carry, x_parts, h_masks):

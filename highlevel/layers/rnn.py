@@ -456,6 +456,7 @@ def make_state_variables(layer: Layer, batch, sizes: list[tuple[str, int]]) -> N
                          "fixed: give the input one, e.g. hl.Input((timesteps, features), batch_size=32), "
                          "and pass that batch_size to fit and predict.")
     layer.state_names = tuple(name for name, _ in sizes)
+    layer.shape_trace = False
     for name, size in sizes:
         setattr(layer, name, NonTrainable(jax.device_put(np.zeros((int(batch), int(size)), layer.dtype))))
 
@@ -488,20 +489,20 @@ def carried_states(layer: Layer, batch: int) -> list:
 
 
 def store_states(layer: Layer, final) -> None:
+    if getattr(layer, "shape_trace", False):
+        return   # a shape-only trace (compute_output_spec): nothing to keep
     for name, value in zip(layer.state_names, jax.tree_util.tree_leaves(final)):
         getattr(layer, name).set_value(value)
 
 
 @contextlib.contextmanager
 def keeping_states(layer: Layer):
-    """Restores a stateful layer's states after a shape-only trace (which must not leave tracers there)."""
-    saved = {name: getattr(layer, name).get_value() for name in getattr(layer, "state_names", ())}
+    """Marks a shape-only trace (``compute_output_spec``), in which a stateful layer keeps its states."""
+    if not getattr(layer, "stateful", False):
+        yield
+        return
+    layer.shape_trace = True
     try:
         yield
     finally:
-        for name in getattr(layer, "state_names", ()):
-            var = getattr(layer, name)
-            if name in saved:
-                var.set_value(saved[name])
-            else:  # made during the trace: start from zeros
-                var.set_value(jax.device_put(np.zeros(var.get_value().shape, var.get_value().dtype)))
+        layer.shape_trace = False
