@@ -9,6 +9,7 @@ from highlevel.layers.attention import *  # noqa: F401,F403
 from highlevel.layers.augmentation import *  # noqa: F401,F403
 from highlevel.layers.bidirectional import *  # noqa: F401,F403
 from highlevel.layers.convolutional import *  # noqa: F401,F403
+from highlevel.layers.conv_lstm import *  # noqa: F401,F403
 from highlevel.layers.convolutional_extra import *  # noqa: F401,F403
 from highlevel.layers.core import *  # noqa: F401,F403
 from highlevel.layers.depthwise import *  # noqa: F401,F403

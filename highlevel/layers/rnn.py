@@ -445,8 +445,8 @@ def sequence_output_mask(mask, return_sequences: bool, return_state: bool, n_sta
     return [out] + [None] * n_states if return_state else out
 
 
-def make_state_variables(layer: Layer, batch, sizes: list[tuple[str, int]]) -> None:
-    """Creates a stateful layer's carried states: zeros ``(batch, size)``, non-trainable variables.
+def make_state_variables(layer: Layer, batch, sizes: list[tuple[str, Any]]) -> None:
+    """Creates a stateful layer's carried states: zeros ``(batch, *size)``, non-trainable variables.
 
     They live in the train state (the compiled step carries them from batch to batch) but
     are not weights: ``get_weights()`` leaves them out, as Keras does.
@@ -458,7 +458,8 @@ def make_state_variables(layer: Layer, batch, sizes: list[tuple[str, int]]) -> N
     layer.state_names = tuple(name for name, _ in sizes)
     layer.shape_trace = False
     for name, size in sizes:
-        setattr(layer, name, NonTrainable(jax.device_put(np.zeros((int(batch), int(size)), layer.dtype))))
+        tail = tuple(int(d) for d in size) if isinstance(size, (tuple, list)) else (int(size),)
+        setattr(layer, name, NonTrainable(jax.device_put(np.zeros((int(batch),) + tail, layer.dtype))))
 
 
 def read_states(layer: Layer) -> list | None:
