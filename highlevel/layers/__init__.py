@@ -8,6 +8,7 @@ from highlevel.layers.activity import ActivityRegularization  # noqa: F401
 from highlevel.layers.attention import *  # noqa: F401,F403
 from highlevel.layers.augmentation import *  # noqa: F401,F403
 from highlevel.layers.bidirectional import *  # noqa: F401,F403
+from highlevel.layers.categorical import *  # noqa: F401,F403
 from highlevel.layers.convolutional import *  # noqa: F401,F403
 from highlevel.layers.conv_lstm import *  # noqa: F401,F403
 from highlevel.layers.convolutional_extra import *  # noqa: F401,F403
