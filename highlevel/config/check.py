@@ -12,9 +12,13 @@ from typing import Any
 
 from highlevel.config.errors import ConfigError, did_you_mean
 
-__all__ = ["check_semantics", "split_entry", "callback_classes"]
+__all__ = ["check_semantics", "split_entry", "callback_classes", "NESTED_LAYER_ARGS"]
 
 _LAYER_BASE_ARGS = ("name", "trainable", "dtype", "input_shape", "input_dim")
+
+#: Layer arguments that hold layers (wrappers and recurrent cells): written in a config as a
+#: layer entry (``{LSTMCell: {units: 8}}``), or a list of them for ``cells``.
+NESTED_LAYER_ARGS = ("layer", "backward_layer", "cell", "cells")
 
 
 def split_entry(entry: Any, where: str, what: str) -> tuple[str, dict[str, Any]]:
@@ -67,6 +71,9 @@ def check_layer(entry: Any, where: str) -> None:
     if cls is None:
         raise ConfigError(f"{where}: unknown layer {name!r}{did_you_mean(name, known_layers)} "
                           f"Known layers: {', '.join(sorted(known_layers))}.")
+    refusal = getattr(cls, "config_refusal", None)   # a layer a config may never build (Lambda)
+    if refusal:
+        raise ConfigError(f"{where}.{name}: {refusal}")
     if name in ("Sequential",):
         for i, layer in enumerate(args.get("layers", [])):
             check_layer(layer, f"{where}.layers[{i}]")
@@ -77,6 +84,13 @@ def check_layer(entry: Any, where: str) -> None:
                         f"{where}.layers[{i}]")
         return
     _check_args(cls, args, f"{where}.{name}", _LAYER_BASE_ARGS)
+    for arg in NESTED_LAYER_ARGS:
+        value = args.get(arg)
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                check_layer(item, f"{where}.{name}.{arg}[{i}]")
+        elif isinstance(value, (dict, str)):
+            check_layer(value, f"{where}.{name}.{arg}")
 
 
 def _check_model(model: dict[str, Any], where: str = "model") -> None:
