@@ -204,6 +204,23 @@ class PReLU(Layer):
                 "shared_axes": self.shared_axes}
 
 
+def masked_softmax(inputs, mask, axis: int | Sequence[int] = -1):
+    """Keras's masked softmax: masked logits become -1e9 (-3e4 in float16), masked outputs 0."""
+    if mask is not None:
+        mask = jnp.asarray(mask)
+        mask = mask if mask.dtype == bool else mask > 0.5
+        mask = jnp.reshape(mask, (1,) * (inputs.ndim - mask.ndim) + mask.shape)
+        inputs = jnp.where(mask, inputs, jnp.asarray(-3e4 if inputs.dtype == jnp.float16 else -1e9, inputs.dtype))
+    axes = tuple(axis) if isinstance(axis, (list, tuple)) else (axis,)
+    if len(axes) > 1:
+        outputs = jnp.exp(inputs - jax.scipy.special.logsumexp(inputs, axis=axes, keepdims=True))
+    else:
+        outputs = jax.nn.softmax(inputs, axis=axes[0])
+    if mask is not None:
+        outputs = jnp.where(mask, outputs, jnp.zeros((), outputs.dtype))
+    return outputs
+
+
 @register_layer
 class Softmax(Layer):
     """The softmax over ``axis``; with a ``mask``, masked entries get probability 0 (``keras.layers.Softmax``).
@@ -245,18 +262,7 @@ class Softmax(Layer):
                 raise ValueError(f"Softmax layer '{self.name}': the mask of shape {format_shape(mask.shape)} must "
                                  f"broadcast to the inputs of shape {format_shape(inputs.shape)} (each mask size 1 "
                                  "or the input's).")
-            mask = mask.astype(bool) if mask.dtype == bool else mask > 0.5
-            mask = jnp.reshape(mask, (1,) * (inputs.ndim - mask.ndim) + mask.shape)
-            inputs = jnp.where(mask, inputs, jnp.asarray(-3e4 if inputs.dtype == jnp.float16 else -1e9,
-                                                          inputs.dtype))
-        axis = tuple(self.axis) if isinstance(self.axis, list) else self.axis
-        if isinstance(axis, tuple) and len(axis) > 1:
-            outputs = jnp.exp(inputs - jax.scipy.special.logsumexp(inputs, axis=axis, keepdims=True))
-        else:
-            outputs = jax.nn.softmax(inputs, axis=axis[0] if isinstance(axis, tuple) else axis)
-        if mask is not None:
-            outputs = jnp.where(mask, outputs, jnp.zeros((), outputs.dtype))
-        return outputs
+        return masked_softmax(inputs, mask, self.axis)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

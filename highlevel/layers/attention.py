@@ -44,6 +44,7 @@ class _BaseDenseAttention(Layer):
         self.seed = seed
         self._has_dropout = float(dropout) > 0.0
         self.dropout_layer = Dropout(float(dropout), seed=seed, name=f"{self.name}_dropout")
+        self.dropout_layer.maybe_build(None)   # no weights; built now, never inside a trace
 
     @property
     def dropout(self) -> float:

@@ -40,7 +40,8 @@ class Bidirectional(Layer):
     before merging. With ``return_state`` the result is Keras's list ``[output,
     *forward_states, *backward_states]``; ``initial_state`` takes the forward states
     then the backward states. Weights: the forward layer's, then the backward layer's.
-    A ``mask`` (``(batch, timesteps)``) goes to both directions, as in Keras.
+    A ``mask`` (``(batch, timesteps)``) goes to both directions, as in Keras (with
+    ``return_sequences``, masked steps output zeros).
 
     >>> import highlevel as hl, numpy as np
     >>> hl.layers.Bidirectional(hl.layers.LSTM(4))(np.ones((2, 5, 3), "float32")).shape
@@ -67,6 +68,9 @@ class Bidirectional(Layer):
         else:
             self.backward_layer = backward_layer
         fwd, bwd = self.forward_layer, self.backward_layer
+        for inner in (fwd, bwd):   # as Keras: masked steps of returned sequences are zeros
+            if hasattr(inner, "zero_output_for_mask"):
+                inner.zero_output_for_mask = inner.return_sequences
         if fwd.go_backwards == bwd.go_backwards:
             raise ValueError(
                 f"Bidirectional '{self.name}': the forward and backward layers must have different "

@@ -27,7 +27,7 @@ from highlevel import activations as _activations
 from highlevel import constraints as _constraints
 from highlevel import initializers as _initializers
 from highlevel import regularizers as _regularizers
-from highlevel.layers.activation import Softmax
+from highlevel.layers.activation import masked_softmax
 from highlevel.layers.base import Layer, format_shape, register_layer
 from highlevel.layers.regularization import Dropout
 
@@ -210,6 +210,7 @@ class _AttentionBase(Layer):
         # the rate is the Dropout sublayer's array.
         self._has_dropout = float(dropout) > 0.0
         self.dropout_layer = Dropout(float(dropout), seed=seed, name=f"{self.name}_dropout")
+        self.dropout_layer.maybe_build(None)   # no weights; built now, never inside a trace
 
     @property
     def dropout(self) -> float:
@@ -365,8 +366,7 @@ class MultiHeadAttention(_AttentionBase):
             a if a >= 0 else (rank - 1) + a for a in self.attention_axes)
         self._axes = axes
         self._dot_equation, self._combine_equation, scores_rank = _attention_equations(rank, axes)
-        norm_axes = tuple(range(scores_rank - len(axes), scores_rank))
-        self._softmax = Softmax(axis=list(norm_axes) if len(norm_axes) > 1 else norm_axes[0])
+        self._norm_axes = tuple(range(scores_rank - len(axes), scores_rank))
 
     def _projections(self) -> list:
         names = ["query_dense", "key_dense"] + (["gate_dense"] if self.use_gate else []) + ["value_dense",
@@ -383,7 +383,8 @@ class MultiHeadAttention(_AttentionBase):
                                                                 query, value)
         gate = self.gate_dense(query) if self.use_gate else None
         q, k, v = self.query_dense(query), self.key_dense(key), self.value_dense(value)
-        fused = not (self._has_dropout or return_attention_scores or q.ndim != 4)
+        # Keras's fused path, where jax's kernel applies (it needs equal key and value head sizes).
+        fused = not (self._has_dropout or return_attention_scores or q.ndim != 4 or self.key_dim != self.value_dim)
         if fused:
             while attention_mask is not None and attention_mask.ndim < 4:   # (B, 1, T, S), as Keras
                 attention_mask = jnp.expand_dims(attention_mask, -3)
@@ -400,7 +401,7 @@ class MultiHeadAttention(_AttentionBase):
                 where = -len(self._axes) * 2 - 1
                 for _ in range(scores.ndim - attention_mask.ndim):
                     attention_mask = jnp.expand_dims(attention_mask, where)
-            scores = self._softmax(scores, mask=attention_mask)
+            scores = masked_softmax(scores, attention_mask, self._norm_axes)
             dropped = self.dropout_layer(scores, training=training) if self._has_dropout else scores
             output = jnp.einsum(self._combine_equation, dropped, v)
         if gate is not None:
@@ -482,7 +483,6 @@ class GroupedQueryAttention(_AttentionBase):
         self.output_dense = self._projection("attention_output", "bquh,uhm->bqm", (u, h, m), (m,))
         for layer in self._projections():
             layer.maybe_build(None)
-        self._softmax = Softmax(axis=-1)
 
     def _projections(self) -> list:
         names = ["query_dense", "key_dense"] + (["gate_dense"] if self.use_gate else []) + ["value_dense",
@@ -514,7 +514,7 @@ class GroupedQueryAttention(_AttentionBase):
             scores = jnp.einsum("bquh,bkuh->buqk", q * jnp.asarray(self._scale, q.dtype), k)
             if attention_mask is not None:
                 attention_mask = jnp.expand_dims(attention_mask, -3)
-            scores = self._softmax(scores, mask=attention_mask)
+            scores = masked_softmax(scores, attention_mask, -1)
             dropped = self.dropout_layer(scores, training=training) if self._has_dropout else scores
             output = jnp.einsum("buqk,bkuh->bquh", dropped, v)
         if gate is not None:

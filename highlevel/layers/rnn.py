@@ -57,7 +57,7 @@ class _RNN(Layer):
                  recurrent_dropout: float, return_sequences: bool, return_state: bool,
                  go_backwards: bool, unroll: bool | int, *, kernel_constraint: Any = None,
                  recurrent_constraint: Any = None, bias_constraint: Any = None, stateful: bool = False,
-                 **kwargs):
+                 zero_output_for_mask: bool = False, **kwargs):
         super().__init__(**kwargs)
         kind = type(self).__name__
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
@@ -80,6 +80,9 @@ class _RNN(Layer):
         self.recurrent_constraint = _constraints.get(recurrent_constraint)
         self.bias_constraint = _constraints.get(bias_constraint)
         self.stateful = bool(stateful)
+        # With a mask, masked steps output zeros instead of the previous output (Keras's
+        # argument; Bidirectional sets it when it returns sequences, as Keras's does).
+        self.zero_output_for_mask = bool(zero_output_for_mask)
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
@@ -232,7 +235,7 @@ class _RNN(Layer):
         return _Spec(type(self)._cell, self._gates, self.units, self.activation,
                      getattr(self, "recurrent_activation", None), self.use_bias,
                      getattr(self, "reset_after", False), self.go_backwards, self.return_sequences,
-                     self.unroll, self._pointwise_fn(), self._split_affine)
+                     self.unroll, self._pointwise_fn(), self._split_affine, self.zero_output_for_mask)
 
     # A cell that is ``pointwise(x_t @ kernel + h @ recurrent_kernel + bias, carry)`` defines
     # ``_pointwise(spec, z, carry)``; one that needs the two matmuls apart (GRU's
@@ -269,7 +272,8 @@ class _RNN(Layer):
                 "bias_constraint": _constraints.serialize(self.bias_constraint),
                 "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
-                "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll}
+                "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
+                "zero_output_for_mask": self.zero_output_for_mask}
 
 
 class _Spec(NamedTuple):
@@ -287,6 +291,7 @@ class _Spec(NamedTuple):
     unroll: bool | int
     pointwise: Callable | None = None
     split_affine: bool = False
+    zero_output_for_mask: bool = False
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -301,9 +306,11 @@ def _time_loop(spec: _Spec, weights: dict, states: tuple, x, x_masks: list, h_ma
     def step(carry, inputs):
         x_t, m_t = inputs
         new = spec.cell(spec, weights, carry, _apply_masks(x_t, x_masks, spec.gates), h_masks)
-        if m_t is not None:
-            new = tuple(jnp.where(m_t, n, c) for n, c in zip(new, carry))
-        return new, (new[0] if spec.return_sequences else None)
+        if m_t is None:
+            return new, (new[0] if spec.return_sequences else None)
+        new = tuple(jnp.where(m_t, n, c) for n, c in zip(new, carry))
+        out = jnp.where(m_t, new[0], jnp.zeros((), new[0].dtype)) if spec.zero_output_for_mask else new[0]
+        return new, (out if spec.return_sequences else None)
 
     xs = jnp.swapaxes(x, 0, 1)
     if spec.go_backwards:
@@ -312,6 +319,8 @@ def _time_loop(spec: _Spec, weights: dict, states: tuple, x, x_masks: list, h_ma
     final, ys = jax.lax.scan(step, states, (xs, mask), unroll=spec.unroll)
     # With go_backwards the sequence stays in processing order, as in Keras.
     output = jnp.swapaxes(ys, 0, 1) if spec.return_sequences else final[0]
+    if mask is not None and spec.zero_output_for_mask and not spec.return_sequences:
+        output = jnp.where(mask[-1], output, jnp.zeros((), output.dtype))   # Keras: the last step's output
     return output, final
 
 
