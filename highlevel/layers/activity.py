@@ -3,8 +3,9 @@
 Any layer takes ``activity_regularizer=`` (as in Keras); ``ActivityRegularization`` is the
 layer that only adds the penalty. The penalty of each call goes into the call context
 (``call_context(...).losses``), which the trainer's forward pass adds to the loss, so it
-is part of the one compiled step: nothing is read back to the host. Padding rows (the
-last partial batch) are zeroed first, so they add nothing.
+is part of the one compiled step: nothing is read back to the host. As in Keras 3 the
+penalty of an output is divided by its batch size; the padding rows of a last partial batch
+are zeroed first and not counted, so the penalty is that of the real rows.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _real_rows(x, mask):
 
 
 def add_activity_loss(regularizer: Any, outputs) -> None:
-    """Adds ``regularizer(output)`` of each floating output to the current call's losses.
+    """Adds ``regularizer(output) / batch_size`` of each floating output to the current call's losses (as Keras 3).
 
     Outside any call context (an eager call of a lone layer) there is no loss to add to,
     and nothing happens.
@@ -39,7 +40,7 @@ def add_activity_loss(regularizer: Any, outputs) -> None:
     >>> import highlevel as hl, jax.numpy as jnp
     >>> with hl.layers.call_context(training=True) as ctx:
     ...     add_activity_loss(hl.regularizers.L1(0.5), jnp.array([[1.0, -2.0]]))
-    >>> float(ctx.activity_loss())
+    >>> float(ctx.activity_loss())   # 0.5 * (1 + 2) over a batch of 1
     1.5
     """
     ctx = current_context()
@@ -47,8 +48,14 @@ def add_activity_loss(regularizer: Any, outputs) -> None:
         return
     mask = sample_mask()
     for out in jax.tree_util.tree_leaves(outputs):
-        if hasattr(out, "dtype") and jnp.issubdtype(out.dtype, jnp.floating):
-            ctx.losses.append(jnp.asarray(regularizer(_real_rows(out, mask)), jnp.float32))
+        if not (hasattr(out, "dtype") and jnp.issubdtype(out.dtype, jnp.floating)):
+            continue
+        loss = jnp.asarray(regularizer(_real_rows(out, mask)), jnp.float32)
+        if out.ndim > 0:
+            # Keras 3 divides by the batch size (its real rows: the padding is not a sample).
+            rows = out.shape[0] if mask is None or mask.shape[0] != out.shape[0] else jnp.sum(mask)
+            loss = jnp.where(rows > 0, loss / jnp.maximum(jnp.asarray(rows, jnp.float32), 1.0), 0.0)
+        ctx.losses.append(loss)
 
 
 @register_layer

@@ -241,7 +241,7 @@ class Layer(nnx.Module, pytree=False):
       input_shape: for the first layer of a ``Sequential``, the input shape without batch.
       input_dim: for a 1-D input, its size: the same as ``input_shape=(input_dim,)``.
       activity_regularizer: a penalty on the layer's output (a regularizer name or object),
-        added to the loss of the compiled step, as in Keras.
+        divided by the batch size and added to the loss of the compiled step, as in Keras 3.
 
     Subclasses implement ``build(input_shape)`` (creating weights with
     ``add_weight``), ``call(inputs, training=...)`` and ``get_config()``.

@@ -40,7 +40,7 @@ def encode(ids, mode: str, depth: int, dtype, xp=jnp, count_weights=None):
         ids = ids[None]
     if mode == "one_hot" and ids.ndim > 1 and ids.shape[-1] == 1:
         ids = ids.reshape(ids.shape[:-1])
-    hot = (ids[..., None] == xp.arange(depth)).astype(dtype)
+    hot = (ids[..., None] == xp.arange(depth).reshape((1,) * ids.ndim + (depth,))).astype(dtype)
     if mode == "one_hot":
         return hot
     axis = 1 if ids.ndim > 1 else 0
