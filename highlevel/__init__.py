@@ -6,8 +6,8 @@
 
 __version__ = "0.1.0"
 
-from highlevel import (activations, applications, backend, callbacks, datasets, distribute, initializers, layers,
-                       losses, metrics, models, optimizers, regularizers, training, utils, visualization)
+from highlevel import (activations, applications, backend, callbacks, constraints, datasets, distribute, initializers,
+                       layers, losses, metrics, models, optimizers, regularizers, training, utils, visualization)
 from highlevel.layers import Input
 from highlevel.models import Ensemble, Model, Sequential
 
@@ -18,5 +18,5 @@ utils.plot_model = visualization.plot_model
 utils.model_graph = visualization.model_graph
 
 __all__ = ["Ensemble", "Input", "Model", "Sequential", "activations", "applications", "backend", "callbacks",
-           "datasets", "distribute", "initializers", "layers", "losses", "metrics", "models", "optimizers",
+           "constraints", "datasets", "distribute", "initializers", "layers", "losses", "metrics", "models", "optimizers",
            "regularizers", "training", "utils", "visualization", "__version__"]

@@ -25,7 +25,7 @@ import types
 import highlevel as hl
 from highlevel.layers.base import Layer
 
-SUBPACKAGES = ["activations", "applications", "callbacks", "datasets", "distribute", "initializers", "layers",
+SUBPACKAGES = ["activations", "applications", "callbacks", "constraints", "datasets", "distribute", "initializers", "layers",
                "losses", "metrics", "models", "optimizers", "regularizers", "training", "utils", "visualization",
                "backend"]
 

@@ -34,13 +34,22 @@ from highlevel.layers.wrappers import *  # noqa: F401,F403
 deserialize = deserialize_layer
 serialize = serialize_layer
 
-__all__ = ["Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D", "BatchNormalization",
-           "Bidirectional", "Concatenate", "Conv1D", "Conv2D", "Conv2DTranspose", "Dense", "DepthwiseConv2D",
-           "Dropout", "Embedding", "Flatten", "FlaxLayer", "GRU", "GlobalAveragePooling1D",
-           "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Hyperparameter",
-           "Identity", "Input", "InputLayer", "KerasTensor", "LSTM", "Layer", "LayerNormalization",
-           "MaxPooling1D", "MaxPooling2D", "Maximum", "Minimum", "Multiply", "NonTrainable", "Normalization",
-           "RandomContrast", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "ReLU",
-           "Rescaling", "Reshape", "SeparableConv2D", "SimpleRNN", "Subtract", "UpSampling1D",
-           "UpSampling2D", "ZeroPadding2D", "call_context", "deserialize", "deserialize_layer",
-           "get_layer_class", "register_layer", "serialize", "serialize_layer"]
+__all__ = ["Activation", "ActivityRegularization", "Add", "AdditiveAttention", "Attention", "Average",
+           "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "BatchNormalization",
+           "Bidirectional", "CategoryEncoding", "Concatenate", "Conv1D", "Conv1DTranspose", "Conv2D",
+           "Conv2DTranspose", "Conv3D", "Conv3DTranspose", "ConvLSTM2D", "Cropping1D", "Cropping2D",
+           "Cropping3D", "Dense", "DepthwiseConv2D", "Discretization", "Dropout", "ELU", "Embedding",
+           "Flatten", "FlaxLayer", "GRU", "GRUCell", "GaussianDropout", "GaussianNoise",
+           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
+           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GroupNormalization",
+           "GroupQueryAttention", "GroupedQueryAttention", "Hashing", "Hyperparameter", "Identity", "Input",
+           "InputLayer", "KerasTensor", "LSTM", "LSTMCell", "Lambda", "Layer", "LayerNormalization",
+           "LeakyReLU", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "Maximum", "Minimum",
+           "MultiHeadAttention", "Multiply", "NonTrainable", "Normalization", "PReLU", "Permute",
+           "RMSNormalization", "RNN", "RandomContrast", "RandomFlip", "RandomRotation", "RandomTranslation",
+           "RandomZoom", "ReLU", "RepeatVector", "Rescaling", "Reshape", "SeparableConv2D", "SimpleRNN",
+           "SimpleRNNCell", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+           "StackedRNNCells", "Subtract", "TimeDistributed", "UnitNormalization", "UpSampling1D",
+           "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
+           "call_context", "deserialize", "deserialize_layer", "get_layer_class", "register_layer",
+           "serialize", "serialize_layer"]
