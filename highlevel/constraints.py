@@ -103,8 +103,8 @@ class UnitNorm(Constraint):
         axis: the axis (or axes) along which the norms are taken (see ``MaxNorm``).
 
     >>> import highlevel as hl, jax.numpy as jnp
-    >>> hl.constraints.UnitNorm()(jnp.array([[3.0], [4.0]])).round(4).tolist()
-    [[0.6], [0.8]]
+    >>> [round(float(v), 4) for v in hl.constraints.UnitNorm()(jnp.array([[3.0], [4.0]])).ravel()]
+    [0.6, 0.8]
     """
 
     def __init__(self, axis: int | Sequence[int] = 0):

@@ -78,7 +78,7 @@ def _own_docs(obj) -> list[str]:
 
 # The keyword arguments every layer takes from ``Layer.__init__``: documented once, on
 # ``Layer``, as Keras documents them ("**kwargs: base layer keyword arguments").
-LAYER_BASE_ARGS = {"name", "trainable", "dtype", "input_shape", "input_dim"}
+LAYER_BASE_ARGS = {"name", "trainable", "dtype", "input_shape", "input_dim", "activity_regularizer"}
 
 
 def _parameters(obj) -> tuple[list[str], bool]:
