@@ -89,6 +89,8 @@ def test_discretization_matches_keras_including_adapt():
         np.testing.assert_allclose(ours.bin_boundaries, theirs.bin_boundaries, rtol=1e-6)
         clone = hl.layers.Discretization.from_config(ours.get_config())
         np.testing.assert_array_equal(np.asarray(clone(x)), np.asarray(ours(x)))
+    run_layer_test(hl.layers.Discretization, {"bin_boundaries": [-0.5, 0.5], "output_mode": "one_hot"}, (5, 7),
+                   (5, 7, 3), run_training_step=False)
     with pytest.raises(ValueError, match=r"has no bin boundaries yet: pass bin_boundaries, or call adapt"):
         hl.layers.Discretization(num_bins=3)(x)
 
