@@ -6,8 +6,8 @@
 
 __version__ = "0.1.0"
 
-from highlevel import (activations, applications, backend, callbacks, datasets, distribute, initializers, layers,
-                       losses, metrics, mixed_precision, models, optimizers, regularizers, training, utils,
+from highlevel import (activations, applications, backend, callbacks, constraints, datasets, distribute, initializers,
+                       layers, losses, metrics, mixed_precision, models, optimizers, regularizers, training, utils,
                        visualization)
 from highlevel import export   # registers model.export's formats
 from highlevel.layers import Input
@@ -20,6 +20,6 @@ utils.plot_model = visualization.plot_model
 utils.model_graph = visualization.model_graph
 
 __all__ = ["Ensemble", "Input", "Model", "Sequential", "activations", "applications", "backend", "callbacks",
-           "datasets", "distribute", "export", "initializers", "layers", "losses", "metrics", "mixed_precision",
-           "models", "optimizers",
+           "constraints", "datasets", "distribute", "export", "initializers", "layers", "losses", "metrics",
+           "mixed_precision", "models", "optimizers",
            "regularizers", "training", "utils", "visualization", "__version__"]

@@ -439,6 +439,8 @@ _NAMES = {
     "glorot_normal": GlorotNormal, "he_normal": HeNormal, "he_uniform": HeUniform,
     "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform, "orthogonal": Orthogonal,
 }
+#: Keras's short aliases (``add_weight(initializer="uniform")`` in Keras code).
+_ALIASES = {"uniform": RandomUniform, "normal": RandomNormal, "one": Ones, "zero": Zeros}
 
 
 def get(identifier) -> Initializer:
@@ -461,7 +463,7 @@ def get(identifier) -> Initializer:
     if isinstance(identifier, Initializer) or (callable(identifier) and not isinstance(identifier, (str, type))):
         return identifier
     if isinstance(identifier, str):
-        cls = _NAMES.get(identifier) or _CLASSES.get(identifier)
+        cls = _NAMES.get(identifier) or _CLASSES.get(identifier) or _ALIASES.get(identifier)
         if cls is None:
             raise ValueError(f"Unknown initializer {identifier!r}. Known initializers: "
                              f"{', '.join(sorted(_NAMES))}.")

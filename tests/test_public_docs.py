@@ -25,9 +25,9 @@ import types
 import highlevel as hl
 from highlevel.layers.base import Layer
 
-SUBPACKAGES = ["activations", "applications", "callbacks", "datasets", "distribute", "initializers", "layers",
-               "losses", "metrics", "mixed_precision", "models", "optimizers", "regularizers", "training", "utils",
-               "visualization", "backend", "export", "serving"]
+SUBPACKAGES = ["activations", "applications", "callbacks", "constraints", "datasets", "distribute", "initializers",
+               "layers", "losses", "metrics", "mixed_precision", "models", "optimizers", "regularizers", "training",
+               "utils", "visualization", "backend", "export", "serving"]
 
 # Names excused from the check while their docstrings are written; the test below fails if a
 # name here is already documented, so the set cannot go stale.
@@ -78,7 +78,7 @@ def _own_docs(obj) -> list[str]:
 
 # The keyword arguments every layer takes from ``Layer.__init__``: documented once, on
 # ``Layer``, as Keras documents them ("**kwargs: base layer keyword arguments").
-LAYER_BASE_ARGS = {"name", "trainable", "dtype", "input_shape", "input_dim"}
+LAYER_BASE_ARGS = {"name", "trainable", "dtype", "input_shape", "input_dim", "activity_regularizer"}
 
 
 def _parameters(obj) -> tuple[list[str], bool]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from highlevel.config.check import callback_classes, split_entry
+from highlevel.config.check import NESTED_LAYER_ARGS, callback_classes, split_entry
 from highlevel.config.errors import ConfigError
 
 __all__ = ["Data", "build_data", "apply_preprocessing", "build_model", "build_optimizer", "build_callbacks",
@@ -158,6 +158,12 @@ def _layer(entry: Any, where: str):
     try:
         if isinstance(entry, dict) and "class_name" in entry:
             return deserialize_layer({"class_name": name, "config": args})
+        for arg in NESTED_LAYER_ARGS:   # wrappers and recurrent cells hold layers
+            value = args.get(arg)
+            if isinstance(value, list):
+                args[arg] = [_layer(item, f"{where}.{name}.{arg}[{i}]") for i, item in enumerate(value)]
+            elif isinstance(value, (dict, str)):
+                args[arg] = _layer(value, f"{where}.{name}.{arg}")
         return get_layer_class(name)(**args)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"{where}.{name}: {err}") from None

@@ -16,9 +16,14 @@ from typing import Any
 
 from highlevel.config.errors import ConfigError, did_you_mean
 
-__all__ = ["check_semantics", "semantic_mistakes", "split_entry", "callback_classes", "check_layer", "Mistakes"]
+__all__ = ["check_semantics", "semantic_mistakes", "split_entry", "callback_classes", "check_layer", "Mistakes",
+           "NESTED_LAYER_ARGS"]
 
 _LAYER_BASE_ARGS = ("name", "trainable", "dtype", "input_shape", "input_dim")
+
+#: Layer arguments that hold layers (wrappers and recurrent cells): written in a config as a
+#: layer entry (``{LSTMCell: {units: 8}}``), or a list of them for ``cells``.
+NESTED_LAYER_ARGS = ("layer", "backward_layer", "cell", "cells")
 
 
 def split_entry(entry: Any, where: str, what: str) -> tuple[str, dict[str, Any]]:
@@ -97,6 +102,9 @@ def check_layer(entry: Any, where: str, mistakes: Mistakes | None = None) -> Non
         if cls is None:
             raise ConfigError(f"{where}: unknown layer {name!r}{did_you_mean(name, known_layers)} "
                               f"Known layers: {', '.join(sorted(known_layers))}.")
+        refusal = getattr(cls, "config_refusal", None)   # a layer a config may never build (Lambda)
+        if refusal:
+            raise ConfigError(f"{where}.{name}: {refusal}")
         if name in ("Sequential",):
             for i, layer in enumerate(args.get("layers", [])):
                 check_layer(layer, f"{where}.layers[{i}]", mistakes)
@@ -109,6 +117,18 @@ def check_layer(entry: Any, where: str, mistakes: Mistakes | None = None) -> Non
                             f"{where}.layers[{i}]", mistakes)
             return
         _check_args(cls, args, f"{where}.{name}", _LAYER_BASE_ARGS)
+        nested = False
+        for arg in NESTED_LAYER_ARGS:
+            value = args.get(arg)
+            if isinstance(value, list):
+                for i, item in enumerate(value):
+                    check_layer(item, f"{where}.{name}.{arg}[{i}]", mistakes)
+                nested = True
+            elif isinstance(value, (dict, str)):
+                check_layer(value, f"{where}.{name}.{arg}", mistakes)
+                nested = True
+        if nested:
+            return
         # An explicit name: constructing this check layer takes no default name from the model's layers.
         named = {**args, "name": args.get("name") or "config_check"}
         if isinstance(entry, dict) and "class_name" in entry:

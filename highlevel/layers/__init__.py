@@ -4,31 +4,52 @@ from highlevel.layers.base import (Hyperparameter, Layer, NonTrainable, call_con
                                    deserialize_layer, get_layer_class, register_layer,
                                    serialize_layer)
 from highlevel.layers.activation import *  # noqa: F401,F403
+from highlevel.layers.activity import ActivityRegularization  # noqa: F401
+from highlevel.layers.attention import *  # noqa: F401,F403
 from highlevel.layers.augmentation import *  # noqa: F401,F403
 from highlevel.layers.bidirectional import *  # noqa: F401,F403
+from highlevel.layers.categorical import *  # noqa: F401,F403
 from highlevel.layers.convolutional import *  # noqa: F401,F403
+from highlevel.layers.conv_lstm import *  # noqa: F401,F403
+from highlevel.layers.convolutional_extra import *  # noqa: F401,F403
 from highlevel.layers.core import *  # noqa: F401,F403
 from highlevel.layers.depthwise import *  # noqa: F401,F403
+from highlevel.layers.lambda_layer import *  # noqa: F401,F403
 from highlevel.layers.merging import *  # noqa: F401,F403
+from highlevel.layers.multi_head_attention import *  # noqa: F401,F403
+from highlevel.layers.noise import *  # noqa: F401,F403
 from highlevel.layers.normalization import *  # noqa: F401,F403
+from highlevel.layers.normalization_extra import *  # noqa: F401,F403
 from highlevel.layers.pooling import *  # noqa: F401,F403
 from highlevel.layers.preprocessing import *  # noqa: F401,F403
 from highlevel.layers.recurrent import *  # noqa: F401,F403
 from highlevel.layers.regularization import *  # noqa: F401,F403
+from highlevel.layers.reshaping import *  # noqa: F401,F403
+from highlevel.layers.rnn_cells import *  # noqa: F401,F403
 from highlevel.layers.symbolic import Input, InputLayer, KerasTensor
+from highlevel.layers.time_distributed import *  # noqa: F401,F403
 from highlevel.layers.upsampling import *  # noqa: F401,F403
 from highlevel.layers.wrappers import *  # noqa: F401,F403
 
 deserialize = deserialize_layer
 serialize = serialize_layer
 
-__all__ = ["Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D", "BatchNormalization",
-           "Bidirectional", "Concatenate", "Conv1D", "Conv2D", "Conv2DTranspose", "Dense", "DepthwiseConv2D",
-           "Dropout", "Embedding", "Flatten", "FlaxLayer", "GRU", "GlobalAveragePooling1D",
-           "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Hyperparameter",
-           "Identity", "Input", "InputLayer", "KerasTensor", "LSTM", "Layer", "LayerNormalization",
-           "MaxPooling1D", "MaxPooling2D", "Maximum", "Minimum", "Multiply", "NonTrainable", "Normalization",
-           "RandomContrast", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "ReLU",
-           "Rescaling", "Reshape", "SeparableConv2D", "SimpleRNN", "Subtract", "UpSampling1D",
-           "UpSampling2D", "ZeroPadding2D", "call_context", "deserialize", "deserialize_layer",
-           "get_layer_class", "register_layer", "serialize", "serialize_layer"]
+__all__ = ["Activation", "ActivityRegularization", "Add", "AdditiveAttention", "Attention", "Average",
+           "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "BatchNormalization",
+           "Bidirectional", "CategoryEncoding", "Concatenate", "Conv1D", "Conv1DTranspose", "Conv2D",
+           "Conv2DTranspose", "Conv3D", "Conv3DTranspose", "ConvLSTM2D", "Cropping1D", "Cropping2D",
+           "Cropping3D", "Dense", "DepthwiseConv2D", "Discretization", "Dropout", "ELU", "Embedding",
+           "Flatten", "FlaxLayer", "GRU", "GRUCell", "GaussianDropout", "GaussianNoise",
+           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
+           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GroupNormalization",
+           "GroupQueryAttention", "GroupedQueryAttention", "Hashing", "Hyperparameter", "Identity", "Input",
+           "InputLayer", "KerasTensor", "LSTM", "LSTMCell", "Lambda", "Layer", "LayerNormalization",
+           "LeakyReLU", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "Maximum", "Minimum",
+           "MultiHeadAttention", "Multiply", "NonTrainable", "Normalization", "PReLU", "Permute",
+           "RMSNormalization", "RNN", "RandomContrast", "RandomFlip", "RandomRotation", "RandomTranslation",
+           "RandomZoom", "ReLU", "RepeatVector", "Rescaling", "Reshape", "SeparableConv2D", "SimpleRNN",
+           "SimpleRNNCell", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+           "StackedRNNCells", "Subtract", "TimeDistributed", "UnitNormalization", "UpSampling1D",
+           "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
+           "call_context", "deserialize", "deserialize_layer", "get_layer_class", "register_layer",
+           "serialize", "serialize_layer"]

@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from highlevel import constraints as _constraints
 from highlevel import initializers as _initializers
 from highlevel import mixed_precision as _mixed_precision
 from highlevel import regularizers as _regularizers
@@ -56,6 +57,11 @@ class _CallContext:
     mask: Any = None
     counter: int = 0
     traced: bool = False   # a call under a jax transformation, made without a key
+    losses: list = dataclasses.field(default_factory=list)   # activity penalties of this call
+
+    def activity_loss(self):
+        """The sum of the activity penalties the layers added during this call (0.0 for none)."""
+        return sum(self.losses, jnp.zeros((), jnp.float32))
 
 
 def _context_stack() -> list[_CallContext]:
@@ -139,9 +145,9 @@ def sample_mask():
 _LAYER_CLASSES: dict[str, type] = {}
 
 
-def register_layer(cls: type) -> type:
-    """Registers a Layer subclass under its class name so configs can name it."""
-    _LAYER_CLASSES[cls.__name__] = cls
+def register_layer(cls: type, name: str | None = None) -> type:
+    """Registers a Layer subclass under its class name (or ``name``, an alias) so configs can name it."""
+    _LAYER_CLASSES[name or cls.__name__] = cls
     return cls
 
 
@@ -239,6 +245,8 @@ class Layer(nnx.Module, pytree=False):
         global policy (``hl.mixed_precision.set_global_policy``), float32 unless set.
       input_shape: for the first layer of a ``Sequential``, the input shape without batch.
       input_dim: for a 1-D input, its size: the same as ``input_shape=(input_dim,)``.
+      activity_regularizer: a penalty on the layer's output (a regularizer name or object),
+        divided by the batch size and added to the loss of the compiled step, as in Keras 3.
 
     Subclasses implement ``build(input_shape)`` (creating weights with
     ``add_weight``), ``call(inputs, training=...)`` and ``get_config()``.
@@ -264,7 +272,8 @@ class Layer(nnx.Module, pytree=False):
             cls.build = _marks_built(cls.__dict__["build"])
 
     def __init__(self, *, name: str | None = None, trainable: bool = True, dtype: str | None = None,
-                 input_shape: Sequence[int] | None = None, input_dim: int | None = None, **kwargs):
+                 input_shape: Sequence[int] | None = None, input_dim: int | None = None,
+                 activity_regularizer: Any = None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected arguments: {', '.join(sorted(kwargs))}.")
         self.name = name or unique_name(_snake_case(type(self).__name__))
@@ -276,6 +285,8 @@ class Layer(nnx.Module, pytree=False):
         self._weight_names: list[str] = []
         self._trainable_weight_names: list[str] = []
         self._regularizers: dict[str, Any] = {}
+        self._constraints: dict[str, Any] = {}
+        self.activity_regularizer = _regularizers.get(activity_regularizer)
         self.build_input_shape = None
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
@@ -296,11 +307,13 @@ class Layer(nnx.Module, pytree=False):
 
     def add_weight(self, name: str, shape: Sequence[int], initializer: Any = "glorot_uniform",
                    dtype: str | None = None, trainable: bool = True, regularizer: Any = None,
-                   autocast: bool = True) -> nnx.Variable:
+                   autocast: bool = True, constraint: Any = None) -> nnx.Variable:
         """Creates a weight as an attribute: an ``nnx.Param`` if trainable, else ``NonTrainable``.
 
         Under a mixed policy a trainable floating weight reads as the compute dtype inside
-        ``call`` (an ``AutocastParam``) unless ``autocast=False`` (batch-norm's gamma and beta)."""
+        ``call`` (an ``AutocastParam``) unless ``autocast=False`` (batch-norm's gamma and beta).
+        A ``constraint`` (``hl.constraints``) is applied to the weight after each optimizer
+        update, inside the compiled step, as Keras does."""
         init = _initializers.get(initializer)
         value = init(_random.next_key(), tuple(int(d) for d in shape), jnp.dtype(dtype or self.dtype))
         cast = (autocast and trainable and jnp.issubdtype(value.dtype, jnp.floating)
@@ -313,7 +326,14 @@ class Layer(nnx.Module, pytree=False):
         reg = _regularizers.get(regularizer)
         if reg is not None:
             self._regularizers[name] = reg
+        con = _constraints.get(constraint)
+        if con is not None:
+            self._constraints[name] = con
         return var
+
+    def weight_constraints(self) -> dict[str, Any]:
+        """This layer's own constrained weights: ``{weight attribute name: constraint}``."""
+        return dict(self._constraints)
 
     def add_hyperparameter(self, name: str, value: float) -> Hyperparameter:
         """Holds ``value`` as a float32 array that a callback may change without recompiling."""
@@ -355,8 +375,8 @@ class Layer(nnx.Module, pytree=False):
             # trace without one, next_rng_key refuses rather than fix one mask for every call.
             with call_context(training=training, rng=rng) as inner:
                 inner.traced = rng is None
-                return self._autocast_call(inputs, *args, **kwargs)
-        return self._autocast_call(inputs, *args, **kwargs)
+                return self._regularize_activity(self._autocast_call(inputs, *args, **kwargs))
+        return self._regularize_activity(self._autocast_call(inputs, *args, **kwargs))
 
     def _autocast_call(self, inputs, *args, **kwargs):
         """``call``, with the weights read in the compute dtype under a mixed policy (Keras's AutocastScope)."""
@@ -365,6 +385,12 @@ class Layer(nnx.Module, pytree=False):
             return self.call(inputs, *args, **kwargs)
         with _mixed_precision.autocast_scope(self.compute_dtype):
             return self.call(inputs, *args, **kwargs)
+
+    def _regularize_activity(self, outputs):
+        if self.activity_regularizer is not None:
+            from highlevel.layers.activity import add_activity_loss
+            add_activity_loss(self.activity_regularizer, outputs)
+        return outputs
 
     def _cast_input(self, x):
         # Float inputs are computed in the layer's compute dtype, as Keras does; integers pass through.
@@ -581,6 +607,8 @@ class Layer(nnx.Module, pytree=False):
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable, "dtype": self._dtype_policy.name}
         if self.input_shape_arg is not None:
             config["input_shape"] = list(self.input_shape_arg)
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = _regularizers.serialize(self.activity_regularizer)
         return config
 
     @classmethod

@@ -40,6 +40,8 @@ class Bidirectional(Layer):
     before merging. With ``return_state`` the result is Keras's list ``[output,
     *forward_states, *backward_states]``; ``initial_state`` takes the forward states
     then the backward states. Weights: the forward layer's, then the backward layer's.
+    A ``mask`` (``(batch, timesteps)``) goes to both directions, as in Keras (with
+    ``return_sequences``, masked steps output zeros).
 
     >>> import highlevel as hl, numpy as np
     >>> hl.layers.Bidirectional(hl.layers.LSTM(4))(np.ones((2, 5, 3), "float32")).shape
@@ -66,6 +68,9 @@ class Bidirectional(Layer):
         else:
             self.backward_layer = backward_layer
         fwd, bwd = self.forward_layer, self.backward_layer
+        for inner in (fwd, bwd):   # as Keras: masked steps of returned sequences are zeros
+            if hasattr(inner, "zero_output_for_mask"):
+                inner.zero_output_for_mask = inner.return_sequences
         if fwd.go_backwards == bwd.go_backwards:
             raise ValueError(
                 f"Bidirectional '{self.name}': the forward and backward layers must have different "
@@ -93,19 +98,24 @@ class Bidirectional(Layer):
     def __call__(self, inputs, *args, initial_state=None, **kwargs):
         return super().__call__(_with_states(self, inputs, initial_state), *args, **kwargs)
 
-    def call(self, inputs, training: bool = False):
+    supports_masking = True
+
+    def call(self, inputs, training: bool = False, mask=None):
+        if isinstance(mask, (list, tuple)):  # one per input: the sequence's is the first
+            mask = mask[0] if mask else None
+        masked = {} if mask is None else {"mask": mask}
         if isinstance(inputs, (list, tuple)) and len(inputs) > 1:
             x, states = inputs[0], list(inputs[1:])
             if len(states) % 2:
                 raise ValueError(f"Bidirectional '{self.name}' takes the forward states then the "
                                  f"backward states (an even number), got {len(states)} initial states.")
             half = len(states) // 2
-            y = self.forward_layer([x, *states[:half]], training=training)
-            y_rev = self.backward_layer([x, *states[half:]], training=training)
+            y = self.forward_layer([x, *states[:half]], training=training, **masked)
+            y_rev = self.backward_layer([x, *states[half:]], training=training, **masked)
         else:
             x = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
-            y = self.forward_layer(x, training=training)
-            y_rev = self.backward_layer(x, training=training)
+            y = self.forward_layer(x, training=training, **masked)
+            y_rev = self.backward_layer(x, training=training, **masked)
         states = []
         if self.return_state:
             states = [*y[1:], *y_rev[1:]]
@@ -125,6 +135,15 @@ class Bidirectional(Layer):
         if not states and len(out) == 1:
             return out[0]
         return out + states
+
+    def compute_mask(self, inputs, mask=None):
+        """The output mask: the input's with ``return_sequences`` (None otherwise; None for the states)."""
+        inner = self.forward_layer.compute_mask(inputs, mask)
+        out, n_states = (inner[0], len(inner) - 1) if self.return_state else (inner, 0)
+        outs = [out] if self.merge_mode is not None else [out, out]
+        if len(outs) == 1 and not n_states:
+            return out
+        return outs + [None] * (2 * n_states)
 
     def compute_output_spec(self, input_shape, input_dtype=None, **call_kwargs):
         return _unknown_time(super().compute_output_spec(input_shape, input_dtype, **call_kwargs),

@@ -18,6 +18,7 @@ from jax import lax
 
 from highlevel import activations as _activations
 from highlevel import backend as _backend
+from highlevel import constraints as _constraints
 from highlevel import initializers as _initializers
 from highlevel import regularizers as _regularizers
 from highlevel.layers.base import Layer, format_shape, register_layer
@@ -35,7 +36,31 @@ def _dense_part_config(layer) -> dict:
             "kernel_initializer": _ser_init(layer.kernel_initializer),
             "bias_initializer": _ser_init(layer.bias_initializer),
             "kernel_regularizer": _regularizers.serialize(layer.kernel_regularizer),
-            "bias_regularizer": _regularizers.serialize(layer.bias_regularizer)}
+            "bias_regularizer": _regularizers.serialize(layer.bias_regularizer),
+            "kernel_constraint": _constraints.serialize(layer.kernel_constraint),
+            "bias_constraint": _constraints.serialize(layer.bias_constraint)}
+
+
+def init_dense_part(layer, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                    bias_regularizer, kernel_constraint, bias_constraint) -> None:
+    """Stores the arguments every kernel-and-bias convolution shares (as ``_dense_part_config`` reads them)."""
+    layer.activation = _activations.get(activation)
+    layer.use_bias = bool(use_bias)
+    layer.kernel_initializer = kernel_initializer
+    layer.bias_initializer = bias_initializer
+    layer.kernel_regularizer = _regularizers.get(kernel_regularizer)
+    layer.bias_regularizer = _regularizers.get(bias_regularizer)
+    layer.kernel_constraint = _constraints.get(kernel_constraint)
+    layer.bias_constraint = _constraints.get(bias_constraint)
+
+
+def add_kernel_and_bias(layer, kernel_shape: tuple, bias_size: int) -> None:
+    """Creates ``kernel`` (and ``bias``) with the layer's initializers, regularizers and constraints."""
+    layer.add_weight("kernel", kernel_shape, layer.kernel_initializer, regularizer=layer.kernel_regularizer,
+                     constraint=layer.kernel_constraint)
+    if layer.use_bias:
+        layer.add_weight("bias", (bias_size,), layer.bias_initializer, regularizer=layer.bias_regularizer,
+                         constraint=layer.bias_constraint)
 
 
 def _ser_init(init):
@@ -121,7 +146,8 @@ def _check_stride_dilation(layer: str, strides, dilation_rate) -> None:
                          f"Received strides={strides} and dilation_rate={dilation_rate}.")
 
 
-INPUT_LAYOUTS = {1: "(batch, steps, channels)", 2: "(batch, height, width, channels)"}
+INPUT_LAYOUTS = {1: "(batch, steps, channels)", 2: "(batch, height, width, channels)",
+                 3: "(batch, depth, height, width, channels)"}
 
 
 # ---------------------------------------------------------------------------
@@ -138,7 +164,8 @@ class _Conv(Layer):
                  dilation_rate: int | Sequence[int] = 1, groups: int = 1, activation: Any = None,
                  use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
                  bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
-                 bias_regularizer: Any = None, **kwargs):
+                 bias_regularizer: Any = None, kernel_constraint: Any = None, bias_constraint: Any = None,
+                 **kwargs):
         super().__init__(**kwargs)
         cls = type(self).__name__
         if not isinstance(filters, (int, np.integer)) or isinstance(filters, bool) or filters <= 0:
@@ -156,12 +183,8 @@ class _Conv(Layer):
         allowed = ("valid", "same", "causal") if self.rank == 1 else ("valid", "same")
         self.padding = normalize_padding(padding, cls, allowed)
         self.data_format = check_data_format(data_format, cls)
-        self.activation = _activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
-        self.bias_regularizer = _regularizers.get(bias_regularizer)
+        init_dense_part(self, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                        bias_regularizer, kernel_constraint, bias_constraint)
 
     def _out_sizes(self, input_shape):
         # Causal padding adds (kernel - 1) * dilation steps in front: the length of "same".
@@ -177,10 +200,7 @@ class _Conv(Layer):
                              f"be divisible by groups={self.groups} (input shape "
                              f"{format_shape(tuple(input_shape))}).")
         _check_output_size(self, input_shape, self._out_sizes(input_shape))
-        self.add_weight("kernel", self.kernel_size + (channels // self.groups, self.filters),
-                        self.kernel_initializer, regularizer=self.kernel_regularizer)
-        if self.use_bias:
-            self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer)
+        add_kernel_and_bias(self, self.kernel_size + (channels // self.groups, self.filters), self.filters)
 
     def call(self, inputs):
         check_rank(self, inputs.shape, self.rank, INPUT_LAYOUTS[self.rank])
@@ -216,6 +236,8 @@ class Conv1D(_Conv):
       bias_initializer: the bias's initializer.
       kernel_regularizer: a penalty on the kernel, added to the loss.
       bias_regularizer: a penalty on the bias, added to the loss.
+      kernel_constraint: a constraint (``hl.constraints``) on the kernel, applied after each update.
+      bias_constraint: a constraint on the bias, applied after each update.
 
     Input shape ``(batch, steps, channels)``; output ``(batch, new_steps, filters)``.
     Weights (Keras order): ``kernel (kernel_size, channels // groups, filters)``, ``bias (filters,)``.
@@ -247,6 +269,8 @@ class Conv2D(_Conv):
       bias_initializer: the bias's initializer.
       kernel_regularizer: a penalty on the kernel, added to the loss.
       bias_regularizer: a penalty on the bias, added to the loss.
+      kernel_constraint: a constraint (``hl.constraints``) on the kernel, applied after each update.
+      bias_constraint: a constraint on the bias, applied after each update.
 
     Input shape ``(batch, height, width, channels)``; output ``(batch, new_h, new_w, filters)``.
     Weights (Keras order): ``kernel (kh, kw, channels // groups, filters)``, ``bias (filters,)``.
@@ -259,67 +283,41 @@ class Conv2D(_Conv):
     rank = 2
 
 
-@register_layer
-class Conv2DTranspose(Layer):
-    """A transposed 2-D convolution (the gradient of Conv2D): upsamples by ``strides``.
+class _ConvTranspose(Layer):
+    """Abstract N-D transposed convolution (Conv1DTranspose, Conv2DTranspose, Conv3DTranspose set ``rank``)."""
 
-    Args:
-      filters: the number of output channels.
-      kernel_size, strides, dilation_rate: ints or pairs, as for ``Conv2D``.
-      padding: ``"valid"`` (output ``(size - 1) * strides + max(kernel, strides)``) or
-        ``"same"`` (output ``size * strides``).
-      output_padding: extra rows/columns added after, each below its stride; when set, the output
-        is ``(size - 1) * strides + kernel + output_padding`` for "valid" and
-        ``(size - 1) * strides + kernel % 2 + output_padding`` for "same", as in Keras.
-      data_format: ``"channels_last"`` only.
-      activation: the activation of the output (a Keras name or a callable; None: linear).
-      use_bias: whether to add a learned bias.
-      kernel_initializer: the kernel's initializer (a Keras name or an ``hl.initializers`` object).
-      bias_initializer: the bias's initializer.
-      kernel_regularizer: a penalty on the kernel, added to the loss.
-      bias_regularizer: a penalty on the bias, added to the loss.
+    rank: int = 0
 
-    Input shape ``(batch, height, width, channels)``; output ``(batch, new_h, new_w, filters)``.
-    Weights (Keras order and shapes): ``kernel (kh, kw, filters, channels)``, ``bias (filters,)``.
-
-    >>> import highlevel as hl, numpy as np
-    >>> hl.layers.Conv2DTranspose(4, 3, strides=2, padding="same")(np.ones((2, 5, 5, 3), "float32")).shape
-    (2, 10, 10, 4)
-    """
-
-    def __init__(self, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] = (1, 1),
+    def __init__(self, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] = 1,
                  padding: str = "valid", output_padding: int | Sequence[int] | None = None,
-                 data_format: str | None = None, dilation_rate: int | Sequence[int] = (1, 1),
+                 data_format: str | None = None, dilation_rate: int | Sequence[int] = 1,
                  activation: Any = None, use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
                  bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
-                 bias_regularizer: Any = None, **kwargs):
+                 bias_regularizer: Any = None, kernel_constraint: Any = None, bias_constraint: Any = None,
+                 **kwargs):
         super().__init__(**kwargs)
-        cls = type(self).__name__
+        cls, rank = type(self).__name__, self.rank
         if not isinstance(filters, (int, np.integer)) or isinstance(filters, bool) or filters <= 0:
             raise ValueError(f"{cls} `filters` must be a positive integer, got {filters!r}.")
         self.filters = int(filters)
-        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", cls)
-        self.strides = normalize_tuple(strides, 2, "strides", cls)
-        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", cls)
+        self.kernel_size = normalize_tuple(kernel_size, rank, "kernel_size", cls)
+        self.strides = normalize_tuple(strides, rank, "strides", cls)
+        self.dilation_rate = normalize_tuple(dilation_rate, rank, "dilation_rate", cls)
         _check_stride_dilation(cls, self.strides, self.dilation_rate)
         self.padding = normalize_padding(padding, cls)
         self.output_padding = (None if output_padding is None
-                               else normalize_tuple(output_padding, 2, "output_padding", cls, allow_zero=True))
+                               else normalize_tuple(output_padding, rank, "output_padding", cls, allow_zero=True))
         if self.output_padding is not None and any(p >= s for p, s in zip(self.output_padding, self.strides)):
             raise ValueError(f"{cls} `output_padding` must be smaller than `strides` on each axis, got "
                              f"output_padding={self.output_padding} and strides={self.strides}.")
         self.data_format = check_data_format(data_format, cls)
-        self.activation = _activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
-        self.bias_regularizer = _regularizers.get(bias_regularizer)
+        init_dense_part(self, activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                        bias_regularizer, kernel_constraint, bias_constraint)
 
     def _pads(self) -> list[tuple[int, int]]:
         """Keras's ``_convert_conv_transpose_padding_args_from_keras_to_jax``, per axis."""
         pads = []
-        for i in range(2):
+        for i in range(self.rank):
             k = (self.kernel_size[i] - 1) * self.dilation_rate[i] + 1
             s = self.strides[i]
             op = None if self.output_padding is None else self.output_padding[i]
@@ -333,19 +331,16 @@ class Conv2DTranspose(Layer):
         return pads
 
     def build(self, input_shape):
-        check_rank(self, input_shape, 2, INPUT_LAYOUTS[2])
+        check_rank(self, input_shape, self.rank, INPUT_LAYOUTS[self.rank])
         channels = _check_channels(self, input_shape)
-        self.add_weight("kernel", self.kernel_size + (self.filters, channels), self.kernel_initializer,
-                        regularizer=self.kernel_regularizer)
-        if self.use_bias:
-            self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer)
+        add_kernel_and_bias(self, self.kernel_size + (self.filters, channels), self.filters)
 
     def call(self, inputs):
-        check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
-        # transpose_kernel=True flips the taps and swaps in/out: the exact gradient of Conv2D.
+        check_rank(self, inputs.shape, self.rank, INPUT_LAYOUTS[self.rank])
+        # transpose_kernel=True flips the taps and swaps in/out: the exact gradient of the convolution.
         y = lax.conv_transpose(inputs, self.kernel.get_value(), self.strides, self._pads(),
-                               rhs_dilation=self.dilation_rate, dimension_numbers=_backend.dimension_numbers(2),
-                               transpose_kernel=True)
+                               rhs_dilation=self.dilation_rate,
+                               dimension_numbers=_backend.dimension_numbers(self.rank), transpose_kernel=True)
         if self.use_bias:
             y = _add_bias(y, self.bias.get_value())
         return self.activation(y)
@@ -355,6 +350,42 @@ class Conv2DTranspose(Layer):
                 "strides": self.strides, "padding": self.padding, "output_padding": self.output_padding,
                 "data_format": self.data_format, "dilation_rate": self.dilation_rate,
                 **_dense_part_config(self)}
+
+
+TRANSPOSE_ARGS_DOC = """Args:
+      filters: the number of output channels.
+      kernel_size, strides, dilation_rate: ints or {rank}-tuples, as for ``Conv{rank}D``.
+      padding: ``"valid"`` (output ``(size - 1) * strides + max(kernel, strides)``) or
+        ``"same"`` (output ``size * strides``).
+      output_padding: extra elements added after on each axis, each below its stride; when set,
+        the output is ``(size - 1) * strides + kernel + output_padding`` for "valid" and
+        ``(size - 1) * strides + kernel % 2 + output_padding`` for "same", as in Keras.
+      data_format: ``"channels_last"`` only.
+      activation: the activation of the output (a Keras name or a callable; None: linear).
+      use_bias: whether to add a learned bias.
+      kernel_initializer: the kernel's initializer (a Keras name or an ``hl.initializers`` object).
+      bias_initializer: the bias's initializer.
+      kernel_regularizer: a penalty on the kernel, added to the loss.
+      bias_regularizer: a penalty on the bias, added to the loss.
+      kernel_constraint: a constraint (``hl.constraints``) on the kernel, applied after each update.
+      bias_constraint: a constraint on the bias, applied after each update."""
+
+
+@register_layer
+class Conv2DTranspose(_ConvTranspose):
+    __doc__ = """A transposed 2-D convolution (the gradient of Conv2D): upsamples by ``strides``.
+
+    """ + TRANSPOSE_ARGS_DOC.format(rank=2) + """
+
+    Input shape ``(batch, height, width, channels)``; output ``(batch, new_h, new_w, filters)``.
+    Weights (Keras order and shapes): ``kernel (kh, kw, filters, channels)``, ``bias (filters,)``.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.Conv2DTranspose(4, 3, strides=2, padding="same")(np.ones((2, 5, 5, 3), "float32")).shape
+    (2, 10, 10, 4)
+    """
+
+    rank = 2
 
 
 @register_layer

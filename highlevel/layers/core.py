@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from highlevel import activations as _activations
+from highlevel import constraints as _constraints
 from highlevel import initializers as _initializers
 from highlevel import regularizers as _regularizers
 from highlevel.layers.base import Layer, format_shape, register_layer
@@ -29,6 +30,8 @@ class Dense(Layer):
       use_bias: whether to add a bias.
       kernel_initializer, bias_initializer: initializers (Keras names).
       kernel_regularizer, bias_regularizer: penalties added to the loss.
+      kernel_constraint, bias_constraint: constraints (``hl.constraints``) applied after
+        each optimizer update.
 
     Input shape ``(batch, ..., d)``; output shape ``(batch, ..., units)``.
     Weights (Keras order): ``kernel (d, units)``, ``bias (units,)``.
@@ -40,7 +43,8 @@ class Dense(Layer):
 
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, bias_regularizer: Any = None, **kwargs):
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 kernel_constraint: Any = None, bias_constraint: Any = None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Dense units must be a positive integer, got {units!r}.")
@@ -51,15 +55,18 @@ class Dense(Layer):
         self.bias_initializer = bias_initializer
         self.kernel_regularizer = _regularizers.get(kernel_regularizer)
         self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.kernel_constraint = _constraints.get(kernel_constraint)
+        self.bias_constraint = _constraints.get(bias_constraint)
 
     def build(self, input_shape):
         in_dim = input_shape[-1]
         if in_dim is None:
             raise ValueError(f"Dense layer '{self.name}' needs a known last input dimension, got shape {input_shape}.")
         self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer,
-                        regularizer=self.kernel_regularizer)
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         if self.use_bias:
-            self.add_weight("bias", (self.units,), self.bias_initializer, regularizer=self.bias_regularizer)
+            self.add_weight("bias", (self.units,), self.bias_initializer, regularizer=self.bias_regularizer,
+                            constraint=self.bias_constraint)
 
     def call(self, inputs):
         y = jnp.matmul(inputs, self.kernel.get_value())
@@ -74,7 +81,9 @@ class Dense(Layer):
                 "kernel_initializer": _ser_init(self.kernel_initializer),
                 "bias_initializer": _ser_init(self.bias_initializer),
                 "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": _regularizers.serialize(self.bias_regularizer)}
+                "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+                "bias_constraint": _constraints.serialize(self.bias_constraint)}
 
 
 @register_layer
@@ -219,6 +228,8 @@ class Embedding(Layer):
       embeddings_initializer: initializer of the table (Keras's ``"uniform"``,
         ``RandomUniform(-0.05, 0.05)``, by default).
       embeddings_regularizer: a penalty on the table added to the loss.
+      embeddings_constraint: a constraint (``hl.constraints``) applied to the table after
+        each optimizer update.
       mask_zero: must be False: highlevel does not propagate Keras masks.
 
     Input ``(batch, ...)`` of integers; output ``(batch, ..., output_dim)``.
@@ -233,7 +244,8 @@ class Embedding(Layer):
     _INIT_ALIASES = {"uniform": "random_uniform", "normal": "random_normal"}
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
-                 embeddings_regularizer: Any = None, mask_zero: bool = False, **kwargs):
+                 embeddings_regularizer: Any = None, mask_zero: bool = False,
+                 embeddings_constraint: Any = None, **kwargs):
         super().__init__(**kwargs)
         for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
@@ -246,6 +258,7 @@ class Embedding(Layer):
         self.output_dim = int(output_dim)
         self.embeddings_initializer = embeddings_initializer
         self.embeddings_regularizer = _regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = _constraints.get(embeddings_constraint)
         self.mask_zero = False
 
     def build(self, input_shape):
@@ -253,7 +266,7 @@ class Embedding(Layer):
         if isinstance(init, str):
             init = self._INIT_ALIASES.get(init, init)
         self.add_weight("embeddings", (self.input_dim, self.output_dim), init,
-                        regularizer=self.embeddings_regularizer)
+                        regularizer=self.embeddings_regularizer, constraint=self.embeddings_constraint)
 
     def _check_input_shape(self, inputs) -> None:
         # The table fits ids of any shape, so another sequence length is fine.
@@ -269,4 +282,5 @@ class Embedding(Layer):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_initializer": _ser_init(self.embeddings_initializer),
                 "embeddings_regularizer": _regularizers.serialize(self.embeddings_regularizer),
+                "embeddings_constraint": _constraints.serialize(self.embeddings_constraint),
                 "mask_zero": self.mask_zero}

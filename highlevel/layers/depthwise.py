@@ -13,6 +13,7 @@ import numpy as np
 from jax import lax
 
 from highlevel import activations as _activations
+from highlevel import constraints as _constraints
 from highlevel import backend as _backend
 from highlevel import regularizers as _regularizers
 from highlevel.layers.base import Layer, register_layer
@@ -28,7 +29,7 @@ class _DepthwiseBase(Layer):
 
     def _init_common(self, kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier,
                      activation, use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer,
-                     bias_regularizer):
+                     bias_regularizer, depthwise_constraint=None, bias_constraint=None):
         cls = type(self).__name__
         if (not isinstance(depth_multiplier, (int, np.integer)) or isinstance(depth_multiplier, bool)
                 or depth_multiplier <= 0):
@@ -46,6 +47,8 @@ class _DepthwiseBase(Layer):
         self.bias_initializer = bias_initializer
         self.depthwise_regularizer = _regularizers.get(depthwise_regularizer)
         self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.depthwise_constraint = _constraints.get(depthwise_constraint)
+        self.bias_constraint = _constraints.get(bias_constraint)
 
     def _check_input(self, input_shape) -> int:
         check_rank(self, input_shape, 2, INPUT_LAYOUTS[2])
@@ -63,7 +66,9 @@ class _DepthwiseBase(Layer):
                 "depthwise_initializer": _ser_init(self.depthwise_initializer),
                 "bias_initializer": _ser_init(self.bias_initializer),
                 "depthwise_regularizer": _regularizers.serialize(self.depthwise_regularizer),
-                "bias_regularizer": _regularizers.serialize(self.bias_regularizer)}
+                "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+                "depthwise_constraint": _constraints.serialize(self.depthwise_constraint),
+                "bias_constraint": _constraints.serialize(self.bias_constraint)}
 
 
 @register_layer
@@ -77,6 +82,8 @@ class DepthwiseConv2D(_DepthwiseBase):
       activation, use_bias: as for ``Dense``.
       depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer: for the
         kernel and bias.
+      depthwise_constraint, bias_constraint: constraints (``hl.constraints``) on the kernel and
+        bias, applied after each update.
 
     Input shape ``(batch, height, width, channels)``; output
     ``(batch, new_h, new_w, channels * depth_multiplier)`` (channel ``c * depth_multiplier + j``).
@@ -92,19 +99,21 @@ class DepthwiseConv2D(_DepthwiseBase):
                  padding: str = "valid", depth_multiplier: int = 1, data_format: str | None = None,
                  dilation_rate: int | Sequence[int] = (1, 1), activation: Any = None, use_bias: bool = True,
                  depthwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 depthwise_regularizer: Any = None, bias_regularizer: Any = None, **kwargs):
+                 depthwise_regularizer: Any = None, bias_regularizer: Any = None,
+                 depthwise_constraint: Any = None, bias_constraint: Any = None, **kwargs):
         super().__init__(**kwargs)
         self._init_common(kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier,
                           activation, use_bias, depthwise_initializer, bias_initializer,
-                          depthwise_regularizer, bias_regularizer)
+                          depthwise_regularizer, bias_regularizer, depthwise_constraint, bias_constraint)
 
     def build(self, input_shape):
         channels = self._check_input(input_shape)
         self.add_weight("kernel", self.kernel_size + (channels, self.depth_multiplier),
-                        self.depthwise_initializer, regularizer=self.depthwise_regularizer)
+                        self.depthwise_initializer, regularizer=self.depthwise_regularizer,
+                        constraint=self.depthwise_constraint)
         if self.use_bias:
             self.add_weight("bias", (channels * self.depth_multiplier,), self.bias_initializer,
-                            regularizer=self.bias_regularizer)
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
 
     def call(self, inputs):
         check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
@@ -133,6 +142,8 @@ class SeparableConv2D(_DepthwiseBase):
       depthwise_regularizer: a penalty on the depthwise kernel, added to the loss.
       pointwise_regularizer: a penalty on the pointwise kernel, added to the loss.
       bias_regularizer: a penalty on the bias, added to the loss.
+      depthwise_constraint, pointwise_constraint, bias_constraint: constraints
+        (``hl.constraints``) on the kernels and bias, applied after each update.
 
     Input shape ``(batch, height, width, channels)``; output ``(batch, new_h, new_w, filters)``.
     Weights (Keras order): ``depthwise_kernel (kh, kw, channels, depth_multiplier)``,
@@ -149,25 +160,30 @@ class SeparableConv2D(_DepthwiseBase):
                  use_bias: bool = True, depthwise_initializer: Any = "glorot_uniform",
                  pointwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  depthwise_regularizer: Any = None, pointwise_regularizer: Any = None,
-                 bias_regularizer: Any = None, **kwargs):
+                 bias_regularizer: Any = None, depthwise_constraint: Any = None,
+                 pointwise_constraint: Any = None, bias_constraint: Any = None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(filters, (int, np.integer)) or isinstance(filters, bool) or filters <= 0:
             raise ValueError(f"SeparableConv2D `filters` must be a positive integer, got {filters!r}.")
         self.filters = int(filters)
         self._init_common(kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier,
                           activation, use_bias, depthwise_initializer, bias_initializer,
-                          depthwise_regularizer, bias_regularizer)
+                          depthwise_regularizer, bias_regularizer, depthwise_constraint, bias_constraint)
         self.pointwise_initializer = pointwise_initializer
         self.pointwise_regularizer = _regularizers.get(pointwise_regularizer)
+        self.pointwise_constraint = _constraints.get(pointwise_constraint)
 
     def build(self, input_shape):
         channels = self._check_input(input_shape)
         self.add_weight("depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier),
-                        self.depthwise_initializer, regularizer=self.depthwise_regularizer)
+                        self.depthwise_initializer, regularizer=self.depthwise_regularizer,
+                        constraint=self.depthwise_constraint)
         self.add_weight("pointwise_kernel", (1, 1, channels * self.depth_multiplier, self.filters),
-                        self.pointwise_initializer, regularizer=self.pointwise_regularizer)
+                        self.pointwise_initializer, regularizer=self.pointwise_regularizer,
+                        constraint=self.pointwise_constraint)
         if self.use_bias:
-            self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer)
+            self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer,
+                            constraint=self.bias_constraint)
 
     def call(self, inputs):
         check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
@@ -185,4 +201,5 @@ class SeparableConv2D(_DepthwiseBase):
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, **self._common_config(),
                 "pointwise_initializer": _ser_init(self.pointwise_initializer),
-                "pointwise_regularizer": _regularizers.serialize(self.pointwise_regularizer)}
+                "pointwise_regularizer": _regularizers.serialize(self.pointwise_regularizer),
+                "pointwise_constraint": _constraints.serialize(self.pointwise_constraint)}

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from highlevel import constraints as _constraints
 from highlevel import initializers as _initializers
 from highlevel import regularizers as _regularizers
 from highlevel.layers.base import Layer, format_shape, register_layer, sample_mask
@@ -91,6 +92,7 @@ class BatchNormalization(Layer):
       moving_mean_initializer: the moving mean's initializer.
       moving_variance_initializer: the moving variance's initializer.
       beta_regularizer, gamma_regularizer: penalties added to the loss.
+      beta_constraint, gamma_constraint: constraints (``hl.constraints``) applied after each update.
 
     Input and output shapes are the same. Weights (Keras order): ``gamma``, ``beta``
     (trainable, when ``scale``/``center``), ``moving_mean``, ``moving_variance``.
@@ -107,7 +109,8 @@ class BatchNormalization(Layer):
                  center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
                  gamma_initializer: Any = "ones", moving_mean_initializer: Any = "zeros",
                  moving_variance_initializer: Any = "ones", beta_regularizer: Any = None,
-                 gamma_regularizer: Any = None, **kwargs):
+                 gamma_regularizer: Any = None, beta_constraint: Any = None, gamma_constraint: Any = None,
+                 **kwargs):
         super().__init__(**kwargs)
         if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
             raise TypeError(f"BatchNormalization axis must be an integer, got {axis!r}.")
@@ -121,6 +124,8 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = moving_variance_initializer
         self.beta_regularizer = _regularizers.get(beta_regularizer)
         self.gamma_regularizer = _regularizers.get(gamma_regularizer)
+        self.beta_constraint = _constraints.get(beta_constraint)
+        self.gamma_constraint = _constraints.get(gamma_constraint)
         self._axes: list[int] = []
         self.add_hyperparameter("_momentum", self._check_momentum(momentum))
         self.add_hyperparameter("_frozen", 0.0)
@@ -154,10 +159,10 @@ class BatchNormalization(Layer):
         shape = (input_shape[self._axes[0]],)
         if self.scale:
             self.add_weight("gamma", shape, self.gamma_initializer, regularizer=self.gamma_regularizer,
-                            autocast=False)
+                            autocast=False, constraint=self.gamma_constraint)
         if self.center:
             self.add_weight("beta", shape, self.beta_initializer, regularizer=self.beta_regularizer,
-                            autocast=False)
+                            autocast=False, constraint=self.beta_constraint)
         self.add_weight("moving_mean", shape, self.moving_mean_initializer, trainable=False)
         self.add_weight("moving_variance", shape, self.moving_variance_initializer, trainable=False)
 
@@ -222,7 +227,9 @@ class BatchNormalization(Layer):
                 "moving_mean_initializer": _ser_init(self.moving_mean_initializer),
                 "moving_variance_initializer": _ser_init(self.moving_variance_initializer),
                 "beta_regularizer": _regularizers.serialize(self.beta_regularizer),
-                "gamma_regularizer": _regularizers.serialize(self.gamma_regularizer)}
+                "gamma_regularizer": _regularizers.serialize(self.gamma_regularizer),
+                "beta_constraint": _constraints.serialize(self.beta_constraint),
+                "gamma_constraint": _constraints.serialize(self.gamma_constraint)}
 
 
 @register_layer
@@ -238,6 +245,7 @@ class LayerNormalization(Layer):
       center, scale: whether to learn ``beta`` and ``gamma``.
       beta_initializer, gamma_initializer: initializers (Keras names).
       beta_regularizer, gamma_regularizer: penalties added to the loss.
+      beta_constraint, gamma_constraint: constraints (``hl.constraints``) applied after each update.
 
     Input and output shapes are the same. Weights (Keras order): ``gamma``, ``beta``,
     each of the normalized axes' shape.
@@ -250,7 +258,8 @@ class LayerNormalization(Layer):
 
     def __init__(self, axis: int | Sequence[int] = -1, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
-                 beta_regularizer: Any = None, gamma_regularizer: Any = None, **kwargs):
+                 beta_regularizer: Any = None, gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(axis, (list, tuple)):
             if not axis or not all(isinstance(a, (int, np.integer)) for a in axis):
@@ -267,6 +276,8 @@ class LayerNormalization(Layer):
         self.gamma_initializer = gamma_initializer
         self.beta_regularizer = _regularizers.get(beta_regularizer)
         self.gamma_regularizer = _regularizers.get(gamma_regularizer)
+        self.beta_constraint = _constraints.get(beta_constraint)
+        self.gamma_constraint = _constraints.get(gamma_constraint)
         self._axes: list[int] = []
 
     def build(self, input_shape):
@@ -275,10 +286,10 @@ class LayerNormalization(Layer):
         shape = tuple(input_shape[a] for a in self._axes)
         if self.scale:
             self.add_weight("gamma", shape, self.gamma_initializer, regularizer=self.gamma_regularizer,
-                            autocast=False)
+                            autocast=False, constraint=self.gamma_constraint)
         if self.center:
             self.add_weight("beta", shape, self.beta_initializer, regularizer=self.beta_regularizer,
-                            autocast=False)
+                            autocast=False, constraint=self.beta_constraint)
 
     def _check_input_shape(self, inputs) -> None:
         _check_axes(self, self._axes, inputs)
@@ -304,4 +315,6 @@ class LayerNormalization(Layer):
                 "beta_initializer": _ser_init(self.beta_initializer),
                 "gamma_initializer": _ser_init(self.gamma_initializer),
                 "beta_regularizer": _regularizers.serialize(self.beta_regularizer),
-                "gamma_regularizer": _regularizers.serialize(self.gamma_regularizer)}
+                "gamma_regularizer": _regularizers.serialize(self.gamma_regularizer),
+                "beta_constraint": _constraints.serialize(self.beta_constraint),
+                "gamma_constraint": _constraints.serialize(self.gamma_constraint)}

@@ -1,4 +1,4 @@
-"""Pooling layers: max and average pooling over windows (1-D, 2-D) and over all positions.
+"""Pooling layers: max and average pooling over windows (1-D, 2-D, 3-D) and over all positions.
 
 Keras 3's arguments, defaults and numbers: "same" padding pads as TensorFlow does,
 and "same" average pooling divides each window's sum by its count of real
@@ -19,9 +19,9 @@ from highlevel.layers.base import Layer, format_shape, register_layer
 from highlevel.layers.convolutional import (INPUT_LAYOUTS, check_data_format, check_rank,
                                             conv_output_size, normalize_padding, normalize_tuple)
 
-__all__ = ["MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
-           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
-           "GlobalMaxPooling2D"]
+__all__ = ["MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D",
+           "AveragePooling3D", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
+           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D"]
 
 def _max_pool_tiles(x, pool: tuple[int, ...]):
     """``(batch, *spatial, channels)`` cut into non-overlapping ``pool`` tiles (the remainder dropped)."""
@@ -182,6 +182,19 @@ class MaxPooling2D(_Pooling):
 
 
 @register_layer
+class MaxPooling3D(_Pooling):
+    rank, mode = 3, "max"
+    __doc__ = _POOL_DOC.format(kind="Max", what="3-D", size_kind="size (an int or a triple)",
+                               same_note=_MAX_NOTE, layout="(batch, depth, height, width, channels)",
+                               name="MaxPooling3D", example_arg="2", example_shape="(2, 4, 5, 6, 3)",
+                               example_out="(2, 2, 2, 3, 3)")
+
+    def __init__(self, pool_size: int | Sequence[int] = (2, 2, 2), strides: int | Sequence[int] | None = None,
+                 padding: str = "valid", data_format: str | None = None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+@register_layer
 class AveragePooling1D(_Pooling):
     rank, mode = 1, "average"
     __doc__ = _POOL_DOC.format(kind="Average", what="1-D", size_kind="length (an int)", same_note=_AVG_NOTE,
@@ -201,6 +214,19 @@ class AveragePooling2D(_Pooling):
                                same_note=_AVG_NOTE, layout="(batch, height, width, channels)",
                                name="AveragePooling2D", example_arg='2, padding="same"',
                                example_shape="(2, 9, 8, 3)", example_out="(2, 5, 4, 3)")
+
+    def __init__(self, pool_size: int | Sequence[int], strides: int | Sequence[int] | None = None,
+                 padding: str = "valid", data_format: str | None = None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+@register_layer
+class AveragePooling3D(_Pooling):
+    rank, mode = 3, "average"
+    __doc__ = _POOL_DOC.format(kind="Average", what="3-D", size_kind="size (an int or a triple)",
+                               same_note=_AVG_NOTE, layout="(batch, depth, height, width, channels)",
+                               name="AveragePooling3D", example_arg='2, padding="same"',
+                               example_shape="(2, 4, 5, 6, 3)", example_out="(2, 2, 3, 3, 3)")
 
     def __init__(self, pool_size: int | Sequence[int], strides: int | Sequence[int] | None = None,
                  padding: str = "valid", data_format: str | None = None, **kwargs):
@@ -250,7 +276,24 @@ _GLOBAL_DOC = """The {kind} over all {what} of each channel.
 class GlobalAveragePooling1D(_GlobalPooling):
     rank, mode = 1, "average"
     __doc__ = _GLOBAL_DOC.format(kind="mean", what="steps", layout="(batch, steps, channels)",
-                                 name="GlobalAveragePooling1D", example_shape="(2, 9, 3)")
+                                 name="GlobalAveragePooling1D", example_shape="(2, 9, 3)") + """
+    With a ``mask`` (``(batch, steps)`` booleans) the mean is over the unmasked steps only, as
+    in Keras: a padded sequence gets the mean of its own steps.
+    """
+    supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return super().call(inputs)
+        check_rank(self, inputs.shape, 1, INPUT_LAYOUTS[1])
+        keep = jnp.asarray(mask).astype(bool)[:, :, None]
+        total = jnp.sum(jnp.where(keep, inputs, jnp.zeros((), inputs.dtype)), axis=1, keepdims=self.keepdims)
+        count = jnp.sum(keep.astype(inputs.dtype), axis=1, keepdims=self.keepdims)
+        return total / count
+
+    def compute_mask(self, inputs, mask=None):
+        """None: the steps are pooled away."""
+        return None
 
 
 @register_layer
@@ -272,3 +315,17 @@ class GlobalMaxPooling2D(_GlobalPooling):
     rank, mode = 2, "max"
     __doc__ = _GLOBAL_DOC.format(kind="maximum", what="positions", layout="(batch, height, width, channels)",
                                  name="GlobalMaxPooling2D", example_shape="(2, 9, 8, 3)")
+
+
+@register_layer
+class GlobalAveragePooling3D(_GlobalPooling):
+    rank, mode = 3, "average"
+    __doc__ = _GLOBAL_DOC.format(kind="mean", what="positions", layout="(batch, depth, height, width, channels)",
+                                 name="GlobalAveragePooling3D", example_shape="(2, 4, 9, 8, 3)")
+
+
+@register_layer
+class GlobalMaxPooling3D(_GlobalPooling):
+    rank, mode = 3, "max"
+    __doc__ = _GLOBAL_DOC.format(kind="maximum", what="positions", layout="(batch, depth, height, width, channels)",
+                                 name="GlobalMaxPooling3D", example_shape="(2, 4, 9, 8, 3)")

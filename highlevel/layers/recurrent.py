@@ -45,6 +45,21 @@ def _row(v):
     return v[None, :]
 
 
+def forget_bias_initializer(bias_initializer, units: int):
+    """LSTM's ``unit_forget_bias``: ``bias_initializer`` for gates i, c, o and ones for the forget gate."""
+    base = _initializers.get(bias_initializer)
+
+    def init(key, shape, dtype=jnp.float32):
+        k1, k2 = _random.split_key(key)
+        first, rest = base(k1, (units,), dtype), base(k2, (2 * units,), dtype)
+        if isinstance(key, jax.core.Tracer):
+            return jnp.concatenate([first, jnp.ones((units,), dtype), rest])
+        # Joined on the host: eager ones and concatenate would compile once per size.
+        ones = np.ones((units,), np.asarray(first).dtype)
+        return jax.device_put(np.concatenate([np.asarray(first), ones, np.asarray(rest)]))
+    return init
+
+
 @register_layer
 class SimpleRNN(_RNN):
     """A fully connected RNN: ``h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)``.
@@ -61,6 +76,15 @@ class SimpleRNN(_RNN):
       return_state: also return the final state: ``[output, h]``.
       go_backwards: process the sequence in reverse (outputs stay in processing order).
       unroll: unroll the time loop (True) or unroll it this many steps at a time (int).
+      kernel_constraint, recurrent_constraint, bias_constraint: constraints (``hl.constraints``)
+        applied to the weights after each optimizer update.
+      stateful: carry the final states of each batch into the next (sample ``i`` continues
+        sample ``i``); the batch size must be fixed. ``layer.states`` reads them,
+        ``layer.reset_states()`` zeros them.
+
+    A ``mask`` (``(batch, timesteps)`` booleans, passed as ``layer(x, mask=m)`` or carried from
+    ``Embedding(mask_zero=True)``) makes masked steps keep the states and repeat the previous
+    output, as in Keras, so a padded sequence ends with its own last output.
 
     Input shape ``(batch, timesteps, features)``; output ``(batch, units)``, or
     ``(batch, timesteps, units)`` with ``return_sequences``. Weights (Keras order):
@@ -77,11 +101,13 @@ class SimpleRNN(_RNN):
                  recurrent_regularizer: Any = None, bias_regularizer: Any = None,
                  dropout: float = 0.0, recurrent_dropout: float = 0.0, return_sequences: bool = False,
                  return_state: bool = False, go_backwards: bool = False, unroll: bool | int = False,
-                 **kwargs):
+                 kernel_constraint: Any = None, recurrent_constraint: Any = None, bias_constraint: Any = None,
+                 stateful: bool = False, **kwargs):
         super().__init__(units, activation, use_bias, kernel_initializer, recurrent_initializer,
                          bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
                          dropout, recurrent_dropout, return_sequences, return_state, go_backwards,
-                         unroll, **kwargs)
+                         unroll, kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                         bias_constraint=bias_constraint, stateful=stateful, **kwargs)
 
     @staticmethod
     def _cell(s, w, carry, x_parts, h_masks):
@@ -115,6 +141,15 @@ class LSTM(_RNN):
       return_state: also return the final states: ``[output, h, c]``.
       go_backwards: process the sequence in reverse (outputs stay in processing order).
       unroll: unroll the time loop (True) or unroll it this many steps at a time (int).
+      kernel_constraint, recurrent_constraint, bias_constraint: constraints (``hl.constraints``)
+        applied to the weights after each optimizer update.
+      stateful: carry the final states of each batch into the next (sample ``i`` continues
+        sample ``i``); the batch size must be fixed. ``layer.states`` reads them,
+        ``layer.reset_states()`` zeros them.
+
+    A ``mask`` (``(batch, timesteps)`` booleans, passed as ``layer(x, mask=m)`` or carried from
+    ``Embedding(mask_zero=True)``) makes masked steps keep the states and repeat the previous
+    output, as in Keras, so a padded sequence ends with its own last output.
 
     Input shape ``(batch, timesteps, features)``; output ``(batch, units)``, or
     ``(batch, timesteps, units)`` with ``return_sequences``. Weights (Keras order,
@@ -137,28 +172,19 @@ class LSTM(_RNN):
                  recurrent_regularizer: Any = None, bias_regularizer: Any = None,
                  dropout: float = 0.0, recurrent_dropout: float = 0.0, return_sequences: bool = False,
                  return_state: bool = False, go_backwards: bool = False, unroll: bool | int = False,
-                 **kwargs):
+                 kernel_constraint: Any = None, recurrent_constraint: Any = None, bias_constraint: Any = None,
+                 stateful: bool = False, **kwargs):
         super().__init__(units, activation, use_bias, kernel_initializer, recurrent_initializer,
                          bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
                          dropout, recurrent_dropout, return_sequences, return_state, go_backwards,
-                         unroll, **kwargs)
+                         unroll, kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                         bias_constraint=bias_constraint, stateful=stateful, **kwargs)
         self.recurrent_activation = _activations.get(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
 
     def _bias_init(self):
-        if not self.unit_forget_bias:
-            return self.bias_initializer
-        base, units = _initializers.get(self.bias_initializer), self.units
-
-        def init(key, shape, dtype=jnp.float32):
-            k1, k2 = _random.split_key(key)
-            first, rest = base(k1, (units,), dtype), base(k2, (2 * units,), dtype)
-            if isinstance(key, jax.core.Tracer):
-                return jnp.concatenate([first, jnp.ones((units,), dtype), rest])
-            # Joined on the host: eager ones and concatenate would compile once per size.
-            ones = np.ones((units,), np.asarray(first).dtype)
-            return jax.device_put(np.concatenate([np.asarray(first), ones, np.asarray(rest)]))
-        return init
+        return forget_bias_initializer(self.bias_initializer, self.units) if self.unit_forget_bias \
+            else self.bias_initializer
 
     @staticmethod
     def _cell(s, w, carry, x_parts, h_masks):
@@ -203,8 +229,17 @@ class GRU(_RNN):
       return_state: also return the final state: ``[output, h]``.
       go_backwards: process the sequence in reverse (outputs stay in processing order).
       unroll: unroll the time loop (True) or unroll it this many steps at a time (int).
+      kernel_constraint, recurrent_constraint, bias_constraint: constraints (``hl.constraints``)
+        applied to the weights after each optimizer update.
+      stateful: carry the final states of each batch into the next (sample ``i`` continues
+        sample ``i``); the batch size must be fixed. ``layer.states`` reads them,
+        ``layer.reset_states()`` zeros them.
       reset_after: apply the reset gate after the recurrent matmul (Keras's and cuDNN's
         default), with separate input and recurrent biases.
+
+    A ``mask`` (``(batch, timesteps)`` booleans, passed as ``layer(x, mask=m)`` or carried from
+    ``Embedding(mask_zero=True)``) makes masked steps keep the states and repeat the previous
+    output, as in Keras, so a padded sequence ends with its own last output.
 
     Input shape ``(batch, timesteps, features)``; output ``(batch, units)``, or
     ``(batch, timesteps, units)`` with ``return_sequences``. Weights (Keras order,
@@ -225,11 +260,14 @@ class GRU(_RNN):
                  kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
                  bias_regularizer: Any = None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
-                 unroll: bool | int = False, reset_after: bool = True, **kwargs):
+                 unroll: bool | int = False, reset_after: bool = True, kernel_constraint: Any = None,
+                 recurrent_constraint: Any = None, bias_constraint: Any = None, stateful: bool = False,
+                 **kwargs):
         super().__init__(units, activation, use_bias, kernel_initializer, recurrent_initializer,
                          bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
                          dropout, recurrent_dropout, return_sequences, return_state, go_backwards,
-                         unroll, **kwargs)
+                         unroll, kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                         bias_constraint=bias_constraint, stateful=stateful, **kwargs)
         self.recurrent_activation = _activations.get(recurrent_activation)
         self.reset_after = bool(reset_after)
 

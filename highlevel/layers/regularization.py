@@ -1,4 +1,4 @@
-"""Regularization layers: Dropout, with a rate a callback may change without recompiling."""
+"""Regularization layers: Dropout and SpatialDropout1D/2D/3D, with a rate a callback may change without recompiling."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 
 from highlevel.layers.base import Layer, format_shape, keep_mask, next_rng_key, register_layer
 
-__all__ = ["Dropout"]
+__all__ = ["Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"]
 
 
 def _check_rate(layer_name: str, rate) -> float:
@@ -109,3 +109,75 @@ class Dropout(Layer):
         return {**super().get_config(), "rate": self.rate,
                 "noise_shape": None if self.noise_shape is None else list(self.noise_shape),
                 "seed": self.seed}
+
+
+class _SpatialDropout(Dropout):
+    """Abstract: Dropout of whole channels (one keep/drop draw per sample and channel)."""
+
+    rank = 0
+
+    def __init__(self, rate: float, seed: int | None = None, data_format: str | None = None, **kwargs):
+        if data_format not in (None, "channels_last"):
+            raise ValueError(f"{type(self).__name__} supports data_format='channels_last' only, got "
+                             f"{data_format!r}. Transpose the inputs to channels-last.")
+        super().__init__(rate, noise_shape=(None,) + (1,) * self.rank + (None,), seed=seed, **kwargs)
+        self.data_format = "channels_last"
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("noise_shape")
+        if self.rank > 1:
+            config["data_format"] = self.data_format
+        return config
+
+
+_SPATIAL_DOC = """Drops whole channels: each sample's channel is zeroed at every {where} with probability ``rate``.
+
+    Use it where neighbouring {where}s are strongly correlated (after convolutions), where
+    ordinary dropout of single entries regularizes little. The rate is an array in the model
+    state, as ``Dropout``'s: ``layer.rate = 0.1`` changes it without recompiling.
+
+    Args:
+      rate: the fraction of channels to drop, in [0, 1).
+      seed: folded into the step's random key (see ``Dropout``).{data_format}
+
+    Input shape ``{layout}``; output the same. No weights.
+
+    >>> import highlevel as hl, numpy as np
+    >>> y = np.asarray(hl.layers.{name}(0.5)(np.ones({shape}, "float32"), training=True))
+    >>> sorted(set(y.reshape(-1, y.shape[-1]).std(axis=0).round(3).tolist()))
+    [0.0]
+    """
+
+_DATA_FORMAT_ARG = """
+      data_format: ``"channels_last"`` only."""
+
+
+@register_layer
+class SpatialDropout1D(_SpatialDropout):
+    __doc__ = _SPATIAL_DOC.format(where="step", layout="(batch, steps, channels)", name="SpatialDropout1D",
+                                  shape="(1, 50, 8)", data_format="")
+    rank = 1
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs):
+        super().__init__(rate, seed, **kwargs)
+
+
+@register_layer
+class SpatialDropout2D(_SpatialDropout):
+    __doc__ = _SPATIAL_DOC.format(where="position", layout="(batch, height, width, channels)",
+                                  name="SpatialDropout2D", shape="(1, 6, 6, 8)", data_format=_DATA_FORMAT_ARG)
+    rank = 2
+
+    def __init__(self, rate: float, seed: int | None = None, data_format: str | None = None, **kwargs):
+        super().__init__(rate, seed, data_format, **kwargs)
+
+
+@register_layer
+class SpatialDropout3D(_SpatialDropout):
+    __doc__ = _SPATIAL_DOC.format(where="position", layout="(batch, depth, height, width, channels)",
+                                  name="SpatialDropout3D", shape="(1, 3, 4, 4, 8)", data_format=_DATA_FORMAT_ARG)
+    rank = 3
+
+    def __init__(self, rate: float, seed: int | None = None, data_format: str | None = None, **kwargs):
+        super().__init__(rate, seed, data_format, **kwargs)

@@ -10,6 +10,7 @@ weights' gradients after the backward loop (``_fused_loop``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Any, Callable, NamedTuple
 
@@ -18,9 +19,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from highlevel import activations as _activations
+from highlevel import constraints as _constraints
 from highlevel import initializers as _initializers
 from highlevel import regularizers as _regularizers
-from highlevel.layers.base import Layer, TensorSpec, format_shape, keep_mask, next_rng_key
+from highlevel.layers.base import Layer, NonTrainable, TensorSpec, format_shape, keep_mask, next_rng_key
 
 __all__: list[str] = []
 
@@ -47,12 +49,15 @@ class _RNN(Layer):
 
     _gates = 1
     _state_names: tuple[str, ...] = ("h",)
+    supports_masking = True
 
     def __init__(self, units: int, activation: Any, use_bias: bool, kernel_initializer: Any,
                  recurrent_initializer: Any, bias_initializer: Any, kernel_regularizer: Any,
                  recurrent_regularizer: Any, bias_regularizer: Any, dropout: float,
                  recurrent_dropout: float, return_sequences: bool, return_state: bool,
-                 go_backwards: bool, unroll: bool | int, **kwargs):
+                 go_backwards: bool, unroll: bool | int, *, kernel_constraint: Any = None,
+                 recurrent_constraint: Any = None, bias_constraint: Any = None, stateful: bool = False,
+                 zero_output_for_mask: bool = False, **kwargs):
         super().__init__(**kwargs)
         kind = type(self).__name__
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
@@ -71,6 +76,13 @@ class _RNN(Layer):
         self.kernel_regularizer = _regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = _regularizers.get(recurrent_regularizer)
         self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.kernel_constraint = _constraints.get(kernel_constraint)
+        self.recurrent_constraint = _constraints.get(recurrent_constraint)
+        self.bias_constraint = _constraints.get(bias_constraint)
+        self.stateful = bool(stateful)
+        # With a mask, masked steps output zeros instead of the previous output (Keras's
+        # argument; Bidirectional sets it when it returns sequences, as Keras's does).
+        self.zero_output_for_mask = bool(zero_output_for_mask)
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
@@ -111,12 +123,15 @@ class _RNN(Layer):
         features = self._sequence_shape(input_shape)[-1]
         k = self._gates
         self.add_weight("kernel", (features, k * self.units), self.kernel_initializer,
-                        regularizer=self.kernel_regularizer)
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self.add_weight("recurrent_kernel", (self.units, k * self.units), self.recurrent_initializer,
-                        regularizer=self.recurrent_regularizer)
+                        regularizer=self.recurrent_regularizer, constraint=self.recurrent_constraint)
         if self.use_bias:
             self.add_weight("bias", self._bias_shape(), self._bias_init(),
-                            regularizer=self.bias_regularizer)
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+        if self.stateful:
+            make_state_variables(self, self._sequence_shape(input_shape)[0],
+                                 [(f"state_{n}", self.units) for n in self._state_names])
 
     def _bias_shape(self) -> tuple:
         return (self._gates * self.units,)
@@ -168,9 +183,24 @@ class _RNN(Layer):
             out.append(jnp.where(kept, 1.0 / jnp.maximum(keep, 1e-12), 0.0).astype(dtype))
         return out
 
-    def call(self, inputs, training: bool = False):
+    # -- stateful layers -----------------------------------------------------
+
+    @property
+    def states(self) -> list | None:
+        """The carried states of a ``stateful`` layer (``[h]`` or ``[h, c]``), None otherwise."""
+        return read_states(self)
+
+    def reset_states(self) -> None:
+        """Sets a ``stateful`` layer's carried states to zeros (Keras's ``reset_states``)."""
+        reset_state_variables(self)
+
+    reset_state = reset_states
+
+    def call(self, inputs, training: bool = False, mask=None):
         x, states = self._split_inputs(inputs)
         batch = x.shape[0]
+        if states is None and self.stateful:
+            states = carried_states(self, batch)
         if states is None:
             states = [jnp.zeros((batch, self.units), x.dtype) for _ in self._state_names]
         # As Keras: one mask per sequence (the same at every step); one per gate
@@ -184,17 +214,28 @@ class _RNN(Layer):
                                           per_gate, x.dtype)
         weights = {name: getattr(self, name)[...] for name in self._weight_names}
         spec = self._spec()
-        if spec.pointwise is not None and not h_masks and len(x_masks) <= 1:
+        if mask is not None:
+            # Masked steps keep the state and repeat the previous output (Keras's rule); the
+            # fused loop's gradient knows nothing of masks, so the plain scan runs instead.
+            output, final = _time_loop(spec, weights, tuple(states), x, x_masks, h_masks,
+                                       time_mask(mask, x))
+        elif spec.pointwise is not None and not h_masks and len(x_masks) <= 1:
             output, final = _fused_time_loop(spec, weights, tuple(states), x, x_masks)
         else:
             output, final = _time_loop(spec, weights, tuple(states), x, x_masks, h_masks)
+        if self.stateful:
+            store_states(self, final)
         return [output, *final] if self.return_state else output
+
+    def compute_mask(self, inputs, mask=None):
+        """The output mask: the input's with ``return_sequences`` (None otherwise; None for the states)."""
+        return sequence_output_mask(mask, self.return_sequences, self.return_state, len(self._state_names))
 
     def _spec(self) -> "_Spec":
         return _Spec(type(self)._cell, self._gates, self.units, self.activation,
                      getattr(self, "recurrent_activation", None), self.use_bias,
                      getattr(self, "reset_after", False), self.go_backwards, self.return_sequences,
-                     self.unroll, self._pointwise_fn(), self._split_affine)
+                     self.unroll, self._pointwise_fn(), self._split_affine, self.zero_output_for_mask)
 
     # A cell that is ``pointwise(x_t @ kernel + h @ recurrent_kernel + bias, carry)`` defines
     # ``_pointwise(spec, z, carry)``; one that needs the two matmuls apart (GRU's
@@ -211,8 +252,9 @@ class _RNN(Layer):
         raise NotImplementedError
 
     def compute_output_spec(self, input_shape, input_dtype=None, **call_kwargs):
-        return _unknown_time(super().compute_output_spec(input_shape, input_dtype, **call_kwargs),
-                             input_shape)
+        with keeping_states(self):
+            specs = super().compute_output_spec(input_shape, input_dtype, **call_kwargs)
+        return _unknown_time(specs, input_shape)
 
     # -- config -----------------------------------------------------------
 
@@ -225,9 +267,13 @@ class _RNN(Layer):
                 "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
                 "recurrent_regularizer": _regularizers.serialize(self.recurrent_regularizer),
                 "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+                "recurrent_constraint": _constraints.serialize(self.recurrent_constraint),
+                "bias_constraint": _constraints.serialize(self.bias_constraint),
                 "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
-                "go_backwards": self.go_backwards, "unroll": self.unroll}
+                "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
+                "zero_output_for_mask": self.zero_output_for_mask}
 
 
 class _Spec(NamedTuple):
@@ -245,25 +291,36 @@ class _Spec(NamedTuple):
     unroll: bool | int
     pointwise: Callable | None = None
     split_affine: bool = False
+    zero_output_for_mask: bool = False
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _time_loop(spec: _Spec, weights: dict, states: tuple, x, x_masks: list, h_masks: list):
+def _time_loop(spec: _Spec, weights: dict, states: tuple, x, x_masks: list, h_masks: list, mask=None):
     """Runs the cell over the time axis of ``x``: ``(output, final_states)``.
 
+    ``mask`` (time-major ``(steps, batch, 1)`` booleans, or None): a masked step keeps
+    every state, so its output is the previous output, as in Keras.
     Jitted so that eager calls compile once per shape (an eager ``lax.scan``
     compiles on every call); inside an outer ``jit`` it is simply inlined.
     """
-    def step(carry, x_t):
+    def step(carry, inputs):
+        x_t, m_t = inputs
         new = spec.cell(spec, weights, carry, _apply_masks(x_t, x_masks, spec.gates), h_masks)
-        return new, (new[0] if spec.return_sequences else None)
+        if m_t is None:
+            return new, (new[0] if spec.return_sequences else None)
+        new = tuple(jnp.where(m_t, n, c) for n, c in zip(new, carry))
+        out = jnp.where(m_t, new[0], jnp.zeros((), new[0].dtype)) if spec.zero_output_for_mask else new[0]
+        return new, (out if spec.return_sequences else None)
 
     xs = jnp.swapaxes(x, 0, 1)
     if spec.go_backwards:
         xs = jnp.flip(xs, axis=0)
-    final, ys = jax.lax.scan(step, states, xs, unroll=spec.unroll)
+        mask = None if mask is None else jnp.flip(mask, axis=0)
+    final, ys = jax.lax.scan(step, states, (xs, mask), unroll=spec.unroll)
     # With go_backwards the sequence stays in processing order, as in Keras.
     output = jnp.swapaxes(ys, 0, 1) if spec.return_sequences else final[0]
+    if mask is not None and spec.zero_output_for_mask and not spec.return_sequences:
+        output = jnp.where(mask[-1], output, jnp.zeros((), output.dtype))   # Keras: the last step's output
     return output, final
 
 
@@ -375,3 +432,87 @@ def _unknown_time(specs, input_shape):
             return TensorSpec((spec.shape[0], None, spec.shape[2]), spec.dtype)
         return spec
     return jax.tree_util.tree_map(fix, specs, is_leaf=lambda s: isinstance(s, TensorSpec))
+
+
+# -- masks and carried states, shared with the cells' RNN (``rnn_cells.py``) ---------------------
+
+
+def time_mask(mask, x):
+    """A ``(batch, steps)`` mask as the time loops take it: time-major ``(steps, batch, 1)`` booleans."""
+    mask = jnp.asarray(mask)
+    if mask.shape != x.shape[:2]:
+        raise ValueError(f"A recurrent layer's mask must have shape (batch, timesteps) = "
+                         f"{format_shape(tuple(x.shape[:2]))}, got {format_shape(tuple(mask.shape))}.")
+    return jnp.swapaxes(mask.astype(bool), 0, 1)[:, :, None]
+
+
+def sequence_output_mask(mask, return_sequences: bool, return_state: bool, n_states: int):
+    """Keras's ``RNN.compute_mask``: the input mask for sequence outputs, None for the rest."""
+    if isinstance(mask, (list, tuple)):
+        mask = mask[0] if mask else None
+    out = mask if return_sequences else None
+    return [out] + [None] * n_states if return_state else out
+
+
+def make_state_variables(layer: Layer, batch, sizes: list[tuple[str, Any]]) -> None:
+    """Creates a stateful layer's carried states: zeros ``(batch, *size)``, non-trainable variables.
+
+    They live in the train state (the compiled step carries them from batch to batch) but
+    are not weights: ``get_weights()`` leaves them out, as Keras does.
+    """
+    if batch is None:
+        raise ValueError(f"{type(layer).__name__} layer '{layer.name}' is stateful, so its batch size must be "
+                         "fixed: give the input one, e.g. hl.Input((timesteps, features), batch_size=32), "
+                         "and pass that batch_size to fit and predict.")
+    layer.state_names = tuple(name for name, _ in sizes)
+    layer.shape_trace = False
+    for name, size in sizes:
+        tail = tuple(int(d) for d in size) if isinstance(size, (tuple, list)) else (int(size),)
+        setattr(layer, name, NonTrainable(jax.device_put(np.zeros((int(batch),) + tail, layer.dtype))))
+
+
+def read_states(layer: Layer) -> list | None:
+    if not getattr(layer, "stateful", False) or not layer.built:
+        return None
+    return [getattr(layer, name).get_value() for name in layer.state_names]
+
+
+def reset_state_variables(layer: Layer) -> None:
+    if not getattr(layer, "stateful", False):
+        raise ValueError(f"Layer '{layer.name}' is not stateful: only a recurrent layer made with "
+                         "stateful=True keeps states to reset.")
+    for name in getattr(layer, "state_names", ()):
+        var = getattr(layer, name)
+        old = var.get_value()
+        var.set_value(jax.device_put(np.zeros(old.shape, old.dtype)))
+
+
+def carried_states(layer: Layer, batch: int) -> list:
+    """A stateful layer's states for a batch of ``batch`` sequences (checked against the fixed size)."""
+    states = [getattr(layer, name).get_value() for name in layer.state_names]
+    expected = states[0].shape[0]
+    if batch != expected:
+        raise ValueError(f"{type(layer).__name__} layer '{layer.name}' is stateful and was built for batches of "
+                         f"{expected} sequences, got a batch of {batch}. Pass batch_size={expected} (and data "
+                         f"whose length is a multiple of it), or rebuild the model for the new batch size.")
+    return states
+
+
+def store_states(layer: Layer, final) -> None:
+    if getattr(layer, "shape_trace", False):
+        return   # a shape-only trace (compute_output_spec): nothing to keep
+    for name, value in zip(layer.state_names, jax.tree_util.tree_leaves(final)):
+        getattr(layer, name).set_value(value)
+
+
+@contextlib.contextmanager
+def keeping_states(layer: Layer):
+    """Marks a shape-only trace (``compute_output_spec``), in which a stateful layer keeps its states."""
+    if not getattr(layer, "stateful", False):
+        yield
+        return
+    layer.shape_trace = True
+    try:
+        yield
+    finally:
+        layer.shape_trace = False

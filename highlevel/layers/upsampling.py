@@ -1,4 +1,4 @@
-"""Upsampling layers: UpSampling1D and UpSampling2D, Keras 3's arguments and numbers.
+"""Upsampling layers: UpSampling1D, UpSampling2D and UpSampling3D, Keras 3's arguments and numbers.
 
 "nearest" repeats each step (row, column) ``size`` times, as Keras does with
 ``ops.repeat``; the other interpolations are ``jax.image.resize`` without
@@ -17,7 +17,7 @@ import numpy as np
 from highlevel.layers.base import Layer, register_layer
 from highlevel.layers.convolutional import INPUT_LAYOUTS, check_data_format, check_rank, normalize_tuple
 
-__all__ = ["UpSampling1D", "UpSampling2D"]
+__all__ = ["UpSampling1D", "UpSampling2D", "UpSampling3D"]
 
 #: The ``interpolation`` values UpSampling2D accepts (those of Keras's JAX backend).
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5")
@@ -127,3 +127,35 @@ class UpSampling2D(Layer):
     def get_config(self):
         return {**super().get_config(), "size": self.size, "data_format": self.data_format,
                 "interpolation": self.interpolation}
+
+
+@register_layer
+class UpSampling3D(Layer):
+    """Repeats each voxel ``size`` times along depth, height and width.
+
+    Args:
+      size: the factors ``(depth, height, width)``, or one int for all three.
+      data_format: ``"channels_last"`` only.
+
+    Input shape ``(batch, depth, height, width, channels)``; output
+    ``(batch, depth * sd, height * sh, width * sw, channels)``. No weights.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.UpSampling3D(2)(np.ones((2, 1, 2, 3, 4), "float32")).shape
+    (2, 2, 4, 6, 4)
+    """
+
+    def __init__(self, size: int | Sequence[int] = (2, 2, 2), data_format: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.size = normalize_tuple(size, 3, "size", "UpSampling3D")
+        self.data_format = check_data_format(data_format, "UpSampling3D")
+
+    def build(self, input_shape):
+        check_rank(self, input_shape, 3, INPUT_LAYOUTS[3])
+
+    def call(self, inputs):
+        check_rank(self, inputs.shape, 3, INPUT_LAYOUTS[3])
+        return _repeat(inputs, self.size)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "data_format": self.data_format}

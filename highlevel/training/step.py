@@ -18,6 +18,7 @@ import optax
 from flax import nnx
 
 from highlevel.layers.base import Hyperparameter, call_context
+from highlevel.training.constraints import apply_constraints
 from highlevel.training.state import TrainState
 
 __all__ = ["OutputSpec", "StepBuilder", "flatten_outputs"]
@@ -104,7 +105,7 @@ class StepBuilder:
         module = self.merge(params, hyper, rest)
         with call_context(training=training, rng=rng, mask=mask) as ctx:
             y_pred = module(x, training=training)
-            reg = module.regularization_loss()
+            reg = module.regularization_loss() + ctx.activity_loss()
         if keys_drawn is not None:
             keys_drawn.append(ctx.counter)
         return module, y_pred, reg
@@ -179,6 +180,7 @@ class StepBuilder:
             loss_fn, has_aux=True)(state.params)
         updates, opt_state = self.tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
+        params = apply_constraints(self, params, hyper, new_rest)
         metrics = self.update_metrics(state.metrics, total, per_output, y_list, p_list,
                                       sample_weight, mask)
         if not any(keys_drawn):

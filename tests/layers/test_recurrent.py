@@ -283,5 +283,7 @@ def test_argument_errors():
         hl.layers.LSTM(0)
     with pytest.raises(ValueError, match=r"GRU recurrent_dropout must be a float in \[0, 1\), got 1.5"):
         hl.layers.GRU(U, recurrent_dropout=1.5)
-    with pytest.raises(TypeError, match="unexpected arguments: stateful"):
-        hl.layers.LSTM(U, stateful=True)
+    with pytest.raises(TypeError, match="unexpected arguments: implementation"):
+        hl.layers.LSTM(U, implementation=2)
+    with pytest.raises(ValueError, match=r"is stateful, so its batch size must be fixed: give the input one"):
+        hl.Sequential([hl.Input((T, F)), hl.layers.LSTM(U, stateful=True)])
