@@ -1,6 +1,6 @@
 """Keras-style layers on flax.nnx, one family per module."""
 
-from highlevel.layers.base import (Hyperparameter, Layer, NonTrainable, call_context,
+from highlevel.layers.base import (Hyperparameter, Layer, NonTrainable, Weight, call_context,
                                    deserialize_layer, get_layer_class, register_layer,
                                    serialize_layer)
 from highlevel.layers.activation import *  # noqa: F401,F403
@@ -27,8 +27,8 @@ __all__ = ["Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D
            "Dropout", "Embedding", "Flatten", "FlaxLayer", "GRU", "GlobalAveragePooling1D",
            "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Hyperparameter",
            "Identity", "Input", "InputLayer", "KerasTensor", "LSTM", "Layer", "LayerNormalization",
-           "MaxPooling1D", "MaxPooling2D", "Maximum", "Minimum", "Multiply", "NonTrainable", "Normalization",
+           "Masking", "MaxPooling1D", "MaxPooling2D", "Maximum", "Minimum", "Multiply", "NonTrainable", "Normalization",
            "RandomContrast", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "ReLU",
            "Rescaling", "Reshape", "SeparableConv2D", "SimpleRNN", "Subtract", "UpSampling1D",
-           "UpSampling2D", "ZeroPadding2D", "call_context", "deserialize", "deserialize_layer",
+           "UpSampling2D", "Weight", "ZeroPadding2D", "call_context", "deserialize", "deserialize_layer",
            "get_layer_class", "register_layer", "serialize", "serialize_layer"]

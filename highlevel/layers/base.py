@@ -18,29 +18,30 @@ import dataclasses
 import functools
 import inspect
 import re
+import weakref
 from typing import Any, Iterator, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import errors as _flax_errors
 from flax import nnx
 
+from highlevel import constraints as _constraints
 from highlevel import initializers as _initializers
 from highlevel import regularizers as _regularizers
+from highlevel.layers.variables import KerasVariable, NonTrainable, Weight, register_owner
 from highlevel.utils import global_state as _global_state
 from highlevel.utils import random as _random
 
-__all__ = ["Layer", "Hyperparameter", "NonTrainable", "call_context", "current_context",
-           "next_rng_key", "sample_mask", "register_layer", "get_layer_class", "layer_classes",
-           "serialize_layer", "deserialize_layer", "unique_name", "format_shape", "to_jsonable_shape"]
+__all__ = ["Layer", "Hyperparameter", "NonTrainable", "Weight", "KerasVariable", "call_context",
+           "current_context", "next_rng_key", "sample_mask", "register_layer", "get_layer_class",
+           "layer_classes", "serialize_layer", "deserialize_layer", "unique_name", "format_shape",
+           "to_jsonable_shape", "eval_output_specs", "custom_layer_scope"]
 
 
 class Hyperparameter(nnx.Variable):
     """A layer hyperparameter held as an array in the train state (never a weight)."""
-
-
-class NonTrainable(nnx.BatchStat):
-    """A weight that no optimizer updates (moving statistics and the like)."""
 
 
 # ---------------------------------------------------------------------------
@@ -54,6 +55,11 @@ class _CallContext:
     mask: Any = None
     counter: int = 0
     traced: bool = False   # a call under a jax transformation, made without a key
+    # (layer, value) of each ``add_loss`` made during the calls inside.
+    losses: list = dataclasses.field(default_factory=list)
+    # What the compiled step offers the calls inside (the compiled loss for a model's
+    # default ``compute_loss``, ...), by name.
+    extras: dict = dataclasses.field(default_factory=dict)
 
 
 def _context_stack() -> list[_CallContext]:
@@ -143,6 +149,34 @@ def register_layer(cls: type) -> type:
     return cls
 
 
+@contextlib.contextmanager
+def custom_layer_scope(classes: dict[str, type]) -> Iterator[None]:
+    """Inside the block, configs naming these class names get these classes (``custom_objects``).
+
+    Args:
+      classes: ``{name: Layer subclass}``.
+
+    >>> import highlevel as hl
+    >>> class Twice(hl.layers.Layer):
+    ...     def call(self, x):
+    ...         return 2 * x
+    >>> with custom_layer_scope({"Twice": Twice}):
+    ...     layer = deserialize_layer({"class_name": "Twice", "config": {"name": "t"}})
+    >>> type(layer).__name__
+    'Twice'
+    """
+    saved = {name: _LAYER_CLASSES.get(name) for name in classes}
+    _LAYER_CLASSES.update(classes)
+    try:
+        yield
+    finally:
+        for name, cls in saved.items():
+            if cls is None:
+                _LAYER_CLASSES.pop(name, None)
+            else:
+                _LAYER_CLASSES[name] = cls
+
+
 def layer_classes() -> dict[str, type]:
     """The registered layer classes by name (a copy): what a config may name."""
     return dict(_LAYER_CLASSES)
@@ -199,13 +233,36 @@ def _is_symbolic(inputs) -> bool:
 def _marks_built(build):
     """Wraps a subclass's ``build`` so that calling it directly also marks the layer built (as Keras)."""
     @functools.wraps(build)
-    def wrapper(self, input_shape=None, *args, **kwargs):
-        result = build(self, input_shape, *args, **kwargs)
+    def wrapper(self, *args, **kwargs):
+        result = build(self, *args, **kwargs)
         self.built = True
+        # One input: its shape; several (``build(query_shape, value_shape)``): the first's.
+        input_shape = args[0] if args else next(iter(kwargs.values()), None)
         if self.build_input_shape is None and input_shape is not None:
             self.build_input_shape = _as_shape(input_shape)
         return result
     return wrapper
+
+
+def _positional_names(cls: type, count: int) -> list[str]:
+    """The names ``call`` gives its first ``count`` positional arguments (``inputs``, ``value``...)."""
+    names = []
+    for param in list(inspect.signature(cls.call).parameters.values())[1:]:
+        if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+            names.append(param.name)
+    return names[:count] + [f"arg_{i}" for i in range(len(names), count)]
+
+
+def _has_arrays(tree) -> bool:
+    return any(hasattr(leaf, "shape") and hasattr(leaf, "dtype") for leaf in jax.tree_util.tree_leaves(tree))
+
+
+# The losses ``add_loss`` recorded in each layer's last call outside a trace (``layer.losses``).
+_EAGER_LOSSES: "weakref.WeakKeyDictionary[Layer, list]" = weakref.WeakKeyDictionary()
+
+# Size given to unknown dimensions (batch excepted, which gets 1) when a layer is built by
+# running it once on zeros.
+_BUILD_RUN_SIZE = 32
 
 
 def _as_shape(shape):
@@ -251,12 +308,18 @@ class Layer(nnx.Module, pytree=False):
     [(2,)]
     """
 
+    #: Whether the layer passes on (or makes) a Keras mask: its output mask is
+    #: ``compute_mask(inputs, mask)``. True for a subclass that defines ``compute_mask``.
+    supports_masking: bool = False
+
     def __init_subclass__(cls, pytree: bool = False, **kwargs):
         # Layers assign weights lazily and keep Keras-style Python attributes,
         # so they are plain graph nodes rather than flax pytrees.
         super().__init_subclass__(pytree=pytree, **kwargs)
         if "build" in cls.__dict__:
             cls.build = _marks_built(cls.__dict__["build"])
+        if "compute_mask" in cls.__dict__ and "supports_masking" not in cls.__dict__:
+            cls.supports_masking = True   # as Keras: overriding compute_mask means masks are handled
 
     def __init__(self, *, name: str | None = None, trainable: bool = True, dtype: str | None = None,
                  input_shape: Sequence[int] | None = None, input_dim: int | None = None, **kwargs):
@@ -287,19 +350,74 @@ class Layer(nnx.Module, pytree=False):
         self.build_input_shape = input_shape
         self.built = True
 
-    def add_weight(self, name: str, shape: Sequence[int], initializer: Any = "glorot_uniform",
-                   dtype: str | None = None, trainable: bool = True, regularizer: Any = None) -> nnx.Variable:
-        """Creates a weight as an attribute: an ``nnx.Param`` if trainable, else ``NonTrainable``."""
+    def add_weight(self, *args, shape: Sequence[int] | None = None, initializer: Any = None,
+                   dtype: str | None = None, trainable: bool = True, regularizer: Any = None,
+                   constraint: Any = None, name: str | None = None, autocast: bool = True,
+                   aggregation: str | None = "none", overwrite_with_gradient: bool = False) -> Weight:
+        """Creates a weight and sets it as the attribute ``name`` (Keras 3's signature).
+
+        Args:
+          shape: the weight's shape (``()`` by default); also the first positional argument.
+          initializer: an initializer or its name (``"glorot_uniform"`` for floats, ``"zeros"``
+            otherwise, by default); also the second positional argument.
+          dtype: the weight's dtype (the layer's by default); also the third positional argument.
+          trainable: a trainable ``Weight`` (an ``nnx.Param``) or a ``NonTrainable`` one.
+          regularizer: a penalty on the weight added to the loss.
+          constraint: a function (e.g. ``hl.constraints.NonNeg()``) applied to the weight
+            after each optimizer update, inside the compiled step.
+          name: the attribute name (``variable``, ``variable_1``... when omitted).
+          autocast, aggregation, overwrite_with_gradient: accepted for Keras code; no effect.
+
+        The older ``add_weight(name, shape, initializer, dtype, trainable, regularizer)``
+        (a name first) is accepted too.
+
+        >>> import highlevel as hl
+        >>> layer = hl.layers.Layer()
+        >>> w = layer.add_weight(shape=(2, 3), initializer="ones", name="w")
+        >>> layer.w.shape, w.trainable
+        ((2, 3), True)
+        """
+        if args and isinstance(args[0], str):
+            # The older highlevel form: add_weight(name, shape, initializer, dtype, trainable, regularizer).
+            legacy = dict(zip(("name", "shape", "initializer", "dtype", "trainable", "regularizer"), args))
+            name, shape = legacy["name"], legacy.get("shape", shape)
+            initializer = legacy.get("initializer", initializer)
+            dtype, trainable = legacy.get("dtype", dtype), legacy.get("trainable", trainable)
+            regularizer = legacy.get("regularizer", regularizer)
+        elif args:
+            if len(args) > 3:
+                raise TypeError(f"add_weight() takes at most 3 positional arguments (shape, initializer, "
+                                f"dtype), got {len(args)}; pass the others by keyword.")
+            if shape is not None:
+                raise TypeError("add_weight() got shape both positionally and by keyword; pass it once.")
+            shape = args[0]
+            initializer = args[1] if len(args) > 1 else initializer
+            dtype = args[2] if len(args) > 2 else dtype
+        shape = () if shape is None else shape
+        if any(d is None for d in tuple(shape)):
+            raise ValueError(f"Layer '{self.name}': add_weight needs a fully known shape, got {tuple(shape)}; "
+                             "create weights in build(input_shape), where the input's sizes are known.")
+        dtype = jnp.dtype(dtype or self.dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if jnp.issubdtype(dtype, jnp.floating) else "zeros"
+        if name is None:
+            name = "variable"
+            i = 0
+            while name in self._weight_names or hasattr(self, name):
+                i += 1
+                name = f"variable_{i}"
         init = _initializers.get(initializer)
-        value = init(_random.next_key(), tuple(int(d) for d in shape), jnp.dtype(dtype or self.dtype))
-        var = nnx.Param(value) if trainable else NonTrainable(value)
+        value = init(_random.next_key(), tuple(int(d) for d in shape), dtype)
+        var = Weight(value) if trainable else NonTrainable(value)
         setattr(self, name, var)
-        self._weight_names.append(name)
-        if trainable:
+        if name not in self._weight_names:
+            self._weight_names.append(name)
+        if trainable and name not in self._trainable_weight_names:
             self._trainable_weight_names.append(name)
         reg = _regularizers.get(regularizer)
         if reg is not None:
             self._regularizers[name] = reg
+        register_owner(var, self, name, constraint=_constraints.get(constraint), regularizer=reg)
         return var
 
     def add_hyperparameter(self, name: str, value: float) -> Hyperparameter:
@@ -321,29 +439,157 @@ class Layer(nnx.Module, pytree=False):
         raise NotImplementedError(f"{type(self).__name__} must implement call().")
 
     def __call__(self, inputs, *args, **kwargs):
-        if _is_symbolic(inputs):
+        if _is_symbolic((inputs, args, kwargs)):
             from highlevel.layers.symbolic import call_symbolic
             return call_symbolic(self, inputs, args, kwargs)
+        return self._invoke(inputs, args, kwargs, with_mask=False)
+
+    def call_with_mask(self, inputs, *args, mask=None, **kwargs):
+        """Calls the layer and returns ``(outputs, output_mask)``: what the functional graph,
+        ``Sequential`` and the trainer use to carry Keras masks along with values.
+
+        ``mask`` is the mask of ``inputs`` (a boolean ``(batch, timesteps)`` array, or a list for
+        a list of inputs); it is passed to ``call`` when ``call`` takes a ``mask`` argument, and
+        the output mask is ``compute_mask(inputs, mask)`` when ``supports_masking`` (else None).
+
+        Args:
+          inputs: the input array(s).
+          *args: further positional arguments of ``call``.
+          mask: the inputs' mask, or None.
+          **kwargs: keyword arguments of ``call`` (``training=...``).
+
+        >>> import highlevel as hl, numpy as np
+        >>> _, mask = hl.layers.Embedding(5, 2, mask_zero=True).call_with_mask(np.array([[3, 1, 0]]))
+        >>> mask.tolist()
+        [[True, True, False]]
+        """
+        if _is_symbolic((inputs, args, kwargs)):
+            raise TypeError(f"Layer '{self.name}': call_with_mask takes arrays. On hl.Input tensors call "
+                            "the layer itself: the mask travels with the tensor.")
+        kwargs["mask"] = mask
+        return self._invoke(inputs, args, kwargs, with_mask=True)
+
+    def masked_call(self, inputs, *args, mask=None, **kwargs):
+        """``(call(...), output mask)`` for inputs already built for, cast and given ``training``.
+
+        What ``call_with_mask`` runs after its checks; a model overrides it to carry each
+        tensor's mask through its layers. ``mask`` goes to ``call`` when ``call`` takes it.
+
+        Args:
+          inputs, *args, **kwargs: ``call``'s arguments.
+          mask: the mask of ``inputs``, or None.
+
+        >>> import highlevel as hl, numpy as np
+        >>> layer = hl.layers.Dense(2)
+        >>> _ = layer(np.ones((1, 3, 4), "float32"))
+        >>> layer.masked_call(np.ones((1, 3, 4), "float32"), mask=np.array([[True, True, False]]))[1].shape
+        (1, 3)
+        """
+        if "mask" in _call_params(type(self)):
+            kwargs["mask"] = mask
+        outputs = self.call(inputs, *args, **kwargs)
+        return outputs, (self.compute_mask(inputs, mask) if self.supports_masking else None)
+
+    def compute_mask(self, inputs, mask=None):
+        """The output mask for ``inputs`` whose mask is ``mask``: ``mask`` itself when the layer
+        ``supports_masking``, else None (Keras's default). Override it to make or change masks.
+
+        Args:
+          inputs: the layer's input(s).
+          mask: their mask (None when there is none).
+
+        >>> import highlevel as hl, numpy as np
+        >>> hl.layers.Dense(2).compute_mask(np.ones((1, 3, 4)), np.array([[True, False, True]])).tolist()
+        [[True, False, True]]
+        """
+        return mask if self.supports_masking else None
+
+    def _invoke(self, inputs, args, kwargs, with_mask: bool):
         inputs = jax.tree_util.tree_map(self._cast_input, inputs)
+        if args:
+            args = jax.tree_util.tree_map(self._cast_input, args)
         if not self.built:
-            self.maybe_build(jax.tree_util.tree_map(_shape_of, inputs))
+            self.build_for_call(inputs, args, kwargs)
         else:
             self._check_input_shape(inputs)
         params = _call_params(type(self))
         training = kwargs.pop("training", None)
         rng = kwargs.pop("rng", None)
+        mask = kwargs.pop("mask", None)
+        if mask is None and isinstance(inputs, (list, tuple, dict)):
+            mask = jax.tree_util.tree_map(lambda _: None, inputs)  # Keras: one (None) mask per input
         ctx = current_context()
         if training is None:
             training = ctx.training if ctx is not None else False
         if "training" in params:
             kwargs["training"] = training
-        if rng is not None or (ctx is None and training and _is_traced(inputs)):
-            # An outermost call: ``rng`` keys the random layers inside (dropout masks), or, in a
-            # trace without one, next_rng_key refuses rather than fix one mask for every call.
+
+        def run():
+            if with_mask:
+                return self.masked_call(inputs, *args, mask=mask, **kwargs)
+            if "mask" in params:
+                kwargs["mask"] = mask
+            return self.call(inputs, *args, **kwargs)
+
+        if ctx is None or rng is not None:
+            # An outermost call (or one given its own key): ``rng`` keys the random layers inside
+            # (dropout masks); in a trace without one, next_rng_key refuses rather than fix one
+            # mask for every call. The context also collects the calls' ``add_loss`` values.
+            traced = _is_traced((inputs, args))
             with call_context(training=training, rng=rng) as inner:
-                inner.traced = rng is None
-                return self.call(inputs, *args, **kwargs)
-        return self.call(inputs, *args, **kwargs)
+                inner.traced = rng is None and traced
+                result = run()
+            if ctx is not None:
+                ctx.losses.extend(inner.losses)
+            elif not traced and (inner.losses or len(_EAGER_LOSSES)):
+                self._keep_eager_losses(inner.losses)
+            return result
+        if training != ctx.training:
+            # An explicit training flag (``base(x, training=False)``) holds for the layers inside.
+            outer, ctx.training = ctx.training, training
+            try:
+                return run()
+            finally:
+                ctx.training = outer
+        return run()
+
+    def build_for_call(self, inputs, args=(), kwargs=None) -> None:
+        """Builds the layer for a call on ``inputs`` (and further tensor arguments), as Keras does:
+        ``build(input_shape)`` for one input, ``build(query_shape=..., value_shape=...)`` when
+        ``call`` takes several tensors and ``build`` names their shapes.
+
+        Args:
+          inputs: the first argument of ``call`` (arrays, KerasTensors or shapes' holders).
+          args: further positional arguments of ``call``.
+          kwargs: keyword arguments of ``call``.
+
+        >>> import highlevel as hl, numpy as np
+        >>> layer = hl.layers.Dense(2)
+        >>> layer.build_for_call(np.ones((1, 3)))
+        >>> layer.kernel.shape
+        (3, 2)
+        """
+        if self.built:
+            return
+        shape_of = lambda x: tuple(x.shape) if hasattr(x, "shape") and hasattr(x, "dtype") else x
+        shapes = jax.tree_util.tree_map(shape_of, inputs)
+        kwargs = kwargs or {}
+        tensor_args = {name: value for name, value in zip(_positional_names(type(self), 1 + len(args))[1:], args)
+                       if _has_arrays(value)}
+        tensor_args.update({k: v for k, v in kwargs.items() if _has_arrays(v) and not k.endswith("mask")})
+        if tensor_args and "build" in {c for k in type(self).__mro__ for c in k.__dict__ if k is not Layer}:
+            build_params = inspect.signature(self.build).parameters
+            first = _positional_names(type(self), 1)[0]
+            named = {f"{first}_shape": shapes,
+                     **{f"{k}_shape": jax.tree_util.tree_map(shape_of, v) for k, v in tensor_args.items()}}
+            wanted = [p for p in build_params.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+            if wanted and all(p.name in named or p.default is not p.empty for p in wanted) \
+                    and any(p.name in named for p in wanted):
+                self.build(**{p.name: named[p.name] for p in wanted if p.name in named})
+                self.build_input_shape = shapes
+                self.built = True
+                return
+        self.maybe_build(shapes)
 
     def _cast_input(self, x):
         # Float inputs are computed in the layer's dtype, as Keras does; integers pass through.
@@ -374,8 +620,9 @@ class Layer(nnx.Module, pytree=False):
         """Output ``TensorSpec``(s) for inputs of ``input_shape``, by tracing ``call`` (no FLOPs).
 
         Unknown dimensions (None) are traced twice with different sizes (128 and 193, larger
-        than any kernel); output
-        dimensions that change with them are reported as None.
+        than any kernel); output dimensions that change with them are reported as None.
+        Sublayers without weights yet are built first by one call on zeros (see
+        :func:`eval_output_specs`).
         """
         def is_shape(s):
             return isinstance(s, tuple) and all(isinstance(d, (int, type(None))) for d in s)
@@ -383,29 +630,14 @@ class Layer(nnx.Module, pytree=False):
         if input_dtype is None:
             input_dtype = jax.tree_util.tree_map(lambda s: jnp.dtype(self.dtype), input_shape, is_leaf=is_shape)
         call_kwargs = {**call_kwargs, "training": False}
+        shapes, treedef = jax.tree_util.tree_flatten(input_shape, is_leaf=is_shape)
+        dtypes = treedef.flatten_up_to(input_dtype)
 
-        def trace(substitute: int):
-            specs = jax.tree_util.tree_map(
-                lambda s, dt: jax.ShapeDtypeStruct(tuple(substitute if d is None else d for d in s), dt),
-                input_shape, input_dtype, is_leaf=is_shape)
+        def run(*arrays):
+            with call_context(training=False):
+                return self(jax.tree_util.tree_unflatten(treedef, arrays), **call_kwargs)
 
-            def run(x):
-                with call_context(training=False):
-                    return self(x, **call_kwargs)
-
-            return jax.eval_shape(run, specs)
-
-        # Larger than any kernel and far apart, so that strided and windowed outputs differ.
-        first = trace(128)
-        has_unknown = any(d is None for s in jax.tree_util.tree_leaves(input_shape, is_leaf=is_shape)
-                          for d in s)
-        second = trace(193) if has_unknown else first
-
-        def restore(a, b):
-            shape = tuple(da if da == db else None for da, db in zip(a.shape, b.shape))
-            return TensorSpec(shape, jnp.dtype(a.dtype))
-
-        return jax.tree_util.tree_map(restore, first, second)
+        return eval_output_specs(self, run, [TensorSpec(tuple(s), jnp.dtype(d)) for s, d in zip(shapes, dtypes)])
 
     # -- weights ----------------------------------------------------------
 
@@ -534,9 +766,101 @@ class Layer(nnx.Module, pytree=False):
                 total = total + reg(getattr(layer, name).get_value())
         return total
 
+    def add_loss(self, loss) -> None:
+        """Adds a scalar ``loss`` to the training loss, from inside ``call`` (as Keras's ``add_loss``).
+
+        Inside ``fit``/``evaluate`` the value is collected by the compiled step and added to
+        the loss; called outside a trace, ``layer.losses`` holds the values of the last call.
+
+        Args:
+          loss: a scalar (or an array, summed) computed from the layer's inputs or weights.
+
+        >>> import highlevel as hl, jax.numpy as jnp
+        >>> class Penalized(hl.layers.Layer):
+        ...     def call(self, x):
+        ...         self.add_loss(0.5 * jnp.sum(x))
+        ...         return x
+        >>> layer = Penalized()
+        >>> _ = layer(jnp.ones((2, 3)))
+        >>> [float(v) for v in layer.losses]
+        [3.0]
+        """
+        for value in jax.tree_util.tree_leaves(loss):
+            if not hasattr(value, "shape"):
+                value = jnp.asarray(value, jnp.float32)
+            ctx = current_context()
+            if ctx is None:
+                # Outside any call (Keras allows it in build): kept until the next call.
+                _EAGER_LOSSES.setdefault(self, []).append(jnp.sum(value))
+            else:
+                ctx.losses.append((self, jnp.sum(value)))
+
+    def _keep_eager_losses(self, collected: list) -> None:
+        layers = self.flatten_layers()
+        for layer in layers:
+            _EAGER_LOSSES.pop(layer, None)
+        for layer, value in collected:
+            _EAGER_LOSSES.setdefault(layer, []).append(value)
+
     @property
     def losses(self) -> list:
-        return [self.regularization_loss()] if any(l._regularizers for l in self.flatten_layers()) else []
+        """Scalar losses: the ``add_loss`` values of this layer and its sublayers (from the current
+        compiled step, else from the last call), then the weights' regularization penalty."""
+        layers = self.flatten_layers()
+        ctx = current_context()
+        if ctx is not None and ctx.losses:
+            ids = {id(layer) for layer in layers}
+            added = [value for layer, value in ctx.losses if id(layer) in ids]
+        else:
+            added = [value for layer in layers for value in _EAGER_LOSSES.get(layer, ())]
+        if any(l._regularizers for l in layers):
+            added.append(self.regularization_loss())
+        return added
+
+    # -- the functional graph's view ---------------------------------------
+
+    def _node_values(self, what: str):
+        if not self.inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called on hl.Input tensors, so it has "
+                                 f"no {what}. Call it on a KerasTensor first (e.g. layer(hl.Input((3,)))).")
+        return self.inbound_nodes
+
+    @property
+    def input(self):
+        """The KerasTensor(s) this layer was first called on (Keras's ``layer.input``)."""
+        node = self._node_values("input")[0]
+        tensors = node.input_tensors
+        return tensors[0] if len(tensors) == 1 else tensors
+
+    @property
+    def output(self):
+        """The KerasTensor(s) of this layer's first call (Keras's ``layer.output``)."""
+        node = self._node_values("output")[0]
+        tensors = node.output_tensors
+        return tensors[0] if len(tensors) == 1 else tensors
+
+    def _node_shape(self, what: str, attr: str):
+        shapes = []
+        for node in self._node_values(what):
+            tensors = getattr(node, attr)
+            shape = tensors[0].shape if len(tensors) == 1 else [t.shape for t in tensors]
+            if shape not in shapes:
+                shapes.append(shape)
+        if len(shapes) > 1:
+            raise AttributeError(f"Layer '{self.name}' was called {len(self.inbound_nodes)} times with different "
+                                 f"{what}s {shapes}, so it has no single {what}; read it from each call's tensors "
+                                 "(layer.inbound_nodes[i]).")
+        return shapes[0]
+
+    @property
+    def input_shape(self):
+        """The shape of this layer's input in the functional graph (batch None)."""
+        return self._node_shape("input shape", "input_tensors")
+
+    @property
+    def output_shape(self):
+        """The shape of this layer's output in the functional graph (batch None)."""
+        return self._node_shape("output shape", "output_tensors")
 
     # -- config -----------------------------------------------------------
 
@@ -565,6 +889,65 @@ class TensorSpec:
 
     shape: tuple
     dtype: Any
+
+
+def _unbuilt_sublayers(layer: Layer) -> bool:
+    return any(not sub.built for sub in layer.flatten_layers(include_self=False))
+
+
+def _build_by_run(fn, specs) -> None:
+    """Runs ``fn`` once on zeros (batch 1, other unknown sizes ``_BUILD_RUN_SIZE``), outside any
+    trace, so that the layers it calls create their weights (flax refuses new variables on a
+    module from inside a jax trace)."""
+    zeros = [np.zeros(tuple((1 if i == 0 else _BUILD_RUN_SIZE) if d is None else d for i, d in enumerate(s.shape)),
+                      s.dtype) for s in specs]
+    fn(*zeros)
+
+
+def eval_output_specs(layer: Layer, fn, specs: Sequence[TensorSpec]):
+    """The output ``TensorSpec``\\ s of ``fn(*arrays)`` for inputs described by ``specs``, without FLOPs.
+
+    ``fn`` is traced with ``jax.eval_shape``; unknown dimensions (None) are traced at two sizes
+    (128 and 193, larger than any kernel) and output dimensions that differ come back None.
+    Weights cannot be created inside a trace, so when ``layer`` holds sublayers that are not
+    built yet (a custom layer whose ``__init__`` makes ``Dense`` layers and whose ``call``
+    uses them), ``fn`` first runs once on zeros, which builds them.
+
+    Args:
+      layer: the layer ``fn`` calls.
+      fn: a function of arrays, one per spec.
+      specs: the inputs' shapes (None for unknown) and dtypes.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> layer = hl.layers.Dense(4)
+    >>> layer.build((None, 3))
+    >>> eval_output_specs(layer, layer, [TensorSpec((None, 3), jnp.float32)])
+    TensorSpec(shape=(None, 4), dtype=dtype('float32'))
+    """
+    specs = list(specs)
+
+    def trace(substitute: int):
+        structs = [jax.ShapeDtypeStruct(tuple(substitute if d is None else d for d in s.shape), s.dtype)
+                   for s in specs]
+        return jax.eval_shape(fn, *structs)
+
+    if _unbuilt_sublayers(layer):
+        _build_by_run(fn, specs)
+    try:
+        # Larger than any kernel and far apart, so that strided and windowed outputs differ.
+        first = trace(128)
+    except _flax_errors.TraceContextError:
+        # A layer made or built a sublayer inside ``call``: build everything eagerly, then trace.
+        _build_by_run(fn, specs)
+        first = trace(128)
+    has_unknown = any(d is None for s in specs for d in s.shape)
+    second = trace(193) if has_unknown else first
+
+    def restore(a, b):
+        shape = tuple(da if da == db else None for da, db in zip(a.shape, b.shape))
+        return TensorSpec(shape, jnp.dtype(a.dtype))
+
+    return jax.tree_util.tree_map(restore, first, second)
 
 
 def to_jsonable_shape(shape):

@@ -18,7 +18,7 @@ from flax import nnx
 from highlevel import metrics as _metrics
 from highlevel import optimizers as _optimizers
 from highlevel.layers.base import Hyperparameter
-from highlevel.training import resident
+from highlevel.training import custom_steps, resident
 from highlevel.training.data import Stacked
 from highlevel.training.live import LiveState
 from highlevel.training.outputs import output_specs
@@ -269,6 +269,7 @@ class ModelProgram(Program):
         tx = to_optax_for(model, paths) if to_optax_for is not None else self.optimizer.to_optax()
         self.builder = StepBuilder(graphdef, paths, tx, outputs, _metrics.Mean(name="loss"),
                                    list(model.output_names))
+        self.builder.constraints = custom_steps.collect_constraints(model, paths)
         params, hyper, rest = self.builder.split(model)
         params, rest = copy_tree(params), copy_tree(rest)
         by_path = {tuple(path): node for path, node in nnx.iter_graph(model) if isinstance(node, Hyperparameter)}
