@@ -6,8 +6,9 @@
 
 __version__ = "0.1.0"
 
-from highlevel import (activations, applications, backend, callbacks, datasets, distribute, initializers, layers,
-                       losses, metrics, models, optimizers, regularizers, training, utils, visualization)
+from highlevel import (activations, applications, backend, callbacks, constraints, datasets, distribute,
+                       initializers, layers, losses, metrics, models, optimizers, regularizers, training, utils,
+                       visualization)
 from highlevel.layers import Input
 from highlevel.models import Ensemble, Model, Sequential
 

@@ -47,7 +47,7 @@ class NonNeg(Constraint):
     """
 
     def __call__(self, w):
-        return w * (w >= 0.0).astype(w.dtype)
+        return jnp.where(w >= 0.0, w, jnp.zeros_like(w))
 
 
 non_neg = NonNeg

@@ -74,10 +74,10 @@ def register_owner(variable: nnx.Variable, layer: Any, name: str, constraint: An
       regularizer: a penalty on the weight added to the loss, or None.
 
     >>> import highlevel as hl, numpy as np
-    >>> layer = hl.layers.Dense(2)
+    >>> layer = hl.layers.Dense(2, name="head")
     >>> layer.build((None, 3))
     >>> layer.kernel.path
-    'dense/kernel'
+    'head/kernel'
     """
     ids = _BY_LAYER.get(id(layer))
     if ids is None:
@@ -206,8 +206,7 @@ class KerasVariable:
 class Weight(KerasVariable, nnx.Param):
     """A trainable weight: an ``nnx.Param`` with Keras 3's variable methods (see ``KerasVariable``).
 
-    Args:
-      value: the initial value (an array).
+    Made from its initial value, ``Weight(array)``; layers make theirs with ``add_weight``.
 
     >>> import jax.numpy as jnp
     >>> w = Weight(jnp.zeros(2))
@@ -219,8 +218,7 @@ class Weight(KerasVariable, nnx.Param):
 class NonTrainable(KerasVariable, nnx.BatchStat):
     """A weight that no optimizer updates (moving statistics and the like), with Keras's methods.
 
-    Args:
-      value: the initial value (an array).
+    Made from its initial value, ``NonTrainable(array)``.
 
     >>> import jax.numpy as jnp
     >>> NonTrainable(jnp.ones(2)).trainable
