@@ -159,7 +159,8 @@ def test_masks_travel_on_keras_tensors_and_stop_where_keras_stops_them():
     x = hl.Input((T,), dtype="int32")
     e = hl.layers.Embedding(V, 4, mask_zero=True)(x)
     d = hl.layers.Dense(2)(e)
-    f = hl.layers.Flatten()(d)          # Flatten does not support masking: the mask ends
+    with pytest.warns(UserWarning, match="'flatten.*' \\(Flatten\\) got an input with a Keras mask but does not"):
+        f = hl.layers.Flatten()(d)          # Flatten does not support masking: the mask ends
     assert x.keras_mask is None
     assert e.keras_mask is not None and e.keras_mask.shape == (None, T) and e.keras_mask.dtype == bool
     assert d.keras_mask is not None and f.keras_mask is None

@@ -511,3 +511,23 @@ def test_metrics_names_follow_evaluate():
     assert model.metrics_names == ["loss", "accuracy"]
     results = model.evaluate(np.ones((4, 3)), np.zeros(4), verbose=0)
     assert len(results) == len(model.metrics_names)
+
+
+def test_build_gets_each_tensor_arguments_shape_by_name():
+    # Keras's rule for several tensor arguments: build(query_shape, value_shape).
+    class Cross(hl.layers.Layer):
+        def build(self, query_shape, value_shape):
+            self.w = self.add_weight(shape=(query_shape[-1], value_shape[-1]), initializer="ones", name="w")
+
+        def call(self, query, value):
+            return jnp.einsum("bq,qv,bv->b", query, self.w.get_value(), value)[:, None]
+
+    q, v = hl.Input((2,)), hl.Input((3,))
+    layer = Cross()
+    out = layer(q, value=v)
+    assert layer.w.shape == (2, 3) and out.shape == (None, 1)
+    model = hl.Model([q, v], out)
+    np.testing.assert_allclose(model.predict([np.ones((1, 2)), np.ones((1, 3))], verbose=0), [[6.0]])
+    eager = Cross()
+    np.testing.assert_allclose(eager(np.ones((1, 4), "float32"), np.ones((1, 5), "float32")), [[20.0]])
+    assert eager.w.shape == (4, 5)

@@ -24,7 +24,6 @@ from typing import Any, Iterator, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import errors as _flax_errors
 from flax import nnx
 
 from highlevel import constraints as _constraints
@@ -37,7 +36,7 @@ from highlevel.utils import random as _random
 __all__ = ["Layer", "Hyperparameter", "NonTrainable", "Weight", "KerasVariable", "call_context",
            "current_context", "next_rng_key", "sample_mask", "register_layer", "get_layer_class",
            "layer_classes", "serialize_layer", "deserialize_layer", "unique_name", "format_shape",
-           "to_jsonable_shape", "eval_output_specs", "custom_layer_scope"]
+           "to_jsonable_shape", "custom_layer_scope"]
 
 
 class Hyperparameter(nnx.Variable):
@@ -260,10 +259,6 @@ def _has_arrays(tree) -> bool:
 # The losses ``add_loss`` recorded in each layer's last call outside a trace (``layer.losses``).
 _EAGER_LOSSES: "weakref.WeakKeyDictionary[Layer, list]" = weakref.WeakKeyDictionary()
 
-# Size given to unknown dimensions (batch excepted, which gets 1) when a layer is built by
-# running it once on zeros.
-_BUILD_RUN_SIZE = 32
-
 
 def _as_shape(shape):
     if isinstance(shape, list) and all(isinstance(d, (int, type(None))) for d in shape):
@@ -293,12 +288,14 @@ class Layer(nnx.Module, pytree=False):
       input_dim: for a 1-D input, its size: the same as ``input_shape=(input_dim,)``.
 
     Subclasses implement ``build(input_shape)`` (creating weights with
-    ``add_weight``), ``call(inputs, training=...)`` and ``get_config()``.
+    ``add_weight``), ``call(inputs, training=...)`` and ``get_config()``; as in Keras 3,
+    ``call`` may take several tensors and a ``mask``, ``add_loss`` adds to the loss, and
+    ``compute_mask``/``supports_masking`` say how Keras masks pass through.
 
     >>> import highlevel as hl, jax.numpy as jnp
     >>> class Scale(hl.layers.Layer):
     ...     def build(self, input_shape):
-    ...         self.add_weight("scale", (input_shape[-1],), initializer="ones")
+    ...         self.add_weight(shape=(input_shape[-1],), initializer="ones", name="scale")
     ...     def call(self, inputs):
     ...         return inputs * self.scale.get_value()[None, :]   # (batch, features) * (1, features)
     >>> layer = Scale(name="scale")
@@ -577,7 +574,7 @@ class Layer(nnx.Module, pytree=False):
         tensor_args = {name: value for name, value in zip(_positional_names(type(self), 1 + len(args))[1:], args)
                        if _has_arrays(value)}
         tensor_args.update({k: v for k, v in kwargs.items() if _has_arrays(v) and not k.endswith("mask")})
-        if tensor_args and "build" in {c for k in type(self).__mro__ for c in k.__dict__ if k is not Layer}:
+        if tensor_args and type(self).build is not Layer.build:
             build_params = inspect.signature(self.build).parameters
             first = _positional_names(type(self), 1)[0]
             named = {f"{first}_shape": shapes,
@@ -622,7 +619,7 @@ class Layer(nnx.Module, pytree=False):
         Unknown dimensions (None) are traced twice with different sizes (128 and 193, larger
         than any kernel); output dimensions that change with them are reported as None.
         Sublayers without weights yet are built first by one call on zeros (see
-        :func:`eval_output_specs`).
+        ``highlevel.layers.specs.eval_output_specs``).
         """
         def is_shape(s):
             return isinstance(s, tuple) and all(isinstance(d, (int, type(None))) for d in s)
@@ -637,6 +634,7 @@ class Layer(nnx.Module, pytree=False):
             with call_context(training=False):
                 return self(jax.tree_util.tree_unflatten(treedef, arrays), **call_kwargs)
 
+        from highlevel.layers.specs import eval_output_specs
         return eval_output_specs(self, run, [TensorSpec(tuple(s), jnp.dtype(d)) for s, d in zip(shapes, dtypes)])
 
     # -- weights ----------------------------------------------------------
@@ -817,50 +815,31 @@ class Layer(nnx.Module, pytree=False):
             added.append(self.regularization_loss())
         return added
 
-    # -- the functional graph's view ---------------------------------------
-
-    def _node_values(self, what: str):
-        if not self.inbound_nodes:
-            raise AttributeError(f"Layer '{self.name}' has never been called on hl.Input tensors, so it has "
-                                 f"no {what}. Call it on a KerasTensor first (e.g. layer(hl.Input((3,)))).")
-        return self.inbound_nodes
+    # -- the functional graph's view (highlevel/layers/symbolic.py) --------
 
     @property
     def input(self):
         """The KerasTensor(s) this layer was first called on (Keras's ``layer.input``)."""
-        node = self._node_values("input")[0]
-        tensors = node.input_tensors
-        return tensors[0] if len(tensors) == 1 else tensors
+        from highlevel.layers.symbolic import node_tensors
+        return node_tensors(self, "input")
 
     @property
     def output(self):
         """The KerasTensor(s) of this layer's first call (Keras's ``layer.output``)."""
-        node = self._node_values("output")[0]
-        tensors = node.output_tensors
-        return tensors[0] if len(tensors) == 1 else tensors
-
-    def _node_shape(self, what: str, attr: str):
-        shapes = []
-        for node in self._node_values(what):
-            tensors = getattr(node, attr)
-            shape = tensors[0].shape if len(tensors) == 1 else [t.shape for t in tensors]
-            if shape not in shapes:
-                shapes.append(shape)
-        if len(shapes) > 1:
-            raise AttributeError(f"Layer '{self.name}' was called {len(self.inbound_nodes)} times with different "
-                                 f"{what}s {shapes}, so it has no single {what}; read it from each call's tensors "
-                                 "(layer.inbound_nodes[i]).")
-        return shapes[0]
+        from highlevel.layers.symbolic import node_tensors
+        return node_tensors(self, "output")
 
     @property
     def input_shape(self):
         """The shape of this layer's input in the functional graph (batch None)."""
-        return self._node_shape("input shape", "input_tensors")
+        from highlevel.layers.symbolic import node_shape
+        return node_shape(self, "input")
 
     @property
     def output_shape(self):
         """The shape of this layer's output in the functional graph (batch None)."""
-        return self._node_shape("output shape", "output_tensors")
+        from highlevel.layers.symbolic import node_shape
+        return node_shape(self, "output")
 
     # -- config -----------------------------------------------------------
 
@@ -889,65 +868,6 @@ class TensorSpec:
 
     shape: tuple
     dtype: Any
-
-
-def _unbuilt_sublayers(layer: Layer) -> bool:
-    return any(not sub.built for sub in layer.flatten_layers(include_self=False))
-
-
-def _build_by_run(fn, specs) -> None:
-    """Runs ``fn`` once on zeros (batch 1, other unknown sizes ``_BUILD_RUN_SIZE``), outside any
-    trace, so that the layers it calls create their weights (flax refuses new variables on a
-    module from inside a jax trace)."""
-    zeros = [np.zeros(tuple((1 if i == 0 else _BUILD_RUN_SIZE) if d is None else d for i, d in enumerate(s.shape)),
-                      s.dtype) for s in specs]
-    fn(*zeros)
-
-
-def eval_output_specs(layer: Layer, fn, specs: Sequence[TensorSpec]):
-    """The output ``TensorSpec``\\ s of ``fn(*arrays)`` for inputs described by ``specs``, without FLOPs.
-
-    ``fn`` is traced with ``jax.eval_shape``; unknown dimensions (None) are traced at two sizes
-    (128 and 193, larger than any kernel) and output dimensions that differ come back None.
-    Weights cannot be created inside a trace, so when ``layer`` holds sublayers that are not
-    built yet (a custom layer whose ``__init__`` makes ``Dense`` layers and whose ``call``
-    uses them), ``fn`` first runs once on zeros, which builds them.
-
-    Args:
-      layer: the layer ``fn`` calls.
-      fn: a function of arrays, one per spec.
-      specs: the inputs' shapes (None for unknown) and dtypes.
-
-    >>> import highlevel as hl, jax.numpy as jnp
-    >>> layer = hl.layers.Dense(4)
-    >>> layer.build((None, 3))
-    >>> eval_output_specs(layer, layer, [TensorSpec((None, 3), jnp.float32)])
-    TensorSpec(shape=(None, 4), dtype=dtype('float32'))
-    """
-    specs = list(specs)
-
-    def trace(substitute: int):
-        structs = [jax.ShapeDtypeStruct(tuple(substitute if d is None else d for d in s.shape), s.dtype)
-                   for s in specs]
-        return jax.eval_shape(fn, *structs)
-
-    if _unbuilt_sublayers(layer):
-        _build_by_run(fn, specs)
-    try:
-        # Larger than any kernel and far apart, so that strided and windowed outputs differ.
-        first = trace(128)
-    except _flax_errors.TraceContextError:
-        # A layer made or built a sublayer inside ``call``: build everything eagerly, then trace.
-        _build_by_run(fn, specs)
-        first = trace(128)
-    has_unknown = any(d is None for s in specs for d in s.shape)
-    second = trace(193) if has_unknown else first
-
-    def restore(a, b):
-        shape = tuple(da if da == db else None for da, db in zip(a.shape, b.shape))
-        return TensorSpec(shape, jnp.dtype(a.dtype))
-
-    return jax.tree_util.tree_map(restore, first, second)
 
 
 def to_jsonable_shape(shape):

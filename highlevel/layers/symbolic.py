@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
 
-from highlevel.layers.base import (Layer, TensorSpec, _positional_names, call_context, eval_output_specs,
-                                   format_shape, register_layer)
+from highlevel.layers.base import (Layer, TensorSpec, _positional_names, call_context, format_shape,
+                                   register_layer)
+from highlevel.layers.specs import eval_output_specs
 
-__all__ = ["KerasTensor", "Node", "InputLayer", "Input"]
+__all__ = ["KerasTensor", "Node", "InputLayer", "Input", "node_tensors", "node_shape"]
 
 
 class KerasTensor:
@@ -102,6 +104,10 @@ def call_symbolic(layer: Layer, inputs: Any, args: tuple, kwargs: dict[str, Any]
     # The first argument's mask: passed as ``mask`` (when call takes it) and used for the output
     # mask; an explicit ``mask=`` tensor wins, as in Keras.
     first_mask = tensor_kwargs["mask"] if "mask" in tensor_kwargs else _mask_of(inputs)
+    if not layer.supports_masking and "mask" not in params and _any_mask(inputs):
+        warnings.warn(f"Layer '{layer.name}' ({type(layer).__name__}) got an input with a Keras mask but does not "
+                      "support masking, so the layers after it see no mask (as in Keras). Layers that pass masks "
+                      "on set supports_masking = True.", stacklevel=3)
 
     is_shape = lambda s: isinstance(s, tuple) and all(isinstance(d, (int, type(None))) for d in s)
     shapes = jax.tree_util.tree_map(lambda t: t.shape, inputs, is_leaf=_is_kt)
@@ -165,6 +171,58 @@ def inspect_call_params(layer: Layer) -> list[str]:
     """The parameter names of ``layer.call`` (without ``self``)."""
     import inspect
     return list(inspect.signature(type(layer).call).parameters)[1:]
+
+
+def _nodes(layer: Layer, what: str) -> list:
+    if not layer.inbound_nodes:
+        raise AttributeError(f"Layer '{layer.name}' has never been called on hl.Input tensors, so it has no {what}. "
+                             "Call it on a KerasTensor first (e.g. layer(hl.Input((3,)))).")
+    return layer.inbound_nodes
+
+
+def node_tensors(layer: Layer, which: str):
+    """``layer.input``/``layer.output``: the tensor(s) of its first call, as Keras 3.
+
+    Args:
+      layer: a layer called at least once on KerasTensors.
+      which: ``"input"`` or ``"output"``.
+
+    >>> import highlevel as hl
+    >>> x = hl.Input((2,))
+    >>> dense = hl.layers.Dense(3)
+    >>> y = dense(x)
+    >>> node_tensors(dense, "input") is x, node_tensors(dense, "output") is y
+    (True, True)
+    """
+    node = _nodes(layer, which)[0]
+    tensors = node.input_tensors if which == "input" else node.output_tensors
+    return tensors[0] if len(tensors) == 1 else tensors
+
+
+def node_shape(layer: Layer, which: str):
+    """``layer.input_shape``/``output_shape``: the shape(s) of its calls' tensors, which must agree.
+
+    Args:
+      layer: a layer called at least once on KerasTensors.
+      which: ``"input"`` or ``"output"``.
+
+    >>> import highlevel as hl
+    >>> dense = hl.layers.Dense(3)
+    >>> _ = dense(hl.Input((2,)))
+    >>> node_shape(dense, "output")
+    (None, 3)
+    """
+    shapes = []
+    for node in _nodes(layer, f"{which} shape"):
+        tensors = node.input_tensors if which == "input" else node.output_tensors
+        shape = tensors[0].shape if len(tensors) == 1 else [t.shape for t in tensors]
+        if shape not in shapes:
+            shapes.append(shape)
+    if len(shapes) > 1:
+        raise AttributeError(f"Layer '{layer.name}' was called {len(layer.inbound_nodes)} times with different "
+                             f"{which} shapes {shapes}, so it has no single {which} shape; read it from each "
+                             "call's tensors (layer.inbound_nodes[i]).")
+    return shapes[0]
 
 
 @register_layer
