@@ -1,6 +1,6 @@
 """Keras-style layers on flax.nnx, one family per module."""
 
-from highlevel.layers.base import (Hyperparameter, Layer, NonTrainable, call_context,
+from highlevel.layers.base import (Hyperparameter, Layer, NonTrainable, Weight, call_context,
                                    deserialize_layer, get_layer_class, register_layer,
                                    serialize_layer)
 from highlevel.layers.activation import *  # noqa: F401,F403
@@ -44,12 +44,12 @@ __all__ = ["Activation", "ActivityRegularization", "Add", "AdditiveAttention", "
            "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GroupNormalization",
            "GroupQueryAttention", "GroupedQueryAttention", "Hashing", "Hyperparameter", "Identity", "Input",
            "InputLayer", "KerasTensor", "LSTM", "LSTMCell", "Lambda", "Layer", "LayerNormalization",
-           "LeakyReLU", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "Maximum", "Minimum",
+           "LeakyReLU", "Masking", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "Maximum", "Minimum",
            "MultiHeadAttention", "Multiply", "NonTrainable", "Normalization", "PReLU", "Permute",
            "RMSNormalization", "RNN", "RandomContrast", "RandomFlip", "RandomRotation", "RandomTranslation",
            "RandomZoom", "ReLU", "RepeatVector", "Rescaling", "Reshape", "SeparableConv2D", "SimpleRNN",
            "SimpleRNNCell", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
            "StackedRNNCells", "Subtract", "TimeDistributed", "UnitNormalization", "UpSampling1D",
-           "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
+           "UpSampling2D", "UpSampling3D", "Weight", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
            "call_context", "deserialize", "deserialize_layer", "get_layer_class", "register_layer",
            "serialize", "serialize_layer"]

@@ -47,6 +47,8 @@ class ReLU(Layer):
     [[-1.0, 2.0]]
     """
 
+    supports_masking = True  # passes the input's Keras mask on, as Keras's
+
     def __init__(self, max_value: float | None = None, negative_slope: float = 0.0, threshold: float = 0.0,
                  **kwargs):
         super().__init__(**kwargs)

@@ -27,7 +27,7 @@ def _real_rows(x, mask):
     return x * jnp.reshape(mask, (-1,) + (1,) * (x.ndim - 1)).astype(x.dtype)
 
 
-def add_activity_loss(regularizer: Any, outputs) -> None:
+def add_activity_loss(regularizer: Any, outputs, layer: Any = None) -> None:
     """Adds ``regularizer(output) / batch_size`` of each floating output to the current call's losses (as Keras 3).
 
     Outside any call context (an eager call of a lone layer) there is no loss to add to,
@@ -36,6 +36,7 @@ def add_activity_loss(regularizer: Any, outputs) -> None:
     Args:
         regularizer: a regularizer (``hl.regularizers``) or any callable ``x -> scalar``.
         outputs: a layer's output (an array, or a list/tuple/dict of them).
+        layer: the layer the penalty belongs to (its ``losses``).
 
     >>> import highlevel as hl, jax.numpy as jnp
     >>> with hl.layers.call_context(training=True) as ctx:
@@ -55,7 +56,7 @@ def add_activity_loss(regularizer: Any, outputs) -> None:
             # Keras 3 divides by the batch size (its real rows: the padding is not a sample).
             rows = out.shape[0] if mask is None or mask.shape[0] != out.shape[0] else jnp.sum(mask)
             loss = jnp.where(rows > 0, loss / jnp.maximum(jnp.asarray(rows, jnp.float32), 1.0), 0.0)
-        ctx.losses.append(loss)
+        ctx.losses.append((layer, loss))
 
 
 @register_layer

@@ -8,15 +8,14 @@ dtype. Outside it (``get_weights``, saving, the optimizer) they are float32 as s
 
 from __future__ import annotations
 
-from flax import nnx
-
+from highlevel.layers.variables import Weight
 from highlevel.mixed_precision import autocast as _autocast_value
 
 __all__ = ["AutocastParam"]
 
 
-class AutocastParam(nnx.Param):
-    """An ``nnx.Param`` that reads as the compute dtype inside a mixed-precision layer's call.
+class AutocastParam(Weight):
+    """A trainable ``Weight`` (an ``nnx.Param``) that reads as the compute dtype inside a mixed-precision layer's call.
 
     ``add_weight`` makes one for a floating weight of a layer whose policy is mixed; it is an
     ``nnx.Param`` in every other respect (filters, splitting, optimizers).

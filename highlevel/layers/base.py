@@ -18,6 +18,7 @@ import dataclasses
 import functools
 import inspect
 import re
+import weakref
 from typing import Any, Iterator, Sequence
 
 import jax
@@ -30,20 +31,18 @@ from highlevel import initializers as _initializers
 from highlevel import mixed_precision as _mixed_precision
 from highlevel import regularizers as _regularizers
 from highlevel.layers.autocast import AutocastParam
+from highlevel.layers.variables import KerasVariable, NonTrainable, Weight, register_owner
 from highlevel.utils import global_state as _global_state
 from highlevel.utils import random as _random
 
-__all__ = ["Layer", "Hyperparameter", "NonTrainable", "call_context", "current_context",
-           "next_rng_key", "sample_mask", "register_layer", "get_layer_class", "layer_classes",
-           "serialize_layer", "deserialize_layer", "unique_name", "format_shape", "to_jsonable_shape"]
+__all__ = ["Layer", "Hyperparameter", "NonTrainable", "Weight", "KerasVariable", "call_context",
+           "current_context", "next_rng_key", "sample_mask", "register_layer", "get_layer_class",
+           "layer_classes", "serialize_layer", "deserialize_layer", "unique_name", "format_shape",
+           "to_jsonable_shape", "custom_layer_scope"]
 
 
 class Hyperparameter(nnx.Variable):
     """A layer hyperparameter held as an array in the train state (never a weight)."""
-
-
-class NonTrainable(nnx.BatchStat):
-    """A weight that no optimizer updates (moving statistics and the like)."""
 
 
 # ---------------------------------------------------------------------------
@@ -57,11 +56,15 @@ class _CallContext:
     mask: Any = None
     counter: int = 0
     traced: bool = False   # a call under a jax transformation, made without a key
-    losses: list = dataclasses.field(default_factory=list)   # activity penalties of this call
+    # (layer, value) of each ``add_loss`` made during the calls inside, activity penalties included.
+    losses: list = dataclasses.field(default_factory=list)
+    # What the compiled step offers the calls inside (the compiled loss for a model's
+    # default ``compute_loss``, ...), by name.
+    extras: dict = dataclasses.field(default_factory=dict)
 
     def activity_loss(self):
-        """The sum of the activity penalties the layers added during this call (0.0 for none)."""
-        return sum(self.losses, jnp.zeros((), jnp.float32))
+        """The sum of the losses the layers added during this call (0.0 for none)."""
+        return sum((v for _, v in self.losses), jnp.zeros((), jnp.float32))
 
 
 def _context_stack() -> list[_CallContext]:
@@ -151,6 +154,34 @@ def register_layer(cls: type, name: str | None = None) -> type:
     return cls
 
 
+@contextlib.contextmanager
+def custom_layer_scope(classes: dict[str, type]) -> Iterator[None]:
+    """Inside the block, configs naming these class names get these classes (``custom_objects``).
+
+    Args:
+      classes: ``{name: Layer subclass}``.
+
+    >>> import highlevel as hl
+    >>> class Twice(hl.layers.Layer):
+    ...     def call(self, x):
+    ...         return 2 * x
+    >>> with custom_layer_scope({"Twice": Twice}):
+    ...     layer = deserialize_layer({"class_name": "Twice", "config": {"name": "t"}})
+    >>> type(layer).__name__
+    'Twice'
+    """
+    saved = {name: _LAYER_CLASSES.get(name) for name in classes}
+    _LAYER_CLASSES.update(classes)
+    try:
+        yield
+    finally:
+        for name, cls in saved.items():
+            if cls is None:
+                _LAYER_CLASSES.pop(name, None)
+            else:
+                _LAYER_CLASSES[name] = cls
+
+
 def layer_classes() -> dict[str, type]:
     """The registered layer classes by name (a copy): what a config may name."""
     return dict(_LAYER_CLASSES)
@@ -207,13 +238,32 @@ def _is_symbolic(inputs) -> bool:
 def _marks_built(build):
     """Wraps a subclass's ``build`` so that calling it directly also marks the layer built (as Keras)."""
     @functools.wraps(build)
-    def wrapper(self, input_shape=None, *args, **kwargs):
-        result = build(self, input_shape, *args, **kwargs)
+    def wrapper(self, *args, **kwargs):
+        result = build(self, *args, **kwargs)
         self.built = True
+        # One input: its shape; several (``build(query_shape, value_shape)``): the first's.
+        input_shape = args[0] if args else next(iter(kwargs.values()), None)
         if self.build_input_shape is None and input_shape is not None:
             self.build_input_shape = _as_shape(input_shape)
         return result
     return wrapper
+
+
+def _positional_names(cls: type, count: int) -> list[str]:
+    """The names ``call`` gives its first ``count`` positional arguments (``inputs``, ``value``...)."""
+    names = []
+    for param in list(inspect.signature(cls.call).parameters.values())[1:]:
+        if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+            names.append(param.name)
+    return names[:count] + [f"arg_{i}" for i in range(len(names), count)]
+
+
+def _has_arrays(tree) -> bool:
+    return any(hasattr(leaf, "shape") and hasattr(leaf, "dtype") for leaf in jax.tree_util.tree_leaves(tree))
+
+
+# The losses ``add_loss`` recorded in each layer's last call outside a trace (``layer.losses``).
+_EAGER_LOSSES: "weakref.WeakKeyDictionary[Layer, list]" = weakref.WeakKeyDictionary()
 
 
 def _as_shape(shape):
@@ -249,12 +299,14 @@ class Layer(nnx.Module, pytree=False):
         divided by the batch size and added to the loss of the compiled step, as in Keras 3.
 
     Subclasses implement ``build(input_shape)`` (creating weights with
-    ``add_weight``), ``call(inputs, training=...)`` and ``get_config()``.
+    ``add_weight``), ``call(inputs, training=...)`` and ``get_config()``; as in Keras 3,
+    ``call`` may take several tensors and a ``mask``, ``add_loss`` adds to the loss, and
+    ``compute_mask``/``supports_masking`` say how Keras masks pass through.
 
     >>> import highlevel as hl, jax.numpy as jnp
     >>> class Scale(hl.layers.Layer):
     ...     def build(self, input_shape):
-    ...         self.add_weight("scale", (input_shape[-1],), initializer="ones")
+    ...         self.add_weight(shape=(input_shape[-1],), initializer="ones", name="scale")
     ...     def call(self, inputs):
     ...         return inputs * self.scale.get_value()[None, :]   # (batch, features) * (1, features)
     >>> layer = Scale(name="scale")
@@ -264,12 +316,18 @@ class Layer(nnx.Module, pytree=False):
     [(2,)]
     """
 
+    #: Whether the layer passes on (or makes) a Keras mask: its output mask is
+    #: ``compute_mask(inputs, mask)``. True for a subclass that defines ``compute_mask``.
+    supports_masking: bool = False
+
     def __init_subclass__(cls, pytree: bool = False, **kwargs):
         # Layers assign weights lazily and keep Keras-style Python attributes,
         # so they are plain graph nodes rather than flax pytrees.
         super().__init_subclass__(pytree=pytree, **kwargs)
         if "build" in cls.__dict__:
             cls.build = _marks_built(cls.__dict__["build"])
+        if "compute_mask" in cls.__dict__ and "supports_masking" not in cls.__dict__:
+            cls.supports_masking = True   # as Keras: overriding compute_mask means masks are handled
 
     def __init__(self, *, name: str | None = None, trainable: bool = True, dtype: str | None = None,
                  input_shape: Sequence[int] | None = None, input_dim: int | None = None,
@@ -305,23 +363,73 @@ class Layer(nnx.Module, pytree=False):
         self.build_input_shape = input_shape
         self.built = True
 
-    def add_weight(self, name: str, shape: Sequence[int], initializer: Any = "glorot_uniform",
+    def add_weight(self, *args, shape: Sequence[int] | None = None, initializer: Any = None,
                    dtype: str | None = None, trainable: bool = True, regularizer: Any = None,
-                   autocast: bool = True, constraint: Any = None) -> nnx.Variable:
-        """Creates a weight as an attribute: an ``nnx.Param`` if trainable, else ``NonTrainable``.
+                   constraint: Any = None, name: str | None = None, autocast: bool = True,
+                   aggregation: str | None = "none", overwrite_with_gradient: bool = False) -> Weight:
+        """Creates a weight and sets it as the attribute ``name`` (Keras 3's signature).
 
-        Under a mixed policy a trainable floating weight reads as the compute dtype inside
-        ``call`` (an ``AutocastParam``) unless ``autocast=False`` (batch-norm's gamma and beta).
-        A ``constraint`` (``hl.constraints``) is applied to the weight after each optimizer
-        update, inside the compiled step, as Keras does."""
+        Args:
+          shape: the weight's shape (``()`` by default); also the first positional argument.
+          initializer: an initializer or its name (``"glorot_uniform"`` for floats, ``"zeros"``
+            otherwise, by default); also the second positional argument.
+          dtype: the weight's dtype (the layer's by default); also the third positional argument.
+          trainable: a trainable ``Weight`` (an ``nnx.Param``) or a ``NonTrainable`` one.
+          regularizer: a penalty on the weight added to the loss.
+          constraint: a function (e.g. ``hl.constraints.NonNeg()``) applied to the weight
+            after each optimizer update, inside the compiled step.
+          name: the attribute name (``variable``, ``variable_1``... when omitted).
+          autocast: under a mixed policy a trainable floating weight reads as the compute dtype
+            inside ``call`` unless False (batch-norm's gamma and beta), as Keras's.
+          aggregation, overwrite_with_gradient: accepted for Keras code; no effect.
+
+        The older ``add_weight(name, shape, initializer, dtype, trainable, regularizer)``
+        (a name first) is accepted too.
+
+        >>> import highlevel as hl
+        >>> layer = hl.layers.Layer()
+        >>> w = layer.add_weight(shape=(2, 3), initializer="ones", name="w")
+        >>> layer.w.shape, w.trainable
+        ((2, 3), True)
+        """
+        if args and isinstance(args[0], str):
+            # The older highlevel form: add_weight(name, shape, initializer, dtype, trainable, regularizer).
+            legacy = dict(zip(("name", "shape", "initializer", "dtype", "trainable", "regularizer"), args))
+            name, shape = legacy["name"], legacy.get("shape", shape)
+            initializer = legacy.get("initializer", initializer)
+            dtype, trainable = legacy.get("dtype", dtype), legacy.get("trainable", trainable)
+            regularizer = legacy.get("regularizer", regularizer)
+        elif args:
+            if len(args) > 3:
+                raise TypeError(f"add_weight() takes at most 3 positional arguments (shape, initializer, "
+                                f"dtype), got {len(args)}; pass the others by keyword.")
+            if shape is not None:
+                raise TypeError("add_weight() got shape both positionally and by keyword; pass it once.")
+            shape = args[0]
+            initializer = args[1] if len(args) > 1 else initializer
+            dtype = args[2] if len(args) > 2 else dtype
+        shape = () if shape is None else shape
+        if any(d is None for d in tuple(shape)):
+            raise ValueError(f"Layer '{self.name}': add_weight needs a fully known shape, got {tuple(shape)}; "
+                             "create weights in build(input_shape), where the input's sizes are known.")
+        dtype = jnp.dtype(dtype or self.dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if jnp.issubdtype(dtype, jnp.floating) else "zeros"
+        if name is None:
+            name = "variable"
+            i = 0
+            while name in self._weight_names or hasattr(self, name):
+                i += 1
+                name = f"variable_{i}"
         init = _initializers.get(initializer)
-        value = init(_random.next_key(), tuple(int(d) for d in shape), jnp.dtype(dtype or self.dtype))
+        value = init(_random.next_key(), tuple(int(d) for d in shape), dtype)
         cast = (autocast and trainable and jnp.issubdtype(value.dtype, jnp.floating)
                 and jnp.dtype(self.compute_dtype) != value.dtype)
-        var = (AutocastParam if cast else nnx.Param)(value) if trainable else NonTrainable(value)
+        var = (AutocastParam if cast else Weight)(value) if trainable else NonTrainable(value)
         setattr(self, name, var)
-        self._weight_names.append(name)
-        if trainable:
+        if name not in self._weight_names:
+            self._weight_names.append(name)
+        if trainable and name not in self._trainable_weight_names:
             self._trainable_weight_names.append(name)
         reg = _regularizers.get(regularizer)
         if reg is not None:
@@ -329,6 +437,7 @@ class Layer(nnx.Module, pytree=False):
         con = _constraints.get(constraint)
         if con is not None:
             self._constraints[name] = con
+        register_owner(var, self, name, constraint=con, regularizer=reg)
         return var
 
     def weight_constraints(self) -> dict[str, Any]:
@@ -354,42 +463,172 @@ class Layer(nnx.Module, pytree=False):
         raise NotImplementedError(f"{type(self).__name__} must implement call().")
 
     def __call__(self, inputs, *args, **kwargs):
-        if _is_symbolic(inputs):
+        if _is_symbolic((inputs, args, kwargs)):
             from highlevel.layers.symbolic import call_symbolic
             return call_symbolic(self, inputs, args, kwargs)
+        return self._invoke(inputs, args, kwargs, with_mask=False)
+
+    def call_with_mask(self, inputs, *args, mask=None, **kwargs):
+        """Calls the layer and returns ``(outputs, output_mask)``: what the functional graph,
+        ``Sequential`` and the trainer use to carry Keras masks along with values.
+
+        ``mask`` is the mask of ``inputs`` (a boolean ``(batch, timesteps)`` array, or a list for
+        a list of inputs); it is passed to ``call`` when ``call`` takes a ``mask`` argument, and
+        the output mask is ``compute_mask(inputs, mask)`` when ``supports_masking`` (else None).
+
+        Args:
+          inputs: the input array(s).
+          *args: further positional arguments of ``call``.
+          mask: the inputs' mask, or None.
+          **kwargs: keyword arguments of ``call`` (``training=...``).
+
+        >>> import highlevel as hl, numpy as np
+        >>> _, mask = hl.layers.Embedding(5, 2, mask_zero=True).call_with_mask(np.array([[3, 1, 0]]))
+        >>> mask.tolist()
+        [[True, True, False]]
+        """
+        if _is_symbolic((inputs, args, kwargs)):
+            raise TypeError(f"Layer '{self.name}': call_with_mask takes arrays. On hl.Input tensors call "
+                            "the layer itself: the mask travels with the tensor.")
+        kwargs["mask"] = mask
+        return self._invoke(inputs, args, kwargs, with_mask=True)
+
+    def masked_call(self, inputs, *args, mask=None, **kwargs):
+        """``(call(...), output mask)`` for inputs already built for, cast and given ``training``.
+
+        What ``call_with_mask`` runs after its checks; a model overrides it to carry each
+        tensor's mask through its layers. ``mask`` goes to ``call`` when ``call`` takes it.
+
+        Args:
+          inputs, *args, **kwargs: ``call``'s arguments.
+          mask: the mask of ``inputs``, or None.
+
+        >>> import highlevel as hl, numpy as np
+        >>> layer = hl.layers.Dense(2)
+        >>> _ = layer(np.ones((1, 3, 4), "float32"))
+        >>> layer.masked_call(np.ones((1, 3, 4), "float32"), mask=np.array([[True, True, False]]))[1].shape
+        (1, 3)
+        """
+        if "mask" in _call_params(type(self)):
+            kwargs["mask"] = mask
+        outputs = self.call(inputs, *args, **kwargs)
+        return outputs, (self.compute_mask(inputs, mask) if self.supports_masking else None)
+
+    def compute_mask(self, inputs, mask=None):
+        """The output mask for ``inputs`` whose mask is ``mask``: ``mask`` itself when the layer
+        ``supports_masking``, else None (Keras's default). Override it to make or change masks.
+
+        Args:
+          inputs: the layer's input(s).
+          mask: their mask (None when there is none).
+
+        >>> import highlevel as hl, numpy as np
+        >>> hl.layers.Dense(2).compute_mask(np.ones((1, 3, 4)), np.array([[True, False, True]])).tolist()
+        [[True, False, True]]
+        """
+        return mask if self.supports_masking else None
+
+    def _invoke(self, inputs, args, kwargs, with_mask: bool):
         inputs = jax.tree_util.tree_map(self._cast_input, inputs)
+        if args:
+            args = jax.tree_util.tree_map(self._cast_input, args)
         if not self.built:
-            self.maybe_build(jax.tree_util.tree_map(_shape_of, inputs))
+            self.build_for_call(inputs, args, kwargs)
         else:
             self._check_input_shape(inputs)
         params = _call_params(type(self))
         training = kwargs.pop("training", None)
         rng = kwargs.pop("rng", None)
+        mask = kwargs.pop("mask", None)
+        if mask is None and isinstance(inputs, (list, tuple, dict)):
+            mask = jax.tree_util.tree_map(lambda _: None, inputs)  # Keras: one (None) mask per input
         ctx = current_context()
         if training is None:
             training = ctx.training if ctx is not None else False
         if "training" in params:
             kwargs["training"] = training
-        if rng is not None or (ctx is None and training and _is_traced(inputs)):
-            # An outermost call: ``rng`` keys the random layers inside (dropout masks), or, in a
-            # trace without one, next_rng_key refuses rather than fix one mask for every call.
-            with call_context(training=training, rng=rng) as inner:
-                inner.traced = rng is None
-                return self._regularize_activity(self._autocast_call(inputs, *args, **kwargs))
-        return self._regularize_activity(self._autocast_call(inputs, *args, **kwargs))
 
-    def _autocast_call(self, inputs, *args, **kwargs):
+        def run():
+            if with_mask:
+                result = self._autocast_call(self.masked_call, inputs, *args, mask=mask, **kwargs)
+                self._regularize_activity(result[0])
+                return result
+            if "mask" in params:
+                kwargs["mask"] = mask
+            return self._regularize_activity(self._autocast_call(self.call, inputs, *args, **kwargs))
+
+        if ctx is None or rng is not None:
+            # An outermost call (or one given its own key): ``rng`` keys the random layers inside
+            # (dropout masks); in a trace without one, next_rng_key refuses rather than fix one
+            # mask for every call. The context also collects the calls' ``add_loss`` values.
+            traced = _is_traced((inputs, args))
+            with call_context(training=training, rng=rng) as inner:
+                inner.traced = rng is None and traced
+                result = run()
+            if ctx is not None:
+                ctx.losses.extend(inner.losses)
+            elif not traced and (inner.losses or len(_EAGER_LOSSES)):
+                self._keep_eager_losses(inner.losses)
+            return result
+        if training != ctx.training:
+            # An explicit training flag (``base(x, training=False)``) holds for the layers inside.
+            outer, ctx.training = ctx.training, training
+            try:
+                return run()
+            finally:
+                ctx.training = outer
+        return run()
+
+    def build_for_call(self, inputs, args=(), kwargs=None) -> None:
+        """Builds the layer for a call on ``inputs`` (and further tensor arguments), as Keras does:
+        ``build(input_shape)`` for one input, ``build(query_shape=..., value_shape=...)`` when
+        ``call`` takes several tensors and ``build`` names their shapes.
+
+        Args:
+          inputs: the first argument of ``call`` (arrays, KerasTensors or shapes' holders).
+          args: further positional arguments of ``call``.
+          kwargs: keyword arguments of ``call``.
+
+        >>> import highlevel as hl, numpy as np
+        >>> layer = hl.layers.Dense(2)
+        >>> layer.build_for_call(np.ones((1, 3)))
+        >>> layer.kernel.shape
+        (3, 2)
+        """
+        if self.built:
+            return
+        shape_of = lambda x: tuple(x.shape) if hasattr(x, "shape") and hasattr(x, "dtype") else x
+        shapes = jax.tree_util.tree_map(shape_of, inputs)
+        kwargs = kwargs or {}
+        tensor_args = {name: value for name, value in zip(_positional_names(type(self), 1 + len(args))[1:], args)
+                       if _has_arrays(value)}
+        tensor_args.update({k: v for k, v in kwargs.items() if _has_arrays(v) and not k.endswith("mask")})
+        if tensor_args and type(self).build is not Layer.build:
+            build_params = inspect.signature(self.build).parameters
+            first = _positional_names(type(self), 1)[0]
+            named = {f"{first}_shape": shapes,
+                     **{f"{k}_shape": jax.tree_util.tree_map(shape_of, v) for k, v in tensor_args.items()}}
+            wanted = [p for p in build_params.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+            if wanted and all(p.name in named or p.default is not p.empty for p in wanted) \
+                    and any(p.name in named for p in wanted):
+                self.build(**{p.name: named[p.name] for p in wanted if p.name in named})
+                self.build_input_shape = shapes
+                self.built = True
+                return
+        self.maybe_build(shapes)
+
+    def _autocast_call(self, call, inputs, *args, **kwargs):
         """``call``, with the weights read in the compute dtype under a mixed policy (Keras's AutocastScope)."""
         current = _mixed_precision.autocast_dtype()
         if not self._dtype_policy.is_mixed and (current is None or current == self.compute_dtype):
-            return self.call(inputs, *args, **kwargs)
+            return call(inputs, *args, **kwargs)
         with _mixed_precision.autocast_scope(self.compute_dtype):
-            return self.call(inputs, *args, **kwargs)
+            return call(inputs, *args, **kwargs)
 
     def _regularize_activity(self, outputs):
         if self.activity_regularizer is not None:
             from highlevel.layers.activity import add_activity_loss
-            add_activity_loss(self.activity_regularizer, outputs)
+            add_activity_loss(self.activity_regularizer, outputs, layer=self)
         return outputs
 
     def _cast_input(self, x):
@@ -436,8 +675,9 @@ class Layer(nnx.Module, pytree=False):
         """Output ``TensorSpec``(s) for inputs of ``input_shape``, by tracing ``call`` (no FLOPs).
 
         Unknown dimensions (None) are traced twice with different sizes (128 and 193, larger
-        than any kernel); output
-        dimensions that change with them are reported as None.
+        than any kernel); output dimensions that change with them are reported as None.
+        Sublayers without weights yet are built first by one call on zeros (see
+        ``highlevel.layers.specs.eval_output_specs``).
         """
         def is_shape(s):
             return isinstance(s, tuple) and all(isinstance(d, (int, type(None))) for d in s)
@@ -446,29 +686,15 @@ class Layer(nnx.Module, pytree=False):
             input_dtype = jax.tree_util.tree_map(lambda s: jnp.dtype(self.compute_dtype), input_shape,
                                                  is_leaf=is_shape)
         call_kwargs = {**call_kwargs, "training": False}
+        shapes, treedef = jax.tree_util.tree_flatten(input_shape, is_leaf=is_shape)
+        dtypes = treedef.flatten_up_to(input_dtype)
 
-        def trace(substitute: int):
-            specs = jax.tree_util.tree_map(
-                lambda s, dt: jax.ShapeDtypeStruct(tuple(substitute if d is None else d for d in s), dt),
-                input_shape, input_dtype, is_leaf=is_shape)
+        def run(*arrays):
+            with call_context(training=False):
+                return self(jax.tree_util.tree_unflatten(treedef, arrays), **call_kwargs)
 
-            def run(x):
-                with call_context(training=False):
-                    return self(x, **call_kwargs)
-
-            return jax.eval_shape(run, specs)
-
-        # Larger than any kernel and far apart, so that strided and windowed outputs differ.
-        first = trace(128)
-        has_unknown = any(d is None for s in jax.tree_util.tree_leaves(input_shape, is_leaf=is_shape)
-                          for d in s)
-        second = trace(193) if has_unknown else first
-
-        def restore(a, b):
-            shape = tuple(da if da == db else None for da, db in zip(a.shape, b.shape))
-            return TensorSpec(shape, jnp.dtype(a.dtype))
-
-        return jax.tree_util.tree_map(restore, first, second)
+        from highlevel.layers.specs import eval_output_specs
+        return eval_output_specs(self, run, [TensorSpec(tuple(s), jnp.dtype(d)) for s, d in zip(shapes, dtypes)])
 
     # -- weights ----------------------------------------------------------
 
@@ -597,9 +823,82 @@ class Layer(nnx.Module, pytree=False):
                 total = total + reg(getattr(layer, name).get_value())
         return total
 
+    def add_loss(self, loss) -> None:
+        """Adds a scalar ``loss`` to the training loss, from inside ``call`` (as Keras's ``add_loss``).
+
+        Inside ``fit``/``evaluate`` the value is collected by the compiled step and added to
+        the loss; called outside a trace, ``layer.losses`` holds the values of the last call.
+
+        Args:
+          loss: a scalar (or an array, summed) computed from the layer's inputs or weights.
+
+        >>> import highlevel as hl, jax.numpy as jnp
+        >>> class Penalized(hl.layers.Layer):
+        ...     def call(self, x):
+        ...         self.add_loss(0.5 * jnp.sum(x))
+        ...         return x
+        >>> layer = Penalized()
+        >>> _ = layer(jnp.ones((2, 3)))
+        >>> [float(v) for v in layer.losses]
+        [3.0]
+        """
+        for value in jax.tree_util.tree_leaves(loss):
+            if not hasattr(value, "shape"):
+                value = jnp.asarray(value, jnp.float32)
+            ctx = current_context()
+            if ctx is None:
+                # Outside any call (Keras allows it in build): kept until the next call.
+                _EAGER_LOSSES.setdefault(self, []).append(jnp.sum(value))
+            else:
+                ctx.losses.append((self, jnp.sum(value)))
+
+    def _keep_eager_losses(self, collected: list) -> None:
+        layers = self.flatten_layers()
+        for layer in layers:
+            _EAGER_LOSSES.pop(layer, None)
+        for layer, value in collected:
+            _EAGER_LOSSES.setdefault(layer, []).append(value)
+
     @property
     def losses(self) -> list:
-        return [self.regularization_loss()] if any(l._regularizers for l in self.flatten_layers()) else []
+        """Scalar losses: the ``add_loss`` values of this layer and its sublayers (from the current
+        compiled step, else from the last call), then the weights' regularization penalty."""
+        layers = self.flatten_layers()
+        ctx = current_context()
+        if ctx is not None and ctx.losses:
+            ids = {id(layer) for layer in layers}
+            added = [value for layer, value in ctx.losses if id(layer) in ids]
+        else:
+            added = [value for layer in layers for value in _EAGER_LOSSES.get(layer, ())]
+        if any(l._regularizers for l in layers):
+            added.append(self.regularization_loss())
+        return added
+
+    # -- the functional graph's view (highlevel/layers/symbolic.py) --------
+
+    @property
+    def input(self):
+        """The KerasTensor(s) this layer was first called on (Keras's ``layer.input``)."""
+        from highlevel.layers.symbolic import node_tensors
+        return node_tensors(self, "input")
+
+    @property
+    def output(self):
+        """The KerasTensor(s) of this layer's first call (Keras's ``layer.output``)."""
+        from highlevel.layers.symbolic import node_tensors
+        return node_tensors(self, "output")
+
+    @property
+    def input_shape(self):
+        """The shape of this layer's input in the functional graph (batch None)."""
+        from highlevel.layers.symbolic import node_shape
+        return node_shape(self, "input")
+
+    @property
+    def output_shape(self):
+        """The shape of this layer's output in the functional graph (batch None)."""
+        from highlevel.layers.symbolic import node_shape
+        return node_shape(self, "output")
 
     # -- config -----------------------------------------------------------
 

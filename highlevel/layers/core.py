@@ -1,4 +1,4 @@
-"""Core layers: Dense, Activation, Identity, Flatten, Reshape, Embedding."""
+"""Core layers: Dense, Activation, Identity, Flatten, Reshape, Embedding, Masking."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from highlevel import initializers as _initializers
 from highlevel import regularizers as _regularizers
 from highlevel.layers.base import Layer, format_shape, register_layer
 
-__all__ = ["Dense", "Activation", "Identity", "Flatten", "Reshape", "Embedding"]
+__all__ = ["Dense", "Activation", "Identity", "Flatten", "Reshape", "Embedding", "Masking"]
 
 
 def _ser_init(init):
@@ -40,6 +40,8 @@ class Dense(Layer):
     >>> hl.layers.Dense(4)(np.ones((2, 3), "float32")).shape
     (2, 4)
     """
+
+    supports_masking = True  # passes the input's Keras mask on, as Keras's
 
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
@@ -100,6 +102,8 @@ class Activation(Layer):
     [[0.0, 2.0]]
     """
 
+    supports_masking = True  # passes the input's Keras mask on, as Keras's
+
     def __init__(self, activation: Any, **kwargs):
         super().__init__(**kwargs)
         self.activation = _activations.get(activation)
@@ -119,6 +123,8 @@ class Identity(Layer):
     >>> hl.layers.Identity()(np.ones((2, 3), "float32")).shape
     (2, 3)
     """
+
+    supports_masking = True  # passes the input's Keras mask on, as Keras's
 
     def call(self, inputs):
         return inputs
@@ -230,7 +236,9 @@ class Embedding(Layer):
       embeddings_regularizer: a penalty on the table added to the loss.
       embeddings_constraint: a constraint (``hl.constraints``) applied to the table after
         each optimizer update.
-      mask_zero: must be False: highlevel does not propagate Keras masks.
+      mask_zero: whether id 0 is padding: the output then carries a Keras mask (``ids != 0``)
+        that the layers after it pass on or use (recurrent layers skip masked steps, losses
+        and metrics ignore them), as in Keras. ``input_dim`` must then count the 0 as well.
 
     Input ``(batch, ...)`` of integers; output ``(batch, ..., output_dim)``.
     Weights: ``embeddings (input_dim, output_dim)``. Ids outside ``[0, input_dim)``
@@ -239,6 +247,8 @@ class Embedding(Layer):
     >>> import highlevel as hl, numpy as np
     >>> hl.layers.Embedding(10, 4)(np.array([[1, 2, 3]])).shape
     (1, 3, 4)
+    >>> hl.layers.Embedding(10, 4, mask_zero=True).compute_mask(np.array([[1, 2, 0]])).tolist()
+    [[True, True, False]]
     """
 
     _INIT_ALIASES = {"uniform": "random_uniform", "normal": "random_normal"}
@@ -250,16 +260,13 @@ class Embedding(Layer):
         for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"Embedding {arg} must be a positive integer, got {value!r}.")
-        if mask_zero:
-            raise ValueError("Embedding(mask_zero=True) is not supported: highlevel does not propagate "
-                             "Keras masks between layers. Use mask_zero=False and pad with an id the loss "
-                             "ignores, or pass sample_weight to fit.")
         self.input_dim = int(input_dim)
         self.output_dim = int(output_dim)
         self.embeddings_initializer = embeddings_initializer
         self.embeddings_regularizer = _regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = _constraints.get(embeddings_constraint)
-        self.mask_zero = False
+        self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero
 
     def build(self, input_shape):
         init = self.embeddings_initializer
@@ -278,9 +285,53 @@ class Embedding(Layer):
             ids = ids.astype(jnp.int32)
         return jnp.take(self.embeddings.get_value(), ids, axis=0)
 
+    def compute_mask(self, inputs, mask=None):
+        """``inputs != 0`` with ``mask_zero``, else None (an incoming mask is not passed on)."""
+        if not self.mask_zero:
+            return None
+        return jnp.not_equal(jnp.asarray(inputs), 0)
+
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_initializer": _ser_init(self.embeddings_initializer),
                 "embeddings_regularizer": _regularizers.serialize(self.embeddings_regularizer),
                 "embeddings_constraint": _constraints.serialize(self.embeddings_constraint),
                 "mask_zero": self.mask_zero}
+
+
+@register_layer
+class Masking(Layer):
+    """Masks the timesteps whose features all equal ``mask_value`` (Keras's ``Masking``).
+
+    The output is the input with masked timesteps set to 0, and it carries a Keras mask
+    (``any(inputs != mask_value, axis=-1)``) that later layers pass on or use: recurrent
+    layers skip masked steps, losses and metrics ignore them.
+
+    Args:
+      mask_value: the value that marks a padding timestep (0.0 by default).
+
+    Input ``(batch, timesteps, features)``; output the same shape, mask ``(batch, timesteps)``.
+
+    >>> import highlevel as hl, numpy as np
+    >>> x = np.array([[[1.0, 2.0], [0.0, 0.0], [3.0, 0.0]]], "float32")
+    >>> hl.layers.Masking()(x).shape, hl.layers.Masking().compute_mask(x).tolist()
+    ((1, 3, 2), [[True, False, True]])
+    """
+
+    supports_masking = True
+
+    def __init__(self, mask_value: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(mask_value, (int, float, np.integer, np.floating)) or isinstance(mask_value, bool):
+            raise ValueError(f"Masking mask_value must be a number, got {mask_value!r}.")
+        self.mask_value = float(mask_value)
+
+    def compute_mask(self, inputs, mask=None):
+        return jnp.any(jnp.not_equal(inputs, self.mask_value), axis=-1)
+
+    def call(self, inputs):
+        keep = jnp.any(jnp.not_equal(inputs, self.mask_value), axis=-1, keepdims=True)
+        return inputs * keep.astype(inputs.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}

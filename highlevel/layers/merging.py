@@ -54,8 +54,17 @@ class _Merge(Layer):
                                  f"{_describe(shapes)} (axis {axis} has sizes {sorted(sizes)}). Elementwise "
                                  "merges need equal sizes, or 1, on each axis; reshape the inputs to match.")
 
+    supports_masking = True
+
     def build(self, input_shape):
         self._check_shapes(input_shape)
+
+    def compute_mask(self, inputs, mask=None):
+        """The inputs' masks combined by OR (None if any input has none), as Keras's merges."""
+        masks = _mask_list(self, inputs, mask)
+        if masks is None or any(m is None for m in masks):
+            return None
+        return functools.reduce(jnp.logical_or, masks)
 
     def call(self, inputs):
         self._check_shapes(_shapes_of(inputs))
@@ -65,6 +74,16 @@ class _Merge(Layer):
 
     def _merge(self, inputs):
         raise NotImplementedError
+
+
+def _mask_list(layer, inputs, mask):
+    """``mask`` as a list of one mask (or None) per input, or None when there is no mask at all."""
+    if mask is None:
+        return None
+    if not isinstance(mask, (list, tuple)) or not isinstance(inputs, (list, tuple)) or len(mask) != len(inputs):
+        raise ValueError(f"{type(layer).__name__} layer '{layer.name}' takes one mask per input, as a list of "
+                         f"{len(inputs) if isinstance(inputs, (list, tuple)) else 'its'} masks; got {mask!r}.")
+    return list(mask)
 
 
 def _reduce(op, inputs):
@@ -190,8 +209,26 @@ class Concatenate(Layer):
                                  f"which differ on axis {dim} (sizes {sorted(sizes)}); all axes but the "
                                  f"concatenation axis {axis} must match.")
 
+    supports_masking = True
+
     def build(self, input_shape):
         self._check_shapes(input_shape)
+
+    def compute_mask(self, inputs, mask=None):
+        """The inputs' masks concatenated along ``axis`` (an unmasked input counts as all True),
+        reduced over the last axis, as Keras's ``Concatenate``."""
+        masks = _mask_list(self, inputs, mask)
+        if masks is None or all(m is None for m in masks):
+            return None
+        full = []
+        for x, m in zip(inputs, masks):
+            if m is None:
+                full.append(jnp.ones(x.shape, bool))
+            elif m.ndim < x.ndim:
+                full.append(jnp.broadcast_to(jnp.expand_dims(m, -1), x.shape))
+            else:
+                full.append(m)
+        return jnp.any(jnp.concatenate(full, axis=self.axis), axis=-1)
 
     def call(self, inputs):
         self._check_shapes(_shapes_of(inputs))

@@ -105,6 +105,8 @@ class BatchNormalization(Layer):
     [(3,), (3,), (3,), (3,)]
     """
 
+    supports_masking = True  # passes the input's Keras mask on, as Keras's
+
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
                  gamma_initializer: Any = "ones", moving_mean_initializer: Any = "zeros",
@@ -255,6 +257,8 @@ class LayerNormalization(Layer):
     >>> [round(float(v), 3) for v in y[0]]
     [-1.224, 0.0, 1.224]
     """
+
+    supports_masking = True  # passes the input's Keras mask on, as Keras's
 
     def __init__(self, axis: int | Sequence[int] = -1, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",

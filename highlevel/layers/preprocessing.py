@@ -32,6 +32,8 @@ class Rescaling(Layer):
     [[0.0, 1.0]]
     """
 
+    supports_masking = True  # passes the input's Keras mask on, as Keras's
+
     def __init__(self, scale: Any, offset: Any = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.scale = _as_config_value(scale)
@@ -94,6 +96,8 @@ class Normalization(Layer):
     >>> [w.tolist() for w in layer.get_weights()]
     [[1.0], [1.0], 0]
     """
+
+    supports_masking = True  # passes the input's Keras mask on, as Keras's
 
     def __init__(self, axis: int | Sequence[int] | None = -1, mean: Any = None, variance: Any = None,
                  invert: bool = False, **kwargs):

@@ -58,6 +58,8 @@ class Dropout(Layer):
     0.25
     """
 
+    supports_masking = True  # passes the input's Keras mask on, as Keras's
+
     def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None,
                  seed: int | None = None, **kwargs):
         super().__init__(**kwargs)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
 
-from highlevel.layers.base import Layer, TensorSpec, format_shape, register_layer
+from highlevel.layers.base import (Layer, TensorSpec, _positional_names, call_context, format_shape,
+                                   register_layer)
+from highlevel.layers.specs import eval_output_specs
 
-__all__ = ["KerasTensor", "Node", "InputLayer", "Input"]
+__all__ = ["KerasTensor", "Node", "InputLayer", "Input", "node_tensors", "node_shape"]
 
 
 class KerasTensor:
@@ -20,6 +23,9 @@ class KerasTensor:
         self.dtype = jnp.dtype(dtype)
         self.name = name
         self.keras_history: tuple[Layer, int, int] | None = None  # (layer, node index, tensor index)
+        #: The tensor's Keras mask, a boolean KerasTensor ``(batch, timesteps)``, or None when it
+        #: has none (Keras's ``_keras_mask``); at run time the mask's values travel with the values.
+        self.keras_mask: KerasTensor | None = None
 
     @property
     def ndim(self) -> int:
@@ -27,7 +33,8 @@ class KerasTensor:
 
     def __repr__(self) -> str:
         origin = f", from {self.keras_history[0].name}" if self.keras_history else ""
-        return f"<KerasTensor shape={format_shape(self.shape)}, dtype={self.dtype}{origin}>"
+        masked = ", masked" if self.keras_mask is not None else ""
+        return f"<KerasTensor shape={format_shape(self.shape)}, dtype={self.dtype}{origin}{masked}>"
 
     def __array__(self, *args, **kwargs):
         raise TypeError("A symbolic hl.Input tensor has no values: pass it to layers and then to "
@@ -39,36 +46,97 @@ def _is_kt(x) -> bool:
 
 
 class Node:
-    """One call of a layer in the functional graph: its symbolic inputs, outputs and arguments."""
+    """One call of a layer in the functional graph: its symbolic inputs, outputs and arguments.
 
-    def __init__(self, layer: Layer, inputs: Any, outputs: Any, call_kwargs: dict[str, Any]):
+    ``inputs`` is the first argument of the call; ``args`` further positional arguments and
+    ``tensor_kwargs`` keyword arguments holding tensors (``layer(query, value)``,
+    ``attention(x, value=v)``); ``call_kwargs`` the other keyword arguments (``training``).
+    ``mask_args`` names the ``call`` arguments (``mask``, ``value_mask``...) that receive the
+    masks of the tensors they map to.
+    """
+
+    def __init__(self, layer: Layer, inputs: Any, outputs: Any, call_kwargs: dict[str, Any],
+                 args: tuple = (), tensor_kwargs: dict[str, Any] | None = None,
+                 mask_args: dict[str, Any] | None = None):
         self.layer = layer
         self.inputs = inputs
         self.outputs = outputs
         self.call_kwargs = call_kwargs
+        self.args = tuple(args)
+        self.tensor_kwargs = dict(tensor_kwargs or {})
+        self.mask_args = dict(mask_args or {})
 
     @property
     def input_tensors(self) -> list[KerasTensor]:
-        return [t for t in jax.tree_util.tree_leaves(self.inputs, is_leaf=_is_kt) if _is_kt(t)]
+        tree = (self.inputs, self.args, self.tensor_kwargs)
+        return [t for t in jax.tree_util.tree_leaves(tree, is_leaf=_is_kt) if _is_kt(t)]
 
     @property
     def output_tensors(self) -> list[KerasTensor]:
         return [t for t in jax.tree_util.tree_leaves(self.outputs, is_leaf=_is_kt) if _is_kt(t)]
 
 
+def _mask_of(tree):
+    """The masks of a tree of tensors: the same structure, each tensor's ``keras_mask`` (or None)."""
+    return jax.tree_util.tree_map(lambda t: t.keras_mask if _is_kt(t) else None, tree, is_leaf=_is_kt)
+
+
+def _any_mask(tree) -> bool:
+    return any(_is_kt(m) for m in jax.tree_util.tree_leaves(_mask_of(tree), is_leaf=lambda x: x is None))
+
+
 def call_symbolic(layer: Layer, inputs: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
-    """Builds ``layer`` for the symbolic inputs' shapes and records the call as a graph node."""
-    if args:
-        raise TypeError(f"Layer '{layer.name}': in the functional API pass extra inputs as a list, "
-                        "not as further positional arguments.")
-    call_kwargs = {k: v for k, v in kwargs.items()}
-    shapes = jax.tree_util.tree_map(lambda t: t.shape, inputs, is_leaf=_is_kt)
-    dtypes = jax.tree_util.tree_map(lambda t: t.dtype, inputs, is_leaf=_is_kt)
+    """Builds ``layer`` for the symbolic inputs' shapes and records the call as a graph node.
+
+    The call may take several tensors (``layer(a, b)``, ``layer(q, value=v)``). The output
+    tensors carry the masks ``compute_mask`` gives (Keras's mask propagation); a ``call``
+    with a ``mask`` argument receives the first argument's mask, and one with ``value_mask``
+    (say) the mask of its ``value`` argument.
+    """
+    tensor_kwargs = {k: v for k, v in kwargs.items() if any(_is_kt(t) for t in _leaves(v))}
+    call_kwargs = {k: v for k, v in kwargs.items() if k not in tensor_kwargs}
+    params = set(inspect_call_params(layer))
+    names = _positional_names(type(layer), 1 + len(args))
+    mask_args: dict[str, Any] = {}
+    for name, value in list(zip(names[1:], args)) + list(tensor_kwargs.items()):
+        if f"{name}_mask" in params and f"{name}_mask" not in kwargs and _any_mask(value):
+            mask_args[f"{name}_mask"] = value
+    # The first argument's mask: passed as ``mask`` (when call takes it) and used for the output
+    # mask; an explicit ``mask=`` tensor wins, as in Keras.
+    first_mask = tensor_kwargs["mask"] if "mask" in tensor_kwargs else _mask_of(inputs)
+    if not layer.supports_masking and "mask" not in params and _any_mask(inputs):
+        warnings.warn(f"Layer '{layer.name}' ({type(layer).__name__}) got an input with a Keras mask but does not "
+                      "support masking, so the layers after it see no mask (as in Keras). Layers that pass masks "
+                      "on set supports_masking = True.", stacklevel=3)
+
     is_shape = lambda s: isinstance(s, tuple) and all(isinstance(d, (int, type(None))) for d in s)
+    shapes = jax.tree_util.tree_map(lambda t: t.shape, inputs, is_leaf=_is_kt)
     if not layer.built:
-        layer.maybe_build(shapes)
+        layer.build_for_call(inputs, args, tensor_kwargs)
+
+    # Every tensor the call reads (values and masks), flattened, to trace with abstract values.
+    masks_tree = {name: _mask_of(value) for name, value in mask_args.items()}
+    tree = (inputs, args, tensor_kwargs, first_mask, masks_tree)
+    leaves, treedef = jax.tree_util.tree_flatten(tree, is_leaf=_is_kt)
+    positions = [i for i, leaf in enumerate(leaves) if _is_kt(leaf)]
+    specs = [TensorSpec(leaves[i].shape, leaves[i].dtype) for i in positions]
+
+    def run(*arrays):
+        filled = list(leaves)
+        for i, a in zip(positions, arrays):
+            filled[i] = a
+        x, more, tkw, mask, masks = jax.tree_util.tree_unflatten(treedef, filled)
+        kw = {**call_kwargs, **tkw, **masks, "training": call_kwargs.get("training") or False}
+        kw.pop("mask", None)
+        with call_context(training=bool(kw["training"])):
+            return layer.call_with_mask(x, *more, mask=mask, **kw)
+
     try:
-        specs = layer.compute_output_spec(shapes, dtypes, **call_kwargs)
+        specs_out, mask_specs = eval_output_specs(layer, run, specs)
+        if not args and not tensor_kwargs and type(layer).compute_output_spec is not Layer.compute_output_spec:
+            # A layer that refines its output specs (unknown time axes of recurrent layers).
+            dtypes = jax.tree_util.tree_map(lambda t: t.dtype, inputs, is_leaf=_is_kt)
+            specs_out = layer.compute_output_spec(shapes, dtypes, **call_kwargs)
     except (TypeError, ValueError) as err:
         if "does not match layer" in str(err) or "expects" in str(err):
             raise
@@ -82,9 +150,79 @@ def call_symbolic(layer: Layer, inputs: Any, args: tuple, kwargs: dict[str, Any]
         tensor.keras_history = (layer, node_index, next(counter))
         return tensor
 
-    outputs = jax.tree_util.tree_map(make, specs, is_leaf=lambda s: isinstance(s, TensorSpec))
-    layer.inbound_nodes.append(Node(layer, inputs, outputs, call_kwargs))
+    is_spec = lambda s: isinstance(s, TensorSpec)
+    outputs = jax.tree_util.tree_map(make, specs_out, is_leaf=is_spec)
+    # As Keras's _set_mask_metadata: the output masks, flattened, go to the outputs in order.
+    flat_masks = jax.tree_util.tree_leaves(mask_specs, is_leaf=lambda m: m is None or is_spec(m))
+    for tensor, spec in zip(_leaves(outputs), flat_masks):
+        if is_spec(spec) and _is_kt(tensor):
+            mask = KerasTensor(spec.shape, spec.dtype)
+            tensor.keras_mask = mask
+    layer.inbound_nodes.append(Node(layer, inputs, outputs, call_kwargs, args=args,
+                                    tensor_kwargs=tensor_kwargs, mask_args=mask_args))
     return outputs
+
+
+def _leaves(tree) -> list:
+    return jax.tree_util.tree_leaves(tree, is_leaf=_is_kt)
+
+
+def inspect_call_params(layer: Layer) -> list[str]:
+    """The parameter names of ``layer.call`` (without ``self``)."""
+    import inspect
+    return list(inspect.signature(type(layer).call).parameters)[1:]
+
+
+def _nodes(layer: Layer, what: str) -> list:
+    if not layer.inbound_nodes:
+        raise AttributeError(f"Layer '{layer.name}' has never been called on hl.Input tensors, so it has no {what}. "
+                             "Call it on a KerasTensor first (e.g. layer(hl.Input((3,)))).")
+    return layer.inbound_nodes
+
+
+def node_tensors(layer: Layer, which: str):
+    """``layer.input``/``layer.output``: the tensor(s) of its first call, as Keras 3.
+
+    Args:
+      layer: a layer called at least once on KerasTensors.
+      which: ``"input"`` or ``"output"``.
+
+    >>> import highlevel as hl
+    >>> x = hl.Input((2,))
+    >>> dense = hl.layers.Dense(3)
+    >>> y = dense(x)
+    >>> node_tensors(dense, "input") is x, node_tensors(dense, "output") is y
+    (True, True)
+    """
+    node = _nodes(layer, which)[0]
+    tensors = node.input_tensors if which == "input" else node.output_tensors
+    return tensors[0] if len(tensors) == 1 else tensors
+
+
+def node_shape(layer: Layer, which: str):
+    """``layer.input_shape``/``output_shape``: the shape(s) of its calls' tensors, which must agree.
+
+    Args:
+      layer: a layer called at least once on KerasTensors.
+      which: ``"input"`` or ``"output"``.
+
+    >>> import highlevel as hl
+    >>> dense = hl.layers.Dense(3)
+    >>> _ = dense(hl.Input((2,)))
+    >>> node_shape(dense, "output")
+    (None, 3)
+    """
+    shapes = []
+    for node in _nodes(layer, f"{which} shape"):
+        tensors = node.input_tensors if which == "input" else node.output_tensors
+        shape = tensors[0].shape if len(tensors) == 1 else [t.shape for t in tensors]
+        if shape not in shapes:
+            shapes.append(shape)
+    if len(shapes) > 1:
+        raise AttributeError(f"Layer '{layer.name}' was called {len(layer.inbound_nodes)} times with different "
+                             f"{which} shapes {shapes}, so it has no single {which} shape; read it from each "
+                             "call's tensors (layer.inbound_nodes[i]).")
+    return shapes[0]
 
 
 @register_layer
@@ -123,7 +261,15 @@ class InputLayer(Layer):
         tensor = KerasTensor(self.batch_shape, dtype, name=self.name)
         tensor.keras_history = (self, 0, 0)
         self.inbound_nodes.append(Node(self, [], tensor, {}))
-        self.output = tensor
+
+    @property
+    def input(self) -> KerasTensor:
+        """The input tensor (the same as ``output``)."""
+        return self.output
+
+    @property
+    def input_shape(self) -> tuple:
+        return self.batch_shape
 
     def call(self, inputs):
         return inputs

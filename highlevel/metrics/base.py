@@ -44,6 +44,14 @@ def _mean_update(state, values, sample_weight):
     values = jnp.asarray(values, jnp.float32)
     if values.ndim == 0:
         values = values[None]
+    if sample_weight is not None and jnp.ndim(sample_weight) > 1 and values.ndim >= jnp.ndim(sample_weight):
+        # A weight per entry (a per-sample weight times a Keras mask over timesteps): as Keras's
+        # MeanMetricWrapper with a mask, sum(values * w) / sum(w) over the weighted entries.
+        w = jnp.asarray(sample_weight, jnp.float32)
+        if values.ndim > w.ndim:
+            values = jnp.mean(values.reshape(w.shape + (-1,)), axis=-1)
+        weighted = jnp.where(w != 0, values * w, 0.0)
+        return {"total": state["total"] + jnp.sum(weighted), "count": state["count"] + jnp.sum(w)}
     if values.ndim > 1:  # Keras averages a sample's values before weighting the sample
         values = jnp.mean(values, axis=tuple(range(1, values.ndim)))
     w = _weights(sample_weight, values.shape[0])
@@ -96,6 +104,9 @@ class Metric:
 
     default_name = "metric"
     direction: str | None = None
+    #: Whether ``update`` accepts a ``sample_weight`` with a weight per timestep (the batch's
+    #: weights times an output's Keras mask); others get the per-sample weights only, as in Keras.
+    supports_masking: bool = False
 
     def __init__(self, name: str | None = None):
         self.name = name or self.default_name
@@ -150,6 +161,9 @@ class Mean(Metric):
 
 class _MeanOf(Metric):
     """Abstract: the weighted mean of ``values(y_true, y_pred)`` (Keras's ``MeanMetricWrapper``)."""
+
+    # Keras's mean metrics ignore masked timesteps: ``update`` takes a weight per entry.
+    supports_masking = True
 
     def values(self, y_true, y_pred):
         raise NotImplementedError

@@ -7,6 +7,7 @@ its own (traced) layers.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import jax
@@ -14,7 +15,7 @@ import jax
 from highlevel.layers.base import Layer, deserialize_layer, serialize_layer
 from highlevel.layers.symbolic import InputLayer, KerasTensor, Node
 
-__all__ = ["build_graph", "graph_config", "graph_from_config"]
+__all__ = ["build_graph", "graph_config", "graph_from_config", "run_plan", "PlannedCall"]
 
 
 def _is_kt(x) -> bool:
@@ -80,9 +81,12 @@ def build_graph(inputs, outputs):
     for node in ordered:
         if isinstance(node.layer, InputLayer):
             continue
-        args = jax.tree_util.tree_map(slot, node.inputs, is_leaf=_is_kt)
-        outs = jax.tree_util.tree_map(slot, node.outputs, is_leaf=_is_kt)
-        plan.append((index[id(node.layer)], args, outs, dict(node.call_kwargs)))
+        to_slots = lambda tree: jax.tree_util.tree_map(slot, tree, is_leaf=_is_kt)
+        call = PlannedCall(layer=index[id(node.layer)], inputs=to_slots(node.inputs),
+                           outputs=to_slots(node.outputs), kwargs=dict(node.call_kwargs),
+                           args=to_slots(node.args), tensor_kwargs=to_slots(node.tensor_kwargs),
+                           mask_args=to_slots(node.mask_args))
+        plan.append(call)
     output_struct = jax.tree_util.tree_map(slot, outputs, is_leaf=_is_kt)
     nodes = [n for n in ordered if not isinstance(n.layer, InputLayer)]
     return layers, nodes, input_slots, tuple(plan), output_struct
@@ -129,15 +133,52 @@ def _keras_layer_order(flat_inputs, outputs, ordered: list[Node]) -> list[Layer]
     return sorted(layers, key=lambda l: (-layer_depth.get(id(l), 0), first_visit.get(id(l), len(first_visit))))
 
 
-def run_plan(layers, input_slots, plan, output_struct, flat_inputs, training):
+@dataclasses.dataclass(frozen=True, eq=False)
+class PlannedCall:
+    """One layer call of a functional model's plan, by tensor slot (an int per tensor).
+
+    ``inputs`` is the first argument, ``args``/``tensor_kwargs`` further tensor arguments,
+    ``kwargs`` the constant keyword arguments given at graph construction (a ``training``
+    there overrides the step's), ``mask_args`` the ``call`` arguments (``value_mask``...)
+    that get the masks of the slots they map to.
+    """
+
+    layer: int
+    inputs: Any
+    outputs: Any
+    kwargs: dict
+    args: tuple = ()
+    tensor_kwargs: dict = dataclasses.field(default_factory=dict)
+    mask_args: dict = dataclasses.field(default_factory=dict)
+
+
+def run_plan(layers, input_slots, plan, output_struct, flat_inputs, training, flat_masks=None):
+    """Runs the plan on arrays; returns ``(outputs, output masks)``, masks carried with the values.
+
+    Each layer gets the masks of its input slots (``mask=``, and ``<arg>_mask=`` for further
+    tensor arguments its ``call`` names) and its outputs' masks are ``compute_mask``'s.
+    """
     values: dict[int, Any] = dict(zip(input_slots, flat_inputs))
-    for layer_index, args, outs, kwargs in plan:
-        arg_values = jax.tree_util.tree_map(lambda s: values[s], args)
-        result = layers[layer_index](arg_values, training=training, **kwargs)
-        out_slots = jax.tree_util.tree_leaves(outs)
-        out_values = jax.tree_util.tree_leaves(result)
-        values.update(zip(out_slots, out_values))
-    return jax.tree_util.tree_map(lambda s: values[s], output_struct)
+    masks: dict[int, Any] = {}
+    if flat_masks is not None:
+        masks.update((s, m) for s, m in zip(input_slots, flat_masks) if m is not None)
+    value = lambda tree: jax.tree_util.tree_map(lambda s: values[s], tree)
+    mask_of = lambda tree: jax.tree_util.tree_map(lambda s: masks.get(s), tree)
+    for call in plan:
+        kwargs = dict(call.kwargs)
+        if kwargs.get("training") is None:
+            kwargs["training"] = training
+        kwargs.update(value(call.tensor_kwargs))
+        kwargs.update({name: mask_of(slots) for name, slots in call.mask_args.items()})
+        mask = kwargs.pop("mask") if "mask" in call.tensor_kwargs else mask_of(call.inputs)
+        result, result_mask = layers[call.layer].call_with_mask(value(call.inputs), *value(call.args),
+                                                                 mask=mask, **kwargs)
+        out_slots = jax.tree_util.tree_leaves(call.outputs)
+        values.update(zip(out_slots, jax.tree_util.tree_leaves(result)))
+        flat_masks_out = jax.tree_util.tree_leaves(result_mask, is_leaf=lambda m: m is None)
+        masks.update((s, m) for s, m in zip(out_slots, flat_masks_out) if m is not None)
+    return (jax.tree_util.tree_map(lambda s: values[s], output_struct),
+            jax.tree_util.tree_map(lambda s: masks.get(s), output_struct))
 
 
 # -- config -----------------------------------------------------------------------
@@ -163,9 +204,13 @@ def graph_config(model) -> dict[str, Any]:
         pos = counts.get(name, 0)
         counts[name] = pos + 1
         node_pos[id(node)] = (name, pos)
-        calls.append({"layer": name,
-                      "args": jax.tree_util.tree_map(lambda t: _ref(t, node_pos), node.inputs, is_leaf=_is_kt),
-                      "kwargs": node.call_kwargs})
+        refs = lambda tree: jax.tree_util.tree_map(lambda t: _ref(t, node_pos), tree, is_leaf=_is_kt)
+        call = {"layer": name, "args": refs(node.inputs), "kwargs": node.call_kwargs}
+        if node.args:
+            call["more_args"] = refs(list(node.args))
+        if node.tensor_kwargs:
+            call["tensor_kwargs"] = refs(node.tensor_kwargs)
+        calls.append(call)
     return {
         "name": model.name,
         "trainable": model.trainable,
@@ -201,7 +246,9 @@ def graph_from_config(config: dict[str, Any]):
     for call in config["calls"]:
         name = call["layer"]
         args = jax.tree_util.tree_map(resolve, call["args"], is_leaf=_is_ref)
-        out = layers[name](args, **call.get("kwargs", {}))
+        more = jax.tree_util.tree_map(resolve, call.get("more_args", []), is_leaf=_is_ref)
+        tensor_kwargs = jax.tree_util.tree_map(resolve, call.get("tensor_kwargs", {}), is_leaf=_is_ref)
+        out = layers[name](args, *more, **call.get("kwargs", {}), **tensor_kwargs)
         pos = counts.get(name, 0)
         counts[name] = pos + 1
         produced[(name, pos)] = _leaves(out)

@@ -15,6 +15,7 @@ from highlevel.layers.base import (Layer, format_shape, current_context, registe
 from highlevel.layers.symbolic import KerasTensor
 from highlevel.models import functional as _functional
 from highlevel.training.trainer import Trainer
+from highlevel.utils.overrides import default
 
 __all__ = ["Model"]
 
@@ -47,6 +48,10 @@ class Model(Layer):
     577
     """
 
+    # A subclassed model passes no mask on unless it defines compute_mask (as Keras);
+    # a functional one carries each tensor's mask through its graph.
+    supports_masking = False
+
     def __init__(self, inputs=None, outputs=None, *, name: str | None = None, trainable: bool = True,
                  **kwargs):
         prefix = "functional" if inputs is not None else None
@@ -74,16 +79,35 @@ class Model(Layer):
         self._plan = plan
         self._output_struct = output_struct
         self._is_graph = True
+        self.supports_masking = True
         self.built = True
         self.build_input_shape = jax.tree_util.tree_map(lambda t: t.shape, inputs, is_leaf=_is_kt)
 
-    def call(self, inputs, training: bool = False):
+    def call(self, inputs, training: bool = False, mask=None):
         if not self._is_graph:
             raise NotImplementedError(f"{type(self).__name__} must define call(self, inputs, training=False), "
                                       "or be built as hl.Model(inputs, outputs).")
+        return self.masked_call(inputs, training=training, mask=mask)[0]
+
+    def masked_call(self, inputs, *args, mask=None, **kwargs):
+        """``(outputs, output masks)``: a functional model runs its graph once, carrying each
+        tensor's Keras mask with its values (``mask``: the inputs' masks, in their structure)."""
+        if not self._is_graph:
+            return super().masked_call(inputs, *args, mask=mask, **kwargs)
+        training = kwargs.get("training", False)
         flat = self._flatten_inputs(inputs)
+        masks = None
+        if mask is not None and any(m is not None for m in jax.tree_util.tree_leaves(
+                mask, is_leaf=lambda m: m is None)):
+            masks = self._flatten_inputs(mask)
         return _functional.run_plan(self._layers, self._input_slots, self._plan, self._output_struct,
-                                    flat, training)
+                                    flat, training, masks)
+
+    def compute_mask(self, inputs, mask=None):
+        """The output masks of a functional model (its graph's), else Keras's default (None)."""
+        if not self._is_graph:
+            return super().compute_mask(inputs, mask)
+        return self.masked_call(inputs, mask=mask)[1]
 
     def _flatten_inputs(self, inputs) -> list:
         struct = self._input_struct
@@ -238,6 +262,72 @@ class Model(Layer):
             self.trainer.sync()
         return super().__call__(inputs, *args, **kwargs)
 
+    def call_with_mask(self, inputs, *args, mask=None, **kwargs):
+        if current_context() is None:
+            self.trainer.sync()
+        return super().call_with_mask(inputs, *args, mask=mask, **kwargs)
+
+    # -- the loss and metrics of a step (override them as in Keras) ------------------------
+
+    @default
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training: bool = True):
+        """The loss of a batch: the compiled losses plus ``self.losses`` (Keras 3's ``compute_loss``).
+
+        Override it in a subclass to change the loss; ``fit``, ``evaluate`` and
+        ``train_on_batch``/``test_on_batch`` call the override inside the compiled step (with
+        traced arrays), and ``super().compute_loss(...)`` gives the default. Rows that pad the
+        last batch have ``sample_weight`` 0.
+
+        Args:
+          x: the batch's inputs.
+          y: its targets.
+          y_pred: the model's outputs for ``x``.
+          sample_weight: per-sample weights (padding rows 0), or None.
+          training: whether the step trains (False in ``evaluate``).
+
+        Returns:
+          A scalar.
+
+        >>> import numpy as np, jax.numpy as jnp, highlevel as hl
+        >>> class Penalized(hl.Model):
+        ...     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        ...         loss = super().compute_loss(x, y, y_pred, sample_weight, training)
+        ...         return loss + 0.1 * jnp.mean(jnp.square(y_pred))
+        >>> inputs = hl.Input((2,))
+        >>> model = Penalized(inputs, hl.layers.Dense(1, kernel_initializer="ones")(inputs))
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> round(float(model.evaluate(np.ones((4, 2)), np.zeros((4, 1)), verbose=0)), 4)  # 4 + 0.1 * 4
+        4.4
+        """
+        from highlevel.models.step_defaults import default_compute_loss
+        return default_compute_loss(self, x, y, y_pred, sample_weight, training)
+
+    @default
+    def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
+        """Updates the compiled metrics for a batch (Keras 3's ``compute_metrics``).
+
+        Override it to change what the compiled metrics see (``super().compute_metrics(x, y,
+        new_y_pred, sample_weight)``); it runs inside the compiled step. The metric values
+        are read from their accumulators when logged, so this returns ``{}``: entries an
+        override adds to the returned dict are not logged.
+
+        Args:
+          x, y, y_pred: the batch's inputs, targets and the model's outputs.
+          sample_weight: per-sample weights (padding rows 0), or None.
+
+        >>> import numpy as np, highlevel as hl
+        >>> class Clipped(hl.Model):
+        ...     def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        ...         return super().compute_metrics(x, y, y_pred * 0.0, sample_weight)
+        >>> inputs = hl.Input((2,))
+        >>> model = Clipped(inputs, hl.layers.Dense(1, kernel_initializer="ones")(inputs))
+        >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        >>> model.evaluate(np.ones((4, 2)), np.ones((4, 1)), verbose=0)  # mae of 0 against 1
+        [1.0, 1.0]
+        """
+        from highlevel.models.step_defaults import default_compute_metrics
+        return default_compute_metrics(self, x, y, y_pred, sample_weight)
+
     # -- training API (the Trainer does the work) --------------------------------------
 
     def _cast_input(self, x):
@@ -261,6 +351,28 @@ class Model(Layer):
     @property
     def optimizer(self):
         return self.trainer.optimizer
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """The names of what ``evaluate`` returns, in its order (``["loss", "accuracy"]``).
+
+        Keras 2's meaning; Keras 3 lists metric containers (``["loss", "compile_metrics"]``).
+        Known once the model has been trained, evaluated or ``trainer.initialize``\\ d.
+
+        >>> import numpy as np, highlevel as hl
+        >>> model = hl.Sequential([hl.Input((2,)), hl.layers.Dense(2, activation="softmax")])
+        >>> model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        >>> model.metrics_names
+        ['loss', 'accuracy']
+        """
+        program = self.trainer.program
+        if program is None:
+            return []
+        if program.builder is None:
+            if not self.built:
+                return []
+            self.trainer.initialize()
+        return [name for name, _ in program.builder.metric_names()]
 
     @property
     def compiled(self) -> bool:
@@ -318,10 +430,22 @@ class Model(Layer):
         self.trainer.sync()
         super().set_weights(weights)   # the module is the truth again: the next step copies it
 
-    def summary(self, line_length: int | None = None, print_fn: Callable[[str], Any] | None = None) -> None:
-        """Prints each layer's name, type, output shape and parameter count, and the totals."""
+    def summary(self, line_length: int | None = None, positions=None,
+                print_fn: Callable[[str], Any] | None = None, expand_nested: bool = False,
+                show_trainable: bool = False, layer_range=None) -> None:
+        """Prints each layer's name, type, output shape and parameter count, and the totals.
+
+        Args:
+          line_length: the width of the table (80 by default).
+          positions: accepted for Keras code; the columns keep their proportions.
+          print_fn: called with the text instead of ``print``.
+          expand_nested: also list the layers inside nested models, indented.
+          show_trainable: add a column saying whether each layer is trainable.
+          layer_range: ``[first, last]`` layer names (or indices): print only those rows.
+        """
         from highlevel.models.summary import summary_text
-        (print_fn or print)(summary_text(self, line_length))
+        (print_fn or print)(summary_text(self, line_length, expand_nested=expand_nested,
+                                         show_trainable=show_trainable, layer_range=layer_range))
 
     # -- config and saving ----------------------------------------------------------------
 
@@ -339,6 +463,22 @@ class Model(Layer):
         if not trainable:  # else the layers keep the flags of their own configs
             model.trainable = False
         return model
+
+    def to_json(self, **kwargs) -> str:
+        """The architecture as a JSON string (Keras's ``{"class_name", "config"}``); read it back with
+        ``hl.models.model_from_json``.
+
+        Args:
+          **kwargs: passed to ``json.dumps`` (``indent=2``).
+
+        >>> import highlevel as hl
+        >>> model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(2)])
+        >>> hl.models.model_from_json(model.to_json()).count_params()
+        8
+        """
+        import json
+        from highlevel.layers.base import serialize_layer
+        return json.dumps(serialize_layer(self), **kwargs)
 
     def save(self, filepath, overwrite: bool = True) -> None:
         """Saves architecture, weights, compile arguments and optimizer state to a directory."""

@@ -100,11 +100,22 @@ class Sequential(Model):
         self.build_input_shape = tuple(input_shape)
         self.built = True
 
-    def call(self, inputs, training: bool = False):
+    supports_masking = True
+
+    def call(self, inputs, training: bool = False, mask=None):
+        return self.masked_call(inputs, training=training, mask=mask)[0]
+
+    def masked_call(self, inputs, *args, mask=None, training: bool = False, **kwargs):
+        """``(outputs, output mask)``: each layer gets the previous one's Keras mask (``mask``
+        for the first), as Keras's ``Sequential`` does."""
         x = inputs
         for layer in self._layers:
-            x = layer(x, training=training)
-        return x
+            x, mask = layer.call_with_mask(x, mask=mask, training=training)
+        return x, mask
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the last layer's output."""
+        return self.masked_call(inputs, mask=mask)[1]
 
     @property
     def layers(self) -> list[Layer]:

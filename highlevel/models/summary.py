@@ -31,7 +31,8 @@ def _size(n_params: int, weights) -> str:
     return f"{n_params:,}"
 
 
-def _rows(model):
+def _rows(model, expand_nested: bool = False, depth: int = 0):
+    """(layer, output shape, nesting depth) per row, nested models' layers after them if asked."""
     rows = []
     if getattr(model, "_is_graph", False):
         shapes = {}
@@ -46,20 +47,65 @@ def _rows(model):
         rows = list(zip(model.layers, model.layer_output_shapes))
     else:
         rows = [(layer, "?") for layer in model.layers]
-    return rows
+    out = []
+    for layer, shape in rows:
+        out.append((layer, shape, depth))
+        if expand_nested and hasattr(layer, "layers") and layer.layers and layer is not model:
+            out.extend(_rows(layer, True, depth + 1))
+    return out
 
 
-def summary_text(model, line_length: int | None = None) -> str:
-    width = line_length or 80
-    cols = [int(width * 0.45), int(width * 0.33)]
+def _select(rows, layer_range):
+    if layer_range is None:
+        return rows
+    if not isinstance(layer_range, (list, tuple)) or len(layer_range) != 2:
+        raise ValueError(f"layer_range must be [first, last] (layer names or indices), got {layer_range!r}.")
+
+    def position(ref):
+        for i, (layer, _, depth) in enumerate(rows):
+            if (isinstance(ref, int) and i == ref) or layer.name == ref:
+                return i
+        raise ValueError(f"layer_range names {ref!r}, which is not a layer of the summary; its layers are "
+                         f"{[layer.name for layer, _, _ in rows]}.")
+
+    first, last = position(layer_range[0]), position(layer_range[1])
+    return rows[first:last + 1]
+
+
+def summary_text(model, line_length: int | None = None, expand_nested: bool = False,
+                 show_trainable: bool = False, layer_range=None) -> str:
+    """The summary table of ``model``: a row per layer (name, type, output shape, parameters).
+
+    Args:
+      model: a built or unbuilt model.
+      line_length: the table's width (80 by default; wider with ``show_trainable``).
+      expand_nested: list nested models' layers too, indented under them.
+      show_trainable: a column ``Y``/``N`` for whether each layer is trainable.
+      layer_range: ``[first, last]`` (names or row indices): only those rows.
+
+    >>> import highlevel as hl
+    >>> text = summary_text(hl.Sequential([hl.Input((2,)), hl.layers.Dense(1, name="out")]), show_trainable=True)
+    >>> [line.split()[:2] + line.split()[-1:] for line in text.splitlines() if line.startswith("out")]
+    [['out', '(Dense)', 'Y']]
+    """
+    width = line_length or (90 if show_trainable else 80)
+    fractions = [0.45, 0.33] if not show_trainable else [0.40, 0.30, 0.18]
+    cols = [int(width * f) for f in fractions]
     cols.append(width - sum(cols))
     line = "─" * width
-    out = [f'Model: "{model.name}"', line,
-           "Layer (type)".ljust(cols[0]) + "Output Shape".ljust(cols[1]) + "Param #".rjust(cols[2]), line]
-    for layer, shape in _rows(model):
+    header = "Layer (type)".ljust(cols[0]) + "Output Shape".ljust(cols[1]) + "Param #".rjust(cols[2])
+    if show_trainable:
+        header = ("Layer (type)".ljust(cols[0]) + "Output Shape".ljust(cols[1]) + "Param #".rjust(cols[2])
+                  + "Trainable".rjust(cols[3]))
+    out = [f'Model: "{model.name}"', line, header, line]
+    for layer, shape, depth in _select(_rows(model, expand_nested), layer_range):
         params = layer.count_params() if layer.built else 0
-        out.append(f"{layer.name} ({type(layer).__name__})"[:cols[0] - 1].ljust(cols[0])
-                   + shape_text(shape)[:cols[1] - 1].ljust(cols[1]) + f"{params:,}".rjust(cols[2]))
+        name = "  " * depth + f"{layer.name} ({type(layer).__name__})"
+        row = name[:cols[0] - 1].ljust(cols[0]) + shape_text(shape)[:cols[1] - 1].ljust(cols[1]) \
+            + f"{params:,}".rjust(cols[2])
+        if show_trainable:
+            row += ("Y" if layer.trainable else "N").rjust(cols[3])
+        out.append(row)
     out.append(line)
     if model.built:
         weights = model.weights

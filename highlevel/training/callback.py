@@ -16,6 +16,11 @@ __all__ = ["Callback", "CallbackList", "History", "LazyLogs", "register_history_
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_test_batch_begin",
                 "on_test_batch_end", "on_predict_batch_begin", "on_predict_batch_end")
 
+# Where each hook takes its ``logs``: a hook called without them gets ``{}``, as Keras's.
+_LOGS_POSITION = {**dict.fromkeys(("on_train_begin", "on_train_end", "on_test_begin", "on_test_end",
+                                   "on_predict_begin", "on_predict_end"), 0),
+                  **dict.fromkeys(("on_epoch_begin", "on_epoch_end") + _BATCH_HOOKS, 1)}
+
 
 class Callback:
     """Base class of callbacks, with Keras's hooks; ``self.model`` is the model being trained.
@@ -154,6 +159,9 @@ class CallbackList:
 
     def _call(self, hook: str, *args) -> None:
         targets = self._by_hook.get(hook)
+        position = _LOGS_POSITION.get(hook)
+        if position is not None and (len(args) <= position or args[position] is None):
+            args = args[:position] + ({},)
         for cb in (self.callbacks if targets is None else targets):
             getattr(cb, hook)(*args)
 

@@ -424,8 +424,8 @@ def make_adapter(x, y=None, sample_weight=None, *, batch_size=None, shuffle=Fals
     if x is None:
         raise ValueError("No data: pass x (arrays or an iterable of batches).")
     if is_array_data(x):
-        if targets and y is None:
-            raise ValueError("y is missing: pass the targets as y, or pass an iterable of (x, y) batches.")
+        # y may be None: a model whose loss comes from add_loss (Keras's endpoint layers) needs no
+        # targets; a compiled loss without them says so when the step is traced.
         return ArrayAdapter(x, y if targets else None, sample_weight if targets else None,
                             batch_size=32 if batch_size is None else batch_size, shuffle=shuffle,
                             class_weight=class_weight, seed=seed, steps_per_execution=steps_per_execution)

@@ -24,15 +24,20 @@ Invariants (tested in ``tests/test_live_state.py``):
 Who calls ``sync()``: the trainer at the end of each epoch (before ``on_epoch_end``), at the
 end of ``fit`` and ``train_on_batch``, and every public read of the weights
 (``model.weights``, ``get_weights``, ``set_weights``, ``model.module``, a call of the model
-outside a step, saving, ``trainer.snapshot()`` and the statistics pass).
+outside a step, saving, ``trainer.snapshot()`` and the statistics pass), and a Keras-style
+read or assignment of a variable (``v.numpy()``, ``v.assign(x)``: ``layers/variables.py``),
+which syncs every live state newer than its module.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Protocol
 
 import jax
 
+from highlevel.layers.base import current_context
+from highlevel.layers.variables import register_sync_hook
 from highlevel.training.state import FlatStep, key_positions, unwrap_keys, wrap_keys
 
 __all__ = ["LiveState", "ModuleLink"]
@@ -67,7 +72,7 @@ class LiveState:
     ([2.0, 2.0], False)
     """
 
-    __slots__ = ("link", "_state", "_leaves", "_treedef", "_keys", "synced")
+    __slots__ = ("link", "_state", "_leaves", "_treedef", "_keys", "synced", "__weakref__")
 
     def __init__(self, link: ModuleLink | None = None):
         self.link = link
@@ -103,6 +108,7 @@ class LiveState:
     def attach(self, state) -> None:
         """A state whose weights are the module's own (just made from it): kept, nothing written."""
         self._state, self._leaves, self.synced = state, None, True
+        _NEWER_THAN_MODULE.discard(self)
 
     def replace(self, **fields: Any) -> None:
         """Replaces fields that are not module weights (optimizer state, metrics, key, step)."""
@@ -110,6 +116,7 @@ class LiveState:
 
     def clear(self) -> None:
         self._state, self._leaves, self.synced = None, None, True
+        _NEWER_THAN_MODULE.discard(self)
 
     def sync(self) -> None:
         """Writes the state into the module if steps ran since the last sync (the one sync function)."""
@@ -119,6 +126,7 @@ class LiveState:
         if self.link is not None:
             self.link.write(state)
         self.synced = True
+        _NEWER_THAN_MODULE.discard(self)
 
     # -- running steps -------------------------------------------------------------------
 
@@ -134,6 +142,8 @@ class LiveState:
             self._keys = key_positions(leaves)
             self._leaves = unwrap_keys(leaves, self._keys)
             self._state = None
+        if self.synced:
+            _NEWER_THAN_MODULE.add(self)
         self.synced = False
         self._leaves = step(self._treedef, self._leaves, hyper_leaves, *args, keys=self._keys)
 
@@ -142,3 +152,19 @@ class LiveState:
         leaves, treedef = jax.tree_util.tree_flatten(self.get())
         keys = key_positions(leaves)
         return step.lower(treedef, unwrap_keys(leaves, keys), hyper_leaves, *args, keys=keys)
+
+
+# The live states whose train state is newer than their module (steps ran since their last
+# sync). A Keras-style read or assignment of a variable (``v.numpy()``, ``v.assign(x)``) syncs
+# them first, so it sees the latest weights and is not overwritten by the state later.
+_NEWER_THAN_MODULE: "weakref.WeakSet[LiveState]" = weakref.WeakSet()
+
+
+def _sync_newer_states() -> None:
+    if current_context() is not None:
+        return   # inside a forward pass or a step's trace: the module is not written from there
+    for live in list(_NEWER_THAN_MODULE):
+        live.sync()
+
+
+register_sync_hook(_sync_newer_states)

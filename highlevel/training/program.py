@@ -18,7 +18,7 @@ from flax import nnx
 from highlevel import metrics as _metrics
 from highlevel import optimizers as _optimizers
 from highlevel.layers.base import Hyperparameter
-from highlevel.training import resident
+from highlevel.training import custom_steps, resident
 from highlevel.training.data import Stacked
 from highlevel.training.live import LiveState
 from highlevel.training.outputs import output_specs

@@ -1,14 +1,16 @@
 """ProgbarLogger: a tqdm progress bar (a widget in Jupyter, text in a terminal).
 
-``verbose=1``: one bar per epoch whose metrics refresh at most every
-``refresh_seconds`` (reading them is the only device-to-host copy it causes);
-``verbose=2``: one line per epoch.
+``verbose=1``: one bar per epoch whose metrics are read from the device and redrawn every
+``refresh_seconds`` of wall time (by the bar's own clock, never once per step: reading them
+is the only device-to-host copy it causes); ``verbose=2``: one line per epoch.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+
+from typing import Callable
 
 from highlevel.training.callback import Callback
 
@@ -26,8 +28,9 @@ class ProgbarLogger(Callback):
 
     Args:
         verbose: 1: a tqdm progress bar per epoch (a widget in Jupyter); 2: one line per epoch.
-        refresh_seconds: The shortest time between two refreshes of the bar's metrics
-            (each reads the metrics from the device).
+        refresh_seconds: The time between two refreshes of the bar's metrics (each reads the
+            metrics from the device once and redraws the bar with them).
+        clock: The function giving the time in seconds (``time.monotonic``); tests pass a fake.
 
     >>> import highlevel as hl
     >>> logger = hl.callbacks.ProgbarLogger(verbose=2)
@@ -37,10 +40,13 @@ class ProgbarLogger(Callback):
     Epoch 1/3 - ...s - loss: 0.25 - accuracy: 0.9
     """
 
-    def __init__(self, verbose: int = 1, refresh_seconds: float = 0.5):
+    def __init__(self, verbose: int = 1, refresh_seconds: float = 0.5, clock: Callable[[], float] = time.monotonic):
         super().__init__()
         self.verbose = verbose
         self.refresh_seconds = refresh_seconds
+        self.clock = clock
+        #: The number of times the bar's metrics were read and redrawn (this epoch).
+        self.refreshes = 0
         self._bar = None
         self._last = 0.0
         self._epoch_start = 0.0
@@ -51,21 +57,27 @@ class ProgbarLogger(Callback):
                     dynamic_ncols=True, mininterval=self.refresh_seconds)
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_start = time.perf_counter()
+        self._epoch_start = self.clock()
         epochs = self.params.get("epochs")
+        self.refreshes = 0
         if self.verbose == 1:
             self._bar = self._new_bar(self.params.get("steps"), f"Epoch {epoch + 1}/{epochs}")
-            self._last = time.perf_counter()
+            self._last = self.clock()
 
     def on_train_batch_end(self, batch, logs=None):
         if self._bar is None:
             return
         done = batch + 1
-        self._bar.update(done - self._bar.n)
-        now = time.perf_counter()
-        if now - self._last >= self.refresh_seconds and logs is not None:
+        now = self.clock()
+        if now - self._last >= self.refresh_seconds and logs:
+            # The bar's own rate: read the metrics now (one device-to-host copy) and redraw with
+            # them, so the values shown are the running ones, not those of an earlier step.
             self._last = now
-            self._bar.set_postfix_str(_fmt(logs), refresh=False)
+            self.refreshes += 1
+            self._bar.n = done
+            self._bar.set_postfix_str(_fmt(logs), refresh=True)
+        else:
+            self._bar.update(done - self._bar.n)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
@@ -74,7 +86,7 @@ class ProgbarLogger(Callback):
             self._bar.close()
             self._bar = None
         elif self.verbose == 2:
-            seconds = time.perf_counter() - self._epoch_start
+            seconds = self.clock() - self._epoch_start
             print(f"Epoch {epoch + 1}/{self.params.get('epochs')} - {seconds:.1f}s - {_fmt(logs)}",
                   flush=True)
 

@@ -18,6 +18,7 @@ import optax
 from flax import nnx
 
 from highlevel.layers.base import Hyperparameter, call_context
+from highlevel.training import custom_steps, masked
 from highlevel.training.constraints import apply_constraints
 from highlevel.training.state import TrainState
 
@@ -36,6 +37,8 @@ class OutputSpec:
 
 def flatten_outputs(tree, names: list[str], what: str) -> list:
     """Model outputs or targets as a list in the order of ``names``."""
+    if tree is None:   # no targets (a model trained by add_loss alone)
+        return [None] * len(names)
     if isinstance(tree, dict):
         missing = [n for n in names if n not in tree]
         if missing:
@@ -81,6 +84,8 @@ class StepBuilder:
         self.outputs = outputs
         self.loss_tracker = loss_tracker
         self.output_names = output_names
+        #: {variable path: constraint} applied to the weights after each optimizer update.
+        self.constraints: dict = {}
 
     # -- state partition ---------------------------------------------------
 
@@ -98,46 +103,75 @@ class StepBuilder:
     # -- pieces --------------------------------------------------------------
 
     def forward(self, params, hyper, rest, x, *, training: bool, rng, mask, keys_drawn: list | None = None):
-        """``(module, y_pred, regularization)`` of one forward pass (inside a trace).
+        """``(module, y_pred, regularization, output_mask, added)`` of one forward pass (inside a trace).
 
+        ``regularization`` includes the ``add_loss`` values of the call (``added``, as
+        ``(layer, value)`` pairs); ``output_mask`` is the Keras mask of the outputs, or None.
         ``keys_drawn``, when given, gets the number of random keys the layers drew (known at
         trace time), so the caller can skip splitting a key nothing uses."""
         module = self.merge(params, hyper, rest)
         with call_context(training=training, rng=rng, mask=mask) as ctx:
-            y_pred = module(x, training=training)
+            y_pred, output_mask = masked.call_module(module, x, training)
             reg = module.regularization_loss() + ctx.activity_loss()
         if keys_drawn is not None:
             keys_drawn.append(ctx.counter)
-        return module, y_pred, reg
+        return module, y_pred, reg, output_mask, list(ctx.losses)
 
-    def compute_losses(self, y, y_pred, sample_weight, mask):
-        """``(total, per_output, y_list, p_list)``: the weighted loss of a batch and its parts."""
+    def compute_losses(self, y, y_pred, sample_weight, mask, output_mask=None):
+        """``(total, per_output, y_list, p_list)``: the weighted loss of a batch and its parts.
+
+        An output with a Keras mask (``output_mask``) counts only its unmasked timesteps, as
+        Keras's losses do (``masked.masked_loss``)."""
         y_list = flatten_outputs(y, self.output_names, "y")
         p_list = _full_precision(flatten_outputs(y_pred, self.output_names, "The model's output"))
+        m_list = masked.mask_list(output_mask, self.output_names)
         count = jnp.maximum(jnp.sum(mask), 1.0)
         batch = mask.shape[0]
         per_output = []
         total = jnp.zeros((), jnp.float32)
-        for spec, yt, yp in zip(self.outputs, y_list, p_list):
+        for spec, yt, yp, om in zip(self.outputs, y_list, p_list, m_list):
             if spec.loss is None:
                 per_output.append(jnp.zeros((), jnp.float32))
                 continue
-            values = _per_sample(spec.loss.call(yt, yp), batch)
-            value = jnp.sum(values * sample_weight) / count
+            if yt is None:
+                raise ValueError(f"y is missing: the loss of output '{spec.name}' needs targets; pass them as y, "
+                                 "or pass an iterable of (x, y) batches.")
+            if om is not None:
+                value = masked.masked_loss(spec.loss.call(yt, yp), om, sample_weight, mask, spec.name)
+            else:
+                values = _per_sample(spec.loss.call(yt, yp), batch)
+                value = jnp.sum(values * sample_weight) / count
             per_output.append(value)
             total = total + spec.weight * value
         return total, per_output, y_list, p_list
 
-    def update_metrics(self, metrics_state, total, per_output, y_list, p_list, sample_weight, mask):
+    def update_metrics(self, metrics_state, total, per_output, y_list, p_list, sample_weight, mask,
+                       output_mask=None):
+        metrics_state = self.update_loss_trackers(metrics_state, total, per_output, mask)
+        return self.update_compiled_metrics(metrics_state, y_list, p_list, sample_weight, output_mask)
+
+    def update_loss_trackers(self, metrics_state, total, per_output, mask):
+        """The accumulators with the batch's loss (and each output's) added, weighted by its real rows."""
         tracker_state, output_states = metrics_state
         n = jnp.sum(mask)
         tracker_state = self.loss_tracker.update(tracker_state, jnp.reshape(total, (1,)), jnp.reshape(n, (1,)))
         new_outputs = []
-        for spec, states, value, yt, yp in zip(self.outputs, output_states, per_output, y_list, p_list):
+        for states, value in zip(output_states, per_output):
             loss_state, metric_states = states
             if loss_state is not None:
                 loss_state = self.loss_tracker.update(loss_state, jnp.reshape(value, (1,)), jnp.reshape(n, (1,)))
-            metric_states = tuple(metric.update(ms, yt, yp, sample_weight)
+            new_outputs.append((loss_state, metric_states))
+        return tracker_state, tuple(new_outputs)
+
+    def update_compiled_metrics(self, metrics_state, y_list, p_list, sample_weight, output_mask=None):
+        """The accumulators with the compiled metrics updated for the batch (masked timesteps
+        excluded from the metrics that support masks, as Keras's mean metrics)."""
+        tracker_state, output_states = metrics_state
+        m_list = masked.mask_list(output_mask, self.output_names)
+        new_outputs = []
+        for spec, states, yt, yp, om in zip(self.outputs, output_states, y_list, p_list, m_list):
+            loss_state, metric_states = states
+            metric_states = tuple(metric.update(ms, yt, yp, masked.metric_weight(metric, sample_weight, om))
                                   for (_, metric), ms in zip(spec.metrics, metric_states))
             new_outputs.append((loss_state, metric_states))
         return tracker_state, tuple(new_outputs)
@@ -169,20 +203,20 @@ class StepBuilder:
         scale = None if self.loss_scale is None else self.loss_scale(state.opt_state)
 
         def loss_fn(params):
-            module, y_pred, reg = self.forward(params, hyper, state.non_trainable, x, training=True,
-                                               rng=step_rng, mask=mask, keys_drawn=keys_drawn)
-            loss, per_output, y_list, p_list = self.compute_losses(y, y_pred, sample_weight, mask)
+            module, y_pred, reg, out_mask, added = self.forward(params, hyper, state.non_trainable, x,
+                                                                training=True, rng=step_rng, mask=mask,
+                                                                keys_drawn=keys_drawn)
+            loss, per_output, y_list, p_list = self.compute_losses(y, y_pred, sample_weight, mask, out_mask)
+            total = custom_steps.total_loss(self, module, loss + reg, batch, y_pred, out_mask, added, True)
+            metrics = custom_steps.metrics_after(self, module, state.metrics, total, per_output, y_list,
+                                                 p_list, batch, y_pred, out_mask)
             _, _, new_rest = self.split(module)
-            total = loss + reg
-            return total if scale is None else total * scale, (total, new_rest, per_output, y_list, p_list)
+            return total if scale is None else total * scale, (total, new_rest, metrics)
 
-        (_, (total, new_rest, per_output, y_list, p_list)), grads = jax.value_and_grad(
-            loss_fn, has_aux=True)(state.params)
+        (_, (total, new_rest, metrics)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
         updates, opt_state = self.tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         params = apply_constraints(self, params, hyper, new_rest)
-        metrics = self.update_metrics(state.metrics, total, per_output, y_list, p_list,
-                                      sample_weight, mask)
         if not any(keys_drawn):
             # Nothing random in the model: keep the key, and XLA drops the split (threefry
             # hashing is a fair share of a tiny model's step on a CPU).
@@ -206,10 +240,12 @@ class StepBuilder:
     def eval_step(self, variables, hyper, metrics_state, batch):
         params, rest = variables
         x, y, sample_weight, mask = batch
-        _, y_pred, reg = self.forward(params, hyper, rest, x, training=False, rng=None, mask=mask)
-        loss, per_output, y_list, p_list = self.compute_losses(y, y_pred, sample_weight, mask)
-        return self.update_metrics(metrics_state, loss + reg, per_output, y_list, p_list,
-                                    sample_weight, mask)
+        module, y_pred, reg, out_mask, added = self.forward(params, hyper, rest, x, training=False, rng=None,
+                                                            mask=mask)
+        loss, per_output, y_list, p_list = self.compute_losses(y, y_pred, sample_weight, mask, out_mask)
+        total = custom_steps.total_loss(self, module, loss + reg, batch, y_pred, out_mask, added, False)
+        return custom_steps.metrics_after(self, module, metrics_state, total, per_output, y_list, p_list,
+                                          batch, y_pred, out_mask)
 
     def multi_eval_step(self, variables, hyper, metrics_state, batches):
         """K eval steps fused in one call (full groups only, as ``multi_train_step``)."""
@@ -223,11 +259,10 @@ class StepBuilder:
     def statistics_step(self, params, hyper, rest, batch, rng):
         """A forward pass in training mode that returns only the updated non-trainable state."""
         x, _, _, mask = batch
-        module, _, _ = self.forward(params, hyper, rest, x, training=True, rng=rng, mask=mask)
+        module = self.forward(params, hyper, rest, x, training=True, rng=rng, mask=mask)[0]
         _, _, new_rest = self.split(module)
         return new_rest
 
     def predict_step(self, variables, hyper, x):
         params, rest = variables
-        _, y_pred, _ = self.forward(params, hyper, rest, x, training=False, rng=None, mask=None)
-        return y_pred
+        return self.forward(params, hyper, rest, x, training=False, rng=None, mask=None)[1]

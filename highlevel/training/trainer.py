@@ -149,9 +149,6 @@ class Trainer:
     def _prepare(self, adapter, what: str | None = None) -> Program:
         program = self.program
         program.prepare(sample_of(adapter))
-        if what is not None and program.loss_missing:
-            raise ValueError(f"The model was compiled without a loss, so it cannot be {what}; pass "
-                             "loss=... to compile().")
         if self.distribution is not None:
             self.distribution.prepare_adapter(adapter)
         return program
@@ -505,9 +502,10 @@ class Trainer:
                     break
             logs = self._read_train()
             if val_adapter is not None and (epoch + 1) % validation_freq == 0:
-                callback_list.on_test_begin()  # as Keras's fit, whose validation is an evaluate()
-                val_logs = self._evaluate_adapter(val_adapter)
-                callback_list.on_test_end(val_logs)
+                # As Keras's fit: validation runs the on_test_* hooks (its logs without "val_").
+                callback_list.on_test_begin()
+                val_logs = self._evaluate_adapter(val_adapter, callback_list=callback_list)
+                callback_list.on_test_end(dict(val_logs))
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
             lr = program.learning_rate()
             if lr is not None:
@@ -536,8 +534,11 @@ class Trainer:
         program = self.program
         variables, hyper = program.variables(), program.hyper()
         metrics = program.fresh_eval_metrics()
+        batch_begin = callback_list is not None and callback_list.needs("on_test_batch_begin")
         batch_end = callback_list is not None and callback_list.needs("on_test_batch_end")
         for step, item in enumerate(prefetch_to_device(adapter.batches(0), put=self._put_batch())):
+            if batch_begin:
+                callback_list.on_test_batch_begin(step)
             metrics = program.eval(variables, hyper, metrics, item)
             if batch_end:
                 callback_list.on_test_batch_end(step, LazyLogs(lambda m=metrics: self._read_eval(m)))
@@ -576,8 +577,11 @@ class Trainer:
                 yield batch.x
 
         outputs = []
+        batch_begin = callback_list.needs("on_predict_batch_begin")
         batch_end = callback_list.needs("on_predict_batch_end")
         for step, bx in enumerate(prefetch_to_device(inputs(), put=self._put_batch())):
+            if batch_begin:
+                callback_list.on_predict_batch_begin(step)
             outputs.append(program.predict(variables, hyper, bx))
             if batch_end:
                 callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})

@@ -82,8 +82,9 @@ def test_embedding_regularizer_and_mask_zero():
     layer(np.zeros((1, 1), "int32"))
     w = layer.get_weights()[0]
     np.testing.assert_allclose(float(layer.regularization_loss()), 0.5 * np.sum(w**2), rtol=1e-6)
-    with pytest.raises(ValueError, match="mask_zero=True.*not supported"):
-        L.Embedding(4, 2, mask_zero=True)
+    masked = L.Embedding(4, 2, mask_zero=True)
+    assert masked.supports_masking and not L.Embedding(4, 2).supports_masking
+    assert masked.compute_mask(np.array([[0, 3]])).tolist() == [[False, True]]
     with pytest.raises(ValueError, match="input_dim must be a positive integer"):
         L.Embedding(0, 2)
 
