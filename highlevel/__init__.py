@@ -7,7 +7,7 @@
 __version__ = "0.1.0"
 
 from highlevel import (activations, applications, backend, callbacks, datasets, distribute, initializers, layers,
-                       losses, metrics, models, optimizers, regularizers, training, utils, visualization)
+                       losses, metrics, models, optimizers, regularizers, saving, training, utils, visualization)
 from highlevel.layers import Input
 from highlevel.models import Ensemble, Model, Sequential
 
@@ -19,4 +19,4 @@ utils.model_graph = visualization.model_graph
 
 __all__ = ["Ensemble", "Input", "Model", "Sequential", "activations", "applications", "backend", "callbacks",
            "datasets", "distribute", "initializers", "layers", "losses", "metrics", "models", "optimizers",
-           "regularizers", "training", "utils", "visualization", "__version__"]
+           "regularizers", "saving", "training", "utils", "visualization", "__version__"]

@@ -35,7 +35,7 @@ ROWS: dict[str, int] = {
     "models": 5,
     "callbacks": 6,
     "applications": 7,
-    "visualization": 8, "export": 8,
+    "visualization": 8, "export": 8, "saving": 8,
     "datasets": 9,
     "config": 10, "serving": 10, "cli": 10,
     "": 11, "__main__": 11,   # highlevel/__init__.py, highlevel/__main__.py

@@ -29,6 +29,7 @@ from highlevel import initializers as _initializers
 from highlevel import regularizers as _regularizers
 from highlevel.utils import global_state as _global_state
 from highlevel.utils import random as _random
+from highlevel.utils import serialization as _serialization
 
 __all__ = ["Layer", "Hyperparameter", "NonTrainable", "call_context", "current_context",
            "next_rng_key", "sample_mask", "register_layer", "get_layer_class", "layer_classes",
@@ -150,19 +151,23 @@ def layer_classes() -> dict[str, type]:
 
 def get_layer_class(name: str) -> type:
     if name not in _LAYER_CLASSES:
+        found = _serialization.lookup_serializable(name)   # registered, or lent by custom_object_scope
+        if isinstance(found, type) and issubclass(found, Layer):
+            return found
         raise ValueError(f"Unknown layer {name!r}. Known layers: {', '.join(sorted(_LAYER_CLASSES))}. "
-                         "Register a custom layer with hl.layers.register_layer.")
+                         "Register a custom layer with @hl.saving.register_keras_serializable() (or "
+                         "hl.layers.register_layer) before loading, or pass custom_objects={...}.")
     return _LAYER_CLASSES[name]
 
 
 def serialize_layer(layer: "Layer") -> dict[str, Any]:
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    return _serialization.class_config(layer)
 
 
 def deserialize_layer(config: dict[str, Any]) -> "Layer":
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"A layer config must be a dict with 'class_name' and 'config', got {config!r}.")
-    cls = get_layer_class(config["class_name"])
+    cls = get_layer_class(config.get("registered_name") or config["class_name"])
     return cls.from_config(dict(config.get("config", {})))
 
 

@@ -18,6 +18,7 @@ import inspect
 from typing import Any
 
 from highlevel import losses as _losses
+from highlevel.utils.serialization import class_config, lookup_serializable, resolve_class
 from highlevel.metrics.accuracy_metrics import (
     Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
     SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy, _AutoAccuracy, _resolve_accuracy,
@@ -100,6 +101,10 @@ def get(identifier, loss=None, output_shape=None, target_shape=None) -> Metric:
         if identifier.lower() in ("accuracy", "acc"):
             return _resolve_accuracy(identifier, loss, output_shape, target_shape)
         cls = _NAMES.get(identifier) or _CLASSES.get(identifier)
+        if cls is None:
+            found = lookup_serializable(identifier)   # a user's registered (or lent) metric
+            if found is not None:
+                return get(found, loss, output_shape, target_shape)
         if cls is None or cls in (MeanMetricWrapper, _AutoAccuracy):
             raise ValueError(f"Unknown metric {identifier!r}. Known metrics: {_known()}; or pass "
                              "a hl.metrics.Metric or a function fn(y_true, y_pred) -> "
@@ -132,8 +137,10 @@ def serialize(metric: Metric) -> dict[str, Any]:
     """
     if not isinstance(metric, Metric):
         metric = get(metric)
-    name = "AutoAccuracy" if isinstance(metric, _AutoAccuracy) else type(metric).__name__
-    return {"class_name": name, "config": metric.get_config()}
+    config = class_config(metric)
+    if isinstance(metric, _AutoAccuracy):
+        config["class_name"] = "AutoAccuracy"
+    return config
 
 
 def deserialize(config: dict[str, Any]) -> Metric:
@@ -151,8 +158,5 @@ def deserialize(config: dict[str, Any]) -> Metric:
     """
     if "class_name" not in config:
         raise ValueError(f"A metric config needs a 'class_name' key, got {config!r}.")
-    name = config["class_name"]
-    cls = _CLASSES.get(name) or _NAMES.get(name)
-    if cls is None:
-        raise ValueError(f"Unknown metric class {name!r} in config. Known metrics: {_known()}.")
+    cls = resolve_class(config, {**_NAMES, **_CLASSES}, "metric", _known())
     return cls.from_config(config.get("config", {}))

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 from highlevel.layers.base import Layer, deserialize_layer, register_layer, serialize_layer, unique_name
 from highlevel.layers.symbolic import InputLayer, KerasTensor
 from highlevel.models.model import Model
+from highlevel.utils.serialization import custom_object_scope
 
 __all__ = ["Sequential"]
 
@@ -128,10 +129,13 @@ class Sequential(Model):
         return {"name": self.name, "trainable": self.trainable, "layers": layers}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Sequential":
+    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> "Sequential":
+        """The model a ``get_config()`` dict describes (``custom_objects``: the user's own classes and
+        functions it names, ``{name: object}``, when they are not registered)."""
         model = cls(name=config.get("name"))
-        for entry in config["layers"]:
-            model.add(deserialize_layer(entry))
+        with custom_object_scope(custom_objects):
+            for entry in config["layers"]:
+                model.add(deserialize_layer(entry))
         if not config.get("trainable", True):  # else the layers keep the flags of their own configs
             model.trainable = False
         return model
