@@ -24,18 +24,28 @@ from highlevel.metrics.accuracy_metrics import (
     SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy, _AutoAccuracy, _resolve_accuracy,
     accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
     sparse_top_k_categorical_accuracy, top_k_categorical_accuracy)
-from highlevel.metrics.base import Mean, MeanMetricWrapper, Metric
-from highlevel.metrics.confusion_metrics import AUC, Precision, Recall
-from highlevel.metrics.probabilistic_metrics import (BinaryCrossentropy, CategoricalCrossentropy,
-                                                     SparseCategoricalCrossentropy)
-from highlevel.metrics.regression_metrics import (MeanAbsoluteError, MeanSquaredError,
-                                                  RootMeanSquaredError)
+from highlevel.metrics.base import (Mean, MeanMetricWrapper, Metric, MetricVariable, Sum, result_logs,
+                                    update_in_step)
+from highlevel.metrics.confusion_metrics import (AUC, FalseNegatives, FalsePositives, Precision, Recall,
+                                                 TrueNegatives, TruePositives)
+from highlevel.metrics.f_score_metrics import F1Score, FBetaScore
+from highlevel.metrics.hinge_metrics import CategoricalHinge, Hinge, SquaredHinge
+from highlevel.metrics.iou_metrics import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
+from highlevel.metrics.probabilistic_metrics import (BinaryCrossentropy, CategoricalCrossentropy, KLDivergence,
+                                                     Poisson, SparseCategoricalCrossentropy)
+from highlevel.metrics.regression_metrics import (CosineSimilarity, LogCoshError, MeanAbsoluteError,
+                                                  MeanAbsolutePercentageError, MeanSquaredError,
+                                                  MeanSquaredLogarithmicError, R2Score, RootMeanSquaredError)
 
 __all__ = [
-    "Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
-    "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
-    "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError", "BinaryCrossentropy",
-    "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "AUC", "Precision", "Recall",
+    "Metric", "MetricVariable", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
+    "CategoricalAccuracy", "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
+    "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError", "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError", "LogCoshError", "CosineSimilarity", "R2Score", "BinaryCrossentropy",
+    "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "KLDivergence", "Poisson", "Hinge",
+    "SquaredHinge", "CategoricalHinge", "AUC", "Precision", "Recall", "TruePositives", "FalsePositives",
+    "TrueNegatives", "FalseNegatives", "F1Score", "FBetaScore", "IoU", "MeanIoU", "BinaryIoU", "OneHotIoU",
+    "OneHotMeanIoU", "update_in_step", "result_logs",
     "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
     "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "get", "serialize",
     "deserialize",
@@ -55,13 +65,22 @@ def _snake(name: str) -> str:
 
 
 _CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
-    Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+    Mean, Sum, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
     TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError,
-    MeanAbsoluteError, RootMeanSquaredError, BinaryCrossentropy, CategoricalCrossentropy,
-    SparseCategoricalCrossentropy, AUC, Precision, Recall)}
+    MeanAbsoluteError, RootMeanSquaredError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
+    LogCoshError, CosineSimilarity, R2Score, BinaryCrossentropy, CategoricalCrossentropy,
+    SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge, AUC, Precision,
+    Recall, TruePositives, FalsePositives, TrueNegatives, FalseNegatives, F1Score, FBetaScore, IoU, MeanIoU,
+    BinaryIoU, OneHotIoU, OneHotMeanIoU)}
+# Keras's string names: each class in snake case (``io_u``, ``f_beta_score``, as Keras's
+# ALL_OBJECTS_DICT) and its short aliases. Metrics that need arguments (IoU's num_classes)
+# are named by string only to fail with Python's own missing-argument message.
 _NAMES: dict[str, type] = {_snake(name): cls for name, cls in _CLASSES.items()}
 _NAMES.update({"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError,
-               "MAE": MeanAbsoluteError, "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy})
+               "MAE": MeanAbsoluteError, "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy,
+               "mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError,
+               "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError,
+               "logcosh": LogCoshError, "kld": KLDivergence, "KLD": KLDivergence})
 _CLASSES.update({"MeanMetricWrapper": MeanMetricWrapper, "AutoAccuracy": _AutoAccuracy})
 
 

@@ -93,9 +93,10 @@ def _compile_config(model) -> dict[str, Any] | None:
         loss = ({k: one(v) for k, v in raw.items()} if isinstance(raw, dict)
                 else [one(v) for v in raw] if isinstance(raw, (list, tuple)) else one(raw))
         metrics = _serialize_metrics(cfg["metrics"])
-        json.dumps(metrics)
+        weighted = _serialize_metrics(cfg.get("weighted_metrics"))
+        json.dumps([metrics, weighted])
         config = {"optimizer": optimizers.serialize(trainer.optimizer), "loss": loss,
-                  "loss_weights": cfg["loss_weights"], "metrics": metrics,
+                  "loss_weights": cfg["loss_weights"], "metrics": metrics, "weighted_metrics": weighted,
                   "steps_per_execution": cfg["steps_per_execution"]}
         if trainer.distribution is not None:
             config["distribution"] = trainer.distribution.get_config()
@@ -308,6 +309,7 @@ def _compile_as_saved(model, config, compile: bool, saved, step, path: Path) -> 
         model.compile(optimizer=optimizers.get(compile_config["optimizer"]),
                       loss=_deserialize_loss(compile_config["loss"]),
                       loss_weights=compile_config["loss_weights"], metrics=compile_config["metrics"],
+                      weighted_metrics=compile_config.get("weighted_metrics"),
                       steps_per_execution=compile_config["steps_per_execution"],
                       distribution=_distribution(compile_config.get("distribution"), path))
         if saved:

@@ -18,6 +18,7 @@ import optax
 from flax import nnx
 
 from highlevel.layers.base import Hyperparameter, call_context
+from highlevel.metrics import update_in_step
 from highlevel.training.state import TrainState
 
 __all__ = ["OutputSpec", "StepBuilder", "flatten_outputs"]
@@ -126,7 +127,7 @@ class StepBuilder:
             loss_state, metric_states = states
             if loss_state is not None:
                 loss_state = self.loss_tracker.update(loss_state, jnp.reshape(value, (1,)), jnp.reshape(n, (1,)))
-            metric_states = tuple(metric.update(ms, yt, yp, sample_weight)
+            metric_states = tuple(update_in_step(metric, ms, yt, yp, sample_weight, mask)
                                   for (_, metric), ms in zip(spec.metrics, metric_states))
             new_outputs.append((loss_state, metric_states))
         return tracker_state, tuple(new_outputs)
