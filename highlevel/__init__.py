@@ -7,7 +7,8 @@
 __version__ = "0.1.0"
 
 from highlevel import (activations, applications, backend, callbacks, datasets, distribute, initializers, layers,
-                       losses, metrics, models, optimizers, regularizers, saving, training, utils, visualization)
+                       losses, metrics, models, ops, optimizers, random, regularizers, saving, training, utils,
+                       visualization)
 from highlevel.layers import Input
 from highlevel.models import Ensemble, Model, Sequential
 
@@ -18,5 +19,5 @@ utils.plot_model = visualization.plot_model
 utils.model_graph = visualization.model_graph
 
 __all__ = ["Ensemble", "Input", "Model", "Sequential", "activations", "applications", "backend", "callbacks",
-           "datasets", "distribute", "initializers", "layers", "losses", "metrics", "models", "optimizers",
-           "regularizers", "saving", "training", "utils", "visualization", "__version__"]
+           "datasets", "distribute", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers",
+           "random", "regularizers", "saving", "training", "utils", "visualization", "__version__"]

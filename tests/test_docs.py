@@ -26,7 +26,7 @@ pytest.importorskip("material")
 ROOT = Path(__file__).resolve().parents[1]
 API_MODULES = ["layers", "models", "callbacks", "losses", "metrics", "optimizers", "activations",
                "initializers", "regularizers", "datasets", "applications", "distribute", "utils", "visualization",
-               "backend", "training"]
+               "backend", "training", "ops", "random", "saving"]
 GUIDES = ["getting_started", "functional_api", "callbacks", "configs", "transfer_learning",
           "distribution", "performance", "coming_from_keras", "coming_from_flax"]
 

@@ -27,7 +27,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 ROWS: dict[str, int] = {
     # name -> function/object registries with Keras names; dtype policies
     **dict.fromkeys(["utils", "activations", "initializers", "regularizers", "constraints", "losses",
-                     "metrics", "optimizers", "mixed_precision"], 0),
+                     "metrics", "optimizers", "mixed_precision", "ops", "random"], 0),
     "backend": 1,
     "layers": 2,
     "distribute": 3,

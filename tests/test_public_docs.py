@@ -26,8 +26,8 @@ import highlevel as hl
 from highlevel.layers.base import Layer
 
 SUBPACKAGES = ["activations", "applications", "callbacks", "datasets", "distribute", "initializers", "layers",
-               "losses", "metrics", "models", "optimizers", "regularizers", "training", "utils", "visualization",
-               "backend"]
+               "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers", "saving", "training", "utils",
+               "visualization", "backend"]
 
 # Names excused from the check while their docstrings are written; the test below fails if a
 # name here is already documented, so the set cannot go stale.

@@ -105,6 +105,16 @@ def next_rng_key() -> jax.Array:
     return _random.next_key()
 
 
+def _step_key():
+    """``next_rng_key()`` inside a keyed (or traced) forward pass, None outside: ``hl.random``'s draws
+    with ``seed=None`` or a ``SeedGenerator`` follow the step's key there."""
+    ctx = current_context()
+    return next_rng_key() if ctx is not None and (ctx.rng is not None or ctx.traced) else None
+
+
+_random.set_step_key_source(_step_key)
+
+
 def keep_mask(key, rate, shape) -> jax.Array:
     """A boolean mask of ``shape``, each entry True with probability ``1 - rate`` (to 1/65536).
 
