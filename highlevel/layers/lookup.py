@@ -77,7 +77,6 @@ class _IndexLookup(Layer):
         self._tokens: list = []
         self._index: dict = {}
         self._idf: np.ndarray | None = None
-        self._from_file: str | None = None
         self._has_input_vocabulary = vocabulary is not None
         self.built = True
         if vocabulary is not None:
@@ -116,7 +115,6 @@ class _IndexLookup(Layer):
                 tokens = [line.rstrip("\n").rstrip("\r") for line in f]
             if tokens and tokens[-1] == "":
                 tokens = tokens[:-1]
-            self._from_file = path
             vocabulary = [self._convert_token(t) for t in tokens]
         tokens = [self._convert_token(t) for t in _as_array(vocabulary, self._token_type).reshape(-1).tolist()]
         if not tokens:
@@ -309,8 +307,8 @@ class _IndexLookup(Layer):
         return shape[:-1] + (depth,) if len(shape) > 1 else shape + (depth,)
 
     def get_config(self) -> dict[str, Any]:
-        vocabulary = self._from_file if (self._from_file and self.output_mode != "tf_idf") else (
-            list(self._tokens) if self._tokens else None)
+        # The tokens themselves, even for a vocabulary read from a file: a saved model stands alone.
+        vocabulary = list(self._tokens) if self._tokens else None
         idf = None
         if self.output_mode == "tf_idf" and self._idf is not None:
             idf = [float(v) for v in self._idf[self._token_start():]]
