@@ -7,8 +7,8 @@
 __version__ = "0.1.0"
 
 from highlevel import (activations, applications, backend, callbacks, constraints, datasets, distribute, initializers,
-                       layers, losses, metrics, mixed_precision, models, optimizers, regularizers, training, utils,
-                       visualization)
+                       layers, losses, metrics, mixed_precision, models, ops, optimizers, random, regularizers, saving,
+                       training, utils, visualization)
 from highlevel import export   # registers model.export's formats
 from highlevel.layers import Input
 from highlevel.models import Ensemble, Model, Sequential
@@ -21,5 +21,5 @@ utils.model_graph = visualization.model_graph
 
 __all__ = ["Ensemble", "Input", "Model", "Sequential", "activations", "applications", "backend", "callbacks",
            "constraints", "datasets", "distribute", "export", "initializers", "layers", "losses", "metrics",
-           "mixed_precision", "models", "optimizers",
-           "regularizers", "training", "utils", "visualization", "__version__"]
+           "mixed_precision", "models", "ops", "optimizers", "random", "regularizers", "saving", "training", "utils",
+           "visualization", "__version__"]

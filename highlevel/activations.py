@@ -7,6 +7,8 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
+from highlevel.utils.serialization import resolve_serializable, serializable_name
+
 __all__ = ["get", "serialize", "relu", "sigmoid", "tanh", "softplus", "softmax", "gelu",
            "elu", "selu", "leaky_relu", "silu", "swish", "linear", "relu6", "log_softmax",
            "softsign", "hard_sigmoid", "exponential"]
@@ -317,9 +319,17 @@ def get(identifier: str | Callable | None) -> Callable:
     if isinstance(identifier, str):
         fn = _REGISTRY.get(identifier)
         if fn is None:
+            if ">" in identifier or identifier.isidentifier():
+                try:  # a user's function, registered or lent by custom_object_scope / custom_objects
+                    return resolve_serializable(identifier, "activation")
+                except ValueError:
+                    pass
+            short = identifier.rsplit(">", 1)[-1]
             raise ValueError(
-                f"Unknown activation {identifier!r}. Known activations: "
-                f"{', '.join(sorted(_REGISTRY))}; or pass a callable.")
+                f"Unknown activation {identifier!r}: neither a Keras activation ({', '.join(sorted(_REGISTRY))}) "
+                "nor registered in this process. Decorate a custom one with "
+                "@hl.saving.register_keras_serializable() in code that runs before loading, pass "
+                f"custom_objects={{{short!r}: {short}}}, or pass the callable itself.")
         return fn
     if callable(identifier):
         return identifier
@@ -327,13 +337,19 @@ def get(identifier: str | Callable | None) -> Callable:
 
 
 def serialize(fn: Callable) -> str | Callable:
-    """The Keras name of an activation (the callable itself when it has none).
+    """The Keras name of an activation, or the registered name of a user's function.
+
+    A user's function is written as its registered name (``"Custom>my_act"``, see
+    ``hl.saving.register_keras_serializable``), else, as Keras does, as its ``__name__``
+    (loading then needs ``custom_objects={"my_act": my_act}``). A lambda has no name and
+    is returned as is (a config holding it cannot be saved to JSON).
 
     Args:
         fn: An activation callable, such as one :func:`get` returned.
 
     Returns:
-        Its Keras name (``swish`` is written ``"silu"``), or ``fn`` itself when it has none.
+        Its Keras name (``swish`` is written ``"silu"``), its registered name or ``__name__``,
+        or ``fn`` itself for a lambda.
 
     >>> import highlevel as hl
     >>> hl.activations.serialize(hl.activations.get("relu"))
@@ -342,4 +358,10 @@ def serialize(fn: Callable) -> str | Callable:
     for name, registered in _REGISTRY.items():
         if registered is fn:
             return "silu" if name == "swish" else name
+    registered = serializable_name(fn)
+    if registered is not None:
+        return registered
+    name = getattr(fn, "__name__", None)
+    if isinstance(name, str) and name.isidentifier():
+        return name
     return fn

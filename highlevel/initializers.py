@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from highlevel.utils import random as _random
+from highlevel.utils.serialization import class_config, lookup_serializable, resolve_class, serializable_name
 
 __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
            "TruncatedNormal", "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeNormal",
@@ -465,14 +466,16 @@ def get(identifier) -> Initializer:
     if isinstance(identifier, str):
         cls = _NAMES.get(identifier) or _CLASSES.get(identifier) or _ALIASES.get(identifier)
         if cls is None:
-            raise ValueError(f"Unknown initializer {identifier!r}. Known initializers: "
-                             f"{', '.join(sorted(_NAMES))}.")
+            found = lookup_serializable(identifier)   # a user's registered (or lent) initializer
+            if found is None:
+                raise ValueError(f"Unknown initializer {identifier!r}. Known initializers: "
+                                 f"{', '.join(sorted(_NAMES))}; a custom one must be registered with "
+                                 "@hl.saving.register_keras_serializable() before loading.")
+            return found() if isinstance(found, type) else found
         return cls()
     if isinstance(identifier, dict) and "class_name" in identifier:
-        cls = _CLASSES.get(identifier["class_name"]) or _NAMES.get(identifier["class_name"])
-        if cls is None:
-            raise ValueError(f"Unknown initializer {identifier['class_name']!r}. Known "
-                             f"initializers: {', '.join(sorted(_CLASSES))}.")
+        known = {**_NAMES, **_CLASSES}
+        cls = resolve_class(identifier, known, "initializer", ", ".join(sorted(_CLASSES)))
         return cls.from_config(identifier.get("config", {}))
     raise TypeError(f"An initializer must be a name, a dict or an Initializer, got {identifier!r}.")
 
@@ -491,5 +494,9 @@ def serialize(init) -> Any:
         {'class_name': 'Constant', 'config': {'value': 2.0}}
     """
     if isinstance(init, Initializer):
-        return {"class_name": type(init).__name__, "config": init.get_config()}
-    raise ValueError(f"Cannot serialize the initializer {init!r}; use an hl.initializers class.")
+        return class_config(init)
+    name = serializable_name(init)
+    if name is not None:   # a user's registered function
+        return name
+    raise ValueError(f"Cannot serialize the initializer {init!r}: use an hl.initializers class, or register "
+                     "your own with @hl.saving.register_keras_serializable().")

@@ -6,6 +6,8 @@ from typing import Any
 
 import jax.numpy as jnp
 
+from highlevel.utils.serialization import class_config, lookup_serializable, resolve_class, serializable_name
+
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize"]
 
 
@@ -126,15 +128,16 @@ def get(identifier) -> Regularizer | None:
         return identifier
     if isinstance(identifier, str):
         if identifier not in _REGISTRY:
-            raise ValueError(f"Unknown regularizer {identifier!r}. Known regularizers: "
-                             f"{', '.join(sorted(_REGISTRY))}.")
+            found = lookup_serializable(identifier)   # a user's registered (or lent) regularizer
+            if found is None:
+                raise ValueError(f"Unknown regularizer {identifier!r}. Known regularizers: "
+                                 f"{', '.join(sorted(_REGISTRY))}; a custom one must be registered with "
+                                 "@hl.saving.register_keras_serializable() before loading.")
+            return found() if isinstance(found, type) else found
         return _REGISTRY[identifier]()
     if isinstance(identifier, dict) and "class_name" in identifier:
-        name = identifier["class_name"]
-        if name not in _REGISTRY:
-            raise ValueError(f"Unknown regularizer {name!r}. Known regularizers: "
-                             f"{', '.join(sorted(_REGISTRY))}.")
-        return _REGISTRY[name].from_config(identifier.get("config", {}))
+        cls = resolve_class(identifier, _REGISTRY, "regularizer", ", ".join(sorted(_REGISTRY)))
+        return cls.from_config(identifier.get("config", {}))
     if callable(identifier):
         return identifier
     raise TypeError(f"A regularizer must be a name, a dict or a Regularizer, got {identifier!r}.")
@@ -156,5 +159,9 @@ def serialize(reg) -> dict[str, Any] | None:
     if reg is None:
         return None
     if isinstance(reg, Regularizer):
-        return {"class_name": type(reg).__name__, "config": reg.get_config()}
-    raise ValueError(f"Cannot serialize the regularizer {reg!r}; use hl.regularizers.L1/L2/L1L2.")
+        return class_config(reg)
+    name = serializable_name(reg)
+    if name is not None:   # a user's registered function
+        return name
+    raise ValueError(f"Cannot serialize the regularizer {reg!r}: use hl.regularizers.L1/L2/L1L2, or register "
+                     "your own with @hl.saving.register_keras_serializable().")

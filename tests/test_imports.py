@@ -27,7 +27,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 ROWS: dict[str, int] = {
     # name -> function/object registries with Keras names; dtype policies
     **dict.fromkeys(["utils", "activations", "initializers", "regularizers", "constraints", "losses",
-                     "metrics", "optimizers", "mixed_precision"], 0),
+                     "metrics", "optimizers", "mixed_precision", "ops", "random"], 0),
     "backend": 1,
     "layers": 2,
     "distribute": 3,
@@ -35,7 +35,7 @@ ROWS: dict[str, int] = {
     "models": 5,
     "callbacks": 6,
     "applications": 7,
-    "visualization": 8, "export": 8,
+    "visualization": 8, "export": 8, "saving": 8,
     "datasets": 9,
     "config": 10, "serving": 10, "cli": 10,
     "": 11, "__main__": 11,   # highlevel/__init__.py, highlevel/__main__.py

@@ -27,7 +27,8 @@ from highlevel.layers.base import Layer
 
 SUBPACKAGES = ["activations", "applications", "callbacks", "constraints", "datasets", "distribute", "initializers",
                "layers", "losses", "metrics", "mixed_precision", "models", "optimizers", "regularizers", "training",
-               "utils", "visualization", "backend", "export", "serving"]
+               "utils", "visualization", "backend", "export", "serving", "ops", "random",
+               "saving"]
 
 # Names excused from the check while their docstrings are written; the test below fails if a
 # name here is already documented, so the set cannot go stale.

@@ -15,6 +15,7 @@ from highlevel.layers.convolutional_extra import *  # noqa: F401,F403
 from highlevel.layers.core import *  # noqa: F401,F403
 from highlevel.layers.depthwise import *  # noqa: F401,F403
 from highlevel.layers.lambda_layer import *  # noqa: F401,F403
+from highlevel.layers.lookup import *  # noqa: F401,F403
 from highlevel.layers.merging import *  # noqa: F401,F403
 from highlevel.layers.multi_head_attention import *  # noqa: F401,F403
 from highlevel.layers.noise import *  # noqa: F401,F403
@@ -28,6 +29,7 @@ from highlevel.layers.reshaping import *  # noqa: F401,F403
 from highlevel.layers.rnn_cells import *  # noqa: F401,F403
 from highlevel.layers.symbolic import Input, InputLayer, KerasTensor
 from highlevel.layers.time_distributed import *  # noqa: F401,F403
+from highlevel.layers.text import *  # noqa: F401,F403
 from highlevel.layers.upsampling import *  # noqa: F401,F403
 from highlevel.layers.wrappers import *  # noqa: F401,F403
 
@@ -52,4 +54,6 @@ __all__ = ["Activation", "ActivityRegularization", "Add", "AdditiveAttention", "
            "StackedRNNCells", "Subtract", "TimeDistributed", "UnitNormalization", "UpSampling1D",
            "UpSampling2D", "UpSampling3D", "Weight", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
            "call_context", "deserialize", "deserialize_layer", "get_layer_class", "register_layer",
-           "serialize", "serialize_layer"]
+           "serialize", "serialize_layer",
+           "Dot", "IntegerLookup", "StringLookup", "TextVectorization", "add", "average",
+           "concatenate", "dot", "maximum", "minimum", "multiply", "subtract"]

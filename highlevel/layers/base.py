@@ -34,6 +34,7 @@ from highlevel.layers.autocast import AutocastParam
 from highlevel.layers.variables import KerasVariable, NonTrainable, Weight, register_owner
 from highlevel.utils import global_state as _global_state
 from highlevel.utils import random as _random
+from highlevel.utils import serialization as _serialization
 
 __all__ = ["Layer", "Hyperparameter", "NonTrainable", "Weight", "KerasVariable", "call_context",
            "current_context", "next_rng_key", "sample_mask", "register_layer", "get_layer_class",
@@ -115,6 +116,16 @@ def next_rng_key() -> jax.Array:
     return _random.next_key()
 
 
+def _step_key():
+    """``next_rng_key()`` inside a keyed (or traced) forward pass, None outside: ``hl.random``'s draws
+    with ``seed=None`` or a ``SeedGenerator`` follow the step's key there."""
+    ctx = current_context()
+    return next_rng_key() if ctx is not None and (ctx.rng is not None or ctx.traced) else None
+
+
+_random.set_step_key_source(_step_key)
+
+
 def keep_mask(key, rate, shape) -> jax.Array:
     """A boolean mask of ``shape``, each entry True with probability ``1 - rate`` (to 1/65536).
 
@@ -189,19 +200,23 @@ def layer_classes() -> dict[str, type]:
 
 def get_layer_class(name: str) -> type:
     if name not in _LAYER_CLASSES:
+        found = _serialization.lookup_serializable(name)   # registered, or lent by custom_object_scope
+        if isinstance(found, type) and issubclass(found, Layer):
+            return found
         raise ValueError(f"Unknown layer {name!r}. Known layers: {', '.join(sorted(_LAYER_CLASSES))}. "
-                         "Register a custom layer with hl.layers.register_layer.")
+                         "Register a custom layer with @hl.saving.register_keras_serializable() (or "
+                         "hl.layers.register_layer) before loading, or pass custom_objects={...}.")
     return _LAYER_CLASSES[name]
 
 
 def serialize_layer(layer: "Layer") -> dict[str, Any]:
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    return _serialization.class_config(layer)
 
 
 def deserialize_layer(config: dict[str, Any]) -> "Layer":
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"A layer config must be a dict with 'class_name' and 'config', got {config!r}.")
-    cls = get_layer_class(config["class_name"])
+    cls = get_layer_class(config.get("registered_name") or config["class_name"])
     return cls.from_config(dict(config.get("config", {})))
 
 

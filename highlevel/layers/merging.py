@@ -1,14 +1,19 @@
-"""Merging layers: combine a list of inputs elementwise or by concatenation."""
+"""Merging layers: combine a list of inputs elementwise, by concatenation or by a dot product; and
+Keras's functional forms ``add``, ``subtract``, ``multiply``, ``average``, ``maximum``, ``minimum``,
+``concatenate`` and ``dot`` (each makes the layer and calls it on the inputs)."""
 
 from __future__ import annotations
 
 import functools
 
+import jax
 import jax.numpy as jnp
 
+from highlevel import ops as _ops
 from highlevel.layers.base import Layer, format_shape, register_layer
 
-__all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"]
+__all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add", "subtract",
+           "multiply", "average", "maximum", "minimum", "concatenate", "dot"]
 
 
 def _describe(shapes) -> str:
@@ -236,3 +241,181 @@ class Concatenate(Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
+
+
+@register_layer
+class Dot(Layer):
+    """The dot product of two inputs along ``axes``, sample by sample (Keras's ``Dot``, ``batch_dot``).
+
+    For ``(batch, n)`` inputs the result is ``(batch, 1)``; for ``(batch, n, d)`` and
+    ``(batch, m, d)`` with ``axes=2`` it is ``(batch, n, m)``: the contracted axes go, the
+    others of the first input then of the second remain.
+
+    Args:
+      axes: The axis to contract in both inputs, or ``(axis_of_first, axis_of_second)``;
+        never the batch axis 0. Negative values count from the end.
+      normalize: Whether to L2-normalize both inputs along the contracted axes first (the
+        result is then the cosine similarity).
+
+    >>> import highlevel as hl, numpy as np
+    >>> a, b = np.array([[1.0, 2.0]], "float32"), np.array([[3.0, 4.0]], "float32")
+    >>> hl.layers.Dot(axes=1)([a, b]).tolist()
+    [[11.0]]
+    """
+
+    def __init__(self, axes, normalize: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axes, (list, tuple)):
+            if len(axes) != 2 or not all(isinstance(a, int) for a in axes):
+                raise ValueError(f"Dot layer: axes must be an int or two ints, got axes={axes!r}.")
+            axes = tuple(int(a) for a in axes)
+        elif not isinstance(axes, int):
+            raise TypeError(f"Dot layer: axes must be an int or a pair of ints, got {type(axes).__name__}.")
+        self.axes = axes
+        self.normalize = bool(normalize)
+
+    def _resolved(self, shapes) -> tuple[int, int]:
+        if not isinstance(shapes, (list, tuple)) or len(shapes) != 2 or not all(isinstance(s, (list, tuple))
+                                                                                for s in shapes):
+            raise ValueError(f"Dot layer '{self.name}' takes a list of exactly 2 inputs, e.g. Dot(axes=1)([x1, x2]); "
+                             f"got inputs of shape {shapes}.")
+        pair = (self.axes, self.axes) if isinstance(self.axes, int) else self.axes
+        axes = tuple(a % len(s) for a, s in zip(pair, shapes))
+        if 0 in axes:
+            raise ValueError(f"Dot layer '{self.name}' cannot contract the batch axis 0 (axes={self.axes}); choose "
+                             "an axis of the samples.")
+        d1, d2 = shapes[0][axes[0]], shapes[1][axes[1]]
+        if d1 is not None and d2 is not None and d1 != d2:
+            raise ValueError(f"Dot layer '{self.name}' got inputs of shapes {_describe(shapes)} whose contracted axes "
+                             f"{axes} have sizes {d1} and {d2}; they must be equal.")
+        return axes
+
+    def build(self, input_shape):
+        self._resolved(input_shape)
+
+    def call(self, inputs):
+        x1, x2 = inputs
+        a1, a2 = self._resolved(_shapes_of(inputs))
+        if self.normalize:
+            x1, x2 = _ops.normalize(x1, axis=a1), _ops.normalize(x2, axis=a2)
+        out = jax.vmap(lambda u, v: jnp.tensordot(u, v, axes=(a1 - 1, a2 - 1)))(x1, x2)
+        return out[:, None] if out.ndim == 1 else out
+
+    def get_config(self):
+        axes = list(self.axes) if isinstance(self.axes, tuple) else self.axes
+        return {**super().get_config(), "axes": axes, "normalize": self.normalize}
+
+
+def add(inputs, **kwargs):
+    """``Add()(inputs)``: the elementwise sum of a list of inputs (Keras's functional form).
+
+    Args:
+        inputs: A list of tensors (symbolic ``hl.Input`` tensors or arrays).
+        **kwargs: ``Add``'s arguments (``name``...).
+
+    >>> import highlevel as hl
+    >>> x1, x2 = hl.Input((3,)), hl.Input((3,))
+    >>> hl.layers.add([x1, x2]).shape
+    (None, 3)
+    """
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs, **kwargs):
+    """``Subtract()(inputs)``: the first of two inputs minus the second.
+
+    Args:
+        inputs: A list of two tensors.
+        **kwargs: ``Subtract``'s arguments.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.subtract([np.ones((1, 2), "float32"), np.ones((1, 2), "float32")]).tolist()
+    [[0.0, 0.0]]
+    """
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    """``Multiply()(inputs)``: the elementwise product of a list of inputs.
+
+    Args:
+        inputs: A list of tensors.
+        **kwargs: ``Multiply``'s arguments.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.multiply([np.full((1, 2), 2.0, "float32"), np.full((1, 2), 3.0, "float32")]).tolist()
+    [[6.0, 6.0]]
+    """
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    """``Average()(inputs)``: the elementwise mean of a list of inputs.
+
+    Args:
+        inputs: A list of tensors.
+        **kwargs: ``Average``'s arguments.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.average([np.zeros((1, 2), "float32"), np.ones((1, 2), "float32")]).tolist()
+    [[0.5, 0.5]]
+    """
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    """``Maximum()(inputs)``: the elementwise maximum of a list of inputs.
+
+    Args:
+        inputs: A list of tensors.
+        **kwargs: ``Maximum``'s arguments.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.maximum([np.zeros((1, 2), "float32"), np.ones((1, 2), "float32")]).tolist()
+    [[1.0, 1.0]]
+    """
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    """``Minimum()(inputs)``: the elementwise minimum of a list of inputs.
+
+    Args:
+        inputs: A list of tensors.
+        **kwargs: ``Minimum``'s arguments.
+
+    >>> import highlevel as hl, numpy as np
+    >>> hl.layers.minimum([np.zeros((1, 2), "float32"), np.ones((1, 2), "float32")]).tolist()
+    [[0.0, 0.0]]
+    """
+    return Minimum(**kwargs)(inputs)
+
+
+def concatenate(inputs, axis: int = -1, **kwargs):
+    """``Concatenate(axis)(inputs)``: a list of inputs joined along ``axis``.
+
+    Args:
+        inputs: A list of tensors.
+        axis: The axis to join along.
+        **kwargs: ``Concatenate``'s other arguments.
+
+    >>> import highlevel as hl
+    >>> hl.layers.concatenate([hl.Input((3,)), hl.Input((5,))]).shape
+    (None, 8)
+    """
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs, axes=-1, **kwargs):
+    """``Dot(axes)(inputs)``: the dot product of two inputs along ``axes``, sample by sample.
+
+    Args:
+        inputs: A list of two tensors.
+        axes: The axis (or pair of axes) to contract.
+        **kwargs: ``Dot``'s other arguments (``normalize``, ``name``).
+
+    >>> import highlevel as hl
+    >>> hl.layers.dot([hl.Input((4, 3)), hl.Input((5, 3))], axes=2).shape
+    (None, 4, 5)
+    """
+    return Dot(axes=axes, **kwargs)(inputs)

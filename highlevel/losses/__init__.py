@@ -23,6 +23,7 @@ from highlevel.losses.probabilistic_losses import (
     BinaryCrossentropy, CategoricalCrossentropy, KLDivergence, Poisson,
     SparseCategoricalCrossentropy, binary_crossentropy, categorical_crossentropy, kl_divergence,
     poisson, sparse_categorical_crossentropy)
+from highlevel.utils.serialization import class_config, lookup_serializable, resolve_class
 from highlevel.losses.regression_losses import (  # noqa: F401
     MAE, MAPE, MSE, MSLE, CosineSimilarity, Huber, LogCosh, MeanAbsoluteError,
     MeanAbsolutePercentageError, MeanSquaredError, MeanSquaredLogarithmicError,
@@ -115,6 +116,9 @@ def get(identifier) -> Loss:
             return _NAMES[identifier](name=identifier)
         if identifier in _CLASSES and identifier != "LossFunctionWrapper":
             return _CLASSES[identifier]()
+        found = lookup_serializable(identifier)   # a user's registered (or lent) loss
+        if found is not None:
+            return get(found)
         raise ValueError(f"Unknown loss {identifier!r}. Known losses: {_known()}; or pass a "
                          "hl.losses.Loss or a function fn(y_true, y_pred) -> per-sample losses.")
     if isinstance(identifier, dict):
@@ -144,7 +148,7 @@ def serialize(loss: Loss) -> dict[str, Any]:
     """
     if not isinstance(loss, Loss):
         loss = get(loss)
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    return class_config(loss)
 
 
 def deserialize(config: dict[str, Any]) -> Loss:
@@ -162,8 +166,5 @@ def deserialize(config: dict[str, Any]) -> Loss:
     """
     if "class_name" not in config:
         raise ValueError(f"A loss config needs a 'class_name' key, got {config!r}.")
-    name = config["class_name"]
-    cls = _CLASSES.get(name) or _NAMES.get(name)
-    if cls is None:
-        raise ValueError(f"Unknown loss class {name!r} in config. Known losses: {_known()}.")
+    cls = resolve_class(config, {**_NAMES, **_CLASSES}, "loss", _known())
     return cls.from_config(config.get("config", {}))

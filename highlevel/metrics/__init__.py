@@ -18,23 +18,34 @@ import inspect
 from typing import Any
 
 from highlevel import losses as _losses
+from highlevel.utils.serialization import class_config, lookup_serializable, resolve_class
 from highlevel.metrics.accuracy_metrics import (
     Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
     SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy, _AutoAccuracy, _resolve_accuracy,
     accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
     sparse_top_k_categorical_accuracy, top_k_categorical_accuracy)
-from highlevel.metrics.base import Mean, MeanMetricWrapper, Metric
-from highlevel.metrics.confusion_metrics import AUC, Precision, Recall
-from highlevel.metrics.probabilistic_metrics import (BinaryCrossentropy, CategoricalCrossentropy,
-                                                     SparseCategoricalCrossentropy)
-from highlevel.metrics.regression_metrics import (MeanAbsoluteError, MeanSquaredError,
-                                                  RootMeanSquaredError)
+from highlevel.metrics.base import (Mean, MeanMetricWrapper, Metric, MetricVariable, Sum, result_logs,
+                                    update_in_step)
+from highlevel.metrics.confusion_metrics import (AUC, FalseNegatives, FalsePositives, Precision, Recall,
+                                                 TrueNegatives, TruePositives)
+from highlevel.metrics.f_score_metrics import F1Score, FBetaScore
+from highlevel.metrics.hinge_metrics import CategoricalHinge, Hinge, SquaredHinge
+from highlevel.metrics.iou_metrics import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
+from highlevel.metrics.probabilistic_metrics import (BinaryCrossentropy, CategoricalCrossentropy, KLDivergence,
+                                                     Poisson, SparseCategoricalCrossentropy)
+from highlevel.metrics.regression_metrics import (CosineSimilarity, LogCoshError, MeanAbsoluteError,
+                                                  MeanAbsolutePercentageError, MeanSquaredError,
+                                                  MeanSquaredLogarithmicError, R2Score, RootMeanSquaredError)
 
 __all__ = [
-    "Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
-    "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
-    "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError", "BinaryCrossentropy",
-    "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "AUC", "Precision", "Recall",
+    "Metric", "MetricVariable", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
+    "CategoricalAccuracy", "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
+    "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError", "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError", "LogCoshError", "CosineSimilarity", "R2Score", "BinaryCrossentropy",
+    "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "KLDivergence", "Poisson", "Hinge",
+    "SquaredHinge", "CategoricalHinge", "AUC", "Precision", "Recall", "TruePositives", "FalsePositives",
+    "TrueNegatives", "FalseNegatives", "F1Score", "FBetaScore", "IoU", "MeanIoU", "BinaryIoU", "OneHotIoU",
+    "OneHotMeanIoU", "update_in_step", "result_logs",
     "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
     "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "get", "serialize",
     "deserialize",
@@ -54,13 +65,22 @@ def _snake(name: str) -> str:
 
 
 _CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
-    Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+    Mean, Sum, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
     TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError,
-    MeanAbsoluteError, RootMeanSquaredError, BinaryCrossentropy, CategoricalCrossentropy,
-    SparseCategoricalCrossentropy, AUC, Precision, Recall)}
+    MeanAbsoluteError, RootMeanSquaredError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
+    LogCoshError, CosineSimilarity, R2Score, BinaryCrossentropy, CategoricalCrossentropy,
+    SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge, AUC, Precision,
+    Recall, TruePositives, FalsePositives, TrueNegatives, FalseNegatives, F1Score, FBetaScore, IoU, MeanIoU,
+    BinaryIoU, OneHotIoU, OneHotMeanIoU)}
+# Keras's string names: each class in snake case (``io_u``, ``f_beta_score``, as Keras's
+# ALL_OBJECTS_DICT) and its short aliases. Metrics that need arguments (IoU's num_classes)
+# are named by string only to fail with Python's own missing-argument message.
 _NAMES: dict[str, type] = {_snake(name): cls for name, cls in _CLASSES.items()}
 _NAMES.update({"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError,
-               "MAE": MeanAbsoluteError, "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy})
+               "MAE": MeanAbsoluteError, "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy,
+               "mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError,
+               "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError,
+               "logcosh": LogCoshError, "kld": KLDivergence, "KLD": KLDivergence})
 _CLASSES.update({"MeanMetricWrapper": MeanMetricWrapper, "AutoAccuracy": _AutoAccuracy})
 
 
@@ -109,6 +129,10 @@ def get(identifier, loss=None, output_shape=None, target_shape=None) -> Metric:
         if identifier.lower() in ("accuracy", "acc"):
             return _resolve_accuracy(identifier, loss, output_shape, target_shape)
         cls = _NAMES.get(identifier) or _CLASSES.get(identifier)
+        if cls is None:
+            found = lookup_serializable(identifier)   # a user's registered (or lent) metric
+            if found is not None:
+                return get(found, loss, output_shape, target_shape)
         if cls is None or cls in (MeanMetricWrapper, _AutoAccuracy):
             raise ValueError(f"Unknown metric {identifier!r}. Known metrics: {_known()}; or pass "
                              "a hl.metrics.Metric or a function fn(y_true, y_pred) -> "
@@ -141,8 +165,10 @@ def serialize(metric: Metric) -> dict[str, Any]:
     """
     if not isinstance(metric, Metric):
         metric = get(metric)
-    name = "AutoAccuracy" if isinstance(metric, _AutoAccuracy) else type(metric).__name__
-    return {"class_name": name, "config": metric.get_config()}
+    config = class_config(metric)
+    if isinstance(metric, _AutoAccuracy):
+        config["class_name"] = "AutoAccuracy"
+    return config
 
 
 def deserialize(config: dict[str, Any]) -> Metric:
@@ -160,8 +186,5 @@ def deserialize(config: dict[str, Any]) -> Metric:
     """
     if "class_name" not in config:
         raise ValueError(f"A metric config needs a 'class_name' key, got {config!r}.")
-    name = config["class_name"]
-    cls = _CLASSES.get(name) or _NAMES.get(name)
-    if cls is None:
-        raise ValueError(f"Unknown metric class {name!r} in config. Known metrics: {_known()}.")
+    cls = resolve_class(config, {**_NAMES, **_CLASSES}, "metric", _known())
     return cls.from_config(config.get("config", {}))

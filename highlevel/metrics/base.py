@@ -7,6 +7,8 @@ check per-sample weights (``_weights``) and divide on the host without NaN
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any, Callable
 
 import jax
@@ -14,8 +16,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from highlevel import losses as _losses
+from highlevel.metrics.variable import MetricVariable, bind
 
-__all__ = ["Metric", "Mean", "MeanMetricWrapper"]
+__all__ = ["Metric", "MetricVariable", "Mean", "Sum", "MeanMetricWrapper", "update_in_step", "result_logs"]
 
 _squeeze_or_expand = _losses.squeeze_or_expand_to_same_rank
 
@@ -76,30 +79,82 @@ def _broadcast_weight(w, shape):
 
 # Metric objects ------------------------------------------------------------------------
 
-class Metric:
-    """Abstract base of the metrics: a pure ``init``/``update`` state and a host ``result``.
+def _definer(cls: type, attr: str) -> type | None:
+    for klass in cls.__mro__:
+        if attr in vars(klass):
+            return klass
+    return None
 
-    The protocol is ``init() -> state``, ``update(state, y_true, y_pred, sample_weight) -> state``
-    and ``result(state) -> float``. ``init`` and ``update`` are pure ``jax.numpy``
-    (``update`` is meant to run inside a jitted step); ``result`` takes the state as NumPy
-    arrays (``jax.device_get(state)``) and computes on the host. ``direction`` is ``"up"``
-    when larger is better, ``"down"`` when smaller is, ``None`` when unknown (for
+
+def _snake_case(name: str) -> str:
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def _wrap_result(result):
+    """``result`` made to serve both protocols: ``result()`` (Keras, eager) and ``result(state)`` (the trainer)."""
+
+    @functools.wraps(result)
+    def wrapper(self, *args, **kwargs):
+        if type(self).stateful:
+            if not args and "state" not in kwargs:
+                return result(self)
+            state = args[0] if args else kwargs["state"]
+            with bind(self.variables, jax.tree_util.tree_leaves(state)):
+                return result(self)
+        if not args and "state" not in kwargs:
+            return result(self, self._eager_state())
+        return result(self, *args, **kwargs)
+
+    wrapper.wraps_result = True
+    return wrapper
+
+
+class Metric:
+    """Base of the metrics: Keras 3's stateful API, run on the device as pure functions of a state.
+
+    Two ways to write a metric, both accumulating inside the compiled step:
+
+    * **Keras 3's**: create variables in ``__init__`` with ``self.add_variable(shape,
+      initializer, dtype=None, aggregation="sum", name=None)``, change them in
+      ``update_state(y_true, y_pred, sample_weight=None)`` with ``assign``/``assign_add``,
+      and compute ``result()`` from them (``reset_state()`` zeroes them by default). In a
+      compiled step highlevel binds the variables to arrays of the train state, calls
+      ``update_state`` and reads the new values back; ``result`` runs on the host at epoch
+      end (or when a log is shown). A last partial batch is padded: its padding rows never
+      reach ``update_state`` (that batch is fed row by row, real rows only).
+    * **highlevel's pure protocol**: ``init() -> state``, ``update(state, y_true, y_pred,
+      sample_weight) -> state`` (pure ``jax.numpy``) and ``result(state) -> float`` (NumPy
+      state, on the host).
+
+    Either way the object also works eagerly as in Keras: ``update_state``, ``result()``,
+    ``reset_state()``, ``variables`` and ``metric(y_true, y_pred)``. ``direction`` is
+    ``"up"`` when larger is better, ``"down"`` when smaller is, ``None`` when unknown (for
     ``mode="auto"`` callbacks).
 
     Args:
-        name: The name in logs and configs (default: the class's ``default_name``).
+        name: The name in logs and configs (default: the class's ``default_name``, or its
+            name in snake case for a subclass that sets none).
+        dtype: The dtype of the variables ``add_variable`` makes by default (float32).
 
     >>> import highlevel as hl, jax.numpy as jnp
-    >>> class Count(hl.metrics.Metric):
-    ...     def init(self):
-    ...         return {"n": jnp.zeros(())}
-    ...     def update(self, state, y_true, y_pred, sample_weight=None):
-    ...         return {"n": state["n"] + len(y_true)}
-    ...     def result(self, state):
-    ...         return float(state["n"])
-    >>> m = Count("count")
-    >>> m.result(m.update(m.init(), jnp.zeros(3), jnp.zeros(3)))
-    3.0
+    >>> class PositiveCount(hl.metrics.Metric):
+    ...     def __init__(self, name="positive_count", **kwargs):
+    ...         super().__init__(name=name, **kwargs)
+    ...         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+    ...     def update_state(self, y_true, y_pred, sample_weight=None):
+    ...         positive = (y_pred > 0).astype("float32")
+    ...         if sample_weight is not None:
+    ...             positive = positive * jnp.reshape(sample_weight, positive.shape)
+    ...         self.count.assign_add(jnp.sum(positive))
+    ...     def result(self):
+    ...         return self.count.value
+    >>> m = PositiveCount()
+    >>> m.update_state(jnp.zeros(3), jnp.array([1.0, -1.0, 2.0]))
+    >>> float(m.result())
+    2.0
+    >>> m.reset_state(); float(m.result())
+    0.0
     """
 
     default_name = "metric"
@@ -107,20 +162,158 @@ class Metric:
     #: Whether ``update`` accepts a ``sample_weight`` with a weight per timestep (the batch's
     #: weights times an output's Keras mask); others get the per-sample weights only, as in Keras.
     supports_masking: bool = False
+    #: True for a subclass written the Keras way (it overrides ``update_state``, not ``update``).
+    stateful = False
+    #: Set by ``compile``: True for a metric of ``weighted_metrics`` (its updates get the sample weights).
+    sample_weighted = False
 
-    def __init__(self, name: str | None = None):
-        self.name = name or self.default_name
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        state_owner, update_owner = _definer(cls, "update_state"), _definer(cls, "update")
+        cls.stateful = state_owner is not Metric and (
+            update_owner is Metric or cls.__mro__.index(state_owner) < cls.__mro__.index(update_owner))
+        if "result" in vars(cls) and not getattr(vars(cls)["result"], "wraps_result", False):
+            cls.result = _wrap_result(vars(cls)["result"])
 
-    def init(self) -> dict[str, jax.Array]:
-        raise NotImplementedError
+    def __init__(self, name: str | None = None, dtype: str | None = None):
+        if name is None:
+            name = self.default_name if _definer(type(self), "default_name") is not Metric \
+                else _snake_case(type(self).__name__)
+        self.name = name
+        self._dtype = str(jnp.dtype(dtype or "float32"))
+        self._variables: list[MetricVariable] = []
+        self._eager = None
+
+    # -- Keras's variables --------------------------------------------------------------
+
+    @property
+    def dtype(self) -> str:
+        """The default dtype of the metric's variables."""
+        return self._dtype
+
+    def add_variable(self, shape, initializer, dtype=None, aggregation: str = "sum",
+                     name: str | None = None) -> MetricVariable:
+        """Creates a state variable (Keras 3's signature); keep it as an attribute.
+
+        Args:
+            shape: The variable's shape (``()`` for a scalar).
+            initializer: A Keras initializer name or object (``"zeros"``).
+            dtype: Its dtype (default: the metric's).
+            aggregation: Keras's replica aggregation, kept for reference.
+            name: Its name.
+        """
+        if not hasattr(self, "_variables"):
+            raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__(name=name, **kwargs) "
+                               "before add_variable().")
+        from highlevel import initializers
+        from highlevel.utils import random as _random
+        init = initializers.get(initializer if initializer is not None else "zeros")
+        shape = tuple(int(d) for d in (shape if isinstance(shape, (tuple, list)) else (shape,)))
+        value = init(_random.next_key(), shape, jnp.dtype(dtype or self._dtype))
+        var = MetricVariable(jax.device_put(np.asarray(value)), name=name, aggregation=aggregation)
+        self._variables.append(var)
+        return var
+
+    def add_weight(self, shape=(), initializer=None, dtype=None, name: str | None = None) -> MetricVariable:
+        """Keras's older name of :meth:`add_variable`.
+
+        Args:
+            shape: The variable's shape.
+            initializer: An initializer (zeros by default).
+            dtype: Its dtype.
+            name: Its name.
+        """
+        return self.add_variable(shape, initializer, dtype=dtype, name=name)
+
+    @property
+    def variables(self) -> list[MetricVariable]:
+        """The state variables: its own, then those of metrics it holds as attributes (Keras's order).
+
+        For a metric written with the pure protocol, views of its eager state's arrays."""
+        if not type(self).stateful:
+            state = self._eager_state()
+            leaves = jax.tree_util.tree_leaves_with_path(state)
+            return [MetricVariable(v, name=jax.tree_util.keystr(p).strip("[]'\"")) for p, v in leaves]
+        out = list(getattr(self, "_variables", []))
+        for value in vars(self).values():
+            inner = value if isinstance(value, (list, tuple)) else [value]
+            for item in inner:
+                if isinstance(item, Metric) and item is not self:
+                    out.extend(item.variables)
+        return out
+
+    # -- Keras's stateful API ----------------------------------------------------------------
+
+    def _eager_state(self):
+        if self._eager is None:
+            self._eager = self.init()
+        return self._eager
+
+    def update_state(self, *args, **kwargs) -> None:
+        """Accumulates a batch into the metric's state (eagerly; ``fit`` does it inside the step).
+
+        Args:
+            *args: ``y_true, y_pred`` (or the values, for ``Mean``/``Sum``).
+            **kwargs: ``sample_weight`` and any argument of ``update``.
+        """
+        if type(self).stateful:
+            raise NotImplementedError(f"{type(self).__name__} must define update_state().")
+        self._eager = self.update(self._eager_state(), *args, **kwargs)
+
+    def reset_state(self) -> None:
+        """Resets the state: every variable to zeros (Keras's default), or a fresh ``init()``."""
+        if type(self).stateful:
+            for var in self.variables:
+                var.assign(jnp.zeros(var.shape, var.dtype))
+        else:
+            self._eager = None
+
+    def __call__(self, *args, **kwargs):
+        """``update_state(*args, **kwargs)``, then the ``result()`` so far (as Keras's ``Metric.__call__``)."""
+        self.update_state(*args, **kwargs)
+        return self.result()
+
+    def stateless_update_state(self, metric_variables, *args, **kwargs) -> list:
+        """Keras's functional form: the variables' values after ``update_state``, given their values before."""
+        return list(self.update(tuple(metric_variables), *args, **kwargs))
+
+    def stateless_result(self, metric_variables):
+        """Keras's functional form of ``result()`` for the given variable values."""
+        return self.result(tuple(metric_variables))
+
+    # -- the pure protocol (what the compiled step runs) ---------------------------------------
+
+    def init(self):
+        """A fresh state: for a Keras-style metric, its variables' values after ``reset_state()``."""
+        if not type(self).stateful:
+            raise NotImplementedError(f"{type(self).__name__} must define init() (or update_state(), Keras's way).")
+        variables = self.variables
+        with bind(variables, [v.value for v in variables]) as new:
+            self.reset_state()
+        return tuple(new)
 
     def update(self, state, y_true, y_pred, sample_weight=None):
+        """The state after one batch: for a Keras-style metric, ``update_state`` run on bound variables."""
+        if not type(self).stateful:
+            raise NotImplementedError(f"{type(self).__name__} must define update() (or update_state(), Keras's way).")
+        with bind(self.variables, jax.tree_util.tree_leaves(state)) as new:
+            self.update_state(y_true, y_pred, sample_weight=sample_weight)
+        return tuple(new)
+
+    def result(self, state=None) -> float:
         raise NotImplementedError
 
-    def result(self, state) -> float:
-        raise NotImplementedError
+    def build(self, output_shape) -> None:
+        """Called by ``compile`` with the model output's shape (batch None) before ``init()``.
+
+        Metrics whose state depends on the number of classes (``F1Score``, ``R2Score``) size it
+        here, as Keras's do on their first batch; the default does nothing.
+        """
 
     def get_config(self) -> dict[str, Any]:
+        """The metric's constructor arguments (Keras's ``name`` and ``dtype`` by default)."""
+        if type(self).stateful:
+            return {"name": self.name, "dtype": self._dtype}
         return {"name": self.name}
 
     @classmethod
@@ -141,13 +334,20 @@ class Mean(Metric):
 
     Args:
         name: The name in logs and configs (default ``"mean"``).
+        dtype: Accepted for Keras compatibility (the mean is float32).
 
     >>> m = Mean("loss")
     >>> m.result(m.update(m.init(), jnp.array([1.0, 3.0, 5.0]), jnp.array([1.0, 1.0, 0.0])))
     2.0
+    >>> m.update_state(jnp.array([1.0, 3.0]))   # Keras's eager form
+    >>> m.result()
+    2.0
     """
 
     default_name = "mean"
+
+    def __init__(self, name: str | None = None, dtype: str | None = None):
+        super().__init__(name, dtype)
 
     def init(self):
         return _mean_init()
@@ -157,6 +357,93 @@ class Mean(Metric):
 
     def result(self, state) -> float:
         return _mean_result(state)
+
+
+class Sum(Metric):
+    """The (weighted) sum of values: ``update(state, values, sample_weight=None)``.
+
+    As Keras's ``Sum``: ``[B, ...]`` values are summed over their trailing axes, weighted
+    by ``[B]`` weights, and added up.
+
+    Args:
+        name: The name in logs and configs (default ``"sum"``).
+        dtype: Accepted for Keras compatibility (the sum is float32).
+
+    >>> import highlevel as hl
+    >>> m = hl.metrics.Sum()
+    >>> m.update_state(jnp.array([1.0, 3.0, 5.0, 7.0]), sample_weight=jnp.array([1.0, 1.0, 0.0, 0.0]))
+    >>> m.result()
+    4.0
+    """
+
+    default_name = "sum"
+
+    def __init__(self, name: str | None = None, dtype: str | None = None):
+        super().__init__(name, dtype)
+
+    def init(self):
+        return {"total": jnp.zeros((), jnp.float32)}
+
+    def update(self, state, values, sample_weight=None):
+        values = jnp.asarray(values, jnp.float32)
+        if values.ndim == 0:
+            values = values[None]
+        if values.ndim > 1:
+            values = jnp.sum(values, axis=tuple(range(1, values.ndim)))
+        w = _weights(sample_weight, values.shape[0])
+        return {"total": state["total"] + jnp.sum(jnp.where(w != 0, values * w, 0.0))}
+
+    def result(self, state) -> float:
+        return float(np.asarray(state["total"]))
+
+
+def result_logs(name: str, value) -> dict[str, float]:
+    """A metric's result as log entries: ``{name: float}``, or one entry per component of a vector
+    result (``f1_score_0``, ``f1_score_1``...), so that every logged value is a float."""
+    arr = np.asarray(value, np.float64)
+    if arr.ndim == 0:
+        return {name: float(arr)}
+    return {f"{name}_{i}": float(v) for i, v in enumerate(arr.reshape(-1))}
+
+
+def update_in_step(metric: Metric, state, y_true, y_pred, sample_weight, mask):
+    """One batch into a metric's state inside the compiled step, as Keras feeds its metrics.
+
+    ``mask`` marks the real rows (padding of a last partial batch is 0) and
+    ``sample_weight`` is the sample times class weight, already zero on padding. A metric
+    of ``compile(metrics=...)`` is not weighted (Keras's rule): it sees the mask as its
+    weights; one of ``compile(weighted_metrics=...)`` (``metric.sample_weighted``) sees the
+    weights. A Keras-style metric (``stateful``) gets exactly Keras's call: a full batch
+    calls ``update_state(y_true, y_pred, sample_weight=None)`` (or the weights, for a
+    weighted metric given weights), and a padded batch is fed row by row, real rows only,
+    so that a metric ignoring ``sample_weight`` still never counts padding.
+    """
+    weighted = getattr(metric, "sample_weighted", False)
+    if not type(metric).stateful:
+        return metric.update(state, y_true, y_pred, sample_weight if weighted else mask)
+    state = tuple(state)
+    mask = jnp.asarray(mask)
+
+    def plain(st):
+        return metric.update(st, y_true, y_pred, None)
+
+    def with_weights(st):
+        return metric.update(st, y_true, y_pred, sample_weight)
+
+    def rowwise(st):
+        def body(carry, row):
+            yt, yp, w, m = row
+            new = metric.update(carry, yt[None], yp[None], w[None] if weighted else None)
+            return tuple(jnp.where(m > 0, n, c) for n, c in zip(new, carry)), None
+
+        out, _ = jax.lax.scan(body, st, (y_true, y_pred, sample_weight, mask))
+        return out
+
+    full = jnp.all(mask > 0)
+    if not weighted:
+        return jax.lax.cond(full, plain, rowwise, state)
+    index = jnp.where(full, jnp.where(jnp.all(sample_weight == mask), 0, 1), 2)
+    return jax.lax.switch(index, (plain, with_weights, rowwise), state)
 
 
 class _MeanOf(Metric):
@@ -184,6 +471,7 @@ class MeanMetricWrapper(_MeanOf):
     Args:
         fn: The per-sample function (or a ``hl.losses.Loss``, whose ``call`` is used).
         name: The name in logs and configs (default: ``fn.__name__``).
+        dtype: Accepted for Keras compatibility (the mean is float32).
         **kwargs: Keyword arguments passed to ``fn`` on every call and kept in the config.
 
     >>> import highlevel as hl, jax.numpy as jnp
@@ -192,8 +480,8 @@ class MeanMetricWrapper(_MeanOf):
     1.5
     """
 
-    def __init__(self, fn: Callable, name: str | None = None, **kwargs):
-        super().__init__(name or getattr(fn, "__name__", "metric"))
+    def __init__(self, fn: Callable, name: str | None = None, dtype: str | None = None, **kwargs):
+        super().__init__(name or getattr(fn, "__name__", "metric"), dtype)
         self.fn = fn
         self.fn_kwargs = kwargs
         if isinstance(fn, _losses.Loss) or _losses.is_loss_function(fn):

@@ -1,4 +1,4 @@
-"""Confusion-matrix metrics: Precision, Recall and AUC (ROC and PR), counted on the device."""
+"""Confusion-matrix metrics: Precision, Recall, AUC (ROC and PR) and the four counts, on the device."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from highlevel import losses as _losses
 from highlevel.metrics.base import (Metric, _broadcast_weight, _divide_no_nan,
                                     _squeeze_or_expand, _weights)
 
-__all__ = ["Precision", "Recall", "AUC"]
+__all__ = ["Precision", "Recall", "AUC", "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives"]
 
 
 _NEG_INF = -1e10  # Keras's stand-in for "not in the top k"
@@ -236,3 +236,110 @@ def _interpolate_pr_auc(tp, fp, fn):
     log_ratio = np.log(np.where(ratio > 0, ratio, 1.0))
     return np.sum(_divide_no_nan(slope * (dtp + intercept * log_ratio),
                                  np.maximum(tp[1:] + fn[1:], 0)))
+
+
+class _ConfusionCount(Metric):
+    """Abstract: the weighted count of one cell of the binary confusion matrix at each threshold."""
+
+    _cell: tuple[bool, bool]   # (label positive, predicted positive)
+
+    def __init__(self, thresholds=None, name: str | None = None, dtype: str | None = None):
+        super().__init__(name, dtype)
+        values = [0.5] if thresholds is None else (list(thresholds) if isinstance(thresholds, (list, tuple))
+                                                     else [thresholds])
+        if not values or any(not 0.0 <= float(t) <= 1.0 for t in values):
+            raise ValueError(f"{type(self).__name__}: thresholds must be in [0, 1], got {thresholds!r}.")
+        self.thresholds = thresholds
+        self._values = [float(t) for t in values]
+
+    def init(self):
+        return {"count": jnp.zeros((len(self._values),), jnp.float32)}
+
+    def update(self, state, y_true, y_pred, sample_weight=None):
+        y_true, y_pred, w = _confusion_inputs(y_true, y_pred, sample_weight)
+        label_pos = (y_true != 0)[None]
+        pred_pos = y_pred[None] > jnp.asarray(self._values, jnp.float32).reshape((-1,) + (1,) * y_pred.ndim)
+        label_want, pred_want = self._cell
+        hit = (label_pos == label_want) & (pred_pos == pred_want)
+        counted = jnp.sum(jnp.where(hit, w[None], 0.0), axis=tuple(range(1, hit.ndim)))
+        return {"count": state["count"] + counted}
+
+    def result(self, state):
+        count = np.asarray(state["count"], np.float32)
+        return float(count[0]) if not isinstance(self.thresholds, (list, tuple)) else count
+
+    def get_config(self):
+        return {"name": self.name, "thresholds": self.thresholds}
+
+
+class TruePositives(_ConfusionCount):
+    """The weighted number of true positives (labels != 0 predicted above the threshold).
+
+    Args:
+        thresholds: A threshold in [0, 1] (0.5 by default) or a list of them (the result is then
+            one count per threshold).
+        name: The name in logs and configs (default ``"true_positives"``).
+        dtype: Accepted for Keras compatibility (float32).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.TruePositives()
+    >>> m.update_state(jnp.array([0, 1, 1, 1]), jnp.array([1.0, 0.0, 1.0, 1.0]))
+    >>> m.result()
+    2.0
+    """
+
+    default_name, direction, _cell = "true_positives", "up", (True, True)
+
+
+class FalsePositives(_ConfusionCount):
+    """The weighted number of false positives (labels 0 predicted above the threshold).
+
+    Args:
+        thresholds: A threshold in [0, 1] (0.5 by default) or a list of them.
+        name: The name in logs and configs (default ``"false_positives"``).
+        dtype: Accepted for Keras compatibility (float32).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.FalsePositives()
+    >>> m.update_state(jnp.array([0, 1, 0, 0]), jnp.array([0.0, 0.0, 1.0, 1.0]))
+    >>> m.result()
+    2.0
+    """
+
+    default_name, direction, _cell = "false_positives", "down", (False, True)
+
+
+class TrueNegatives(_ConfusionCount):
+    """The weighted number of true negatives (labels 0 predicted at or below the threshold).
+
+    Args:
+        thresholds: A threshold in [0, 1] (0.5 by default) or a list of them.
+        name: The name in logs and configs (default ``"true_negatives"``).
+        dtype: Accepted for Keras compatibility (float32).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.TrueNegatives()
+    >>> m.update_state(jnp.array([0, 1, 0, 0]), jnp.array([1.0, 1.0, 0.0, 0.0]))
+    >>> m.result()
+    2.0
+    """
+
+    default_name, direction, _cell = "true_negatives", "up", (False, False)
+
+
+class FalseNegatives(_ConfusionCount):
+    """The weighted number of false negatives (labels != 0 predicted at or below the threshold).
+
+    Args:
+        thresholds: A threshold in [0, 1] (0.5 by default) or a list of them.
+        name: The name in logs and configs (default ``"false_negatives"``).
+        dtype: Accepted for Keras compatibility (float32).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.FalseNegatives()
+    >>> m.update_state(jnp.array([0, 1, 1, 1]), jnp.array([0.1, 1.0, 0.0, 0.0]))
+    >>> m.result()
+    2.0
+    """
+
+    default_name, direction, _cell = "false_negatives", "down", (True, False)

@@ -1,4 +1,5 @@
-"""Probabilistic metrics: the mean binary, categorical and sparse categorical crossentropy."""
+"""Probabilistic metrics: the mean binary, categorical and sparse categorical crossentropy, KL
+divergence and Poisson loss."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import jax.numpy as jnp
 from highlevel import losses as _losses
 from highlevel.metrics.base import _MeanOf, _squeeze_or_expand
 
-__all__ = ["BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy"]
+__all__ = ["BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "KLDivergence",
+           "Poisson"]
 
 
 class BinaryCrossentropy(_MeanOf):
@@ -103,3 +105,49 @@ class SparseCategoricalCrossentropy(_MeanOf):
 
     def get_config(self):
         return {"name": self.name, "from_logits": self.from_logits}
+
+
+class KLDivergence(_MeanOf):
+    """Mean Kullback-Leibler divergence ``sum(y_true * log(y_true / y_pred))`` (both clipped to [eps, 1]).
+
+    Args:
+        name: The name in logs and configs (default ``"kl_divergence"``).
+        dtype: Accepted for Keras compatibility (float32).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.KLDivergence()
+    >>> m.update_state(jnp.array([[0.5, 0.5]]), jnp.array([[0.25, 0.75]]))
+    >>> round(m.result(), 4)
+    0.1438
+    """
+
+    default_name, direction = "kl_divergence", "down"
+
+    def __init__(self, name: str | None = None, dtype: str | None = None):
+        super().__init__(name, dtype)
+
+    def values(self, y_true, y_pred):
+        return _losses.kl_divergence(y_true, y_pred)
+
+
+class Poisson(_MeanOf):
+    """Mean Poisson loss ``y_pred - y_true * log(y_pred + eps)``.
+
+    Args:
+        name: The name in logs and configs (default ``"poisson"``).
+        dtype: Accepted for Keras compatibility (float32).
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.Poisson()
+    >>> m.update_state(jnp.array([[1.0]]), jnp.array([[1.0]]))
+    >>> round(m.result(), 4)
+    1.0
+    """
+
+    default_name, direction = "poisson", "down"
+
+    def __init__(self, name: str | None = None, dtype: str | None = None):
+        super().__init__(name, dtype)
+
+    def values(self, y_true, y_pred):
+        return _losses.poisson(y_true, y_pred)

@@ -457,8 +457,10 @@ class Model(Layer):
         return _functional.graph_config(self)
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Model":
-        inputs, outputs, name, trainable = _functional.graph_from_config(config)
+    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> "Model":
+        from highlevel.utils.serialization import custom_object_scope
+        with custom_object_scope(custom_objects):
+            inputs, outputs, name, trainable = _functional.graph_from_config(config)
         model = cls(inputs, outputs, name=name)
         if not trainable:  # else the layers keep the flags of their own configs
             model.trainable = False
@@ -481,7 +483,7 @@ class Model(Layer):
         return json.dumps(serialize_layer(self), **kwargs)
 
     def save(self, filepath, overwrite: bool = True) -> None:
-        """Saves architecture, weights, compile arguments and optimizer state to a directory."""
+        """Saves architecture, weights, compile arguments and optimizer state: a ``.keras`` file or a directory."""
         from highlevel.models.saving import save_model
         save_model(self, filepath, overwrite=overwrite)
 
@@ -508,7 +510,7 @@ class Model(Layer):
         otherwise any difference raises before a weight changes.
         """
         from highlevel.models import weight_files
-        from highlevel.models.saving import load_weights
+        from highlevel.models.saving import load_weights_directory
         path = str(filepath)
         foreign = getattr(self, "foreign_weights_loader", None)
         if weight_files.is_keras_h5(path) or (foreign is not None and path.endswith((".pth", ".pt", ".safetensors"))):
@@ -523,5 +525,5 @@ class Model(Layer):
             raise ValueError(f"{path} is a PyTorch state dict; its tensor names mean something only for the "
                              "architecture they came from, so it loads only into hl.applications models "
                              "(e.g. hl.applications.MobileNetV2(weights=path)).")
-        load_weights(self, filepath)
+        load_weights_directory(self, filepath)
         return None

@@ -1,4 +1,4 @@
-"""Saving and loading models with orbax-checkpoint.
+"""Saving and loading models: highlevel's directories, Keras's ``.keras`` zip and ``.weights.h5`` file.
 
 ``model.save(dir)`` writes ``config.json`` (architecture, build shape, compile
 arguments) and an orbax checkpoint of the weights and the optimizer state.
@@ -8,6 +8,11 @@ while saving leaves the previous save whole; loading verifies every file against
 manifest before reading any, and refuses a damaged or incomplete save naming the file.
 The next save or load of a path removes what interrupted saves left and puts back a
 complete copy that a crash between the two final renames had moved aside.
+
+``model.save("x.keras")`` writes the same config with the weights in Keras 3's HDF5
+layout inside Keras's zip (``keras_archive.py``), and ``save_weights("x.weights.h5")``
+writes Keras 3's weight file (``keras_layout.py``), which Keras loads with
+``keras_model.load_weights``; both are written to a temporary file and renamed into place.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from highlevel.layers.base import to_jsonable_shape, deserialize_layer
 from highlevel.utils.files import swap_into_place, temporary_name, tidy
 from highlevel.utils.manifest import DamagedSaveError, verify_manifest, write_manifest
 
-__all__ = ["save_model", "load_model", "save_weights", "load_weights", "prepare_save"]
+__all__ = ["save_model", "load_model", "save_weights", "load_weights", "load_weights_directory", "prepare_save"]
 
 _FORMAT = "highlevel.model/1"
 _WEIGHTS_FORMAT = "highlevel.weights/1"
@@ -102,6 +107,18 @@ def _verified(path: Path, what: str) -> None:
     verify_manifest(path, what)
 
 
+def _serialize_metrics(metrics):
+    """compile()'s metrics with metric objects and functions as configs (names stay names)."""
+    from highlevel import metrics as metrics_lib
+    if metrics is None or isinstance(metrics, str):
+        return metrics
+    if isinstance(metrics, dict):
+        return {k: _serialize_metrics(v) for k, v in metrics.items()}
+    if isinstance(metrics, (list, tuple)):
+        return [_serialize_metrics(m) for m in metrics]
+    return metrics_lib.serialize(metrics_lib.get(metrics))
+
+
 def _compile_config(model) -> dict[str, Any] | None:
     trainer = model.trainer
     if not trainer.compiled:
@@ -113,10 +130,11 @@ def _compile_config(model) -> dict[str, Any] | None:
         raw = cfg["loss"]
         loss = ({k: one(v) for k, v in raw.items()} if isinstance(raw, dict)
                 else [one(v) for v in raw] if isinstance(raw, (list, tuple)) else one(raw))
-        metrics = cfg["metrics"]
-        json.dumps(metrics)
+        metrics = _serialize_metrics(cfg["metrics"])
+        weighted = _serialize_metrics(cfg.get("weighted_metrics"))
+        json.dumps([metrics, weighted])
         config = {"optimizer": optimizers.serialize(trainer.optimizer), "loss": loss,
-                  "loss_weights": cfg["loss_weights"], "metrics": metrics,
+                  "loss_weights": cfg["loss_weights"], "metrics": metrics, "weighted_metrics": weighted,
                   "steps_per_execution": cfg["steps_per_execution"]}
         if trainer.distribution is not None:
             config["distribution"] = trainer.distribution.get_config()
@@ -126,14 +144,38 @@ def _compile_config(model) -> dict[str, Any] | None:
         return None
 
 
-def prepare_save(model, weights_only: bool = False) -> Callable[[Path], None]:
-    """Copies everything a save needs to the host now and returns ``write(directory)``.
+def _is_keras_file(path) -> bool:
+    return str(path).endswith(".keras")
+
+
+def _is_weights_h5(path) -> bool:
+    return str(path).endswith(".weights.h5")
+
+
+def _config_text(config: dict[str, Any], model) -> str:
+    try:
+        return json.dumps(config, indent=2)
+    except TypeError as err:
+        raise TypeError(f"Model '{model.name}' cannot be saved: its config holds an object JSON cannot hold "
+                        f"({err}), such as a lambda or an unregistered class. Use a function defined with def "
+                        "and decorated with @hl.saving.register_keras_serializable(), or save only the "
+                        "weights with save_weights().") from None
+
+
+def prepare_save(model, weights_only: bool = False, filepath=None) -> Callable[[Path], None]:
+    """Copies everything a save needs to the host now and returns ``write(path)``.
 
     The returned function touches no device array and no model state, so it can run in a
-    background thread while training goes on (``ModelCheckpoint`` does this).
+    background thread while training goes on (``ModelCheckpoint`` does this). With a
+    ``filepath`` ending in ``.keras`` (or ``.weights.h5`` for ``weights_only``) it writes
+    that file format instead of highlevel's directory.
     """
     model.trainer.sync()
     model.require_built("save_weights()" if weights_only else "save()")
+    if weights_only and _is_weights_h5(filepath):
+        from highlevel.models import keras_archive, keras_layout
+        entries = keras_layout.snapshot(model)
+        return lambda path: keras_archive.write_weights(entries, Path(path))
     weights = model.get_weights()
     if weights_only:
         names = [name for name, _ in model.named_weights()]
@@ -146,12 +188,16 @@ def prepare_save(model, weights_only: bool = False) -> Callable[[Path], None]:
     config = {"format": _FORMAT, "class_name": type(model).__name__, "config": model.get_config(),
               "build_input_shape": to_jsonable_shape(model.build_input_shape),
               "compile_config": _compile_config(model)}
-    text = json.dumps(config, indent=2)  # fails here, before anything is written, if not serializable
+    text = _config_text(config, model)  # fails here, before anything is written, if not serializable
     trainer = model.trainer
     from highlevel.distribute import to_host
     opt_state = trainer.optimizer_state
     opt_leaves = [] if opt_state is None else [np.asarray(a) for a in to_host(jax.tree_util.tree_leaves(opt_state))]
     step = np.asarray(trainer.step)
+    if _is_keras_file(filepath):
+        from highlevel.models import keras_archive, keras_layout
+        entries = keras_layout.snapshot(model)
+        return lambda path: keras_archive.write(entries, Path(path), text, opt_leaves, step)
 
     def write_model(directory: Path) -> None:
         (directory / "config.json").write_text(text)
@@ -161,9 +207,49 @@ def prepare_save(model, weights_only: bool = False) -> Callable[[Path], None]:
     return write_model
 
 
+def _atomic_file(path: Path, overwrite: bool, write) -> None:
+    """Writes one file through ``write(path)`` (which writes a temporary sibling and renames it)."""
+    from highlevel.distribute import on_chief
+
+    def run():
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it.")
+        if path.is_dir():
+            raise FileExistsError(f"{path} is a directory; a {path.suffix} save is one file. Choose another path.")
+        write(path)
+
+    on_chief(run, f"save {path}")
+
+
+def _refuse_legacy_h5(path, what: str) -> None:
+    if str(path).endswith((".h5", ".hdf5")) and not _is_weights_h5(path):
+        raise ValueError(f"{what} does not write Keras 2's legacy HDF5 format ({path}); use a '.keras' file "
+                         "(model.save('x.keras')), a '.weights.h5' file (save_weights('x.weights.h5')), or a "
+                         "directory (highlevel's own format).")
+
+
 def save_model(model, filepath, overwrite: bool = True) -> None:
-    """Saves architecture, weights, compile arguments and optimizer state to a directory, atomically."""
-    _atomic_dir(Path(filepath), overwrite, prepare_save(model))
+    """Saves architecture, weights, compile arguments and optimizer state, atomically.
+
+    A path ending in ``.keras`` gets Keras's zip (highlevel's config, Keras 3's weight
+    layout); any other path a highlevel model directory.
+
+    Args:
+        model: The model.
+        filepath: A ``.keras`` file or a directory.
+        overwrite: Whether to replace an existing save.
+
+    >>> import os, tempfile
+    >>> import highlevel as hl
+    >>> model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(2)])
+    >>> hl.saving.save_model(model, os.path.join(tempfile.mkdtemp(), "model.keras"))
+    """
+    path = Path(filepath).absolute()
+    _refuse_legacy_h5(path, "model.save()")
+    if _is_keras_file(path):
+        _atomic_file(path, overwrite, prepare_save(model, filepath=path))
+        return
+    _atomic_dir(path, overwrite, prepare_save(model))
 
 
 def _require(path: Path, what: str) -> None:
@@ -179,13 +265,20 @@ def _restore(path: Path) -> dict[str, Any]:
         return _checkpointer().restore(str(path))
 
 
-def load_model(filepath, compile: bool = True):
-    """Loads a model saved with ``model.save(dir)``: architecture, weights, compile and optimizer state.
+def load_model(filepath, custom_objects: dict | None = None, compile: bool = True, safe_mode: bool = True):
+    """Loads a model saved with ``model.save``: architecture, weights, compile and optimizer state.
+
+    The config may name only highlevel's own classes and functions and those registered
+    in this process (``@hl.saving.register_keras_serializable()``) or passed in
+    ``custom_objects``; nothing is imported from the file, so loading is always safe.
 
     Args:
-        filepath: The directory ``model.save`` wrote.
+        filepath: The directory or ``.keras`` file ``model.save`` wrote.
+        custom_objects: ``{name: object}`` for the user's own layers, losses, metrics,
+            activations... that the config names and that are not registered.
         compile: Whether to compile the model as it was saved (loss, metrics, optimizer and
             its state); with False the model is returned uncompiled, for inference.
+        safe_mode: Accepted for Keras compatibility; loading never runs code from the file.
 
     Returns:
         The model, of the class it was saved as.
@@ -200,28 +293,64 @@ def load_model(filepath, compile: bool = True):
     >>> np.array_equal(restored.get_weights()[0], model.get_weights()[0])
     True
     """
+    from highlevel.utils.serialization import custom_object_scope
+    with custom_object_scope(custom_objects):
+        return _load_model(filepath, compile)
+
+
+def _load_model(filepath, compile: bool):
     from highlevel import optimizers
     path = Path(filepath).absolute()
+    if path.is_file() or _is_keras_file(path):
+        _require(path, "saved model")
+        return _load_keras_file(path, compile)
     _verified(path, "saved model")
     _require(path / "config.json", "model config (config.json)")
     _require(path / "state", "model weights (state/)")
     config = json.loads((path / "config.json").read_text())
     if not isinstance(config, dict) or config.get("format") != _FORMAT:
         raise ValueError(f"{path} is not a highlevel model directory (format {config.get('format')!r}).")
-    model = deserialize_layer({"class_name": config["class_name"], "config": config["config"]})
+    model = _model_from(config)
+    tree = _restore(path / "state")
+    model.set_weights(_unindexed(tree["weights"]))
+    _compile_as_saved(model, config, compile, _unindexed(tree.get("optimizer", {})), tree.get("step"), path)
+    return model
+
+
+def _model_from(config: dict[str, Any]):
+    model = deserialize_layer({key: config[key] for key in ("class_name", "config", "registered_name")
+                               if key in config})
     if not model.built and config.get("build_input_shape") is not None:
         shape = config["build_input_shape"]
         model.maybe_build(_tupled(shape))
-    tree = _restore(path / "state")
-    model.set_weights(_unindexed(tree["weights"]))
+    return model
+
+
+def _load_keras_file(path: Path, compile: bool):
+    from highlevel.models import keras_archive, keras_layout, weight_files
+    if not _is_keras_file(path):
+        raise ValueError(f"{path} is a file, but highlevel loads models from a '.keras' file or a directory "
+                         "written by model.save(); load weight files with model.load_weights().")
+    config = keras_archive.read_config(path)
+    model = _model_from(config)
+    with keras_archive.open_weights(path) as f:
+        tensors = keras_layout.read_h5(f, model)
+        optimizer_leaves, step = keras_archive.read_extra(f)
+    weight_files.assign(model, tensors, source=str(path))
+    _compile_as_saved(model, config, compile, optimizer_leaves, step, path)
+    return model
+
+
+def _compile_as_saved(model, config, compile: bool, saved, step, path: Path) -> None:
+    from highlevel import optimizers
     compile_config = config.get("compile_config")
     if compile and compile_config:
         model.compile(optimizer=optimizers.get(compile_config["optimizer"]),
                       loss=_deserialize_loss(compile_config["loss"]),
                       loss_weights=compile_config["loss_weights"], metrics=compile_config["metrics"],
+                      weighted_metrics=compile_config.get("weighted_metrics"),
                       steps_per_execution=compile_config["steps_per_execution"],
                       distribution=_distribution(compile_config.get("distribution"), path))
-        saved = _unindexed(tree.get("optimizer", {}))
         if saved:
             trainer = model.trainer
             trainer.initialize()
@@ -230,8 +359,7 @@ def load_model(filepath, compile: bool = True):
                 raise ValueError(f"The optimizer state saved in {path} does not fit the optimizer "
                                  f"{compile_config['optimizer'].get('class_name')}.")
             trainer.optimizer_state = jax.tree_util.tree_unflatten(treedef, saved)
-            trainer.set_step(int(tree["step"]))
-    return model
+            trainer.set_step(int(step))
 
 
 def _distribution(config, path: Path):
@@ -272,12 +400,58 @@ def _tupled(shape):
 
 
 def save_weights(model, filepath, overwrite: bool = True) -> None:
-    """Saves the weights (Keras order) to a directory, atomically."""
-    _atomic_dir(Path(filepath), overwrite, prepare_save(model, weights_only=True))
+    """Saves the weights, atomically: Keras 3's ``.weights.h5`` file, or a highlevel directory.
+
+    A path ending in ``.weights.h5`` gets Keras 3's HDF5 layout, which
+    ``keras_model.load_weights(path)`` reads into the same architecture built with Keras;
+    any other path a directory of highlevel's own format (Keras's order).
+
+    Args:
+        model: The model.
+        filepath: A ``.weights.h5`` file or a directory.
+        overwrite: Whether to replace an existing save.
+
+    >>> import os, tempfile
+    >>> import highlevel as hl
+    >>> model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(2)])
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.weights.h5")
+    >>> hl.saving.save_weights(model, path)
+    >>> model.load_weights(path).complete
+    True
+    """
+    path = Path(filepath).absolute()
+    _refuse_legacy_h5(path, "save_weights()")
+    if _is_weights_h5(path):
+        _atomic_file(path, overwrite, prepare_save(model, weights_only=True, filepath=path))
+        return
+    _atomic_dir(path, overwrite, prepare_save(model, weights_only=True))
 
 
-def load_weights(model, filepath) -> None:
-    """Loads weights saved by ``save_weights`` (or the weights of a ``save``d model)."""
+def load_weights(model, filepath, skip_mismatch: bool = False):
+    """Loads weights into ``model``: from ``save_weights``' directory or file, a ``save``d model, or
+    Keras's ``.weights.h5``/``.h5``/``.keras`` files (matched to layers as Keras writes them).
+
+    Args:
+        model: The model (built).
+        filepath: The directory or file.
+        skip_mismatch: For Keras's files, load what matches and return a report of the rest
+            instead of raising.
+
+    Returns:
+        For Keras's files a ``LoadReport`` of what was loaded, else None.
+
+    >>> import os, tempfile
+    >>> import highlevel as hl
+    >>> model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(2)])
+    >>> path = os.path.join(tempfile.mkdtemp(), "weights")
+    >>> model.save_weights(path)
+    >>> hl.saving.load_weights(model, path)
+    """
+    return model.load_weights(filepath, skip_mismatch=skip_mismatch)
+
+
+def load_weights_directory(model, filepath) -> None:
+    """Loads weights saved by ``save_weights`` into a directory (or the weights of a ``save``d model)."""
     path = Path(filepath).absolute()
     _verified(path, "saved weights")
     if (path / "weights.json").exists():

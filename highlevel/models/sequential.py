@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
+
 from highlevel.layers.base import Layer, deserialize_layer, register_layer, serialize_layer, unique_name
 from highlevel.layers.symbolic import InputLayer, KerasTensor
+from highlevel.models import host_layers
 from highlevel.models.model import Model
+from highlevel.utils.serialization import custom_object_scope
 
 __all__ = ["Sequential"]
 
@@ -109,13 +113,73 @@ class Sequential(Model):
         """``(outputs, output mask)``: each layer gets the previous one's Keras mask (``mask``
         for the first), as Keras's ``Sequential`` does."""
         x = inputs
-        for layer in self._layers:
+        layers = self._layers
+        if not host_layers.is_raw(inputs):
+            # Leading host layers (TextVectorization...) ran in the data path already.
+            layers = layers[len(host_layers.host_prefix(layers)):]
+        for layer in layers:
             x, mask = layer.call_with_mask(x, mask=mask, training=training)
         return x, mask
 
     def compute_mask(self, inputs, mask=None):
         """The mask of the last layer's output."""
         return self.masked_call(inputs, mask=mask)[1]
+
+    # -- host layers (text preprocessing) at the front: applied in the data path --------------------
+
+    def host_preprocess(self, x):
+        """``x`` through the leading host layers (``TextVectorization``, lookups), on the host.
+
+        Returns ``x`` unchanged when the model starts with none, or when ``x`` is prepared
+        already (numbers, not text).
+
+        Args:
+            x: Raw inputs: strings (a list or array), or an iterable of batches of them.
+        """
+        prefix = host_layers.host_prefix(self._layers)
+        if not prefix:
+            return x
+
+        def run(batch):
+            for layer in prefix:
+                batch = layer(batch)
+            return batch
+
+        return host_layers.map_inputs(x, run)
+
+    def _host_ready(self, x):
+        prefix = host_layers.host_prefix(self._layers)
+        if prefix and not self.built and host_layers.is_raw(x):
+            self.maybe_build((None,) + tuple(np.shape(np.asarray(x, dtype=object))[1:]))
+        return self.host_preprocess(x) if prefix else x
+
+    def _check_input_shape(self, inputs) -> None:
+        if host_layers.host_prefix(self._layers):
+            return   # built for raw text; prepared inputs have the shape after the host layers
+        super()._check_input_shape(inputs)
+
+    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+        x = self._host_ready(x)
+        if isinstance(validation_data, tuple) and validation_data:
+            validation_data = (self.host_preprocess(validation_data[0]),) + tuple(validation_data[1:])
+        elif validation_data is not None:
+            validation_data = self.host_preprocess(validation_data)
+        return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, *args, **kwargs):
+        return super().evaluate(self._host_ready(x), *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        return super().predict(self._host_ready(x), *args, **kwargs)
+
+    def train_on_batch(self, x, *args, **kwargs):
+        return super().train_on_batch(self._host_ready(x), *args, **kwargs)
+
+    def test_on_batch(self, x, *args, **kwargs):
+        return super().test_on_batch(self._host_ready(x), *args, **kwargs)
+
+    def predict_on_batch(self, x):
+        return super().predict_on_batch(self._host_ready(x))
 
     @property
     def layers(self) -> list[Layer]:
@@ -139,10 +203,13 @@ class Sequential(Model):
         return {"name": self.name, "trainable": self.trainable, "layers": layers}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Sequential":
+    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> "Sequential":
+        """The model a ``get_config()`` dict describes (``custom_objects``: the user's own classes and
+        functions it names, ``{name: object}``, when they are not registered)."""
         model = cls(name=config.get("name"))
-        for entry in config["layers"]:
-            model.add(deserialize_layer(entry))
+        with custom_object_scope(custom_objects):
+            for entry in config["layers"]:
+                model.add(deserialize_layer(entry))
         if not config.get("trainable", True):  # else the layers keep the flags of their own configs
             model.trainable = False
         return model

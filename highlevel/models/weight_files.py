@@ -14,7 +14,6 @@ every shape before anything changes and sets the weights, or reports what it lef
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,23 +57,7 @@ class LoadReport:
 
 
 def is_keras_h5(path) -> bool:
-    return str(path).endswith((".h5", ".hdf5", ".keras.h5"))
-
-
-def _snake(name: str) -> str:
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def _class_key(layer) -> str:
-    from highlevel.models.model import Model
-    from highlevel.models.sequential import Sequential
-    if isinstance(layer, Sequential):
-        return "sequential"
-    if isinstance(layer, Model) and getattr(layer, "_is_graph", False):
-        return "functional"
-    return _snake(type(layer).__name__)
+    return str(path).endswith((".h5", ".hdf5", ".keras.h5", ".keras"))
 
 
 def _is_container(layer) -> bool:
@@ -101,21 +84,18 @@ def weighted_layers(model) -> dict[str, Any]:
     return out
 
 
-def _h5py():
-    try:
-        import h5py
-    except ImportError:  # pragma: no cover - h5py comes with the dev extras and with keras
-        raise ImportError("Reading Keras .h5 weight files needs h5py: pip install h5py") from None
-    return h5py
-
-
 def read_keras_h5(path, model) -> dict[str, list[np.ndarray]]:
-    """The arrays of a Keras weight file, keyed by ``model``'s layer names."""
-    h5py = _h5py()
+    """The arrays of a Keras weight file (``.weights.h5``, legacy ``.h5``, or the weights inside a
+    ``.keras`` zip), keyed by ``model``'s layer names."""
+    from highlevel.models import keras_layout
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Weight file {path} does not exist.")
-    with h5py.File(path, "r") as f:
+    if str(path).endswith(".keras"):
+        from highlevel.models import keras_archive
+        with keras_archive.open_weights(path) as f:
+            return _read_keras3(f, model)
+    with keras_layout.open_h5(path) as f:
         if "layer_names" in f.attrs or ("model_weights" in f and "layer_names" in f["model_weights"].attrs):
             return _read_legacy(f)
         if "layers" in f or "vars" in f:
@@ -141,44 +121,8 @@ def _read_legacy(f) -> dict[str, list[np.ndarray]]:
 
 
 def _read_keras3(f, model) -> dict[str, list[np.ndarray]]:
-    out: dict[str, list[np.ndarray]] = {}
-    unmatched: list[str] = []
-
-    def walk(container, group, prefix):
-        used: dict[str, int] = {}
-        layers_group = group.get("layers")
-        for layer in container.layers:
-            key = _class_key(layer)
-            if key in used:
-                used[key] += 1
-                key = f"{key}_{used[key]}"
-            else:
-                used[key] = 0
-            sub = None if layers_group is None else layers_group.get(key)
-            if _is_container(layer):
-                if sub is not None:
-                    walk(layer, sub, f"{prefix}layers/{key}/")
-                continue
-            if sub is None or "vars" not in sub or not len(sub["vars"]):
-                continue
-            vars_ = sub["vars"]
-            out[layer.name] = [np.asarray(vars_[str(i)]) for i in range(len(vars_))]
-        if layers_group is not None:
-            taken = set()
-            counts: dict[str, int] = {}
-            for layer in container.layers:
-                k = _class_key(layer)
-                counts[k] = counts.get(k, -1) + 1
-                taken.add(k if counts[k] == 0 else f"{k}_{counts[k]}")
-            for key in layers_group:
-                vars_ = layers_group[key].get("vars")
-                if key not in taken and vars_ is not None and len(vars_):
-                    unmatched.append(f"{prefix}layers/{key}")
-
-    walk(model, f, "")
-    if unmatched:
-        out["__unmatched__"] = unmatched  # type: ignore[assignment]
-    return out
+    from highlevel.models import keras_layout
+    return keras_layout.read_h5(f, model)
 
 
 def _shape(a) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 import optax
 
 from highlevel.optimizers import schedules
+from highlevel.utils.serialization import class_config, resolve_class
 
 
 __all__ = ["Optimizer", "MultiOptimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "OptaxOptimizer",
@@ -98,7 +99,7 @@ def serialize(optimizer: Optimizer) -> dict[str, Any]:
     ('SGD', 0.9)
     """
     optimizer = get(optimizer)
-    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    return class_config(optimizer)
 
 
 def deserialize(config: dict[str, Any]) -> Optimizer:
@@ -117,9 +118,8 @@ def deserialize(config: dict[str, Any]) -> Optimizer:
     if "class_name" not in config:
         raise ValueError(f"An optimizer config needs a 'class_name' key, got {config!r}.")
     cls = _CLASSES.get(str(config["class_name"]).lower())
-    if cls is None:
-        raise ValueError(f"Unknown optimizer {config['class_name']!r} in config. Known "
-                         f"optimizers: {', '.join(sorted(_CLASSES))}.")
+    if cls is None or config.get("registered_name"):
+        cls = resolve_class(config, {}, "optimizer", ", ".join(sorted(_CLASSES)))
     return cls.from_config(config.get("config", {}))
 
 

@@ -13,6 +13,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from highlevel.utils.serialization import class_config, resolve_class
+
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay",
            "PolynomialDecay", "CosineDecay", "serialize", "deserialize", "get"]
@@ -290,7 +292,7 @@ def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
     if not isinstance(schedule, LearningRateSchedule):
         raise ValueError(f"Cannot serialize {schedule!r}: it is not an "
                          "hl.optimizers.schedules.LearningRateSchedule.")
-    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+    return class_config(schedule)
 
 
 def schedule_classes() -> dict[str, type]:
@@ -315,10 +317,7 @@ def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
     """
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"A schedule config is a dict with 'class_name' and 'config', got {config!r}.")
-    cls = _CLASSES.get(config["class_name"])
-    if cls is None:
-        raise ValueError(f"Unknown learning-rate schedule {config['class_name']!r}. Known "
-                         f"schedules: {', '.join(sorted(_CLASSES))}.")
+    cls = resolve_class(config, _CLASSES, "learning-rate schedule", ", ".join(sorted(_CLASSES)))
     return cls.from_config(config.get("config", {}))
 
 

@@ -87,7 +87,7 @@ def metrics_after(builder, module, metrics_state, total, per_output, y_list, p_l
         holder[0] = builder.update_compiled_metrics(
             holder[0], flatten_outputs(y_true, builder.output_names, "y"),
             flatten_outputs(pred, builder.output_names, "The model's output"), weight,
-            output_mask if pred is y_pred else None)
+            output_mask if pred is y_pred else None, mask)
 
     with call_context(training=False, mask=mask) as ctx:
         ctx.extras["compiled_metrics"] = compiled_metrics

@@ -50,7 +50,7 @@ def read_metrics(builder: StepBuilder, host, prefix: str = "") -> dict[str, floa
             logs[prefix + name] = float(metric.result(loss_state))
         for ms in metric_states:
             name, metric = next(names)
-            logs[prefix + name] = float(metric.result(ms))
+            logs.update(_metrics.result_logs(prefix + name, metric.result(ms)))  # vectors: one entry each
     return logs
 
 

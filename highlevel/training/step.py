@@ -18,6 +18,7 @@ import optax
 from flax import nnx
 
 from highlevel.layers.base import Hyperparameter, call_context
+from highlevel.metrics import update_in_step
 from highlevel.training import custom_steps, masked
 from highlevel.training.constraints import apply_constraints
 from highlevel.training.state import TrainState
@@ -148,7 +149,7 @@ class StepBuilder:
     def update_metrics(self, metrics_state, total, per_output, y_list, p_list, sample_weight, mask,
                        output_mask=None):
         metrics_state = self.update_loss_trackers(metrics_state, total, per_output, mask)
-        return self.update_compiled_metrics(metrics_state, y_list, p_list, sample_weight, output_mask)
+        return self.update_compiled_metrics(metrics_state, y_list, p_list, sample_weight, output_mask, mask)
 
     def update_loss_trackers(self, metrics_state, total, per_output, mask):
         """The accumulators with the batch's loss (and each output's) added, weighted by its real rows."""
@@ -163,15 +164,19 @@ class StepBuilder:
             new_outputs.append((loss_state, metric_states))
         return tracker_state, tuple(new_outputs)
 
-    def update_compiled_metrics(self, metrics_state, y_list, p_list, sample_weight, output_mask=None):
+    def update_compiled_metrics(self, metrics_state, y_list, p_list, sample_weight, output_mask=None, mask=None):
         """The accumulators with the compiled metrics updated for the batch (masked timesteps
-        excluded from the metrics that support masks, as Keras's mean metrics)."""
+        excluded from the metrics that support masks, as Keras's mean metrics; ``mask`` marks
+        the real rows, ``sample_weight > 0`` when not given)."""
         tracker_state, output_states = metrics_state
+        if mask is None:
+            mask = (jnp.asarray(sample_weight) > 0).astype(jnp.float32)
         m_list = masked.mask_list(output_mask, self.output_names)
         new_outputs = []
         for spec, states, yt, yp, om in zip(self.outputs, output_states, y_list, p_list, m_list):
             loss_state, metric_states = states
-            metric_states = tuple(metric.update(ms, yt, yp, masked.metric_weight(metric, sample_weight, om))
+            metric_states = tuple(update_in_step(metric, ms, yt, yp, masked.metric_weight(metric, sample_weight, om),
+                                                 masked.metric_weight(metric, mask, om))
                                   for (_, metric), ms in zip(spec.metrics, metric_states))
             new_outputs.append((loss_state, metric_states))
         return tracker_state, tuple(new_outputs)

@@ -33,6 +33,7 @@ from highlevel.training import auto, numerics, resident
 from highlevel.training.callback import Callback, CallbackList, History, LazyLogs
 from highlevel.training.data import (Stacked, is_array_data, make_adapter, prefetch_to_device,
                                      split_validation)
+from highlevel.training.outputs import combine_metrics
 from highlevel.training.program import ModelProgram, Program, copy_tree, sample_of
 from highlevel.training.progress import ProgbarLogger
 from highlevel.training.seam import Snapshot
@@ -99,13 +100,15 @@ class Trainer:
 
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 steps_per_execution: int | str = 1, run_eagerly: bool = False, jit_compile: Any = "auto",
-                distribution=None, auto_scale_loss: bool = True, **kwargs) -> None:
+                distribution=None, weighted_metrics=None, auto_scale_loss: bool = True, **kwargs) -> None:
         if kwargs:
             raise TypeError(f"compile() got unexpected arguments: {', '.join(sorted(kwargs))}.")
         if run_eagerly:
             raise ValueError("run_eagerly=True is not supported: highlevel always compiles its steps. "
                              "Debug a layer by calling it on arrays outside fit.")
-        self._configure(optimizer, loss, loss_weights, metrics, steps_per_execution, distribution, auto_scale_loss)
+        self._configure(optimizer, loss, loss_weights, combine_metrics(metrics, weighted_metrics),
+                        steps_per_execution, distribution, auto_scale_loss)
+        self._compile_config.update(metrics=metrics, weighted_metrics=weighted_metrics)
         self.compiled = True
 
     def _configure(self, optimizer, loss, loss_weights, metrics, steps_per_execution, distribution=None,

@@ -1,5 +1,6 @@
 """Utilities: seeding, the session's global state, registering user objects for configs, the
-persistent compilation cache.
+persistent compilation cache, and Keras's data helpers (``to_categorical``, ``pad_sequences``,
+``normalize``, ``split_dataset``, ``PyDataset``).
 
 ``hl.utils.plot_model`` and ``hl.utils.model_graph`` (Keras's names) are
 ``hl.visualization``'s: they draw models, a row of the table far above this one, so
@@ -7,9 +8,15 @@ persistent compilation cache.
 """
 
 from highlevel.utils.compilation_cache import disable_compilation_cache, enable_compilation_cache
+from highlevel.utils.data_utils import normalize, pad_sequences, split_dataset, to_categorical
 from highlevel.utils.global_state import clear_session
+from highlevel.utils.py_dataset import PyDataset
 from highlevel.utils.random import set_random_seed
-from highlevel.utils.serialization import register_serializable
+from highlevel.utils.serialization import (CustomObjectScope, custom_object_scope, get_custom_objects,
+                                           get_registered_name, get_registered_object, register_keras_serializable,
+                                           register_serializable)
 
-__all__ = ["clear_session", "disable_compilation_cache", "enable_compilation_cache", "register_serializable",
-           "set_random_seed"]
+__all__ = ["CustomObjectScope", "PyDataset", "clear_session", "custom_object_scope", "disable_compilation_cache",
+           "enable_compilation_cache", "get_custom_objects", "get_registered_name", "get_registered_object",
+           "normalize", "pad_sequences", "register_keras_serializable", "register_serializable", "set_random_seed",
+           "split_dataset", "to_categorical"]

@@ -20,7 +20,7 @@ import numpy as np
 from highlevel.utils import global_state
 
 __all__ = ["SeedGenerator", "global_generator", "use_generator", "set_random_seed", "next_key",
-           "seed_from_global", "host_key", "split_key"]
+           "seed_from_global", "host_key", "split_key", "set_step_key_source", "step_key"]
 
 
 def _key_data_shape() -> tuple:
@@ -182,3 +182,24 @@ def seed_from_global() -> int:
     it compiles nothing.
     """
     return global_generator().next_seed()
+
+
+# The layers' call context owns the step's key; it lives two rows up the import table, so it
+# lends a function here (``highlevel/layers/base.py`` sets it when it is imported) rather than
+# this module reaching up for it.
+_STEP_KEY_SOURCE = None
+
+
+def set_step_key_source(source) -> None:
+    """Lends ``source() -> key | None``: a fresh key from the running forward pass, or None outside one."""
+    global _STEP_KEY_SOURCE
+    _STEP_KEY_SOURCE = source
+
+
+def step_key():
+    """A fresh key of the compiled step running now (a layer's ``call`` inside ``fit``), else None.
+
+    >>> step_key() is None   # outside any forward pass
+    True
+    """
+    return None if _STEP_KEY_SOURCE is None else _STEP_KEY_SOURCE()

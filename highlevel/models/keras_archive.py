@@ -1,0 +1,125 @@
+"""The ``.keras`` zip: Keras 3's container, holding highlevel's config and Keras's weight file.
+
+``model.save("x.keras")`` writes a zip with Keras's three entries:
+
+- ``metadata.json``: ``{"format": "highlevel.keras/1", "highlevel_version", "date_saved"}``;
+- ``config.json``: highlevel's model config (the same as ``model.save(dir)``'s: class name,
+  ``get_config()``, build shape, compile arguments). It is *not* Keras's config format:
+  ``keras.models.load_model`` cannot rebuild the model from it;
+- ``model.weights.h5``: the weights in Keras 3's HDF5 layout, so
+  ``keras_model.load_weights("x.keras")`` loads them into the same architecture built
+  with Keras; highlevel's optimizer state and step ride along under a ``highlevel/``
+  group that Keras does not read.
+
+A ``.keras`` file written by Keras holds Keras's config, which highlevel does not read:
+its weights load with ``model.load_weights("x.keras")`` into the same architecture built
+with highlevel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import io
+import json
+import os
+import uuid
+import zipfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from highlevel.models import keras_layout
+
+__all__ = ["FORMAT", "write", "write_weights", "read_config", "open_weights", "read_extra"]
+
+FORMAT = "highlevel.keras/1"
+_WEIGHTS = "model.weights.h5"
+_OPTIMIZER = "highlevel/optimizer/vars"
+_STEP = "highlevel/step/vars"
+
+
+def _version() -> str:
+    import highlevel
+    return getattr(highlevel, "__version__", "unknown")
+
+
+def write(entries, path: Path, config_text: str, optimizer_leaves: list[np.ndarray], step) -> None:
+    """Writes the zip at ``path`` (weights from ``keras_layout.snapshot``) through a temporary
+    sibling file, so a crash leaves no half-written file."""
+    buffer = io.BytesIO()
+    with keras_layout.open_h5(buffer, "w") as f:
+        extra = {_STEP: [np.asarray(step)]}
+        if optimizer_leaves:
+            extra[_OPTIMIZER] = optimizer_leaves
+        keras_layout.write_h5(entries, f, extra)
+    metadata = {"format": FORMAT, "highlevel_version": _version(),
+                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as z:
+            z.writestr("metadata.json", json.dumps(metadata))
+            z.writestr("config.json", config_text)
+            z.writestr(_WEIGHTS, buffer.getvalue())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _zip(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path, "r")
+    except (zipfile.BadZipFile, OSError) as err:
+        raise ValueError(f"{path} is not a readable .keras file (the zip is truncated or damaged: {err}); "
+                         "save the model again.") from None
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """highlevel's config from the zip; a ``.keras`` file written by Keras is refused with the way to its weights."""
+    with _zip(path) as z:
+        names = set(z.namelist())
+        if "metadata.json" not in names or "config.json" not in names or _WEIGHTS not in names:
+            raise ValueError(f"{path} is not a .keras file: it lacks metadata.json, config.json or {_WEIGHTS}.")
+        metadata = json.loads(z.read("metadata.json"))
+        if metadata.get("format") != FORMAT:
+            raise ValueError(f"{path} was written by Keras {metadata.get('keras_version', '?')}, whose config "
+                             "highlevel does not read: build the same architecture with highlevel and load "
+                             f"its weights with model.load_weights({str(path)!r}).")
+        return json.loads(z.read("config.json"))
+
+
+@contextlib.contextmanager
+def open_weights(path: Path) -> Iterator[Any]:
+    """The ``model.weights.h5`` inside the zip, open with h5py for reading."""
+    with _zip(path) as z:
+        if _WEIGHTS not in z.namelist():
+            raise ValueError(f"{path} holds no {_WEIGHTS}: it is not a .keras file.")
+        data = z.read(_WEIGHTS)
+    with keras_layout.open_h5(io.BytesIO(data)) as f:
+        yield f
+
+
+def read_extra(f) -> tuple[list[np.ndarray], int]:
+    """highlevel's optimizer leaves and step from an open weight file (empty and 0 when absent)."""
+    leaves = []
+    group = f.get(_OPTIMIZER)
+    if group is not None:
+        leaves = [np.asarray(group[str(i)]) for i in range(len(group))]
+    step = f.get(_STEP)
+    return leaves, int(np.asarray(step["0"])) if step is not None and "0" in step else 0
+
+
+def write_weights(entries, path: Path) -> None:
+    """Writes a ``.weights.h5`` file in Keras 3's layout through a temporary sibling file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        with keras_layout.open_h5(tmp, "w") as f:
+            keras_layout.write_h5(entries, f)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

@@ -1,0 +1,272 @@
+"""Keras 3's HDF5 weight layout (``saving_lib.H5IOStore``): where each weight of a model goes.
+
+Keras 3 writes ``model.save_weights("x.weights.h5")`` (and the ``model.weights.h5`` inside
+a ``.keras`` zip) as groups of datasets ``<path>/vars/0, 1, ...`` with a ``name``
+attribute on each ``vars`` group:
+
+- the model itself at the top (``vars``, empty for Sequential and functional models);
+- each layer of a Sequential or functional model at ``layers/<key>``, where ``<key>`` is
+  the layer's class in snake case, numbered in ``model.layers`` order (``dense``,
+  ``dense_1``, ...), *not* the layer's name; a nested model nests (``layers/sequential/
+  layers/dense``);
+- a recurrent layer keeps its weights in its cell (``layers/lstm/cell/vars``), and a
+  ``Bidirectional`` in its two layers (``forward_layer/cell``, ``backward_layer/cell``);
+- a custom layer's sublayers under their attribute names (``layers/block/dense_a/vars``),
+  public attributes first, sorted by name, as Keras's ``_walk_saveable`` visits them.
+
+:func:`layout` lists those entries for a highlevel model; :func:`write_h5` and
+:func:`read_h5` write and read a file (or an open h5py group) with them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+import numpy as np
+
+from highlevel.layers.base import Layer
+
+__all__ = ["Entry", "layout", "snapshot", "write_h5", "read_h5", "h5py_module", "open_h5"]
+
+# Keras keeps these layers' weights in a cell object: layers/<key>/cell/vars.
+_CELL_LAYERS = {"SimpleRNN": "simple_rnn_cell", "LSTM": "lstm_cell", "GRU": "gru_cell"}
+
+
+@dataclasses.dataclass
+class Entry:
+    """One ``vars`` group: its path (``""`` for the top), the ``name`` attribute Keras writes, the
+    variables it holds (in order) and the layer of the model that owns them."""
+
+    path: str
+    name: str
+    variables: list
+    owner: Any = None
+
+    @property
+    def vars_path(self) -> str:
+        return f"{self.path}/vars" if self.path else "vars"
+
+
+def snake_case(name: str) -> str:
+    """Keras's ``naming.to_snake_case``: ``Conv2D`` -> ``conv2d``, ``SimpleRNN`` -> ``simple_rnn``."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _is_model(layer) -> bool:
+    return hasattr(layer, "trainer") and hasattr(layer, "layers")
+
+
+def _is_graph(model) -> bool:
+    """A Sequential or functional model: Keras saves its layers as ``layers/<key>``."""
+    return type(model).__name__ == "Sequential" or getattr(model, "inputs", None) is not None
+
+
+def class_key(layer) -> str:
+    if _is_model(layer) and _is_graph(layer):
+        cls = type(layer)
+        while cls.__name__ not in ("Sequential", "Model"):
+            cls = cls.__mro__[1]
+        return "sequential" if cls.__name__ == "Sequential" else "functional"
+    return snake_case(type(layer).__name__)
+
+
+def _unique(key: str, used: dict[str, int]) -> str:
+    if key in used:
+        used[key] += 1
+        return f"{key}_{used[key]}"
+    used[key] = 0
+    return key
+
+
+def _sublayer_ids(layer) -> set[int]:
+    return {id(v) for sub in layer.flatten_layers(include_self=False) for v in sub.weights}
+
+
+def _own_weights(layer) -> list:
+    inner = _sublayer_ids(layer)
+    return [v for _, v in layer.named_weights() if id(v) not in inner]
+
+
+def _children(layer) -> list[tuple[str, Any]]:
+    """``(attribute, value)`` for attributes holding a layer or a list/tuple/dict of layers,
+    public names first, each group sorted (Keras's ``_walk_saveable`` order)."""
+    found = []
+    for attr, value in vars(layer).items():
+        if attr.startswith("__") or attr.startswith("_pytree__") or attr in ("inbound_nodes", "trainer"):
+            continue
+        if isinstance(value, Layer):
+            found.append((attr, value))
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
+            found.append((attr, list(value)))
+        elif isinstance(value, dict) and value and all(isinstance(v, Layer) for v in value.values()):
+            found.append((attr, list(value.values())))
+    return sorted(found, key=lambda item: ("~" + item[0]) if item[0].startswith("_") else item[0])
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}/{name}" if path else name
+
+
+def _container(layers, prefix: str, out: list[Entry], owner_of) -> None:
+    used: dict[str, int] = {}
+    for layer in layers:
+        _layer(layer, _join(prefix, _unique(class_key(layer), used)), out, owner_of)
+
+
+def _layer(layer, path: str, out: list[Entry], owner_of) -> None:
+    owner = owner_of(layer)
+    if _is_model(layer) and _is_graph(layer):
+        out.append(Entry(path, layer.name, [], owner))
+        _container(layer.layers, _join(path, "layers"), out, lambda sub: sub if not _is_model(sub) else None)
+        return
+    cls = type(layer).__name__
+    if cls in _CELL_LAYERS:
+        out.append(Entry(path, layer.name, [], owner))
+        out.append(Entry(_join(path, "cell"), _CELL_LAYERS[cls], _own_weights(layer), owner))
+        return
+    if cls == "Bidirectional":
+        out.append(Entry(path, layer.name, [], owner))
+        for attr in ("forward_layer", "backward_layer"):
+            _layer(getattr(layer, attr), _join(path, attr), out, lambda sub: owner)
+        return
+    out.append(Entry(path, layer.name, _own_weights(layer), owner))
+    covered = set()
+    for attr, value in _children(layer):
+        if isinstance(value, list):
+            fresh = [v for v in value if id(v) not in covered]
+            covered.update(id(v) for v in fresh)
+            _container(fresh, _join(path, attr), out, lambda sub: owner)
+        elif id(value) not in covered:
+            covered.add(id(value))
+            _layer(value, _join(path, attr), out, lambda sub: owner)
+
+
+def layout(model) -> list[Entry]:
+    """The ``vars`` groups of Keras's weight file for ``model``, in the order Keras writes them.
+
+    Every weight of the model appears in exactly one entry; a model whose weights cannot
+    all be placed raises a ``ValueError`` naming the layer.
+    """
+    out: list[Entry] = []
+    if _is_graph(model):
+        out.append(Entry("", model.name, [], None))
+        _container(model.layers, "layers", out, lambda sub: sub if not _is_model(sub) else None)
+    else:   # a subclassed model: its attributes, as for a custom layer
+        _layer(model, "", out, lambda sub: None)
+        for entry in out:
+            if entry.owner is None and entry.variables:
+                entry.owner = model
+    placed = [id(v) for e in out for v in e.variables]
+    if len(placed) != len(set(placed)):
+        raise ValueError(f"Model '{model.name}' shares a weight between two layers; Keras's weight file stores "
+                         "each weight once per layer, so save it with save_weights('dir') instead.")
+    missing = [name for name, v in model.named_weights() if id(v) not in set(placed)]
+    if missing:
+        raise ValueError(f"Cannot place the weights {missing[:3]} of model '{model.name}' in Keras's .weights.h5 "
+                         "layout (they are held outside any layer attribute); save them with save_weights('dir').")
+    return out
+
+
+# -- files --------------------------------------------------------------------------------------
+
+
+def h5py_module():
+    try:
+        import h5py
+    except ImportError:  # pragma: no cover - h5py comes with the dev extras and with keras
+        raise ImportError("Keras's .weights.h5 and .keras files need h5py: pip install h5py") from None
+    return h5py
+
+
+def open_h5(path_or_file, mode: str = "r"):
+    """``h5py.File`` of ``path_or_file``; a truncated or damaged file is refused with one sentence."""
+    h5py = h5py_module()
+    try:
+        return h5py.File(path_or_file, mode)
+    except OSError as err:
+        if mode != "r":
+            raise
+        name = getattr(path_or_file, "name", path_or_file)
+        raise ValueError(f"{name} is not a readable HDF5 weight file (it is truncated or damaged: {err}); "
+                         "save the weights again.") from None
+
+
+def snapshot(model) -> list[tuple[str, str, list[np.ndarray]]]:
+    """``(vars group path, name attribute, host arrays)`` of every entry: what :func:`write_h5` writes,
+    copied to the host now (so the writing may happen later, in another thread)."""
+    from highlevel.distribute import to_host
+    out = []
+    for entry in layout(model):
+        arrays = [np.asarray(a) for a in to_host([v.get_value() for v in entry.variables])]
+        out.append((entry.vars_path, entry.name, arrays))
+    return out
+
+
+def write_h5(entries: list[tuple[str, str, list[np.ndarray]]], f,
+             extra: dict[str, list[np.ndarray]] | None = None) -> None:
+    """Writes a :func:`snapshot` into the open h5py file ``f`` in Keras 3's layout.
+
+    ``extra`` adds ``{group path: arrays}`` that Keras does not read (highlevel's optimizer state).
+    """
+    for vars_path, name, arrays in entries:
+        group = f.require_group(vars_path)
+        group.attrs["name"] = name
+        for i, arr in enumerate(arrays):
+            group.create_dataset(str(i), data=arr)
+    for path, arrays in (extra or {}).items():
+        group = f.require_group(path)
+        for i, arr in enumerate(arrays):
+            group.create_dataset(str(i), data=np.asarray(arr))
+
+
+def _datasets(group) -> int:
+    return len([k for k in group.keys() if k.isdigit()])
+
+
+def read_h5(f, model) -> dict[str, list[np.ndarray]]:
+    """``{owning layer name: arrays in its get_weights order}`` from a Keras 3 weight file ``f``.
+
+    Layers the file has nothing for are left out (``assign`` reports them); groups of the
+    file that no layer takes are listed under ``"__unmatched__"``.
+    """
+    entries = layout(model)
+    by_var: dict[int, np.ndarray] = {}
+    short: list[str] = []
+    expected_paths = set()
+    for entry in entries:
+        expected_paths.add(entry.vars_path)
+        if not entry.variables:
+            continue
+        group = f.get(entry.vars_path)
+        if group is None:
+            continue
+        if _datasets(group) != len(entry.variables):
+            short.append(f"{entry.vars_path} holds {_datasets(group)} arrays, the layer "
+                         f"'{entry.name}' {len(entry.variables)}")
+            continue
+        for i, var in enumerate(entry.variables):
+            by_var[id(var)] = np.asarray(group[str(i)])
+    out: dict[str, list[np.ndarray]] = {}
+    owners: dict[int, Any] = {id(e.owner): e.owner for e in entries if e.owner is not None and e.variables}
+    for owner in owners.values():
+        arrays = [by_var.get(id(v)) for _, v in owner.named_weights()]
+        if all(a is not None for a in arrays):
+            out[owner.name] = arrays
+        elif any(a is not None for a in arrays):
+            out[owner.name] = [a for a in arrays if a is not None]   # assign reports the mismatch
+    unmatched = []
+
+    def visit(name, obj):
+        if name.endswith("/vars") or name == "vars":
+            if name not in expected_paths and _datasets(obj):
+                unmatched.append(name[:-len("/vars")] if name != "vars" else "(the model)")
+
+    f.visititems(visit)
+    unmatched = [u for u in unmatched if not u.startswith(("optimizer", "highlevel"))] + short
+    if unmatched:
+        out["__unmatched__"] = unmatched  # type: ignore[assignment]
+    return out
