@@ -1,7 +1,8 @@
 """Configured runs: ``train`` a config into a run directory, ``evaluate`` and ``predict`` from one.
 
 A run directory holds the resolved ``config.yaml``, ``environment.json`` (versions
-and devices), ``log.txt`` (what was printed), ``tensorboard/``, ``checkpoints/best``
+and devices), ``log.txt`` (what was printed), what the ``loggers`` write (``tensorboard/``
+by default, ``history.csv``, ``mlflow.json``: see ``config/tracking.py``), ``checkpoints/best``
 and ``checkpoints/last``, ``preprocessing.json`` and, at the end, ``metrics.json``
 (final train, validation and test metrics, and the history). While a run is
 unfinished it also holds ``backup/``, from which ``train --resume`` continues it
@@ -27,6 +28,7 @@ from highlevel.config.build import (apply_preprocessing, build_callbacks, build_
 from highlevel.config.errors import ConfigError
 from highlevel.config.loading import load_config, validate
 from highlevel.config.schema import RunConfig
+from highlevel.config.tracking import build_loggers, finish_loggers
 
 __all__ = ["train", "resume", "evaluate", "predict", "environment"]
 
@@ -120,6 +122,7 @@ def _prepare(config: RunConfig):
                       distribution=distribution)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"compile: {err}") from None
+    model.trainer.log_throughput = config.trainer.log_throughput
     return data, model
 
 
@@ -127,7 +130,7 @@ def _callbacks(config: RunConfig, run_dir: Path, backup: str) -> list:
     import highlevel as hl
     monitor = "val_loss" if config.trainer.validation_split > 0 else "loss"
     return build_callbacks(config.callbacks, run_dir) + [
-        hl.callbacks.TensorBoard(str(run_dir / "tensorboard")),
+        *build_loggers(config, run_dir),
         hl.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "best"), monitor=monitor, save_best_only=True),
         hl.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "last")),
         hl.callbacks.BackupAndRestore(str(run_dir / backup)),
@@ -164,6 +167,7 @@ def _fit(config: RunConfig, run_dir: Path, data, model) -> dict[str, Any]:
                "validation": {k[4:]: v for k, v in last.items() if k.startswith("val_")},
                "test": test, "epochs": len(next(iter(history.values()), [])), "history": history}
     on_chief(lambda: (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2)), "write metrics.json")
+    finish_loggers(config, run_dir, metrics)
     return metrics
 
 
