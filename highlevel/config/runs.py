@@ -233,6 +233,7 @@ def _metric_columns(runs: list[RunSummary]) -> list[str]:
     for run in runs:
         finals.update(dict.fromkeys(run.final))
         bests.update(dict.fromkeys(run.best))
+    finals.pop("learning_rate", None)   # the config's (or its schedule's last value): in the JSON only
     order = ([k for k in finals if not k.startswith(("val_", "test_"))] + [k for k in finals if k.startswith("val_")]
              + list(bests) + [k for k in finals if k.startswith("test_")])
     return order
