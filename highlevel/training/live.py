@@ -142,3 +142,9 @@ class LiveState:
         leaves, treedef = jax.tree_util.tree_flatten(self.get())
         keys = key_positions(leaves)
         return step.lower(treedef, unwrap_keys(leaves, keys), hyper_leaves, *args, keys=keys)
+
+    def trace(self, step: FlatStep, hyper_leaves: list, *args):
+        """The traced step (``.jaxpr``) for the current state (nothing runs, nothing is donated)."""
+        leaves, treedef = jax.tree_util.tree_flatten(self.get())
+        keys = key_positions(leaves)
+        return step.trace(treedef, unwrap_keys(leaves, keys), hyper_leaves, *args, keys=keys)
