@@ -99,8 +99,13 @@ def test_losses_equal_the_models_own_loss_at_each_step(rng):
     y = x @ np.array([[1.0], [-2.0], [0.5]], np.float32)
     model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(1, kernel_initializer="zeros")])
     model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    model.set_weights([np.zeros((3, 1), np.float32), np.zeros(1, np.float32)])
     result = hl.utils.find_learning_rate(model, x, y, batch_size=16, num_steps=10, min_learning_rate=0.01,
                                          max_learning_rate=0.1)
+    # The sweep's steps donate their own copy of the state, never the model's arrays.
+    assert not any(v.get_value().is_deleted() for _, v in model.named_weights())
+    assert [w.tolist() for w in model.get_weights()] == [[[0.0]] * 3, [0.0]]
     w, b = np.zeros((3, 1)), np.zeros(1)
     for rate, loss in zip(result.learning_rates, result.losses):   # NumPy, float64
         error = x @ w + b - y

@@ -53,7 +53,8 @@ def _record(run_dir: Path):
 def test_configured_run_in_mlflow_params_metrics_artifacts_and_tags(tmp_path):
     run_dir = cfg.train(_config(tmp_path), [f"output_dir={tmp_path / 'runs'}", "trainer.log_throughput=true"])
     client, run_id = _record(run_dir)
-    assert client._tracking_client.tracking_uri == f"sqlite:///{tmp_path / 'runs' / 'mlflow.db'}"
+    record = json.loads((run_dir / "mlflow.json").read_text())
+    assert record["tracking_uri"] == f"sqlite:///{tmp_path / 'runs' / 'mlflow.db'}"   # under output_dir
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED" and run.info.run_name == run_dir.name
     assert client.get_experiment(run.info.experiment_id).name == "sweep"
@@ -219,6 +220,16 @@ def test_an_unknown_run_id_is_named(tmp_path):
     logger = hl.callbacks.MLflowLogger(f"sqlite:///{tmp_path / 'mlflow.db'}", run_id="0123456789abcdef")
     with pytest.raises(ValueError, match="has no run '0123456789abcdef' to continue; pass run_id=None"):
         logger.start()
+
+
+def test_a_missing_mlflow_is_named_before_anything_is_written(tmp_path, monkeypatch):
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mlflow" else real(name, *a))
+    with pytest.raises(cfg.ConfigError, match=r"loggers\[2\]: the mlflow logger needs MLflow, which is not "
+                                              r"installed: pip install 'highlevel\[track\]'"):
+        cfg.train(_config(tmp_path), [f"output_dir={tmp_path / 'runs'}"])
+    assert not (tmp_path / "runs").exists()
 
 
 @pytest.mark.parametrize("section, match", [

@@ -18,6 +18,7 @@ Each logger takes its callback's arguments, e.g. ``{tensorboard: {histogram_freq
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,9 @@ def check_loggers(entries: list, profile=None) -> list:
         if name in seen:
             raise ConfigError(f"loggers[{i}]: {name} is listed twice; list each logger once.")
         seen.add(name)
+        if name == "mlflow" and importlib.util.find_spec("mlflow") is None:
+            raise ConfigError(f"loggers[{i}]: the mlflow logger needs MLflow, which is not installed: "
+                              "pip install 'highlevel[track]' (or pip install mlflow).")
         owned = [a for a in (LOGGERS[name][1], *_RESERVED.get(name, ())) if a and a in args]
         if owned:
             raise ConfigError(f"loggers[{i}].{name}: {owned[0]!r} is set by the run itself"
