@@ -18,6 +18,8 @@ from highlevel.models import Ensemble, Model, Sequential
 # row) may not import; the top-level package, which imports every row, lends them.
 utils.plot_model = visualization.plot_model
 utils.model_graph = visualization.model_graph
+# The learning-rate finder runs the trainer's step (``training/``, above ``utils/`` too).
+utils.find_learning_rate = training.find_learning_rate
 
 __all__ = ["Ensemble", "Input", "Model", "Sequential", "activations", "applications", "backend", "callbacks",
            "constraints", "datasets", "distribute", "export", "initializers", "layers", "losses", "metrics",

@@ -6,6 +6,8 @@
     highlevel predict RUN_DIR INPUT [--output FILE.npy|FILE.csv]
     highlevel validate CONFIG.yaml [key.path=value ...]
     highlevel show CONFIG.yaml [key.path=value ...]
+    highlevel runs [OUTPUT_DIR] [--sort METRIC] [--diff] [--json]
+    highlevel find-lr CONFIG.yaml [key.path=value ...] [--plot FILE.png] [--json]
     highlevel export RUN_DIR --format onnx|jax [--output PATH] [--checkpoint best|last]
     highlevel serve RUN_DIR [--port 8501] [--host 127.0.0.1] [--name NAME] [--checkpoint best|last]
 
@@ -67,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("config")
         p.add_argument("overrides", nargs="*")
+    from highlevel.config.commands import add_tracking_commands
+    add_tracking_commands(sub)
     return parser
 
 
@@ -128,6 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             import yaml
             config = cfg.load_config(args.config, args.overrides)
             print(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), end="")
+        else:
+            from highlevel.config.commands import run_tracking_command
+            run_tracking_command(args)
     except cfg.ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ from highlevel.callbacks.early_stopping import EarlyStopping
 from highlevel.callbacks.freeze_batch_norm import FreezeBatchNorm
 from highlevel.callbacks.lambda_callback import LambdaCallback
 from highlevel.callbacks.learning_rate_scheduler import LearningRateScheduler
+from highlevel.callbacks.mlflow_logger import MLflowLogger
 from highlevel.callbacks.model_checkpoint import ModelCheckpoint
 from highlevel.callbacks.precise_batch_norm import PreciseBatchNorm
 from highlevel.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
@@ -24,5 +25,5 @@ from highlevel.training.progress import ProgbarLogger
 
 __all__ = ["BackupAndRestore", "BackupOnSignal", "BatchNormMomentumScheduler", "CSVLogger", "Callback", "CallbackList",
            "DropoutScheduler", "EarlyStopping", "FreezeBatchNorm", "History", "LambdaCallback",
-           "LearningRateScheduler", "ModelCheckpoint", "PreciseBatchNorm", "ProgbarLogger",
+           "LearningRateScheduler", "MLflowLogger", "ModelCheckpoint", "PreciseBatchNorm", "ProgbarLogger",
            "ReduceLROnPlateau", "SwapEMAWeights", "TensorBoard", "TerminateOnNaN", "TrainingPreempted"]

@@ -39,7 +39,10 @@ class TensorBoard(Callback):
     The layout follows ``keras.callbacks.TensorBoard``:
 
     * ``log_dir/train``: ``epoch_<metric>`` at step ``epoch`` (``epoch_learning_rate``
-      included), ``batch_<metric>`` every ``update_freq`` steps at the global step
+      included), the trainer's throughput of the epoch (``epoch_samples_per_second``,
+      ``epoch_step_time``, ``epoch_train_time``, ``epoch_compile_time`` and, where the
+      device's peak is known, ``epoch_mfu``: see ``hl.training.Throughput``),
+      ``batch_<metric>`` every ``update_freq`` steps at the global step
       count, ``<layer>/<weight>/histogram`` (and ``/image``) every ``histogram_freq``
       epochs, ``hyperparameters/<layer>/<name>`` (see below), the model summary as
       text (tag ``model_summary/text_summary``) and the profiler trace;
@@ -79,7 +82,10 @@ class TensorBoard(Callback):
       update_freq: ``"epoch"``, ``"batch"`` (every step) or an integer N: also log
         ``batch_*`` scalars every N steps.
       profile_batch: profile this global step (an int, 1-based; 0: never) or the
-        steps ``(start, stop)`` with ``jax.profiler`` into ``log_dir/train``.
+        steps ``(start, stop)`` with ``jax.profiler``: a trace in
+        ``log_dir/train/plugins/profile/<time>/``, which TensorBoard's Profile tab shows
+        (``pip install tensorboard-plugin-profile``), waited for so that it holds the
+        steps' device work.
       embeddings_freq: write each ``Embedding`` layer's table for the projector every
         this many epochs (0: never). The model must have an ``Embedding`` layer.
       embeddings_metadata: the projector's metadata file (a TSV of one label per row
@@ -222,6 +228,8 @@ class TensorBoard(Callback):
                                       global_step=self._global_step)
             else:
                 train.add_scalar(f"epoch_{name}", value, global_step=epoch)
+        for name, value in self._throughput(logs).items():
+            train.add_scalar(f"epoch_{name}", value, global_step=epoch)
         layer_hparams = self._layer_hyperparameters()
         values = jax.device_get([var.get_value() for _, var in layer_hparams])
         for (tag, _), value in zip(layer_hparams, values):
@@ -256,6 +264,12 @@ class TensorBoard(Callback):
         self._resumed = bool(state.get("started", False))
 
     # -- what is logged ------------------------------------------------------------------
+
+    def _throughput(self, logs) -> dict[str, float]:
+        """This epoch's throughput as the trainer measured it (``trainer.throughput``), where the
+        logs do not hold it already (``trainer.log_throughput``)."""
+        meter = getattr(getattr(self.model, "trainer", None), "throughput", None)
+        return {k: v for k, v in (getattr(meter, "last", None) or {}).items() if k not in logs}
 
     def _layer_hyperparameters(self) -> list[tuple[str, Any]]:
         """(tag, Hyperparameter variable) of every layer of the model, each variable once."""
@@ -369,6 +383,11 @@ class TensorBoard(Callback):
 
     def _stop_trace(self) -> None:
         self._tracing = False
+        # Steps are dispatched asynchronously: wait for the profiled steps' device work (one wait,
+        # once per trace), so that the trace holds it.
+        state = getattr(getattr(self.model, "trainer", None), "state", None)
+        if state is not None:
+            jax.block_until_ready(state)
         jax.profiler.stop_trace()
 
 

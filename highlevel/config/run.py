@@ -1,7 +1,8 @@
 """Configured runs: ``check`` a config, ``train`` it into a run directory, ``resume`` an interrupted run.
 
 A run directory holds the resolved ``config.yaml``, ``environment.json`` (versions
-and devices), ``log.txt`` (what was printed), ``tensorboard/``, ``checkpoints/best``
+and devices), ``log.txt`` (what was printed), what the ``loggers`` write (``tensorboard/``
+by default, ``history.csv``, ``mlflow.json``: see ``config/tracking.py``), ``checkpoints/best``
 and ``checkpoints/last``, ``preprocessing.json`` and, at the end, ``metrics.json``
 (final train, validation and test metrics, and the history of every epoch). While a
 run is unfinished it also holds ``backup/``, from which ``train --resume`` continues
@@ -36,6 +37,7 @@ from highlevel.config.errors import ConfigError
 from highlevel.config.loading import load_config, validate
 from highlevel.config.schema import RunConfig
 from highlevel.training.callback import Callback
+from highlevel.config.tracking import build_loggers, finish_loggers
 
 __all__ = ["check", "train", "resume", "environment", "EXIT_PREEMPTED"]
 
@@ -193,6 +195,7 @@ def _prepare(config: RunConfig):
                       distribution=distribution)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"compile: {err}") from None
+    model.trainer.log_throughput = config.trainer.log_throughput
     _check_data(config, data, model)
     return data, model
 
@@ -260,7 +263,7 @@ def _callbacks(config: RunConfig, run_dir: Path, backup: str, continuing: bool =
     backup_cb = hl.callbacks.BackupAndRestore(str(run_dir / backup), delete_checkpoint=False)
     return own + [
         record,
-        hl.callbacks.TensorBoard(str(run_dir / "tensorboard")),
+        *build_loggers(config, run_dir),
         hl.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "best"), monitor=monitor, save_best_only=True),
         hl.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "last")),
         backup_cb,
@@ -310,6 +313,7 @@ def _fit(config: RunConfig, run_dir: Path, data, model) -> dict[str, Any]:
     on_chief(lambda: _write_json(run_dir / "metrics.json", metrics), "write metrics.json")
     for backup in ("backup", "backup_fine_tune"):  # the run is complete: nothing to resume
         on_chief(lambda: shutil.rmtree(run_dir / backup, ignore_errors=True), "delete the backup")
+    finish_loggers(config, run_dir, metrics)
     return metrics
 
 

@@ -1,7 +1,7 @@
 """The run config schema (pydantic): the Python API's names and arguments, as YAML.
 
 Sections: ``seed``, ``name``, ``output_dir``, ``data``, ``model``, ``optimizer``,
-``loss``, ``loss_weights``, ``metrics``, ``trainer``, ``callbacks``. Unknown keys
+``loss``, ``loss_weights``, ``metrics``, ``trainer``, ``loggers``, ``callbacks``. Unknown keys
 are refused (``extra="forbid"``); the error names the key path and the nearest
 known key. Layer, optimizer, callback and schedule entries are checked against
 the registered names and the constructors' arguments by ``highlevel.config.check``.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 __all__ = ["RunConfig", "DataConfig", "PreprocessingConfig", "TrainerConfig", "FineTuneConfig"]
 
@@ -79,6 +79,15 @@ _DISTRIBUTION_ARGS = {"DataParallel": _DP_ARGS, "data_parallel": _DP_ARGS,
                       "ModelParallel": _MP_ARGS, "model_parallel": _MP_ARGS}
 
 
+def _profile(value):
+    from pydantic_core import PydanticCustomError
+    steps = [value] if isinstance(value, int) else value
+    if value is not None and not (1 <= len(steps) <= 2 and all(s >= 1 for s in steps) and steps[0] <= steps[-1]):
+        raise PydanticCustomError("profile", "write the steps to trace as one step or [first, last], counted "
+                                             "from 1, first <= last (e.g. [10, 20])")
+    return value if value is None or isinstance(value, int) else [steps[0], steps[-1]]
+
+
 class TrainerConfig(_Strict):
     epochs: int = Field(10, ge=1)
     steps_per_execution: Union[Annotated[int, Field(ge=1)], Literal["auto"]] = Field(
@@ -87,6 +96,11 @@ class TrainerConfig(_Strict):
     shuffle: bool = True
     verbose: Union[Literal["auto"], Literal[0, 1, 2]] = 2
     steps_per_epoch: int | None = Field(None, ge=1, description="stop each epoch after this many steps")
+    profile: Annotated[Union[int, list[int], None], AfterValidator(_profile)] = Field(
+        None, description="trace these train steps (a step or [first, last], from 1) with jax.profiler for "
+                          "TensorBoard's Profile tab")
+    log_throughput: bool = Field(False, description="put samples/s, step time, compilation time and MFU into the "
+                                                    "epoch logs (history, progress, CSV, TensorBoard, MLflow)")
     distribution: Union[str, dict[str, Any], None] = Field(
         None, description="spread training over the devices: DataParallel, FullySharded or ModelParallel "
                           "(or data_parallel, ...), as a name or {Name: {argument: value}}")
@@ -118,6 +132,18 @@ class TrainerConfig(_Strict):
         return {name: dict(args)}
 
 
+def _loggers(value, info: ValidationInfo):
+    from pydantic_core import PydanticCustomError
+
+    from highlevel.config.errors import ConfigError
+    from highlevel.config.tracking import check_loggers
+    trainer = info.data.get("trainer")
+    try:
+        return check_loggers(value, None if trainer is None else trainer.profile)
+    except ConfigError as err:   # the message as written (pydantic would prefix "Value error, ")
+        raise PydanticCustomError("loggers", str(err).replace("{", "{{").replace("}", "}}")) from None
+
+
 class FineTuneConfig(_Strict):
     """A second phase after ``trainer.epochs``: unfreeze the top blocks and train on at a lower rate."""
 
@@ -142,6 +168,9 @@ class RunConfig(_Strict):
     loss_weights: Union[list[float], dict[str, float], None] = None
     metrics: Union[list[Any], dict[str, Any], None] = None
     trainer: TrainerConfig = TrainerConfig()
+    loggers: Annotated[list[Union[str, dict[str, Any]]], AfterValidator(_loggers)] = Field(
+        default_factory=lambda: ["tensorboard"], validate_default=True,
+        description="where the run is logged: tensorboard, csv, mlflow, or {name: {argument: value}}")
     fine_tune: FineTuneConfig | None = Field(None, description="a second, fine-tuning phase for pretrained models")
     callbacks: list[dict[str, Any]] = Field(default_factory=list,
                                             description="callbacks by name, e.g. [{EarlyStopping: {patience: 3}}]")

@@ -153,6 +153,11 @@ class LiveState:
         keys = key_positions(leaves)
         return step.lower(treedef, unwrap_keys(leaves, keys), hyper_leaves, *args, keys=keys)
 
+    def trace(self, step: FlatStep, hyper_leaves: list, *args):
+        """The traced step (``.jaxpr``) for the current state (nothing runs, nothing is donated)."""
+        leaves, treedef = jax.tree_util.tree_flatten(self.get())
+        keys = key_positions(leaves)
+        return step.trace(treedef, unwrap_keys(leaves, keys), hyper_leaves, *args, keys=keys)
 
 # The live states whose train state is newer than their module (steps ran since their last
 # sync). A Keras-style read or assignment of a variable (``v.numpy()``, ``v.assign(x)``) syncs

@@ -64,6 +64,9 @@ class TrainerAPI(Protocol):
     ``compile_config``, ``compiled``, ``optimizer``, ``distribution``, ``data_on_device``,
     ``metric_reads``, ``steps_per_execution``, ``lower_train_step()``.
 
+    Throughput: ``throughput`` (``hl.training.Throughput``: samples/s, step time, compilation
+    time and MFU of the last epoch) and ``log_throughput`` (put them into the epoch logs).
+
     >>> import highlevel as hl
     >>> model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(1)])
     >>> isinstance(model.trainer, hl.training.TrainerAPI)
@@ -77,6 +80,8 @@ class TrainerAPI(Protocol):
     device_data: bool
     metric_reads: int
     epoch: int
+    throughput: Any
+    log_throughput: bool
 
     @property
     def state(self) -> Any: ...

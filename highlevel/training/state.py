@@ -137,6 +137,10 @@ class FlatStep:
         """``jax.stages.Lowered`` for these arguments (arrays or ``jax.ShapeDtypeStruct``s)."""
         return self._jit_for(treedef, keys).lower(leaves, hyper_leaves, *args)
 
+    def trace(self, treedef, leaves: list, hyper_leaves: list, *args, keys: tuple = ()):
+        """``jax.stages.Traced`` (its ``.jaxpr``) for these arguments; the trace is jit's cached one."""
+        return self._jit_for(treedef, keys).trace(leaves, hyper_leaves, *args)
+
 
 def key_positions(leaves: list) -> tuple:
     """``((index, impl), ...)`` of the typed random keys among ``leaves``.

@@ -37,6 +37,7 @@ from highlevel.training.outputs import combine_metrics
 from highlevel.training.program import ModelProgram, Program, copy_tree, sample_of
 from highlevel.training.progress import ProgbarLogger
 from highlevel.training.seam import Snapshot
+from highlevel.training.throughput import Throughput
 
 __all__ = ["Trainer"]
 
@@ -85,6 +86,10 @@ class Trainer:
         self.device_data = True
         #: Device-to-host reads of the metric accumulators so far (the loop's only reads).
         self.metric_reads = 0
+        #: What fit measured of its last epoch (``training/throughput.py``); with
+        #: ``log_throughput``, also in the epoch logs.
+        self.throughput = Throughput(self)
+        self.log_throughput = False
         self.epoch, self.steps_done = 0, 0
         self._epoch_finished = False
         self._spe_request: int | str = 1
@@ -491,6 +496,7 @@ class Trainer:
                 live.replace(metrics=program.fresh_metrics())
             callback_list.on_epoch_begin(epoch)
             hyper = program.hyper_leaves()
+            self.throughput.begin_epoch(adapter, self.steps_per_execution, first)
             items, run_train = self._train_items(adapter, epoch, first)
             for step, item in enumerate(items, start=first):
                 if batch_begin:
@@ -504,6 +510,8 @@ class Trainer:
                 if self.model.stop_training:
                     break
             logs = self._read_train()
+            measured = self.throughput.end_epoch(self.steps_done)  # the read above waited for the steps
+            logs.update(measured if self.log_throughput else {})
             if val_adapter is not None and (epoch + 1) % validation_freq == 0:
                 # As Keras's fit: validation runs the on_test_* hooks (its logs without "val_").
                 callback_list.on_test_begin()

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from highlevel.training.callback import History
+from highlevel.training.throughput import THROUGHPUT_KEYS
 from highlevel.visualization.images import image_format, require_matplotlib
 
 __all__ = ["plot_history"]
@@ -26,7 +27,8 @@ def plot_history(history: History, metrics: str | list[str] | None = None, *,
     Args:
       history: the ``History`` that ``model.fit`` returned.
       metrics: the metric names to draw (``"loss"``, ``"accuracy"``; one name or a list);
-        by default every logged metric except the learning rate.
+        by default every logged metric except the learning rate and the throughput
+        (``samples_per_second``, ...).
       to_file: also save the figure there (``.png``, ``.svg`` or ``.pdf``).
       figsize: ``(width, height)`` in inches; about 4.5 x 3.5 per subplot by default.
       title: a title over the whole figure.
@@ -55,8 +57,8 @@ def plot_history(history: History, metrics: str | list[str] | None = None, *,
         base = key[4:] if key.startswith("val_") else key
         if base not in _LEARNING_RATE_KEYS and base not in available:
             available.append(base)
-    if metrics is None:
-        metrics = available
+    if metrics is None:   # throughput (trainer.log_throughput) only when asked for
+        metrics = [m for m in available if m not in THROUGHPUT_KEYS]
     elif isinstance(metrics, str):
         metrics = [metrics]
     metrics = list(metrics)
