@@ -6,10 +6,11 @@ train state between compiled calls and keeps it in step with the module.
 """
 
 from highlevel.training.callback import Callback, CallbackList, History, LazyLogs
+from highlevel.training.grain_adapter import GrainAdapter, GrainData
 from highlevel.training.live import LiveState
 from highlevel.training.progress import ProgbarLogger
 from highlevel.training.seam import Snapshot, TrainerAPI
 from highlevel.training.state import TrainState
 from highlevel.training.trainer import Trainer
 
-__all__ = ["LiveState", "Snapshot", "Trainer", "TrainerAPI"]
+__all__ = ["GrainAdapter", "GrainData", "LiveState", "Snapshot", "Trainer", "TrainerAPI"]
