@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 from highlevel import (activations, applications, backend, callbacks, datasets, distribute, initializers, layers,
                        losses, metrics, models, optimizers, regularizers, training, utils, visualization)
 from highlevel.layers import Input
+from highlevel.layers.remat import RematScope, remat
 from highlevel.models import Ensemble, Model, Sequential
 
 # Keras's names for the model pictures: ``hl.utils.plot_model``. They live in
@@ -17,6 +18,6 @@ from highlevel.models import Ensemble, Model, Sequential
 utils.plot_model = visualization.plot_model
 utils.model_graph = visualization.model_graph
 
-__all__ = ["Ensemble", "Input", "Model", "Sequential", "activations", "applications", "backend", "callbacks",
+__all__ = ["Ensemble", "Input", "Model", "RematScope", "Sequential", "activations", "applications", "backend", "callbacks",
            "datasets", "distribute", "initializers", "layers", "losses", "metrics", "models", "optimizers",
-           "regularizers", "training", "utils", "visualization", "__version__"]
+           "regularizers", "remat", "training", "utils", "visualization", "__version__"]

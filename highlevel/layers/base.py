@@ -27,6 +27,7 @@ from flax import nnx
 
 from highlevel import initializers as _initializers
 from highlevel import regularizers as _regularizers
+from highlevel.layers import remat as _remat
 from highlevel.utils import global_state as _global_state
 from highlevel.utils import random as _random
 
@@ -274,6 +275,8 @@ class Layer(nnx.Module, pytree=False):
             input_shape = (input_dim,)
         self.input_shape_arg = None if input_shape is None else tuple(input_shape)
         self.inbound_nodes: list = []
+        #: Rematerialisation settings (``hl.RematScope`` at creation, or ``hl.remat(layer)``); None: off.
+        self.remat_mode = _remat.get_current_remat_mode()
 
     # -- building ---------------------------------------------------------
 
@@ -337,13 +340,14 @@ class Layer(nnx.Module, pytree=False):
             training = ctx.training if ctx is not None else False
         if "training" in params:
             kwargs["training"] = training
+        call = _remat.rematerialized_call(self, inputs)  # self.call, or under jax.checkpoint
         if rng is not None or (ctx is None and training and _is_traced(inputs)):
             # An outermost call: ``rng`` keys the random layers inside (dropout masks), or, in a
             # trace without one, next_rng_key refuses rather than fix one mask for every call.
             with call_context(training=training, rng=rng) as inner:
                 inner.traced = rng is None
-                return self.call(inputs, *args, **kwargs)
-        return self.call(inputs, *args, **kwargs)
+                return call(inputs, *args, **kwargs)
+        return call(inputs, *args, **kwargs)
 
     def _cast_input(self, x):
         # Float inputs are computed in the layer's dtype, as Keras does; integers pass through.
