@@ -28,7 +28,7 @@ API_MODULES = ["layers", "models", "callbacks", "losses", "metrics", "optimizers
                "initializers", "regularizers", "datasets", "applications", "distribute", "utils", "visualization",
                "backend", "training"]
 GUIDES = ["getting_started", "functional_api", "callbacks", "configs", "transfer_learning",
-          "distribution", "performance", "coming_from_keras", "coming_from_flax"]
+          "distribution", "data", "performance", "coming_from_keras", "coming_from_flax"]
 
 
 def _build(site_dir: Path) -> dict:
