@@ -240,6 +240,36 @@ def test_records_are_split_over_processes_in_blocks_with_equal_steps():
     assert float(list(short[1].batches(0))[1].sample_weight.sum()) == 0.0
 
 
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_read_their_own_blocks_and_train_like_one(tmp_path):
+    """Two processes joined over loopback (gloo), each passed all the records and the global batch,
+    read their own halves (ShardByJaxProcess) and end with the weights of one process that reads
+    the same global batches."""
+    script = str(Path(__file__).with_name("grain_multiprocess_script.py"))
+    env = dict(os.environ, PYTHONPATH=str(REPO), XLA_FLAGS="", JAX_PLATFORMS="cpu")
+    port = _free_port()
+    procs = [subprocess.Popen([sys.executable, script, str(i), "2", str(port), str(tmp_path)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for i in range(2)]
+    single = subprocess.run([sys.executable, script, "0", "1", "0", str(tmp_path)], env=env,
+                            capture_output=True, text=True, timeout=300)
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    assert single.returncode == 0, single.stderr[-2000:]
+    p0, p1, one = (np.load(tmp_path / f) for f in ("p0.npz", "p1.npz", "single.npz"))
+    assert int(p0["process_count"]) == 2 and int(one["process_count"]) == 1
+    for k in (k for k in p0.files if k.startswith("arr_")):
+        np.testing.assert_array_equal(p0[k], p1[k])
+        np.testing.assert_allclose(p0[k], one[k], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(p0["loss"], one["loss"], rtol=1e-5)
+    np.testing.assert_allclose(p0["evaluated_loss"], one["evaluated_loss"], rtol=1e-5)
+
+
 def test_one_process_reads_every_record_by_default():
     x, y = _data(20)
     adapter = GrainAdapter(_records(x, y), batch_size=8)
