@@ -122,6 +122,15 @@ def test_shuffled_records_see_every_row_once_per_epoch_in_a_new_order():
     adapter.close()
 
 
+def test_records_a_filter_drops_are_left_out_of_their_batch():
+    x, y = _data(20)
+    kept = _records(x, y).filter(lambda r: r[1] != 1)   # a filtered MapDataset gives None for dropped rows
+    batches = list(GrainAdapter(kept, batch_size=8).batches(0))
+    rows = np.concatenate([b.x[b.mask > 0] for b in batches])
+    np.testing.assert_array_equal(rows, x[y != 1])
+    assert all(b.x.shape == (8, 6) for b in batches)
+
+
 def test_steps_per_execution_groups_grain_batches():
     x, y = _data()
     reference = _model()

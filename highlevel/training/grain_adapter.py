@@ -188,6 +188,14 @@ class _BatchReader:
         self.shuffle, self.seed = shuffle, seed
         self.class_weight, self.targets = class_weight, targets
 
+    def _any_record(self):
+        for i in range(self.lo, self.lo + self.size):
+            record = self.source[i]
+            if record is not None:
+                return record
+        raise ValueError("Every record of this process's block of the Grain dataset was filtered out; there is "
+                         "nothing to train on. Check the dataset's filter.")
+
     def epoch_seed(self, epoch: int) -> int:
         return int(np.random.default_rng([self.seed, epoch]).integers(0, 2**31 - 1))
 
@@ -207,11 +215,12 @@ class _BatchReader:
 
     def __call__(self, j: int) -> Batch:
         epoch, b = divmod(int(j), self.per_epoch)
-        rows = self.rows(epoch, b)
-        n_real = len(rows)
+        # A filtered MapDataset gives None for the records it drops: the batch is shorter.
+        raw = [r for r in (self.source[int(i)] for i in self.rows(epoch, b)) if r is not None]
+        n_real = len(raw)
         if n_real == 0:
-            rows = np.asarray([self.lo])   # a padding-only batch: any row, weight 0
-        records = [_split_record(self.source[int(i)], self.targets, "record") for i in rows]
+            raw = [self._any_record()]   # a padding-only batch: any record, weight 0
+        records = [_split_record(r, self.targets, "record") for r in raw]
         xs, ys, sws = zip(*records)
         y = None if ys[0] is None else _stack(ys)
         sw = None if sws[0] is None else np.asarray(sws, np.float32)
