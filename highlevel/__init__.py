@@ -11,6 +11,7 @@ from highlevel import (activations, applications, backend, callbacks, constraint
                        training, utils, visualization)
 from highlevel import export   # registers model.export's formats
 from highlevel.layers import Input
+from highlevel.layers.remat import RematScope, remat
 from highlevel.models import Ensemble, Model, Sequential
 
 # Keras's names for the model pictures: ``hl.utils.plot_model``. They live in
@@ -21,7 +22,7 @@ utils.model_graph = visualization.model_graph
 # The learning-rate finder runs the trainer's step (``training/``, above ``utils/`` too).
 utils.find_learning_rate = training.find_learning_rate
 
-__all__ = ["Ensemble", "Input", "Model", "Sequential", "activations", "applications", "backend", "callbacks",
+__all__ = ["Ensemble", "Input", "Model", "RematScope", "Sequential", "activations", "applications", "backend", "callbacks",
            "constraints", "datasets", "distribute", "export", "initializers", "layers", "losses", "metrics",
-           "mixed_precision", "models", "ops", "optimizers", "random", "regularizers", "saving", "training", "utils",
+           "mixed_precision", "models", "ops", "optimizers", "random", "regularizers", "remat", "saving", "training", "utils",
            "visualization", "__version__"]

@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 API_MODULES = ["layers", "models", "callbacks", "losses", "metrics", "optimizers", "mixed_precision", "activations",
                "initializers", "regularizers", "constraints", "datasets", "applications", "distribute", "utils",
                "visualization", "backend", "training", "export", "serving", "ops", "random", "saving"]
-GUIDES = ["getting_started", "functional_api", "masks_and_custom_models", "callbacks", "configs", "transfer_learning",
-          "distribution", "numerics", "performance", "coming_from_keras", "coming_from_flax", "serving"]
+GUIDES = ["getting_started", "functional_api", "masks_and_custom_models", "callbacks", "configs", "experiments", "transfer_learning",
+          "distribution", "data", "numerics", "performance", "coming_from_keras", "coming_from_flax", "serving"]
 
 
 def _build(site_dir: Path) -> dict:

@@ -14,7 +14,9 @@ at the backend; ``choose_conv_lowering`` decides, at trace time, from the backen
 
 Other backends always take XLA's convolutions. The training loop asks here too
 (``host_memory_is_device()``: whether a batch needs copying to the device at all), and so
-does the throughput meter (``peak_flops()``: the device's peak, for model FLOP utilisation).
+does the throughput meter (``peak_flops()``: the device's peak, for model FLOP utilisation);
+rematerialisation (``remat``) ties its recomputation to the cotangent on a CPU, where
+XLA would otherwise merge it back into the forward pass.
 
 >>> import highlevel as hl
 >>> hl.backend.get_conv_lowering() in hl.backend.CONV_LOWERINGS
@@ -25,8 +27,9 @@ from highlevel.backend.convolution import (LOWERINGS, choose_conv_lowering, conv
                                            dimension_numbers)
 from highlevel.backend.device import host_memory_is_device, is_cpu, name
 from highlevel.backend.peak import PEAK_FLOPS, peak_flops, set_peak_flops
+from highlevel.backend.remat import remat
 from highlevel.backend.settings import CONV_LOWERINGS, get_conv_lowering, set_conv_lowering
 
 __all__ = ["name", "is_cpu", "host_memory_is_device", "get_conv_lowering", "set_conv_lowering",
            "choose_conv_lowering", "conv", "depthwise_conv", "conv_padding", "dimension_numbers",
-           "CONV_LOWERINGS", "LOWERINGS", "peak_flops", "set_peak_flops", "PEAK_FLOPS"]
+           "remat", "CONV_LOWERINGS", "LOWERINGS", "peak_flops", "set_peak_flops", "PEAK_FLOPS"]

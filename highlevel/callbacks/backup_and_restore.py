@@ -3,7 +3,8 @@
 A backup holds everything the next step depends on: the whole train state
 (weights, moving statistics, optimizer state, random key, metric accumulators),
 the layer hyperparameters (dropout rates, batch-norm momentum), where the next
-step starts, the data-order seed, and the state of every other callback. So a
+step starts, the data-order seed (and a Grain pipeline's iterator state), and the
+state of every other callback. So a
 ``fit`` killed at any moment and run again with the same code, seed and
 arguments ends with the same weights, bit for bit, as one never interrupted.
 
@@ -252,7 +253,7 @@ class BackupAndRestore(Callback):
         meta = {"format": _FORMAT, "epoch": int(epoch), "step": int(step), "seed": int(snapshot.seed),
                 "steps_seen": self._steps_seen, "optimizer": type(self.model.optimizer).__name__,
                 "state_signature": _signature(state_leaves), "hyper_signature": _signature(hyper),
-                "callbacks": callbacks, "callback_arrays": callback_arrays}
+                "callbacks": callbacks, "callback_arrays": callback_arrays, "data_state": snapshot.data_state}
         try:
             text = json.dumps(meta, default=_jsonable)
         except (TypeError, ValueError) as e:
@@ -308,7 +309,7 @@ class BackupAndRestore(Callback):
         hyper = [np.asarray(a).reshape(shape)
                  for a, (shape, _) in zip(arrays[n_state:n_state + len(hyper_now)], hyper_now)]
         trainer.restore(Snapshot(leaves=arrays[:n_state], hyper=hyper, epoch=meta["epoch"], step=meta["step"],
-                                 seed=meta["seed"]))
+                                 seed=meta["seed"], data_state=meta.get("data_state")))
         others = dict(self._others())
         saved_states = meta.get("callbacks", {})
         saved_arrays = meta.get("callback_arrays", {})

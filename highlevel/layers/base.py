@@ -32,6 +32,7 @@ from highlevel import mixed_precision as _mixed_precision
 from highlevel import regularizers as _regularizers
 from highlevel.layers.autocast import AutocastParam
 from highlevel.layers.variables import KerasVariable, NonTrainable, Weight, register_owner
+from highlevel.layers import remat as _remat
 from highlevel.utils import global_state as _global_state
 from highlevel.utils import random as _random
 from highlevel.utils import serialization as _serialization
@@ -365,6 +366,8 @@ class Layer(nnx.Module, pytree=False):
             input_shape = (input_dim,)
         self.input_shape_arg = None if input_shape is None else tuple(input_shape)
         self.inbound_nodes: list = []
+        #: Rematerialisation settings (``hl.RematScope`` at creation, or ``hl.remat(layer)``); None: off.
+        self.remat_mode = _remat.get_current_remat_mode()
 
     # -- building ---------------------------------------------------------
 
@@ -526,7 +529,7 @@ class Layer(nnx.Module, pytree=False):
         """
         if "mask" in _call_params(type(self)):
             kwargs["mask"] = mask
-        outputs = self.call(inputs, *args, **kwargs)
+        outputs = _remat.rematerialized_call(self, inputs)(inputs, *args, **kwargs)  # self.call, or checkpointed
         return outputs, (self.compute_mask(inputs, mask) if self.supports_masking else None)
 
     def compute_mask(self, inputs, mask=None):
@@ -570,7 +573,8 @@ class Layer(nnx.Module, pytree=False):
                 return result
             if "mask" in params:
                 kwargs["mask"] = mask
-            return self._regularize_activity(self._autocast_call(self.call, inputs, *args, **kwargs))
+            call = _remat.rematerialized_call(self, inputs)  # self.call, or under jax.checkpoint
+            return self._regularize_activity(self._autocast_call(call, inputs, *args, **kwargs))
 
         if ctx is None or rng is not None:
             # An outermost call (or one given its own key): ``rng`` keys the random layers inside

@@ -8,6 +8,7 @@ measures each epoch (``model.trainer.throughput``); ``find_learning_rate`` (also
 """
 
 from highlevel.training.callback import Callback, CallbackList, History, LazyLogs
+from highlevel.training.grain_adapter import GrainAdapter, GrainData
 from highlevel.training.live import LiveState
 from highlevel.training.lr_finder import LearningRateFinder, find_learning_rate
 from highlevel.training.progress import ProgbarLogger
@@ -16,4 +17,5 @@ from highlevel.training.state import TrainState
 from highlevel.training.throughput import Throughput
 from highlevel.training.trainer import Trainer
 
-__all__ = ["LearningRateFinder", "LiveState", "Snapshot", "Throughput", "Trainer", "TrainerAPI", "find_learning_rate"]
+__all__ = ["GrainAdapter", "GrainData", "LearningRateFinder", "LiveState", "Snapshot", "Throughput", "Trainer",
+           "TrainerAPI", "find_learning_rate"]

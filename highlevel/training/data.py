@@ -420,9 +420,17 @@ class IterableAdapter:
 
 def make_adapter(x, y=None, sample_weight=None, *, batch_size=None, shuffle=False, class_weight=None,
                  seed=0, steps_per_execution=1, steps=None, targets=True):
-    """An ArrayAdapter for arrays (or lists/dicts of them), an IterableAdapter for any other iterable."""
+    """An ArrayAdapter for arrays (or lists/dicts of them), a GrainAdapter for a Grain dataset, an
+    IterableAdapter for any other iterable."""
     if x is None:
         raise ValueError("No data: pass x (arrays or an iterable of batches).")
+    from highlevel.training import grain_adapter  # imports this module
+    if grain_adapter.is_grain_dataset(x):
+        if y is not None:
+            raise ValueError("When x is a Grain dataset, do not pass y: its records or batches carry the targets.")
+        return grain_adapter.GrainAdapter(x, batch_size=batch_size, shuffle=shuffle, class_weight=class_weight,
+                                          seed=seed, steps_per_execution=steps_per_execution, steps=steps,
+                                          targets=targets)
     if is_array_data(x):
         # y may be None: a model whose loss comes from add_loss (Keras's endpoint layers) needs no
         # targets; a compiled loss without them says so when the step is traced.

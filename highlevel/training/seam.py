@@ -27,6 +27,9 @@ class Snapshot:
       epoch: the epoch the next step belongs to.
       step: the step within that epoch where training continues (0 at an epoch's start).
       seed: the data-order seed (the order of epoch e depends only on (seed, e)).
+      data_state: where a Grain data pipeline stands (its iterator's state, JSON-able) when the
+        snapshot is taken mid-epoch; None for arrays and other iterables, whose position
+        (epoch, step) says it all.
 
     >>> import numpy as np, highlevel as hl
     >>> model = hl.Sequential([hl.Input((2,)), hl.layers.Dense(1)])
@@ -43,6 +46,7 @@ class Snapshot:
     epoch: int
     step: int
     seed: int
+    data_state: dict | None = None
 
 
 @runtime_checkable

@@ -286,8 +286,10 @@ class Trainer:
         state = state.replace(rng=jax.random.key_data(state.rng))
         leaves = [np.asarray(a) for a in _distribute.to_host(jax.tree_util.tree_leaves(state))]
         epoch, step = (self.epoch + 1, 0) if self._epoch_finished else (self.epoch, self.steps_done)
+        state_after = getattr(self._fit_adapter, "state_after", None)  # a Grain iterator's position
         return Snapshot(leaves=leaves, hyper=self._hyper_values(), epoch=int(epoch), step=int(step),
-                        seed=int(self.program.seed))
+                        seed=int(self.program.seed),
+                        data_state=state_after(epoch, step) if step and state_after else None)
 
     def snapshot_signature(self) -> dict[str, list]:
         """``{"state": [[shape, dtype], ...], "hyper": [...]}`` of what ``snapshot()`` would hold."""
@@ -320,6 +322,8 @@ class Trainer:
         self.program.seed = int(snapshot.seed)
         if self._fit_adapter is not None:
             self._fit_adapter.seed = self.program.seed
+            if hasattr(self._fit_adapter, "set_state"):
+                self._fit_adapter.set_state(snapshot.data_state)
         self._resume = (int(snapshot.epoch), int(snapshot.step))
 
     # -- the seam: statistics passes -----------------------------------------------------------
@@ -431,6 +435,8 @@ class Trainer:
             raise
         finally:
             self._callbacks = None
+            if hasattr(adapter, "close"):
+                adapter.close()  # a Grain iterator's reader threads or worker processes
             self.sync()
         return history
 
