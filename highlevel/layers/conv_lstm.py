@@ -187,6 +187,8 @@ class ConvLSTM2D(Layer):
                 for k in jax.random.split(key, 4)]
 
     def call(self, inputs, training: bool = False, mask=None):
+        if isinstance(mask, (list, tuple)):  # one per input (Keras's list form): the sequence's is the first
+            mask = mask[0] if mask else None
         if isinstance(inputs, (list, tuple)):
             x, given = inputs[0], list(inputs[1:])
         else:

@@ -197,6 +197,8 @@ class _RNN(Layer):
     reset_state = reset_states
 
     def call(self, inputs, training: bool = False, mask=None):
+        if isinstance(mask, (list, tuple)):  # one per input (Keras's list form): the sequence's is the first
+            mask = mask[0] if mask else None
         x, states = self._split_inputs(inputs)
         batch = x.shape[0]
         if states is None and self.stateful:

@@ -493,6 +493,8 @@ class RNN(Layer):
         return jax.tree_util.tree_map(lambda s: jnp.asarray(s, x.dtype), template)
 
     def call(self, inputs, training: bool = False, mask=None):
+        if isinstance(mask, (list, tuple)):  # one per input (Keras's list form): the sequence's is the first
+            mask = mask[0] if mask else None
         if isinstance(inputs, (list, tuple)):
             x, given = inputs[0], (list(inputs[1:]) or None)
         else:
