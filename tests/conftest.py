@@ -25,4 +25,4 @@ def rng():
 
 # Scripts that tests run in subprocesses: never imported here (``--doctest-modules`` would
 # import them, and distribute_script.py sets XLA_FLAGS for 8 devices and runs at import).
-collect_ignore_glob = ["*_script.py"]
+collect_ignore_glob = ["*_script.py", "keras_programs/*"]

@@ -259,3 +259,10 @@ def test_unsupported_arguments_are_refused_with_a_sentence():
         ops.conv(IMG, K2, padding="full")
     with pytest.raises(ValueError, match="scatter_update: reduction must be None"):
         ops.scatter_update(X, [[0, 0]], np.array([1.0]), reduction="sum")
+
+
+def test_the_listed_numpy_names_are_the_submodules_names():
+    from highlevel.ops import (numpy, numpy_binary, numpy_creation, numpy_indexing, numpy_products,
+                               numpy_reductions, numpy_shape, numpy_unary)
+    parts = (numpy_binary, numpy_creation, numpy_indexing, numpy_products, numpy_reductions, numpy_shape, numpy_unary)
+    assert numpy.__all__ == ["tanh"] + sorted(set().union(*(set(p.__all__) for p in parts)))

@@ -32,7 +32,14 @@ SUBPACKAGES = ["activations", "applications", "callbacks", "constraints", "datas
 
 # Names excused from the check while their docstrings are written; the test below fails if a
 # name here is already documented, so the set cannot go stale.
-PENDING: set[str] = set()
+PENDING: set[str] = {
+    # Merged from parallel branches on 2026-12-04 with docstrings short of STYLE.md's form; to be written.
+    "highlevel.metrics.Accuracy", "highlevel.metrics.CategoricalAccuracy", "highlevel.metrics.MeanAbsoluteError",
+    "highlevel.metrics.MeanSquaredError", "highlevel.metrics.RootMeanSquaredError",
+    "highlevel.metrics.SparseCategoricalAccuracy", "highlevel.metrics.result_logs", "highlevel.metrics.update_in_step",
+    "highlevel.ops.meshgrid", "highlevel.ops.switch", "highlevel.saving.load_weights",
+    "highlevel.utils.CustomObjectScope", "highlevel.utils.PyDataset",
+}
 
 
 def _add(found: dict, qualname: str, obj) -> None:

@@ -27,7 +27,7 @@ from highlevel.backend.convolution import (LOWERINGS, choose_conv_lowering, conv
                                            dimension_numbers)
 from highlevel.backend.device import host_memory_is_device, is_cpu, name
 from highlevel.backend.peak import PEAK_FLOPS, peak_flops, set_peak_flops
-from highlevel.backend.remat import remat
+from highlevel.backend.rematerialization import remat
 from highlevel.backend.settings import CONV_LOWERINGS, get_conv_lowering, set_conv_lowering
 
 __all__ = ["name", "is_cpu", "host_memory_is_device", "get_conv_lowering", "set_conv_lowering",

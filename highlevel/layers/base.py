@@ -567,6 +567,11 @@ class Layer(nnx.Module, pytree=False):
             kwargs["training"] = training
 
         def run():
+            if with_mask and getattr(self, "remat_mode", None) is not None and not jax.tree_util.tree_leaves(mask):
+                # A rematerialised block (a model too) without masks: its whole call under jax.checkpoint.
+                call = _remat.rematerialized_call(self, inputs)
+                out = self._regularize_activity(self._autocast_call(call, inputs, *args, **kwargs))
+                return out, (self.compute_mask(inputs, mask) if self.supports_masking else None)
             if with_mask:
                 result = self._autocast_call(self.masked_call, inputs, *args, mask=mask, **kwargs)
                 self._regularize_activity(result[0])

@@ -41,8 +41,11 @@ _STEP = "highlevel/step/vars"
 
 
 def _version() -> str:
-    import highlevel
-    return getattr(highlevel, "__version__", "unknown")
+    from importlib import metadata
+    try:
+        return metadata.version("highlevel")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def write(entries, path: Path, config_text: str, optimizer_leaves: list[np.ndarray], step) -> None:

@@ -360,6 +360,17 @@ class GrainAdapter:
                 self.batch_size = int(jax.tree_util.tree_leaves(self._peeked[0])[0].shape[0])
         return self._peeked
 
+    def check_against(self, model, loss, *, validation=None, epochs=None, initial_epoch: int = 0) -> None:
+        """The checks fit makes before training: ``epochs`` (when given) and the validation data's.
+
+        Grain records are not peeked here (reading would advance the pipeline, and decoding
+        costs); their shapes are checked when the step is traced from ``batch_spec``."""
+        from highlevel.training import checks
+        if epochs is not None:
+            checks.check_epochs(epochs, initial_epoch)
+        if validation is not None and validation is not self:
+            validation.check_against(model, loss)
+
     def batch_spec(self) -> Batch:
         """The shapes and dtypes of one padded batch (``jax.ShapeDtypeStruct``\\ s)."""
         x, y, sw = self.peek()
