@@ -87,5 +87,4 @@ __all__ = ["abs", "absolute", "add", "all", "allclose", "amax", "amin", "angle",
            "tanh_shrink", "tensordot", "threshold", "tile", "top_k", "trace", "transpose", "trapezoid", "tri",
            "tril", "triu", "true_divide", "trunc", "unique", "unravel_index", "unstack", "vander", "var",
            "vdot", "vectorize", "vectorized_map", "view", "view_as_complex", "view_as_real", "vsplit",
-           "vstack", "where", "while_loop", "zeros", "zeros_like", "convolution", "core", "image", "linalg",
-           "math", "nn", "numpy", "NOT_SUPPORTED"]
+           "vstack", "where", "while_loop", "zeros", "zeros_like", "NOT_SUPPORTED"]
