@@ -154,6 +154,7 @@ class Accuracy(_MeanOf):
 
     Args:
         name: The name in logs and configs (default ``"accuracy"``).
+        dtype: Accepted for Keras compatibility (the running mean is float32).
 
     ``update(state, y_true, y_pred, sample_weight=None)`` takes ``[B, ...]`` targets and
     predictions and ``[B]`` weights; ``result(state)`` is a Python float.
@@ -204,6 +205,7 @@ class CategoricalAccuracy(_MeanOf):
 
     Args:
         name: The name in logs and configs (default ``"categorical_accuracy"``).
+        dtype: Accepted for Keras compatibility (the running mean is float32).
 
     ``update(state, y_true, y_pred, sample_weight=None)`` takes ``[B, ...]`` targets and
     predictions and ``[B]`` weights; ``result(state)`` is a Python float.
@@ -225,6 +227,7 @@ class SparseCategoricalAccuracy(_MeanOf):
 
     Args:
         name: The name in logs and configs (default ``"sparse_categorical_accuracy"``).
+        dtype: Accepted for Keras compatibility (the running mean is float32).
 
     ``update(state, y_true, y_pred, sample_weight=None)`` takes ``[B, ...]`` targets and
     predictions and ``[B]`` weights; ``result(state)`` is a Python float.

@@ -398,8 +398,22 @@ class Sum(Metric):
 
 
 def result_logs(name: str, value) -> dict[str, float]:
-    """A metric's result as log entries: ``{name: float}``, or one entry per component of a vector
-    result (``f1_score_0``, ``f1_score_1``...), so that every logged value is a float."""
+    """A metric's result as log entries, one float per entry.
+
+    A scalar result gives ``{name: float}``; a vector result (an F1 score per class) gives one
+    entry per component (``f1_score_0``, ``f1_score_1``...), so that every logged value is a float.
+
+    Args:
+        name: The metric's name in the logs.
+        value: Its result: a Python number or an array of any shape.
+
+    >>> import numpy as np
+    >>> from highlevel.metrics import result_logs
+    >>> result_logs("accuracy", np.float32(0.5))
+    {'accuracy': 0.5}
+    >>> result_logs("f1_score", np.array([0.25, 1.0]))
+    {'f1_score_0': 0.25, 'f1_score_1': 1.0}
+    """
     arr = np.asarray(value, np.float64)
     if arr.ndim == 0:
         return {name: float(arr)}
@@ -417,6 +431,23 @@ def update_in_step(metric: Metric, state, y_true, y_pred, sample_weight, mask):
     calls ``update_state(y_true, y_pred, sample_weight=None)`` (or the weights, for a
     weighted metric given weights), and a padded batch is fed row by row, real rows only,
     so that a metric ignoring ``sample_weight`` still never counts padding.
+
+    Args:
+        metric: The metric (a ``hl.metrics.Metric`` or a Keras-style stateful metric).
+        state: Its state before the batch.
+        y_true: The batch's targets.
+        y_pred: The model's predictions for the batch.
+        sample_weight: ``[B]`` sample times class weights, zero on padding rows.
+        mask: ``[B]`` 1 for real rows, 0 for padding.
+
+    Returns the metric's state after the batch.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> m = hl.metrics.MeanAbsoluteError()
+    >>> state = hl.metrics.update_in_step(m, m.init(), jnp.array([[0.], [1.], [9.]]),
+    ...                                   jnp.array([[1.], [3.], [0.]]), jnp.ones(3), jnp.array([1., 1., 0.]))
+    >>> m.result(state)  # the padding row (error 9) does not count
+    1.5
     """
     weighted = getattr(metric, "sample_weighted", False)
     if not type(metric).stateful:

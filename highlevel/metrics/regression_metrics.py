@@ -18,6 +18,7 @@ class MeanSquaredError(_MeanOf):
 
     Args:
         name: The name in logs and configs (default ``"mean_squared_error"``).
+        dtype: Accepted for Keras compatibility (the running mean is float32).
 
     ``update(state, y_true, y_pred, sample_weight=None)`` takes ``[B, ...]`` targets and
     predictions and ``[B]`` weights; ``result(state)`` is a Python float.
@@ -39,6 +40,7 @@ class MeanAbsoluteError(_MeanOf):
 
     Args:
         name: The name in logs and configs (default ``"mean_absolute_error"``).
+        dtype: Accepted for Keras compatibility (the running mean is float32).
 
     ``update(state, y_true, y_pred, sample_weight=None)`` takes ``[B, ...]`` targets and
     predictions and ``[B]`` weights; ``result(state)`` is a Python float.
@@ -60,6 +62,7 @@ class RootMeanSquaredError(_MeanOf):
 
     Args:
         name: The name in logs and configs (default ``"root_mean_squared_error"``).
+        dtype: Accepted for Keras compatibility (the running mean is float32).
 
     ``update(state, y_true, y_pred, sample_weight=None)`` takes ``[B, ...]`` targets and
     predictions and ``[B]`` weights; ``result(state)`` is a Python float.

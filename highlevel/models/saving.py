@@ -428,8 +428,10 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
 
 
 def load_weights(model, filepath, skip_mismatch: bool = False):
-    """Loads weights into ``model``: from ``save_weights``' directory or file, a ``save``d model, or
-    Keras's ``.weights.h5``/``.h5``/``.keras`` files (matched to layers as Keras writes them).
+    """Loads weights into ``model`` from any file or directory that holds them.
+
+    It reads ``save_weights``' directory or file, a ``save``d model, or Keras's
+    ``.weights.h5``/``.h5``/``.keras`` files (matched to layers as Keras writes them).
 
     Args:
         model: The model (built).

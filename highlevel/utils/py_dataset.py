@@ -11,8 +11,9 @@ __all__ = ["PyDataset"]
 
 
 class PyDataset:
-    """A dataset of batches by index (Keras's ``keras.utils.PyDataset``): subclass it with
-    ``__len__`` (the number of batches) and ``__getitem__(index)`` (one batch).
+    """A dataset of batches by index (Keras's ``keras.utils.PyDataset``).
+
+    Subclass it with ``__len__`` (the number of batches) and ``__getitem__(index)`` (one batch).
 
     A batch is ``(x, y)`` or ``(x, y, sample_weight)`` (``x`` alone, or ``(x,)``, for
     ``predict``). ``fit``, ``evaluate`` and ``predict`` take the object as their ``x``:
