@@ -29,8 +29,11 @@ def train(w, x, y, on_epoch_end, steps_per_execution: int | str = 1, policy: str
             on_epoch_end(float(logs["loss"]))
 
     hl.utils.set_random_seed(0)
-    with hl.mixed_precision.policy_scope(policy or "float32"):
-        model = keras_style.build(hl, w)
+    if policy is None and not hasattr(hl, "mixed_precision"):
+        model = keras_style.build(hl, w)  # a checkout from before dtype policies (--tree)
+    else:
+        with hl.mixed_precision.policy_scope(policy or "float32"):
+            model = keras_style.build(hl, w)
     loss = "mse" if w.task == "regression" else hl.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(optimizer=hl.optimizers.Adam(spec.LEARNING_RATE, **(optimizer_kwargs or {})), loss=loss,
                   steps_per_execution=steps_per_execution)
