@@ -35,6 +35,8 @@ VARIANTS = {
     "flax": ("flax_loop", {"scan": 1}),
     "flax-scan32": ("flax_loop", {"scan": spec.SCAN_STEPS}),
     "flax-scan32-unrolled": ("flax_loop", {"scan": spec.SCAN_STEPS, "unroll": True}),
+    # The same with each epoch's order drawn by NumPy on the host (the device permutation is a sort).
+    "flax-scan32-hostorder": ("flax_loop", {"scan": spec.SCAN_STEPS, "host_order": True}),
     "torch": ("torch_loop", {}),
     # One intra-op thread: PyTorch's OpenMP pool collapses when the cores are shared with other work.
     "torch-1t": ("torch_loop", {"threads": 1}),

@@ -196,3 +196,27 @@ def test_snapshot_and_hyperparameters_through_the_seam(rng):
         np.testing.assert_array_equal(a, b)
     assert model.trainer.metric_direction("loss") == "down"
     assert model.trainer.metric_direction("accuracy") is None   # not compiled here
+
+
+def test_an_epoch_walks_the_module_graph_once(rng, monkeypatch):
+    """Between epochs the host reads the module's weights once (the copy the next steps donate):
+    resetting the metrics and reading the step counter leave the module alone. A walk of an nnx
+    graph costs ~1.5 ms, a tenth of a fused epoch of a small model."""
+    from highlevel.training.step import StepBuilder
+
+    x, y = _data(rng, n=256)
+    model = _dense()
+    model.compile(optimizer="adam", loss="mse", steps_per_execution=4)
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    walks = []
+    original = StepBuilder.split
+
+    def counting(self, module):
+        walks[-1] += 1
+        return original(self, module)
+
+    monkeypatch.setattr(StepBuilder, "split", counting)
+    for epochs in (2, 6):
+        walks.append(0)
+        model.fit(x, y, batch_size=32, epochs=epochs, verbose=0)
+    assert walks[1] - walks[0] == 4, walks  # one walk per extra epoch (three before)

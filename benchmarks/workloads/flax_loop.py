@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
+
 jax = jnp = nnx = optax = None
 
 
@@ -113,7 +115,9 @@ def _build(w, rngs):
     return {"tiny": Tiny, "mlp": MLP, "cnn": CNN, "lstm": LSTM, "resnet": ResNet}[w.name]()
 
 
-def train(w, x, y, on_epoch_end, scan: int = 1, unroll: bool = False):
+def train(w, x, y, on_epoch_end, scan: int = 1, unroll: bool = False, host_order: bool = False):
+    """``host_order``: draw each epoch's order with NumPy on the host (0.3 ms for 32k rows) instead
+    of ``jax.random.permutation`` on the device (a sort: 14 ms for 32k rows on this CPU)."""
     from workloads import spec
 
     model = _build(w, nnx.Rngs(0))
@@ -151,8 +155,9 @@ def train(w, x, y, on_epoch_end, scan: int = 1, unroll: bool = False):
         return carry, i + 1
 
     @jax.jit
-    def epoch_batches(x, y, key):
-        perm = jax.random.permutation(key, x.shape[0])
+    def epoch_batches(x, y, key, perm=None):
+        if perm is None:
+            perm = jax.random.permutation(key, x.shape[0])
         shape = (nb // k, k, w.batch_size) if k > 1 else (nb, w.batch_size)
         return x[perm].reshape(shape + x.shape[1:]), y[perm].reshape(shape + y.shape[1:])
 
@@ -160,10 +165,11 @@ def train(w, x, y, on_epoch_end, scan: int = 1, unroll: bool = False):
     state = ((params, rest, tx.init(params), jnp.zeros((), jnp.float32)), jnp.zeros((), jnp.int32))
     key = jax.random.key(0)
     for epoch in range(w.epochs):
-        xs, ys = epoch_batches(x_dev, y_dev, jax.random.fold_in(key, epoch))
+        host_perm = np.random.default_rng(epoch).permutation(x.shape[0]) if host_order else None
+        xs, ys = epoch_batches(x_dev, y_dev, jax.random.fold_in(key, epoch), host_perm)
         (params, rest, opt_state, _), _ = state
         state = ((params, rest, opt_state, jnp.zeros((), jnp.float32)), jnp.zeros((), jnp.int32))
         for _ in range(nb // k):
             state = step(state, xs, ys)
         on_epoch_end(float(state[0][3]) / nb)  # the only device-to-host read of the epoch
-    return {"steps_per_execution": k, "unroll": unroll}
+    return {"steps_per_execution": k, "unroll": unroll, "host_order": host_order}

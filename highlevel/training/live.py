@@ -110,9 +110,23 @@ class LiveState:
         self._state, self._leaves, self.synced = state, None, True
         _NEWER_THAN_MODULE.discard(self)
 
+    def peek(self, name: str):
+        """A field that is not a module weight (``step``, ``metrics``, ``opt_state``, ``rng``),
+        without reading the module's weights (a graph walk) when the module is the truth."""
+        if self._leaves is not None or self._state is None:
+            return getattr(self.get(), name)
+        return getattr(self._state, name)
+
     def replace(self, **fields: Any) -> None:
-        """Replaces fields that are not module weights (optimizer state, metrics, key, step)."""
-        self._state = self.get().replace(**fields)
+        """Replaces fields that are not module weights (optimizer state, metrics, key, step).
+
+        While the module is the truth (``synced``) its weights are not read here: every
+        ``get()`` reads them from the module anyway, so reading them now would only cost a
+        walk of the module's graph."""
+        if self.synced and self._leaves is None and self._state is not None:
+            self._state = self._state.replace(**fields)
+        else:
+            self._state = self.get().replace(**fields)
 
     def clear(self) -> None:
         self._state, self._leaves, self.synced = None, None, True

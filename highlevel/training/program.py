@@ -31,6 +31,11 @@ __all__ = ["Program", "ModelProgram", "copy_tree", "read_metrics"]
 
 def copy_tree(tree):
     """A real copy (new buffers) of every array, without compiling a copy program per shape."""
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    if all(not isinstance(a, jax.Array) or a.is_fully_addressable for a in leaves):
+        # one batched transfer for the whole tree (a call per leaf costs ~0.1 ms each)
+        return jax.tree_util.tree_unflatten(treedef, jax.device_put(leaves, may_alias=False))
+
     def one(a):
         if isinstance(a, jax.Array) and not a.is_fully_addressable:  # a global array of several processes
             return jax.device_put(a, a.sharding, may_alias=False)

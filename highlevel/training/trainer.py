@@ -463,7 +463,7 @@ class Trainer:
         if self._resident is not None:
             data, k = self._resident, self.steps_per_execution
             fns = program.resident_fns(data.batch_size, k)
-            args, items = data.executions(epoch, first, k, live.get().step, *fns)
+            args, items = data.executions(epoch, first, k, live.peek("step"), *fns)
 
             def run_resident(item, hyper_leaves):
                 for fn in item:
