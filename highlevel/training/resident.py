@@ -132,9 +132,11 @@ def _pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
 def _gather_batch(arrays, order, num_samples, i, batch_size: int) -> Batch:
     x, y, sample_weight = arrays
     idx = jax.lax.dynamic_slice(order, (i * batch_size,), (batch_size,))
-    take = lambda tree: None if tree is None else jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), tree)
+    # The order holds valid rows only: no bounds checks or NaN fill in the compiled gather.
+    take = lambda tree: None if tree is None else jax.tree_util.tree_map(
+        lambda a: a.at[idx].get(mode="promise_in_bounds"), tree)
     mask = (i * batch_size + jnp.arange(batch_size) < num_samples).astype(jnp.float32)
-    sw = mask if sample_weight is None else jnp.take(sample_weight, idx, axis=0) * mask
+    sw = mask if sample_weight is None else sample_weight.at[idx].get(mode="promise_in_bounds") * mask
     return Batch(take(x), take(y), sw, mask)
 
 
