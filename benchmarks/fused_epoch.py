@@ -70,7 +70,7 @@ def main() -> None:
     profile.enable()
     model.fit(x, y, batch_size=w.batch_size, epochs=args.epochs, verbose=0)
     profile.disable()
-    pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
+    pstats.Stats(profile).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(args.top)
 
 
 if __name__ == "__main__":
