@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import os
 import threading
 from typing import Sequence
 
@@ -84,10 +85,43 @@ def _os_error(err: OSError) -> str:
 def _quiet_threads():
     """Errors in background threads (a checkpoint or event-file writer) are kept, not printed as
     tracebacks: the main thread reports the first, as one sentence."""
-    previous = threading.excepthook
+    previous = threading.excepthook, sys.excepthook
     seen: list[BaseException] = []
     threading.excepthook = lambda args: seen.append(args.exc_value)
+    # tensorstore's C++ threads report their Python callbacks' errors (an event loop closed by
+    # a failed checkpoint write) through sys.excepthook; the main thread never reaches it here
+    sys.excepthook = lambda kind, value, traceback: None
     return previous, seen
+
+
+_LATE_WRITERS: list[bool] = []
+_COMMAND: list[bool] = []   # set by ``entry``: main runs as the highlevel command, not in-process
+
+
+def _report_stream():
+    """Where a failed write is reported: stderr. Run as the command, the rest of the process's
+    stderr is muted first: the writers the failure stopped keep printing tracebacks from their
+    own threads (tensorstore's callbacks into closed event loops), which would land around the
+    one-line report. Called in-process (tests, notebooks), stderr is left alone."""
+    if not _COMMAND:
+        return sys.stderr
+    real = sys.stderr
+    sys.stderr = open(os.devnull, "w")
+    return real
+
+
+def _silence_late_writers() -> None:
+    """After a write failed and was reported: the writers it stopped (orbax's and tensorstore's
+    threads and their event loops) may still fail on their way down, at exit. Those are the same
+    failure, already reported in one line; they are dropped, not printed as tracebacks after it
+    (and ``entry`` ends the process without the interpreter's shutdown, where they would print)."""
+    import logging
+    _LATE_WRITERS.append(True)
+    threading.excepthook = lambda args: None
+    sys.unraisablehook = lambda unraisable: None
+    # tensorstore's C++ threads report their Python callbacks' errors through sys.excepthook
+    sys.excepthook = lambda kind, value, traceback: None
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -96,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from highlevel import config as cfg
     from highlevel.callbacks import TrainingPreempted
     previous_hook, thread_errors = _quiet_threads()
+    failed_write = False
     # orbax logs its background threads' failures with their tracebacks; the command reports
     # the error they raise in the main thread instead, once.
     absl = logging.getLogger("absl")
@@ -144,21 +179,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"stopped: {err}{more}", file=sys.stderr)
         return cfg.EXIT_PREEMPTED
     except OSError as err:
-        print(f"error: {_os_error(err)}.", file=sys.stderr)
+        print(f"error: {_os_error(err)}.", file=_report_stream(), flush=True)
+        failed_write = True
         return 1
     except KeyboardInterrupt:
         print("interrupted.", file=sys.stderr)
         return 130
     finally:
-        threading.excepthook = previous_hook
+        threading.excepthook, sys.excepthook = previous_hook
         absl.setLevel(absl_level)
+        if failed_write:
+            _silence_late_writers()
     if thread_errors:
         err = thread_errors[0]
         text = _os_error(err) if isinstance(err, OSError) else f"{type(err).__name__}: {err}"
-        print(f"error: a background writer failed: {text}.", file=sys.stderr)
+        print(f"error: a background writer failed: {text}.", file=_report_stream(), flush=True)
+        _silence_late_writers()
         return 1
     return 0
 
 
+def entry(argv: Sequence[str] | None = None) -> None:
+    """The ``highlevel`` command: ``main``, then the process's exit with its status.
+
+    After a failed write was reported, the process ends at once (``os._exit``, streams
+    flushed, the run's lock already released): the stopped writers' threads would otherwise
+    print tracebacks while the interpreter shuts down, after the one-line report.
+
+    Args:
+        argv: The command line without the program name (default: ``sys.argv[1:]``).
+    """
+    _COMMAND.append(True)
+    code = main(argv)
+    if _LATE_WRITERS:
+        sys.stdout.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

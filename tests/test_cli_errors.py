@@ -149,7 +149,7 @@ trainer: {{epochs: 1, verbose: 0, validation_split: 0.0}}
 _FULL_DISK = """
 import resource, signal, sys
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # writes past the limit fail with EFBIG, as on a full disk
-from highlevel.cli import main
+from highlevel.cli import entry
 import highlevel.config.run as run
 real = run._prepare
 def prepare(config):
@@ -157,7 +157,7 @@ def prepare(config):
     resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))   # the run's first files fit, checkpoints do not
     return out
 run._prepare = prepare
-sys.exit(main(sys.argv[1:]))
+entry(sys.argv[1:])   # what the highlevel command runs
 """
 
 

@@ -70,7 +70,7 @@ class _Tee:
         if self._log is not None:
             try:
                 self._log.write(text)
-            except OSError:  # a full disk: the terminal still gets every line
+            except (OSError, ValueError):  # a full disk, or the log closed by a failure: the terminal still gets every line
                 self._log = None
         return self._stream.write(text)
 
