@@ -25,6 +25,7 @@ import json
 import sys
 import os
 import threading
+import time
 from typing import Sequence
 
 __all__ = ["main"]
@@ -107,6 +108,9 @@ def _report_stream():
         return sys.stderr
     real = sys.stderr
     sys.stderr = open(os.devnull, "w")
+    # A traceback already being printed holds the real stream until its end: let it finish
+    # (each new one looks up sys.stderr, now muted) so the report is a line of its own, last.
+    time.sleep(0.25)
     return real
 
 
@@ -115,6 +119,8 @@ def _silence_late_writers() -> None:
     threads and their event loops) may still fail on their way down, at exit. Those are the same
     failure, already reported in one line; they are dropped, not printed as tracebacks after it
     (and ``entry`` ends the process without the interpreter's shutdown, where they would print)."""
+    if not _COMMAND:
+        return  # called in-process (tests, notebooks): the session's hooks are not ours to change
     import logging
     _LATE_WRITERS.append(True)
     threading.excepthook = lambda args: None
