@@ -198,22 +198,86 @@ class Program(abc.ABC):
         return (state.params, state.non_trainable)
 
 
+_MISSING = object()
+
+
+def _child(node, key):
+    """``node``'s child at ``key`` as ``nnx`` paths name it (attribute, list index, dict key)."""
+    if isinstance(key, str):
+        value = getattr(node, key, _MISSING)
+        if value is not _MISSING:
+            return value
+    try:
+        return node[key]
+    except (KeyError, IndexError, TypeError):
+        return _MISSING
+
+
+class _Split:
+    """A split of the module (its own ``Variable`` objects, in the builder's partition) and the
+    graph edges on the way to them: valid while each edge still leads to the same object."""
+
+    __slots__ = ("builder", "model", "params", "rest", "edges")
+
+    def __init__(self, builder, model, params, rest):
+        self.builder, self.model, self.params, self.rest = builder, model, params, rest
+        edges = {}
+        for state in (params, rest):
+            for path, variable in nnx.to_flat_state(state):
+                node = model
+                for depth, key in enumerate(path):
+                    child = variable if depth == len(path) - 1 else _child(node, key)
+                    edges[(id(node), key)] = (node, key, child)
+                    node = child
+        self.edges = tuple(edges.values())
+
+    def valid(self, builder, model) -> bool:
+        return (builder is self.builder and model is self.model
+                and all(_child(node, key) is child for node, key, child in self.edges))
+
+
 class _ModelLink:
-    """``ModuleLink`` of one module: the trainable weights and the rest, in the builder's partition."""
+    """``ModuleLink`` of one module: the trainable weights and the rest, in the builder's partition.
+
+    The module's graph is walked (``builder.split``: 0.85 ms for the tiny 20-32-1 model on a
+    CPU, the largest host cost between two fused epochs) only when the split it keeps no longer
+    holds: every edge from the module to each of its variables is re-checked by identity
+    (microseconds), so an attribute set to a new layer or a new ``Variable`` is seen at the
+    next read, as before.
+    """
 
     def __init__(self, program: "ModelProgram"):
         self.program = program
+        self._split: _Split | None = None
+
+    def _variables(self):
+        """``(params, rest)``: the module's own variables (by reference), from the kept split if valid."""
+        program = self.program
+        split = self._split
+        if split is None or not split.valid(program.builder, program.model):
+            params, _, rest = program.builder.split(program.model)
+            split = self._split = _Split(program.builder, program.model, params, rest)
+        return split.params, split.rest
 
     def read(self, state):
-        params, _, rest = self.program.builder.split(self.program.model)
+        params, rest = self._variables()
         return state.replace(params=params, non_trainable=rest)
 
     def fresh(self, state):
-        params, _, rest = self.program.builder.split(self.program.model)
+        params, rest = self._variables()
         return self.program.place(state.replace(params=copy_tree(params), non_trainable=copy_tree(rest)))
 
     def write(self, state) -> None:
-        nnx.update(self.program.model, state.params, state.non_trainable)
+        params, rest = self._variables()
+        pairs = ((params, state.params), (rest, state.non_trainable))
+        if any(jax.tree_util.tree_structure(a) != jax.tree_util.tree_structure(b) for a, b in pairs):
+            nnx.update(self.program.model, state.params, state.non_trainable)   # the general (walking) update
+            return
+        is_variable = lambda v: isinstance(v, nnx.Variable)
+        for module_states, new_states in pairs:
+            for old, new in zip(jax.tree_util.tree_leaves(module_states, is_leaf=is_variable),
+                                jax.tree_util.tree_leaves(new_states, is_leaf=is_variable)):
+                old.update_from_state(new)
 
 
 class ModelProgram(Program):

@@ -1,13 +1,19 @@
-"""Training data kept on the device: each step gathers its own batch from it.
+"""Training data kept on the device: each step slices its own batch from it.
 
-For in-memory arrays that fit, ``fit`` copies the data set to the device once and, each
-epoch, one vector of row indices (the epoch's shuffled order, padded to whole batches).
-The compiled step slices its batch's indices out of that vector by the step number and
-gathers the rows itself, so a step costs the host one call with arguments that are all
-on the device already: no host gather, no per-step copy of four arrays. (Profiled on an
-H200, copying each batch from the host was 0.45 of the 1.04 ms of host time per step of
-the MLP.) The batches are the ones the host path makes, padding and mask included, so
-the result is the same up to float rounding (XLA may fuse the gather into the first layer).
+For in-memory arrays that fit, ``fit`` copies the data set to the device once. Each epoch
+one vector of row indices (the epoch's shuffled order, padded to whole batches) goes to
+the device and one compiled gather (``epoch_rows``) puts the rows in that order; the
+compiled step slices its batch out of them by the step number, so a step costs the host
+one call with arguments that are all on the device already: no host gather, no per-step
+copy of four arrays. (Profiled on an H200, copying each batch from the host was 0.45 of
+the 1.04 ms of host time per step of the MLP.) The batches are the ones the host path
+makes, padding and mask included, so the result is the same up to float rounding.
+
+Why a gather an epoch and not one per step: inside a fused loop (``lax.scan``) XLA:CPU's
+gather of a batch through the index vector cost the tiny 20-32-1 model twice its step
+(17.4 against 8.3 ms an epoch of 1024 steps; benchmarks/RESULTS.md), while a slice of
+rows already in order costs what a hand-written loop over pre-shuffled batches does. The
+price is a second copy of the data on the device while an epoch runs.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import numpy as np
 from highlevel import backend as _backend
 from highlevel.training.data import ArrayAdapter, Batch
 
-__all__ = ["ResidentData", "resident_steps", "fits_on_device", "bucket"]
+__all__ = ["ResidentData", "resident_steps", "epoch_rows", "fits_on_device", "bucket"]
 
 #: The largest data set (bytes of x, y and sample weights) kept on a CPU "device": there the
 #: copy is a second copy in the same memory, worth it only where per-step costs dominate.
@@ -81,9 +87,17 @@ class ResidentData:
         self.arrays = jax.device_put((pad(adapter.x), pad(adapter.y), pad(adapter.sample_weight)))
         self.num_samples = jax.device_put(np.int32(adapter.num_samples))
         self._order_length = bucket(self.num_batches) * self.batch_size
+        self._next: tuple | None = None   # (epoch, its order on the device), made ahead
+
+    def prefetch(self, epoch: int) -> None:
+        """Makes ``epoch``'s order now (the host shuffle and its copy to the device: 0.5 ms for
+        32k rows), while the device still runs the steps of the epoch before it."""
+        self._next = (epoch, self.order(epoch))
 
     def order(self, epoch: int) -> jax.Array:
         """The epoch's row order, padded to whole batches as the host path pads them."""
+        if self._next is not None and self._next[0] == epoch:
+            return self._next[1]
         order = self.adapter._order(epoch)
         b, n = self.batch_size, self.adapter.num_samples
         padded = np.zeros(self._order_length, np.int32)
@@ -102,7 +116,7 @@ class ResidentData:
         """
         first = start * k
         base = (jax.device_put(step_count, may_alias=False), jax.device_put(np.int32(first)))
-        args = (self.arrays, self.order(epoch), self.num_samples, base)
+        args = (epoch_rows(self.arrays, self.order(epoch)), self.num_samples, base)
         full = (self.num_batches - first) // k if k > 1 else 0
         tail = self.num_batches - first - full * k
         items = [[multi]] * full + ([[one] * tail] if k > 1 and tail else [[one]] * (tail if k == 1 else 0))
@@ -129,21 +143,30 @@ def _pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
     return out
 
 
-def _gather_batch(arrays, order, num_samples, i, batch_size: int) -> Batch:
-    x, y, sample_weight = arrays
-    idx = jax.lax.dynamic_slice(order, (i * batch_size,), (batch_size,))
-    # The order holds valid rows only: no bounds checks or NaN fill in the compiled gather.
+@jax.jit
+def epoch_rows(arrays, order):
+    """``arrays`` (a tree of row-major arrays; None leaves allowed) with their rows in ``order``.
+
+    One compiled gather per data shape, run once an epoch. The order holds valid rows only:
+    no bounds checks or NaN fill in the gather."""
+    return jax.tree_util.tree_map(lambda a: a.at[order].get(mode="promise_in_bounds"), arrays)
+
+
+def _batch_at(rows, num_samples, i, batch_size: int) -> Batch:
+    """Batch ``i`` of an epoch's rows in order (``epoch_rows``): a slice, the host path's mask."""
+    x, y, sample_weight = rows
+    start = i * batch_size
     take = lambda tree: None if tree is None else jax.tree_util.tree_map(
-        lambda a: a.at[idx].get(mode="promise_in_bounds"), tree)
-    mask = (i * batch_size + jnp.arange(batch_size) < num_samples).astype(jnp.float32)
-    sw = mask if sample_weight is None else sample_weight.at[idx].get(mode="promise_in_bounds") * mask
+        lambda a: jax.lax.dynamic_slice_in_dim(a, start, batch_size), tree)
+    mask = (start + jnp.arange(batch_size) < num_samples).astype(jnp.float32)
+    sw = mask if sample_weight is None else take(sample_weight) * mask
     return Batch(take(x), take(y), sw, mask)
 
 
 def resident_steps(train_step: Callable, batch_size: int, k: int) -> tuple[Callable, Callable]:
     """``(one_step, k_steps)``: ``train_step(state, hyper, batch)`` fed from resident data.
 
-    ``one_step(state, hyper, arrays, order, num_samples, base)`` trains on batch
+    ``one_step(state, hyper, rows, num_samples, base)`` trains on batch
     ``state.step - start_count + first`` of the epoch (``base = (start_count, first)``: the
     optimizer step count when the loop started, at batch ``first``), so successive calls
     take successive batches with identical arguments:
@@ -156,17 +179,17 @@ def resident_steps(train_step: Callable, batch_size: int, k: int) -> tuple[Calla
       k: steps fused per call by ``k_steps``.
     """
 
-    def one(state, hyper, arrays, order, num_samples, base):
+    def one(state, hyper, rows, num_samples, base):
         start_count, first = base
         i = (state.step - start_count + first).astype(jnp.int32)
-        return train_step(state, hyper, _gather_batch(arrays, order, num_samples, i, batch_size))
+        return train_step(state, hyper, _batch_at(rows, num_samples, i, batch_size))
 
-    def one_step(state, hyper, arrays, order, num_samples, base):
-        return one(state, hyper, arrays, order, num_samples, base)
+    def one_step(state, hyper, rows, num_samples, base):
+        return one(state, hyper, rows, num_samples, base)
 
-    def k_steps(state, hyper, arrays, order, num_samples, base):
+    def k_steps(state, hyper, rows, num_samples, base):
         def body(carry, _):
-            return one(carry, hyper, arrays, order, num_samples, base), None
+            return one(carry, hyper, rows, num_samples, base), None
 
         state, _ = jax.lax.scan(body, state, None, length=k)
         return state

@@ -515,6 +515,8 @@ class Trainer:
                     hyper = program.hyper_leaves()
                 if self.model.stop_training:
                     break
+            if self._resident is not None and epoch + 1 < epochs:
+                self._resident.prefetch(epoch + 1)   # host work done while the device runs the steps
             logs = self._read_train()
             measured = self.throughput.end_epoch(self.steps_done)  # the read above waited for the steps
             logs.update(measured if self.log_throughput else {})
