@@ -67,14 +67,17 @@ def choose_conv_lowering(op: str, input_shape: Sequence[int], dtype, kernel_size
 
     - a depthwise convolution of at most 7x7 taps is a sum over its taps (``"taps"``):
       XLA:CPU's grouped convolution was 9-100x slower;
-    - an ungrouped, undilated convolution that is 1x1 (a plain matmul: 3x), strided (1.2x
-      on the benchmark ResNet's stride-2 3x3) or 'valid' (XLA:CPU's convolution was about
-      1.5-2x slower there, forward and backward) runs as patches and one matmul
-      (``"patches"``), unless the patches would pass ``MAX_PATCH_BYTES``; with the setting
-      ``"patches"``, a 'same' stride-1 one too;
+    - an ungrouped, undilated convolution that is 1x1 (a plain matmul: 3x) or 'valid'
+      (XLA:CPU's convolution was about 1.5-2x slower there, forward and backward) runs as
+      patches and one matmul (``"patches"``), unless the patches would pass
+      ``MAX_PATCH_BYTES``; with the setting ``"patches"``, every ungrouped, undilated one;
     - any other ungrouped, undilated one keeps XLA's convolution with a kernel gradient
       of matrix products over chunks of the batch (``"xla_kernel_grad"``: 1.6-2.6x on the
-      ResNet's 'same' 3x3 layers, where patches were 0.4-0.8x).
+      ResNet's 'same' 3x3 layers, where patches were 0.4-0.8x; on its stride-2 'same' 3x3,
+      formerly patches, the whole ResNet trained 1.07x faster, 485 against 455 samples/s).
+      The benchmark CNN's 'valid' 32->64 layer alone was faster this way too (66 against
+      105 ms forward and backward, ``benchmarks/torch_gap.py``), but the CNN as a whole
+      trained 0.85x as fast, so 'valid' layers keep the patches.
 
     Everything else, and every convolution on other backends, is XLA's (``"xla"``).
 
@@ -105,8 +108,7 @@ def choose_conv_lowering(op: str, input_shape: Sequence[int], dtype, kernel_size
     if groups != 1 or any(d != 1 for d in dilation_rate):
         return "xla"
     one_by_one = all(k == 1 for k in kernel_size)
-    strided = any(s > 1 for s in strides)
-    patches = one_by_one or strided or padding == "valid" or setting == "patches"
+    patches = one_by_one or padding == "valid" or setting == "patches"
     if padding == "causal" and not one_by_one:
         patches = False
     taps = int(np.prod(kernel_size))
