@@ -134,6 +134,28 @@ def test_fused_steps_compile_one_k_step_and_one_single_step_function(rng):
     assert compiled == [], compiled
 
 
+def test_resident_data_is_on_the_device_at_most_twice_at_an_epoch_boundary(rng):
+    # The data itself and one epoch's ordered copy (training/resident.py): the epoch before's
+    # copy is dropped before the next one is gathered (3 copies would be 6 GiB on a GPU at the
+    # resident limit). Counted as live device arrays of the data's padded shape.
+    x = rng.standard_normal((100, 7)).astype(np.float32)
+    y = rng.standard_normal((100, 2)).astype(np.float32)
+    copies = []
+
+    class Count(hl.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            copies.append(sum(a.shape[1:] == (7,) and a.shape[0] >= 100 for a in jax.live_arrays()))
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 0:
+                copies.append(sum(a.shape[1:] == (7,) and a.shape[0] >= 100 for a in jax.live_arrays()))
+
+    model = _mlp(7, 2)
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, y, batch_size=10, epochs=3, verbose=0, callbacks=[Count()])
+    assert copies == [1, 2, 1, 2, 1, 2], copies   # 0s would mean batches came from the host
+
+
 def test_batches_come_as_stacked_groups_and_a_partial_last_group(rng):
     from highlevel.training.data import ArrayAdapter, IterableAdapter, Stacked
     x = np.arange(30, dtype=np.float32).reshape(10, 3)

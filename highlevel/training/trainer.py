@@ -515,6 +515,9 @@ class Trainer:
                     hyper = program.hyper_leaves()
                 if self.model.stop_training:
                     break
+            # Drops the epoch's ordered copy of resident data before the next epoch gathers its
+            # own, so the data is on the device at most twice (it and one epoch's order).
+            items = run_train = None
             if self._resident is not None and epoch + 1 < epochs:
                 self._resident.prefetch(epoch + 1)   # host work done while the device runs the steps
             logs = self._read_train()
