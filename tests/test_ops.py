@@ -262,7 +262,16 @@ def test_unsupported_arguments_are_refused_with_a_sentence():
 
 
 def test_the_listed_numpy_names_are_the_submodules_names():
-    from highlevel.ops import (numpy, numpy_binary, numpy_creation, numpy_indexing, numpy_products,
-                               numpy_reductions, numpy_shape, numpy_unary)
-    parts = (numpy_binary, numpy_creation, numpy_indexing, numpy_products, numpy_reductions, numpy_shape, numpy_unary)
+    from highlevel.ops import (numpy, numpy_binary, numpy_comparison, numpy_creation, numpy_indexing, numpy_logic,
+                               numpy_nan_reductions, numpy_products, numpy_quantiles, numpy_reductions, numpy_shape,
+                               numpy_transcendental, numpy_unary)
+    parts = (numpy_binary, numpy_comparison, numpy_creation, numpy_indexing, numpy_logic, numpy_nan_reductions,
+             numpy_products, numpy_quantiles, numpy_reductions, numpy_shape, numpy_transcendental, numpy_unary)
     assert numpy.__all__ == ["tanh"] + sorted(set().union(*(set(p.__all__) for p in parts)))
+
+
+def test_the_listed_nn_names_are_the_submodules_names():
+    from highlevel.ops import convolution, nn, nn_activations, nn_attention, nn_losses, nn_normalization
+    parts = (convolution, nn_activations, nn_attention, nn_losses, nn_normalization)
+    assert len(nn.__all__) == len(set(nn.__all__))
+    assert set(nn.__all__) == set().union(*(set(p.__all__) for p in parts))

@@ -1,13 +1,19 @@
 """``hl.ops.numpy``: Keras's ``keras.ops.numpy`` (element-wise, reductions, arrays, products)."""
 
-from highlevel.ops import (numpy_binary, numpy_creation, numpy_indexing, numpy_products, numpy_reductions,
-                           numpy_shape, numpy_unary)
+from highlevel.ops import (numpy_binary, numpy_comparison, numpy_creation, numpy_indexing, numpy_logic,
+                           numpy_nan_reductions, numpy_products, numpy_quantiles, numpy_reductions, numpy_shape,
+                           numpy_transcendental, numpy_unary)
 from highlevel.ops.numpy_binary import *  # noqa: F401,F403
+from highlevel.ops.numpy_comparison import *  # noqa: F401,F403
 from highlevel.ops.numpy_creation import *  # noqa: F401,F403
 from highlevel.ops.numpy_indexing import *  # noqa: F401,F403
+from highlevel.ops.numpy_logic import *  # noqa: F401,F403
+from highlevel.ops.numpy_nan_reductions import *  # noqa: F401,F403
 from highlevel.ops.numpy_products import *  # noqa: F401,F403
+from highlevel.ops.numpy_quantiles import *  # noqa: F401,F403
 from highlevel.ops.numpy_reductions import *  # noqa: F401,F403
 from highlevel.ops.numpy_shape import *  # noqa: F401,F403
+from highlevel.ops.numpy_transcendental import *  # noqa: F401,F403
 from highlevel.ops.numpy_unary import *  # noqa: F401,F403
 from highlevel.ops.nn import tanh  # noqa: F401 - Keras lists it in both namespaces
 
