@@ -23,6 +23,4 @@ def _axis(axis):
     return tuple(axis) if isinstance(axis, list) else axis
 
 
-def _mean_dtype(x):
-    x = jnp.asarray(x)
-    return x if jnp.issubdtype(x.dtype, jnp.inexact) else x.astype(jnp.float32)
+_mean_dtype = _float   # the input of a mean, variance or quantile, as a float array

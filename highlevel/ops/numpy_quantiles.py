@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-import builtins
-
 from highlevel.ops._common import _axis, _mean_dtype
 
 __all__ = ["quantile", "percentile", "nanquantile", "nanpercentile", "histogram", "bincount"]
-
-
-builtins_max = builtins.max
 
 
 def quantile(x, q, axis=None, method='linear', keepdims=False):
@@ -120,7 +115,7 @@ def bincount(x, weights=None, minlength=0, sparse=False):
     if sparse:
         raise ValueError("bincount(sparse=True): JAX has no sparse tensors here; use sparse=False.")
     x = jnp.asarray(x)
-    length = builtins_max(int(jnp.max(x)) + 1 if x.size else 0, int(minlength))
+    length = max(int(jnp.max(x)) + 1 if x.size else 0, int(minlength))
     if x.ndim == 2:
         w = None if weights is None else jnp.asarray(weights)
         rows = [jnp.bincount(x[i], None if w is None else w[i], length=length) for i in range(x.shape[0])]
