@@ -7,6 +7,8 @@ import math
 import jax
 import jax.numpy as jnp
 
+from highlevel.ops.symbolic import dispatch_namespace
+
 __all__ = ["conv", "depthwise_conv", "separable_conv", "conv_transpose", "max_pool", "average_pool", "depth_to_space",
            "space_to_depth"]
 
@@ -245,3 +247,5 @@ def space_to_depth(x, block_size, data_format='channels_last'):
     n, c, h, w = x.shape
     x = x.reshape(n, c, h // b, b, w // b, b).transpose(0, 1, 3, 5, 2, 4)
     return x.reshape(n, c * b**2, h // b, w // b)
+
+dispatch_namespace("convolution", globals(), __all__)   # calls on symbolic tensors become graph nodes

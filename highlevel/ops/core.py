@@ -8,6 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from highlevel.ops.symbolic import dispatch_namespace
+
 __all__ = ["cast", "convert_to_tensor", "convert_to_numpy", "is_tensor", "shape", "dtype", "saturate_cast", "cond",
            "switch", "scan", "associative_scan", "map", "vectorized_map", "fori_loop", "while_loop",
            "stop_gradient", "custom_gradient", "scatter", "scatter_update", "slice", "slice_update",
@@ -394,3 +396,5 @@ def unstack(x, num=None, axis=0):
     if num is not None and num != x.shape[axis]:
         raise ValueError(f"unstack: num={num} but axis {axis} has size {x.shape[axis]}.")
     return [jnp.squeeze(part, axis) for part in jnp.split(x, x.shape[axis], axis=axis)]
+
+dispatch_namespace("core", globals(), __all__)   # calls on symbolic tensors become graph nodes

@@ -5,6 +5,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from highlevel.ops.symbolic import dispatch_namespace
+
 __all__ = ["resize", "rgb_to_grayscale", "rgb_to_hsv", "hsv_to_rgb", "crop_images", "pad_images", "map_coordinates",
            "scale_and_translate", "extract_patches"]
 
@@ -257,3 +259,5 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding='valid'
     patches = patches.reshape(n, h, w, channels, size[0] * size[1]).swapaxes(-1, -2).reshape(n, h, w, -1)
     patches = _back(patches, first)
     return patches[0] if single else patches
+
+dispatch_namespace("image", globals(), __all__)   # calls on symbolic tensors become graph nodes

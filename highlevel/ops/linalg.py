@@ -5,6 +5,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from highlevel.ops.symbolic import dispatch_namespace
+
 __all__ = ["cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "lstsq", "lu_factor", "matrix_rank", "norm",
            "pinv", "qr", "solve", "solve_triangular", "svd", "jvp"]
 
@@ -265,3 +267,5 @@ def jvp(fun, primals, tangents, has_aux=False):
     (Array(9., dtype=float32), Array(6., dtype=float32))
     """
     return jax.jvp(fun, primals, tangents, has_aux=has_aux)
+
+dispatch_namespace("linalg", globals(), __all__)   # calls on symbolic tensors become graph nodes

@@ -7,6 +7,8 @@ import math as _math
 import jax
 import jax.numpy as jnp
 
+from highlevel.ops.symbolic import dispatch_namespace
+
 __all__ = ["segment_sum", "segment_max", "segment_min", "segment_prod", "top_k", "in_top_k", "logsumexp", "cdist",
            "extract_sequences", "fft", "fft2", "ifft2", "rfft", "irfft", "view_as_complex", "view_as_real",
            "rsqrt", "erf", "erfc", "erfinv", "logdet"]
@@ -367,3 +369,5 @@ def logdet(x):
     np.float32(1.7918)
     """
     return jnp.linalg.slogdet(x)[1]
+
+dispatch_namespace("math", globals(), __all__)   # calls on symbolic tensors become graph nodes

@@ -17,6 +17,7 @@ from highlevel.ops.nn_losses import (softmax, log_softmax, sparsemax, one_hot, m
                                      categorical_crossentropy, sparse_categorical_crossentropy, ctc_loss, psnr)
 from highlevel.ops.nn_normalization import (moments, batch_normalization, layer_normalization, rms_normalization,
                                             normalize)
+from highlevel.ops.symbolic import dispatch_namespace
 
 __all__ = ["relu", "relu6", "sigmoid", "sparse_sigmoid", "tanh", "tanh_shrink", "softplus", "softsign", "soft_shrink",
            "hard_shrink", "threshold", "sparse_plus", "silu", "swish", "squareplus", "log_sigmoid",
@@ -28,3 +29,5 @@ __all__ = ["relu", "relu6", "sigmoid", "sparse_sigmoid", "tanh", "tanh_shrink", 
 
 __all__ += ["average_pool", "conv", "conv_transpose", "depth_to_space", "depthwise_conv", "max_pool",
             "separable_conv", "space_to_depth"]
+
+dispatch_namespace("nn", globals(), __all__)   # calls on symbolic tensors become graph nodes

@@ -16,6 +16,7 @@ from highlevel.ops.numpy_shape import *  # noqa: F401,F403
 from highlevel.ops.numpy_transcendental import *  # noqa: F401,F403
 from highlevel.ops.numpy_unary import *  # noqa: F401,F403
 from highlevel.ops.nn import tanh  # noqa: F401 - Keras lists it in both namespaces
+from highlevel.ops.symbolic import dispatch_namespace
 
 # Listed (not computed) so that the API reference's tools see these names as public;
 # tests/test_ops.py checks it against the submodules' lists.
@@ -44,3 +45,5 @@ __all__ = ["tanh", "abs", "absolute", "add", "all", "allclose", "amax", "amin", 
            "subtract", "sum", "swapaxes", "take", "take_along_axis", "tan", "tensordot", "tile", "trace",
            "transpose", "trapezoid", "tri", "tril", "triu", "true_divide", "trunc", "unique", "unravel_index",
            "vander", "var", "vdot", "vectorize", "view", "vsplit", "vstack", "where", "zeros", "zeros_like"]
+
+dispatch_namespace("numpy", globals(), __all__)   # calls on symbolic tensors become graph nodes
