@@ -3,11 +3,13 @@
 Writing happens in a background thread (``asynchronous=True``) after a host copy taken
 at the save point, so disk time overlaps training.
 
-Each checkpoint is a directory written by ``model.save`` (or ``model.save_weights``)
-into a hidden temporary sibling, checksummed (``MANIFEST.json``, written last) and then
-moved into place, so that an exception or a crash while writing leaves the previous
-checkpoint at that path whole and loadable with ``hl.models.load_model`` (or
-``model.load_weights``), which verifies every file first.
+A ``filepath`` ending in ``.keras`` (or ``.weights.h5`` with ``save_weights_only``) gets
+the one file that ``model.save`` (``model.save_weights``) writes there, written to a
+temporary sibling and renamed into place. Any other path gets a directory written by
+``model.save`` (or ``model.save_weights``) into a hidden temporary sibling, checksummed
+(``MANIFEST.json``, written last) and then moved into place. Either way an exception or a
+crash while writing leaves the previous checkpoint at that path whole and loadable with
+``hl.models.load_model`` (or ``model.load_weights``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,35 @@ from highlevel.utils.manifest import write_manifest
 __all__ = ["ModelCheckpoint"]
 
 
+def _check_filepath(filepath: str, save_weights_only: bool) -> None:
+    """Keras 3's rule: a whole model goes in a ``.keras`` file, weights in a ``.weights.h5`` file;
+    highlevel also takes any other path, as a directory."""
+    if filepath.endswith((".h5", ".hdf5")) and not filepath.endswith(".weights.h5"):
+        raise ValueError(f"ModelCheckpoint does not write Keras 2's legacy HDF5 format (filepath={filepath!r}); end "
+                         "the filepath in '.keras' (the whole model), in '.weights.h5' with save_weights_only=True, "
+                         "or in neither for a highlevel checkpoint directory.")
+    if save_weights_only and filepath.endswith(".keras"):
+        raise ValueError(f"ModelCheckpoint got save_weights_only=True with filepath={filepath!r}, a whole-model "
+                         "'.keras' file; end the filepath in '.weights.h5' (or in neither, for a directory), or "
+                         "pass save_weights_only=False.")
+    if not save_weights_only and filepath.endswith(".weights.h5"):
+        raise ValueError(f"ModelCheckpoint got filepath={filepath!r}, a '.weights.h5' weights file, without "
+                         "save_weights_only=True; pass save_weights_only=True, or end the filepath in '.keras' to "
+                         "save the whole model.")
+
+
+def _is_file_format(path: Path, save_weights_only: bool) -> bool:
+    """Whether ``path`` gets one file (``.keras``, ``.weights.h5``) rather than a directory."""
+    return path.name.endswith(".weights.h5" if save_weights_only else ".keras")
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.is_file():
+        path.unlink(missing_ok=True)
+
+
 def _swap_into_place(tmp: Path, path: Path) -> None:
     """Moves the finished ``tmp`` to ``path``; if that fails, the previous ``path`` is put back."""
     swap_into_place(tmp, path, path.parent / temporary_name(f".{path.name}.ckpt-old-"))
@@ -39,14 +70,18 @@ def _swap_into_place(tmp: Path, path: Path) -> None:
 class ModelCheckpoint(Callback):
     """Saves the model or its weights at the end of every epoch (or every ``save_freq`` batches).
 
-    Keras's callback, with checkpoints that are directories (orbax) rather than
-    ``.keras``/``.h5`` files: load them with ``hl.models.load_model(path)`` or
-    ``model.load_weights(path)``.
+    Keras's callback. As in Keras, a ``filepath`` ending in ``.keras`` gets the file
+    ``model.save`` writes there and one ending in ``.weights.h5`` (with
+    ``save_weights_only=True``) the file ``model.save_weights`` writes; any other path gets
+    a highlevel checkpoint directory (orbax). Load either with
+    ``hl.models.load_model(path)`` or ``model.load_weights(path)``.
 
     Args:
       filepath: where to save; may hold format fields filled from ``epoch`` (1-based),
         ``batch`` (1-based, when saving every N batches) and the logs, e.g.
-        ``"ckpt/{epoch:02d}-{val_loss:.2f}"``.
+        ``"ckpt/{epoch:02d}-{val_loss:.2f}.keras"``. A ``.weights.h5`` file needs
+        ``save_weights_only=True`` and a ``.keras`` file ``save_weights_only=False``; Keras 2's
+        legacy ``.h5`` is not written.
       monitor: the logged quantity that ``save_best_only`` compares.
       verbose: 0 (silent) or 1 (a line per save or skipped save).
       save_best_only: save only when ``monitor`` improves on the best seen so far; with a
@@ -87,6 +122,7 @@ class ModelCheckpoint(Callback):
         self.filepath = os.fspath(filepath)
         if not self.filepath:
             raise ValueError("ModelCheckpoint needs a filepath to save to, got an empty one.")
+        _check_filepath(self.filepath, bool(save_weights_only))
         self.monitor = monitor
         self.verbose = verbose
         self.save_best_only = save_best_only
@@ -194,35 +230,43 @@ class ModelCheckpoint(Callback):
         processes are gathered) and process 0 writes, synchronously, while the others wait."""
         self.wait()
         if jax.process_count() > 1:
-            write = prepare_save(self.model, weights_only=self.save_weights_only)
+            write = prepare_save(self.model, weights_only=self.save_weights_only, filepath=path)
             drop, self._to_drop = list(self._to_drop), []
             on_chief(lambda: self._write_files(path, write, drop, asynchronous=False), f"write the checkpoint {path}")
             return
-        self._write_files(path, prepare_save(self.model, weights_only=self.save_weights_only),
+        self._write_files(path, prepare_save(self.model, weights_only=self.save_weights_only, filepath=path),
                           list(self._to_drop), self.asynchronous)
         self._to_drop = []
 
     def _write_files(self, path: Path, write, drop: list, asynchronous: bool) -> None:
-        if path.exists() and not path.is_dir():
+        one_file = _is_file_format(path, self.save_weights_only)
+        if one_file and path.is_dir():
+            raise FileExistsError(f"ModelCheckpoint saves {path.name} as one file, as model.save does, but {path} is "
+                                  "a directory (older highlevel versions wrote checkpoints as directories); remove it "
+                                  "or choose another filepath.")
+        if not one_file and path.exists() and not path.is_dir():
             raise FileExistsError(f"ModelCheckpoint saves directories, but {path} is a file. Choose a "
                                   "filepath that names a directory (or nothing yet).")
         path.parent.mkdir(parents=True, exist_ok=True)
-        tidy_siblings(path)  # what a process killed while writing this path left
-        tmp = path.parent / temporary_name(f".{path.name}.ckpt-tmp-")
+        if not one_file:
+            tidy_siblings(path)  # what a process killed while writing this path left
+        tmp = None if one_file else path.parent / temporary_name(f".{path.name}.ckpt-tmp-")
 
         def job() -> None:
             try:
-                tmp.mkdir()
-                write(tmp)
-                write_manifest(tmp)  # last: its presence marks a whole checkpoint
-                _swap_into_place(tmp, path)
+                if one_file:
+                    write(path)  # writes a temporary sibling file and renames it into place
+                else:
+                    tmp.mkdir()
+                    write(tmp)
+                    write_manifest(tmp)  # last: its presence marks a whole checkpoint
+                    _swap_into_place(tmp, path)
                 for oldest in drop:
-                    if oldest.is_dir():
-                        shutil.rmtree(oldest, ignore_errors=True)
+                    _remove(oldest)
             except BaseException as err:  # re-raised in the training thread by wait()
                 self._error = err
             finally:
-                if tmp.exists():
+                if tmp is not None and tmp.exists():
                     shutil.rmtree(tmp, ignore_errors=True)
 
         if asynchronous:

@@ -137,6 +137,44 @@ def test_max_to_keep_deletes_the_oldest_also_after_a_state_round_trip(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["c-5", "c-6"]
 
 
+def test_keras_file_names_get_the_files_model_save_writes(tmp_path):
+    (x, y), (xv, yv) = _regression_data()
+    model = _regressor()
+    epoch_weights = _EpochWeights()
+    callbacks = [
+        epoch_weights,
+        ModelCheckpoint(tmp_path / "best.weights.h5", save_weights_only=True, save_best_only=True),
+        ModelCheckpoint(tmp_path / "best.keras", save_best_only=True),
+        ModelCheckpoint(str(tmp_path / "m" / "{epoch:02d}-{val_loss:.2f}.keras")),
+        ModelCheckpoint(str(tmp_path / "w" / "{epoch:02d}.weights.h5"), save_weights_only=True, max_to_keep=2),
+    ]
+    history = model.fit(x, y, batch_size=8, epochs=6, validation_data=(xv, yv), verbose=0,
+                        callbacks=callbacks).history
+    best = int(np.argmin(history["val_loss"]))
+    assert 0 < best < 5
+    reference = _regressor()
+    reference.set_weights(epoch_weights.weights[best])
+    expected = reference.predict(xv, verbose=0)
+    for name in ("best.weights.h5", "best.keras"):
+        assert (tmp_path / name).is_file()
+    fresh = _regressor()
+    fresh.load_weights(tmp_path / "best.weights.h5")
+    np.testing.assert_array_equal(fresh.predict(xv, verbose=0), expected)
+    loaded = hl.models.load_model(tmp_path / "best.keras")
+    np.testing.assert_array_equal(loaded.predict(xv, verbose=0), expected)
+    names = [f"{e + 1:02d}-{v:.2f}.keras" for e, v in enumerate(history["val_loss"])]
+    assert sorted(os.listdir(tmp_path / "m")) == sorted(names)
+    final = model.predict(xv, verbose=0)
+    np.testing.assert_array_equal(hl.models.load_model(tmp_path / "m" / names[-1]).predict(xv, verbose=0), final)
+    assert sorted(os.listdir(tmp_path / "w")) == ["05.weights.h5", "06.weights.h5"]  # max_to_keep deletes files
+    fresh.load_weights(tmp_path / "w" / "06.weights.h5")
+    np.testing.assert_array_equal(fresh.predict(xv, verbose=0), final)
+    assert _hidden(tmp_path) == [] and _hidden(tmp_path / "m") == []  # no temporaries left
+    (tmp_path / "old.keras").mkdir()  # what an older highlevel wrote for this name
+    with pytest.raises(FileExistsError, match=r"saves old.keras as one file.*is a directory.*remove it"):
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[ModelCheckpoint(tmp_path / "old.keras")])
+
+
 @pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
 @pytest.mark.parametrize("failure", ["orbax_save", "rename_into_place"])
 def test_interrupted_write_leaves_the_previous_checkpoint(tmp_path, monkeypatch, failure, asynchronous):
@@ -183,6 +221,16 @@ def test_model_checkpoint_rejects_bad_arguments():
         ModelCheckpoint("ckpt", save_freq="batch")
     with pytest.raises(ValueError, match=r"max_to_keep=0"):
         ModelCheckpoint("ckpt", max_to_keep=0)
+    # Keras 3's rule: a whole model goes in a .keras file, weights alone in a .weights.h5 file.
+    with pytest.raises(ValueError, match=r"filepath='best.weights.h5'.*without save_weights_only=True; pass "
+                                         r"save_weights_only=True"):
+        ModelCheckpoint("best.weights.h5")
+    with pytest.raises(ValueError, match=r"save_weights_only=True with filepath='e\{epoch\}.keras'.*end the "
+                                         r"filepath in '.weights.h5'"):
+        ModelCheckpoint("e{epoch}.keras", save_weights_only=True)
+    for name in ("model.h5", "model.hdf5"):
+        with pytest.raises(ValueError, match=r"legacy HDF5 format.*end the filepath in '.keras'"):
+            ModelCheckpoint(name, save_weights_only=name == "model.h5")
 
 
 # -- BackupAndRestore: exact resumption after SIGKILL, in fresh processes -----------------------
