@@ -22,6 +22,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from highlevel.callbacks._event_files import trim_run
 from highlevel.callbacks.backup_on_signal import TrainingPreempted
 from highlevel.layers.base import Hyperparameter
 from highlevel.layers.core import Embedding
@@ -73,6 +74,13 @@ class TensorBoard(Callback):
     metrics copies them from the device, so it happens only every ``update_freq``
     steps; with ``update_freq="epoch"`` nothing is read per step. Files are flushed
     at each epoch end and closed when ``fit`` ends or raises.
+
+    With ``BackupAndRestore``, a resumed ``fit`` continues the same runs: what the
+    interrupted process logged after its last backup (an epoch that is run again, batch
+    scalars past the restored step) is first removed from its event files, so that every
+    epoch and step appears once, as if the run had never been interrupted. (A TensorBoard
+    that was showing the run while it crashed keeps the points it had read until it is
+    restarted.)
 
     Args:
       log_dir: the directory of the runs; created if missing.
@@ -138,6 +146,7 @@ class TensorBoard(Callback):
         self._last_epoch = 0
         self._embeddings: list[tuple[str, Embedding, str | None]] = []
         self._resumed = self._started = False
+        self._since = 0.0   # wall time at which this run (resumed or not) first began
 
     chief_only = True   # over several processes, process 0 alone writes the event files
 
@@ -148,7 +157,11 @@ class TensorBoard(Callback):
         writer = self._writers.get(run)
         if writer is None:
             from tensorboardX import SummaryWriter
-            writer = SummaryWriter(logdir=os.path.join(self.log_dir, run) if run else self.log_dir)
+            # tensorboardX names a file by the second it opened it; the nanoseconds after it keep a
+            # resumed process opened within the same second from overwriting the interrupted one's
+            # file, and sort the files in the order they were written, as TensorBoard reads them.
+            writer = SummaryWriter(logdir=os.path.join(self.log_dir, run) if run else self.log_dir,
+                                   filename_suffix=f".{time.time_ns()}")
             self._writers[run] = writer
         return writer
 
@@ -177,17 +190,24 @@ class TensorBoard(Callback):
         self._last_logs = {}
         self._resumed = False          # set by BackupAndRestore (after this hook) when resuming
         self._started = False
+        self._since = time.time()      # replaced by the interrupted run's on resume
         if self._start_batch == 1:
             self._start_trace()
 
     def on_epoch_begin(self, epoch, logs=None):
         if not self._started:
-            self._start()
+            self._start(epoch)
 
-    def _start(self) -> None:
-        """Opens the writers; a fresh run (not a resumed one) writes the summary and starts its session."""
+    def _start(self, epoch: int) -> None:
+        """Opens the writers; a fresh run (not a resumed one) writes the summary and starts its session.
+
+        A resumed run first removes what the interrupted process logged past the restored
+        point, ``epoch`` and the global step restored by ``set_state``."""
         self._started = True
         os.makedirs(self.log_dir, exist_ok=True)
+        if self._resumed:
+            for run in ("train", "validation"):
+                trim_run(os.path.join(self.log_dir, run), self._since, epoch, self._global_step)
         train = self._writer("train")
         self._writer("validation")
         if self._resumed:
@@ -257,11 +277,13 @@ class TensorBoard(Callback):
         self._close("STATUS_FAILURE")
 
     def get_state(self) -> dict[str, Any]:
-        return {"global_step": int(self._global_step), "started": True}
+        return {"global_step": int(self._global_step), "started": True, "since": float(self._since)}
 
     def set_state(self, state: dict[str, Any]) -> None:
         self._global_step = int(state.get("global_step", 0))
         self._resumed = bool(state.get("started", False))
+        # A backup without it (older highlevel): everything in the runs counts as this run's.
+        self._since = float(state.get("since", 0.0))
 
     # -- what is logged ------------------------------------------------------------------
 

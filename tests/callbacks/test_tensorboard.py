@@ -2,6 +2,8 @@
 
 import glob
 import os
+import time
+import types
 
 import jax
 import numpy as np
@@ -179,7 +181,8 @@ def test_per_step_scalars_are_read_only_every_update_freq_steps(tmp_path, rng, u
     history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, callbacks=[tb], verbose=0)
     # One read per epoch end, plus one per logged step: none for the other steps.
     assert model.trainer.metric_reads - reads_before == 2 + len(logged_steps)
-    assert tb.get_state() == {"global_step": 8, "started": True}
+    state = tb.get_state()
+    assert (state["global_step"], state["started"]) == (8, True) and state["since"] <= time.time()
     train = _run(tmp_path / "train")
     if not logged_steps:
         assert "batch_loss" not in train.Tags()["scalars"]
@@ -259,6 +262,97 @@ def test_files_are_closed_and_data_readable_when_fit_raises(tmp_path, rng):
     end = hp_metadata.parse_session_end_info_plugin_data(
         _run(tmp_path).PluginTagToContent("hparams")["_hparams_/session_end_info"])
     assert end.status == 2   # STATUS_FAILURE
+
+
+class _CrashAfterLogging(Callback):
+    """Raises at the end of ``epoch``: listed after TensorBoard and before BackupAndRestore, it is a
+    crash after TensorBoard logged the epoch and before the epoch's backup was written."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise RuntimeError("crash (simulated)")
+
+
+def test_a_resumed_run_logs_each_epoch_and_step_once(tmp_path, rng, monkeypatch):
+    import tensorboardX.event_file_writer
+    # tensorboardX names an event file by the second it opens it: every file opened in the same
+    # second, as when a process restarts at once, must still get its own name.
+    monkeypatch.setattr(tensorboardX.event_file_writer, "time", types.SimpleNamespace(time=lambda: 1.7e9))
+    x, y = _data(rng, 48)
+    vx, vy = _data(rng, 16)
+    fit = dict(batch_size=16, epochs=4, validation_data=(vx, vy), verbose=0)
+
+    def run(log_dir, *callbacks):
+        hl.utils.set_random_seed(0)
+        model = _classifier()
+        model.compile(optimizer=hl.optimizers.Adam(0.02), metrics=["accuracy"],
+                      loss=hl.losses.SparseCategoricalCrossentropy(from_logits=True))
+        tb = TensorBoard(log_dir, update_freq=1, histogram_freq=1)
+        return model.fit(x, y, callbacks=[_Schedule(), tb, *callbacks], **fit)
+
+    run(tmp_path / "reference")
+    logs, backup = tmp_path / "logs", tmp_path / "backup"
+    with pytest.raises(RuntimeError, match="simulated"):
+        run(logs, _CrashAfterLogging(2), hl.callbacks.BackupAndRestore(backup))
+    crashed = _run(logs / "train")
+    assert _scalars(crashed, "epoch_loss")[0] == [0, 1, 2]   # epoch 2 logged, its backup not written
+    resumed_at = time.time()
+    run(logs, hl.callbacks.BackupAndRestore(backup))         # resumes at epoch 2, after 6 steps
+    for name in ("train", "validation"):
+        ours, reference = _run(logs / name), _run(tmp_path / "reference" / name)
+        tags = reference.Tags()
+        assert ours.Tags()["scalars"] == tags["scalars"] and ours.Tags()["histograms"] == tags["histograms"]
+        for tag in tags["scalars"]:
+            steps, values = _scalars(ours, tag)
+            assert steps == _scalars(reference, tag)[0], tag   # each epoch and step once, in order
+            if not tag.endswith("_time") and not tag.endswith("_per_second"):
+                np.testing.assert_array_equal(values, _scalars(reference, tag)[1], err_msg=tag)
+            # What the crashed run logged past the backup is gone; the resumed run's values stand.
+            redone = [e for e in ours.Scalars(tag) if e.step >= (2 if tag.startswith(("epoch_", "hyper")) else 7)]
+            assert redone and all(e.wall_time >= resumed_at for e in redone), tag
+        for tag in tags["histograms"]:
+            assert [e.step for e in ours.Histograms(tag)] == [0, 1, 2, 3], tag
+    assert _scalars(_run(logs / "train"), "batch_loss")[0] == list(range(1, 13))
+    assert _scalars(_run(logs / "validation"), "evaluation_loss_vs_iterations")[0] == [3, 6, 9, 12]
+    assert len(_run(logs / "train").Tensors("model_summary/text_summary")) == 1
+
+
+def test_trimming_keeps_earlier_runs_untouched_files_and_reads_a_cut_record(tmp_path):
+    from tensorboardX import SummaryWriter
+    from highlevel.callbacks._event_files import trim_run
+    earlier, since = 1000.0, 2000.0
+    writer = SummaryWriter(str(tmp_path), filename_suffix=".a")
+    for step in range(3):   # an earlier fit into the same directory: kept whatever its steps
+        writer.add_scalar("epoch_loss", 9.0, global_step=step, walltime=earlier + step)
+    for step in range(3):   # this run, interrupted after logging epoch 2 (backup after epoch 1: 8 steps)
+        writer.add_scalar("epoch_loss", float(step), global_step=step, walltime=since + step)
+        writer.add_histogram("batch_normalization/gamma/histogram", np.ones(3), global_step=step,
+                             walltime=since + step)
+    for step in range(1, 13):
+        writer.add_scalar("batch_loss", float(step), global_step=step, walltime=since + step)
+    writer.close()
+    (path,) = glob.glob(str(tmp_path / "*tfevents*"))
+    with open(path, "ab") as f:
+        f.write(b"\x10\x00\x00")   # a record cut short by the crash
+    untouched = SummaryWriter(str(tmp_path), filename_suffix=".b")
+    untouched.add_scalar("epoch_loss", 0.5, global_step=0, walltime=since)
+    untouched.close()
+    (other,) = set(glob.glob(str(tmp_path / "*tfevents*"))) - {path}
+    before = os.stat(other).st_mtime_ns, open(other, "rb").read()
+    assert trim_run(str(tmp_path), since, epoch=2, global_step=8) == [path]
+    assert (os.stat(other).st_mtime_ns, open(other, "rb").read()) == before
+    acc = ea.EventAccumulator(path, size_guidance=_ALL)
+    acc.Reload()
+    assert [(e.step, e.value) for e in acc.Scalars("epoch_loss")] == [(0, 9.0), (1, 9.0), (2, 9.0), (0, 0.0),
+                                                                     (1, 1.0)]
+    assert [e.step for e in acc.Histograms("batch_normalization/gamma/histogram")] == [0, 1]
+    assert _scalars(acc, "batch_loss")[0] == list(range(1, 9))
+    assert trim_run(str(tmp_path), since, epoch=2, global_step=8) == []   # nothing left to remove
+    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in (path, other))
 
 
 def test_profile_batch_writes_a_trace(tmp_path, rng):
