@@ -8,34 +8,37 @@ afterwards each weight is an ``nnx.Variable`` attribute (``layer.kernel`` is an
 Values a callback may change during training (a dropout rate, a batch-norm
 momentum) are ``Hyperparameter`` variables: arrays in the train state, read by
 the compiled step as inputs, so changing them never recompiles.
+
+Its helpers live beside it in private modules, re-exported here where other modules use
+them: the call context, random keys and added losses (``_context.py``), the registry of
+layer classes and default names (``_registry.py``), the call path (``_calling.py``),
+creating and setting weights (``_weights.py``) and shapes (``_shapes.py``); output specs
+are traced in ``specs.py``.
 """
 
 from __future__ import annotations
 
-import collections
-import contextlib
-import dataclasses
-import functools
-import inspect
-import re
-import weakref
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from highlevel import constraints as _constraints
-from highlevel import initializers as _initializers
 from highlevel import mixed_precision as _mixed_precision
 from highlevel import regularizers as _regularizers
-from highlevel.layers.autocast import AutocastParam
-from highlevel.layers.variables import KerasVariable, NonTrainable, Weight, register_owner
+from highlevel.layers import _calling, _context, _weights
 from highlevel.layers import remat as _remat
-from highlevel.utils import global_state as _global_state
-from highlevel.utils import random as _random
-from highlevel.utils import serialization as _serialization
+from highlevel.layers._calling import _call_params, _is_symbolic, _marks_built
+from highlevel.layers._context import call_context, current_context, next_rng_key, sample_mask
+from highlevel.layers._registry import (_snake_case, custom_layer_scope, deserialize_layer, get_layer_class,
+                                        layer_classes, register_layer, serialize_layer, unique_name)
+from highlevel.layers._shapes import format_shape, to_jsonable_shape
+from highlevel.layers.variables import KerasVariable, NonTrainable, Weight
+
+# Defined beside this module, imported from here by the layers (and tests) that use them.
+from highlevel.layers._context import keep_mask  # noqa: F401
+from highlevel.layers._shapes import TensorSpec  # noqa: F401
 
 __all__ = ["Layer", "Hyperparameter", "NonTrainable", "Weight", "KerasVariable", "call_context",
            "current_context", "next_rng_key", "sample_mask", "register_layer", "get_layer_class",
@@ -45,258 +48,6 @@ __all__ = ["Layer", "Hyperparameter", "NonTrainable", "Weight", "KerasVariable",
 
 class Hyperparameter(nnx.Variable):
     """A layer hyperparameter held as an array in the train state (never a weight)."""
-
-
-# ---------------------------------------------------------------------------
-# The call context: training flag, random key and sample mask of the current call.
-
-
-@dataclasses.dataclass
-class _CallContext:
-    training: bool
-    rng: Any = None
-    mask: Any = None
-    counter: int = 0
-    traced: bool = False   # a call under a jax transformation, made without a key
-    # (layer, value) of each ``add_loss`` made during the calls inside, activity penalties included.
-    losses: list = dataclasses.field(default_factory=list)
-    # What the compiled step offers the calls inside (the compiled loss for a model's
-    # default ``compute_loss``, ...), by name.
-    extras: dict = dataclasses.field(default_factory=dict)
-
-    def activity_loss(self):
-        """The sum of the losses the layers added during this call (0.0 for none)."""
-        return sum((v for _, v in self.losses), jnp.zeros((), jnp.float32))
-
-
-def _context_stack() -> list[_CallContext]:
-    # Per thread (utils/global_state.py): a forward pass traced in one thread never sees
-    # another thread's training flag or key.
-    return _global_state.global_attribute("call_context_stack", list)
-
-
-@contextlib.contextmanager
-def call_context(*, training: bool, rng=None, mask=None) -> Iterator[_CallContext]:
-    """Sets the training flag, the step's random key and the sample mask for the calls inside.
-
-    The trainer wraps each compiled forward pass in one; layers read it with
-    ``current_context()``, ``next_rng_key()`` and ``sample_mask()``.
-    """
-    ctx = _CallContext(training=bool(training), rng=rng, mask=mask)
-    stack = _context_stack()
-    stack.append(ctx)
-    try:
-        yield ctx
-    finally:
-        stack.pop()
-
-
-def _is_traced(inputs) -> bool:
-    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(inputs))
-
-
-def current_context() -> _CallContext | None:
-    """The innermost ``call_context`` of this thread, or None outside any."""
-    stack = _context_stack()
-    return stack[-1] if stack else None
-
-
-def next_rng_key() -> jax.Array:
-    """A fresh key: derived from the step's key inside a compiled step, else from the global seed."""
-    ctx = current_context()
-    if ctx is not None and ctx.rng is not None:
-        key = jax.random.fold_in(ctx.rng, ctx.counter)
-        ctx.counter += 1
-        return key
-    if ctx is not None and ctx.traced:
-        # The global generator would hand the trace one fixed key: the same "random" mask at
-        # every call of the compiled function.
-        raise ValueError("A layer draws random numbers (training=True) inside jax.jit or another jax "
-                         "transformation, but the call was given no key, so every call would reuse the "
-                         "one drawn while tracing. Pass one: model(x, training=True, rng=key).")
-    return _random.next_key()
-
-
-def _step_key():
-    """``next_rng_key()`` inside a keyed (or traced) forward pass, None outside: ``hl.random``'s draws
-    with ``seed=None`` or a ``SeedGenerator`` follow the step's key there."""
-    ctx = current_context()
-    return next_rng_key() if ctx is not None and (ctx.rng is not None or ctx.traced) else None
-
-
-_random.set_step_key_source(_step_key)
-
-
-def keep_mask(key, rate, shape) -> jax.Array:
-    """A boolean mask of ``shape``, each entry True with probability ``1 - rate`` (to 1/65536).
-
-    Drawn as 16-bit uniform integers, two from each 32-bit random word: half the threefry
-    hashing of ``jax.random.bernoulli`` (one word per entry), which was a fifth of the
-    benchmark MLP's training step on a CPU (two 128x512 masks: 1.02 -> 0.54 ms).
-    ``rate`` may be traced (a dropout schedule changes it without recompiling); rate 0 keeps
-    everything, rate 1 nothing.
-
-    >>> import jax
-    >>> m = keep_mask(jax.random.key(0), 0.25, (400, 500))
-    >>> m.shape, round(float(m.mean()), 2)
-    ((400, 500), 0.75)
-    """
-    n = int(np.prod(shape, dtype=np.int64))
-    words = jax.random.bits(key, ((n + 1) // 2,), jnp.uint32)
-    halves = jax.lax.bitcast_convert_type(words, jnp.uint16).reshape(-1)[:n].reshape(shape)
-    # Exact in float32 (integers below 2**24): P(u >= 65536 * rate) = 1 - ceil(65536 * rate) / 65536.
-    return halves.astype(jnp.float32) >= jnp.asarray(rate, jnp.float32) * 65536.0
-
-
-def sample_mask():
-    """The ``[batch]`` float mask of real (1) and padding (0) rows, or None when all are real."""
-    ctx = current_context()
-    return None if ctx is None else ctx.mask
-
-
-# ---------------------------------------------------------------------------
-# Registry of layer classes, for get_config/from_config.
-
-_LAYER_CLASSES: dict[str, type] = {}
-
-
-def register_layer(cls: type, name: str | None = None) -> type:
-    """Registers a Layer subclass under its class name (or ``name``, an alias) so configs can name it."""
-    _LAYER_CLASSES[name or cls.__name__] = cls
-    return cls
-
-
-@contextlib.contextmanager
-def custom_layer_scope(classes: dict[str, type]) -> Iterator[None]:
-    """Inside the block, configs naming these class names get these classes (``custom_objects``).
-
-    Args:
-      classes: ``{name: Layer subclass}``.
-
-    >>> import highlevel as hl
-    >>> class Twice(hl.layers.Layer):
-    ...     def call(self, x):
-    ...         return 2 * x
-    >>> with custom_layer_scope({"Twice": Twice}):
-    ...     layer = deserialize_layer({"class_name": "Twice", "config": {"name": "t"}})
-    >>> type(layer).__name__
-    'Twice'
-    """
-    saved = {name: _LAYER_CLASSES.get(name) for name in classes}
-    _LAYER_CLASSES.update(classes)
-    try:
-        yield
-    finally:
-        for name, cls in saved.items():
-            if cls is None:
-                _LAYER_CLASSES.pop(name, None)
-            else:
-                _LAYER_CLASSES[name] = cls
-
-
-def layer_classes() -> dict[str, type]:
-    """The registered layer classes by name (a copy): what a config may name."""
-    return dict(_LAYER_CLASSES)
-
-
-def get_layer_class(name: str) -> type:
-    if name not in _LAYER_CLASSES:
-        found = _serialization.lookup_serializable(name)   # registered, or lent by custom_object_scope
-        if isinstance(found, type) and issubclass(found, Layer):
-            return found
-        raise ValueError(f"Unknown layer {name!r}. Known layers: {', '.join(sorted(_LAYER_CLASSES))}. "
-                         "Register a custom layer with @hl.saving.register_keras_serializable() (or "
-                         "hl.layers.register_layer) before loading, or pass custom_objects={...}.")
-    return _LAYER_CLASSES[name]
-
-
-def serialize_layer(layer: "Layer") -> dict[str, Any]:
-    return _serialization.class_config(layer)
-
-
-def deserialize_layer(config: dict[str, Any]) -> "Layer":
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"A layer config must be a dict with 'class_name' and 'config', got {config!r}.")
-    cls = get_layer_class(config.get("registered_name") or config["class_name"])
-    return cls.from_config(dict(config.get("config", {})))
-
-
-def _snake_case(name: str) -> str:
-    """Keras's default layer names: ``Conv2D`` -> ``conv2d``, ``SimpleRNN`` -> ``simple_rnn``."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name)
-    return name.lower()
-
-
-def unique_name(prefix: str) -> str:
-    """``prefix``, then ``prefix_1``, ``prefix_2``...: a default name not given before in this
-    thread since the last ``hl.utils.clear_session()``."""
-    counts = _global_state.global_attribute("layer_name_counts", collections.Counter)
-    count = counts[prefix]
-    counts[prefix] += 1
-    return prefix if count == 0 else f"{prefix}_{count}"
-
-
-def _call_params(cls: type) -> frozenset:
-    cache = _global_state.global_attribute("layer_call_params", dict)
-    params = cache.get(cls)
-    if params is None:
-        params = cache[cls] = frozenset(inspect.signature(cls.call).parameters)
-    return params
-
-
-def _is_symbolic(inputs) -> bool:
-    from highlevel.layers.symbolic import KerasTensor
-    return any(isinstance(leaf, KerasTensor) for leaf in jax.tree_util.tree_leaves(
-        inputs, is_leaf=lambda x: isinstance(x, KerasTensor)))
-
-
-def _marks_built(build):
-    """Wraps a subclass's ``build`` so that calling it directly also marks the layer built (as Keras)."""
-    @functools.wraps(build)
-    def wrapper(self, *args, **kwargs):
-        result = build(self, *args, **kwargs)
-        self.built = True
-        # One input: its shape; several (``build(query_shape, value_shape)``): the first's.
-        input_shape = args[0] if args else next(iter(kwargs.values()), None)
-        if self.build_input_shape is None and input_shape is not None:
-            self.build_input_shape = _as_shape(input_shape)
-        return result
-    return wrapper
-
-
-def _positional_names(cls: type, count: int) -> list[str]:
-    """The names ``call`` gives its first ``count`` positional arguments (``inputs``, ``value``...)."""
-    names = []
-    for param in list(inspect.signature(cls.call).parameters.values())[1:]:
-        if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
-            names.append(param.name)
-    return names[:count] + [f"arg_{i}" for i in range(len(names), count)]
-
-
-def _has_arrays(tree) -> bool:
-    return any(hasattr(leaf, "shape") and hasattr(leaf, "dtype") for leaf in jax.tree_util.tree_leaves(tree))
-
-
-# The losses ``add_loss`` recorded in each layer's last call outside a trace (``layer.losses``).
-_EAGER_LOSSES: "weakref.WeakKeyDictionary[Layer, list]" = weakref.WeakKeyDictionary()
-
-
-def _as_shape(shape):
-    if isinstance(shape, list) and all(isinstance(d, (int, type(None))) for d in shape):
-        return tuple(shape)
-    return shape
-
-
-def _shape_of(x) -> tuple:
-    return tuple(x.shape)
-
-
-def format_shape(shape) -> str:
-    """A shape as Keras prints it: ``(None, 28, 28, 1)``, ``(3,)``."""
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
 
 
 class Layer(nnx.Module, pytree=False):
@@ -410,53 +161,9 @@ class Layer(nnx.Module, pytree=False):
         >>> layer.w.shape, w.trainable
         ((2, 3), True)
         """
-        if args and isinstance(args[0], str):
-            # The older highlevel form: add_weight(name, shape, initializer, dtype, trainable, regularizer).
-            legacy = dict(zip(("name", "shape", "initializer", "dtype", "trainable", "regularizer"), args))
-            name, shape = legacy["name"], legacy.get("shape", shape)
-            initializer = legacy.get("initializer", initializer)
-            dtype, trainable = legacy.get("dtype", dtype), legacy.get("trainable", trainable)
-            regularizer = legacy.get("regularizer", regularizer)
-        elif args:
-            if len(args) > 3:
-                raise TypeError(f"add_weight() takes at most 3 positional arguments (shape, initializer, "
-                                f"dtype), got {len(args)}; pass the others by keyword.")
-            if shape is not None:
-                raise TypeError("add_weight() got shape both positionally and by keyword; pass it once.")
-            shape = args[0]
-            initializer = args[1] if len(args) > 1 else initializer
-            dtype = args[2] if len(args) > 2 else dtype
-        shape = () if shape is None else shape
-        if any(d is None for d in tuple(shape)):
-            raise ValueError(f"Layer '{self.name}': add_weight needs a fully known shape, got {tuple(shape)}; "
-                             "create weights in build(input_shape), where the input's sizes are known.")
-        dtype = jnp.dtype(dtype or self.dtype)
-        if initializer is None:
-            initializer = "glorot_uniform" if jnp.issubdtype(dtype, jnp.floating) else "zeros"
-        if name is None:
-            name = "variable"
-            i = 0
-            while name in self._weight_names or hasattr(self, name):
-                i += 1
-                name = f"variable_{i}"
-        init = _initializers.get(initializer)
-        value = init(_random.next_key(), tuple(int(d) for d in shape), dtype)
-        cast = (autocast and trainable and jnp.issubdtype(value.dtype, jnp.floating)
-                and jnp.dtype(self.compute_dtype) != value.dtype)
-        var = (AutocastParam if cast else Weight)(value) if trainable else NonTrainable(value)
-        setattr(self, name, var)
-        if name not in self._weight_names:
-            self._weight_names.append(name)
-        if trainable and name not in self._trainable_weight_names:
-            self._trainable_weight_names.append(name)
-        reg = _regularizers.get(regularizer)
-        if reg is not None:
-            self._regularizers[name] = reg
-        con = _constraints.get(constraint)
-        if con is not None:
-            self._constraints[name] = con
-        register_owner(var, self, name, constraint=con, regularizer=reg)
-        return var
+        return _weights.add_weight(self, *args, shape=shape, initializer=initializer, dtype=dtype,
+                                   trainable=trainable, regularizer=regularizer, constraint=constraint,
+                                   name=name, autocast=autocast)
 
     def weight_constraints(self) -> dict[str, Any]:
         """This layer's own constrained weights: ``{weight attribute name: constraint}``."""
@@ -484,7 +191,7 @@ class Layer(nnx.Module, pytree=False):
         if _is_symbolic((inputs, args, kwargs)):
             from highlevel.layers.symbolic import call_symbolic
             return call_symbolic(self, inputs, args, kwargs)
-        return self._invoke(inputs, args, kwargs, with_mask=False)
+        return _calling.invoke(self, inputs, args, kwargs, with_mask=False)
 
     def call_with_mask(self, inputs, *args, mask=None, **kwargs):
         """Calls the layer and returns ``(outputs, output_mask)``: what the functional graph,
@@ -509,7 +216,7 @@ class Layer(nnx.Module, pytree=False):
             raise TypeError(f"Layer '{self.name}': call_with_mask takes arrays. On hl.Input tensors call "
                             "the layer itself: the mask travels with the tensor.")
         kwargs["mask"] = mask
-        return self._invoke(inputs, args, kwargs, with_mask=True)
+        return _calling.invoke(self, inputs, args, kwargs, with_mask=True)
 
     def masked_call(self, inputs, *args, mask=None, **kwargs):
         """``(call(...), output mask)`` for inputs already built for, cast and given ``training``.
@@ -546,63 +253,6 @@ class Layer(nnx.Module, pytree=False):
         """
         return mask if self.supports_masking else None
 
-    def _invoke(self, inputs, args, kwargs, with_mask: bool):
-        inputs = jax.tree_util.tree_map(self._cast_input, inputs)
-        if args:
-            args = jax.tree_util.tree_map(self._cast_input, args)
-        if not self.built:
-            self.build_for_call(inputs, args, kwargs)
-        else:
-            self._check_input_shape(inputs)
-        params = _call_params(type(self))
-        training = kwargs.pop("training", None)
-        rng = kwargs.pop("rng", None)
-        mask = kwargs.pop("mask", None)
-        if mask is None and isinstance(inputs, (list, tuple, dict)):
-            mask = jax.tree_util.tree_map(lambda _: None, inputs)  # Keras: one (None) mask per input
-        ctx = current_context()
-        if training is None:
-            training = ctx.training if ctx is not None else False
-        if "training" in params:
-            kwargs["training"] = training
-
-        def run():
-            if with_mask and getattr(self, "remat_mode", None) is not None and not jax.tree_util.tree_leaves(mask):
-                # A rematerialised block (a model too) without masks: its whole call under jax.checkpoint.
-                call = _remat.rematerialized_call(self, inputs)
-                out = self._regularize_activity(self._autocast_call(call, inputs, *args, **kwargs))
-                return out, (self.compute_mask(inputs, mask) if self.supports_masking else None)
-            if with_mask:
-                result = self._autocast_call(self.masked_call, inputs, *args, mask=mask, **kwargs)
-                self._regularize_activity(result[0])
-                return result
-            if "mask" in params:
-                kwargs["mask"] = mask
-            call = _remat.rematerialized_call(self, inputs)  # self.call, or under jax.checkpoint
-            return self._regularize_activity(self._autocast_call(call, inputs, *args, **kwargs))
-
-        if ctx is None or rng is not None:
-            # An outermost call (or one given its own key): ``rng`` keys the random layers inside
-            # (dropout masks); in a trace without one, next_rng_key refuses rather than fix one
-            # mask for every call. The context also collects the calls' ``add_loss`` values.
-            traced = _is_traced((inputs, args))
-            with call_context(training=training, rng=rng) as inner:
-                inner.traced = rng is None and traced
-                result = run()
-            if ctx is not None:
-                ctx.losses.extend(inner.losses)
-            elif not traced and (inner.losses or len(_EAGER_LOSSES)):
-                self._keep_eager_losses(inner.losses)
-            return result
-        if training != ctx.training:
-            # An explicit training flag (``base(x, training=False)``) holds for the layers inside.
-            outer, ctx.training = ctx.training, training
-            try:
-                return run()
-            finally:
-                ctx.training = outer
-        return run()
-
     def build_for_call(self, inputs, args=(), kwargs=None) -> None:
         """Builds the layer for a call on ``inputs`` (and further tensor arguments), as Keras does:
         ``build(input_shape)`` for one input, ``build(query_shape=..., value_shape=...)`` when
@@ -619,41 +269,7 @@ class Layer(nnx.Module, pytree=False):
         >>> layer.kernel.shape
         (3, 2)
         """
-        if self.built:
-            return
-        shape_of = lambda x: tuple(x.shape) if hasattr(x, "shape") and hasattr(x, "dtype") else x
-        shapes = jax.tree_util.tree_map(shape_of, inputs)
-        kwargs = kwargs or {}
-        tensor_args = {name: value for name, value in zip(_positional_names(type(self), 1 + len(args))[1:], args)
-                       if _has_arrays(value)}
-        tensor_args.update({k: v for k, v in kwargs.items() if _has_arrays(v) and not k.endswith("mask")})
-        if tensor_args and type(self).build is not Layer.build:
-            build_params = inspect.signature(self.build).parameters
-            first = _positional_names(type(self), 1)[0]
-            named = {f"{first}_shape": shapes,
-                     **{f"{k}_shape": jax.tree_util.tree_map(shape_of, v) for k, v in tensor_args.items()}}
-            wanted = [p for p in build_params.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-            if wanted and all(p.name in named or p.default is not p.empty for p in wanted) \
-                    and any(p.name in named for p in wanted):
-                self.build(**{p.name: named[p.name] for p in wanted if p.name in named})
-                self.build_input_shape = shapes
-                self.built = True
-                return
-        self.maybe_build(shapes)
-
-    def _autocast_call(self, call, inputs, *args, **kwargs):
-        """``call``, with the weights read in the compute dtype under a mixed policy (Keras's AutocastScope)."""
-        current = _mixed_precision.autocast_dtype()
-        if not self._dtype_policy.is_mixed and (current is None or current == self.compute_dtype):
-            return call(inputs, *args, **kwargs)
-        with _mixed_precision.autocast_scope(self.compute_dtype):
-            return call(inputs, *args, **kwargs)
-
-    def _regularize_activity(self, outputs):
-        if self.activity_regularizer is not None:
-            from highlevel.layers.activity import add_activity_loss
-            add_activity_loss(self.activity_regularizer, outputs, layer=self)
-        return outputs
+        _calling.build_for_call(self, inputs, args, kwargs)
 
     def _cast_input(self, x):
         # Float inputs are computed in the layer's compute dtype, as Keras does; integers pass through.
@@ -703,22 +319,8 @@ class Layer(nnx.Module, pytree=False):
         Sublayers without weights yet are built first by one call on zeros (see
         ``highlevel.layers.specs.eval_output_specs``).
         """
-        def is_shape(s):
-            return isinstance(s, tuple) and all(isinstance(d, (int, type(None))) for d in s)
-
-        if input_dtype is None:
-            input_dtype = jax.tree_util.tree_map(lambda s: jnp.dtype(self.compute_dtype), input_shape,
-                                                 is_leaf=is_shape)
-        call_kwargs = {**call_kwargs, "training": False}
-        shapes, treedef = jax.tree_util.tree_flatten(input_shape, is_leaf=is_shape)
-        dtypes = treedef.flatten_up_to(input_dtype)
-
-        def run(*arrays):
-            with call_context(training=False):
-                return self(jax.tree_util.tree_unflatten(treedef, arrays), **call_kwargs)
-
-        from highlevel.layers.specs import eval_output_specs
-        return eval_output_specs(self, run, [TensorSpec(tuple(s), jnp.dtype(d)) for s, d in zip(shapes, dtypes)])
+        from highlevel.layers.specs import output_spec
+        return output_spec(self, input_shape, input_dtype, **call_kwargs)
 
     # -- weights ----------------------------------------------------------
 
@@ -734,26 +336,7 @@ class Layer(nnx.Module, pytree=False):
 
     def _sublayers(self) -> list["Layer"]:
         """Directly held layers, in attribute order (the order Keras tracks them)."""
-        found: list[Layer] = []
-        seen: set[int] = set()
-
-        def visit(value):
-            if isinstance(value, Layer):
-                if id(value) not in seen:
-                    seen.add(id(value))
-                    found.append(value)
-            elif isinstance(value, (list, tuple)):
-                for item in value:
-                    visit(item)
-            elif isinstance(value, dict):
-                for item in value.values():
-                    visit(item)
-
-        for key, value in vars(self).items():
-            if key.startswith("_pytree__") or key == "inbound_nodes":
-                continue
-            visit(value)
-        return found
+        return _weights.sublayers(self)
 
     def flatten_layers(self, include_self: bool = True) -> list["Layer"]:
         out: list[Layer] = [self] if include_self else []
@@ -821,19 +404,7 @@ class Layer(nnx.Module, pytree=False):
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Sets the weights from arrays in Keras's order and shapes (checked before anything changes)."""
-        self.require_built("set_weights")
-        named = self.named_weights()
-        weights = list(weights)
-        if len(weights) != len(named):
-            raise ValueError(f"Layer '{self.name}' expects {len(named)} weight arrays "
-                             f"({', '.join(n for n, _ in named)}), got {len(weights)}.")
-        for (name, var), w in zip(named, weights):
-            if tuple(np.shape(w)) != tuple(var.get_value().shape):
-                raise ValueError(f"Weight '{name}' has shape {format_shape(var.get_value().shape)}, "
-                                 f"got an array of shape {format_shape(np.shape(w))}.")
-        for (_, var), w in zip(named, weights):
-            # device_put, not jnp.asarray: that compiles a staging copy for every new shape.
-            var.set_value(jax.device_put(np.asarray(w, dtype=var.get_value().dtype)))
+        _weights.set_weights(self, weights)
 
     def count_params(self) -> int:
         self.require_built("count_params()")
@@ -866,37 +437,13 @@ class Layer(nnx.Module, pytree=False):
         >>> [float(v) for v in layer.losses]
         [3.0]
         """
-        for value in jax.tree_util.tree_leaves(loss):
-            if not hasattr(value, "shape"):
-                value = jnp.asarray(value, jnp.float32)
-            ctx = current_context()
-            if ctx is None:
-                # Outside any call (Keras allows it in build): kept until the next call.
-                _EAGER_LOSSES.setdefault(self, []).append(jnp.sum(value))
-            else:
-                ctx.losses.append((self, jnp.sum(value)))
-
-    def _keep_eager_losses(self, collected: list) -> None:
-        layers = self.flatten_layers()
-        for layer in layers:
-            _EAGER_LOSSES.pop(layer, None)
-        for layer, value in collected:
-            _EAGER_LOSSES.setdefault(layer, []).append(value)
+        _context.add_loss(self, loss)
 
     @property
     def losses(self) -> list:
         """Scalar losses: the ``add_loss`` values of this layer and its sublayers (from the current
         compiled step, else from the last call), then the weights' regularization penalty."""
-        layers = self.flatten_layers()
-        ctx = current_context()
-        if ctx is not None and ctx.losses:
-            ids = {id(layer) for layer in layers}
-            added = [value for layer, value in ctx.losses if id(layer) in ids]
-        else:
-            added = [value for layer in layers for value in _EAGER_LOSSES.get(layer, ())]
-        if any(l._regularizers for l in layers):
-            added.append(self.regularization_loss())
-        return added
+        return _context.losses(self)
 
     # -- the functional graph's view (highlevel/layers/symbolic.py) --------
 
@@ -945,24 +492,3 @@ class Layer(nnx.Module, pytree=False):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
-
-
-@dataclasses.dataclass(frozen=True)
-class TensorSpec:
-    """The shape (batch may be None) and dtype of a layer's output."""
-
-    shape: tuple
-    dtype: Any
-
-
-def to_jsonable_shape(shape):
-    """A shape (or a list/dict of them) as JSON holds it: tuples become lists."""
-    if isinstance(shape, tuple) and all(isinstance(d, (int, type(None))) for d in shape):
-        return list(shape)
-    if isinstance(shape, (list, tuple)):
-        return [to_jsonable_shape(s) for s in shape]
-    if isinstance(shape, dict):
-        return {k: to_jsonable_shape(v) for k, v in shape.items()}
-    return shape
-
-

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import errors as _flax_errors
 
-from highlevel.layers.base import Layer, TensorSpec
+from highlevel.layers.base import Layer, TensorSpec, call_context
 
 __all__ = ["eval_output_specs"]
 
@@ -80,3 +80,23 @@ def eval_output_specs(layer: Layer, fn, specs: Sequence[TensorSpec]):
         return TensorSpec(shape, jnp.dtype(a.dtype))
 
     return jax.tree_util.tree_map(restore, first, second)
+
+
+def output_spec(layer: Layer, input_shape, input_dtype=None, **call_kwargs):
+    """The body of ``Layer.compute_output_spec``: the output ``TensorSpec``(s) of ``layer`` for
+    inputs of ``input_shape`` (and ``input_dtype``, the compute dtype by default)."""
+    def is_shape(s):
+        return isinstance(s, tuple) and all(isinstance(d, (int, type(None))) for d in s)
+
+    if input_dtype is None:
+        input_dtype = jax.tree_util.tree_map(lambda s: jnp.dtype(layer.compute_dtype), input_shape,
+                                             is_leaf=is_shape)
+    call_kwargs = {**call_kwargs, "training": False}
+    shapes, treedef = jax.tree_util.tree_flatten(input_shape, is_leaf=is_shape)
+    dtypes = treedef.flatten_up_to(input_dtype)
+
+    def run(*arrays):
+        with call_context(training=False):
+            return layer(jax.tree_util.tree_unflatten(treedef, arrays), **call_kwargs)
+
+    return eval_output_specs(layer, run, [TensorSpec(tuple(s), jnp.dtype(d)) for s, d in zip(shapes, dtypes)])

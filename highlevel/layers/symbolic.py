@@ -8,8 +8,8 @@ from typing import Any, Sequence
 import jax
 import jax.numpy as jnp
 
-from highlevel.layers.base import (Layer, TensorSpec, _positional_names, call_context, format_shape,
-                                   register_layer)
+from highlevel.layers._calling import _positional_names
+from highlevel.layers.base import Layer, TensorSpec, call_context, format_shape, register_layer
 from highlevel.layers.specs import eval_output_specs
 
 __all__ = ["KerasTensor", "Node", "InputLayer", "Input", "node_tensors", "node_shape"]

@@ -185,7 +185,7 @@ def seed_from_global() -> int:
 
 
 # The layers' call context owns the step's key; it lives two rows up the import table, so it
-# lends a function here (``highlevel/layers/base.py`` sets it when it is imported) rather than
+# lends a function here (``highlevel/layers/_context.py`` sets it when it is imported) rather than
 # this module reaching up for it.
 _STEP_KEY_SOURCE = None
 
