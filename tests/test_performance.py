@@ -269,8 +269,8 @@ def test_no_implicit_transfer_in_fit_and_the_guard_catches_one(rng, monkeypatch)
     with jax.transfer_guard("disallow"), pytest.raises(Exception, match="[Dd]isallowed"):
         model.fit(x, x[:, :1], batch_size=8, epochs=1, verbose=0, callbacks=[ImplicitRead()])
     # Host batches handed to the step without an explicit copy (the CPU shortcut) are caught too.
-    from highlevel.training import trainer
-    monkeypatch.setattr(trainer, "prefetch_to_device", lambda batches, size=2: iter(batches))
+    from highlevel.training import _loop
+    monkeypatch.setattr(_loop, "prefetch_to_device", lambda batches, size=2: iter(batches))
     with jax.transfer_guard("disallow"), pytest.raises(Exception, match="[Dd]isallowed"):
         model.fit(x, x[:, :1], batch_size=8, epochs=1, verbose=0)
 

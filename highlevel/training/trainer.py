@@ -8,9 +8,10 @@ Who owns what:
 * its ``Program`` (``training/program.py``; set by ``compile``) owns the compiled steps and the
   live train state (``LiveState``, ``training/live.py``), the one object that keeps the
   module and the state in step, with one flag and one ``sync``;
-* the loop calls the program's steps between the callbacks' hooks and syncs at the
-  points ``training/live.py`` lists. ``Ensemble`` runs through this same loop with an
-  ``EnsembleProgram`` (``training/ensemble.py``): one vmapped step for all members.
+* the loop (``training/_loop.py``) calls the program's steps between the callbacks' hooks
+  and syncs at the points ``training/live.py`` lists. ``Ensemble`` runs through this same
+  loop with an ``EnsembleProgram`` (``training/ensemble.py``): one vmapped step for all
+  members. Exact resumption (``snapshot``/``restore``) is in ``training/_resume.py``.
 
 It works on any ``flax.nnx`` module that follows the highlevel Layer protocol
 (``module(x, training=...)``, ``regularization_loss()``, ``trainable_weights``,
@@ -25,16 +26,14 @@ from typing import Any, Callable, Iterator, Mapping
 import jax
 import numpy as np
 
-from highlevel import backend as _backend
 from highlevel import distribute as _distribute
 from highlevel import losses as _losses
 from highlevel import optimizers as _optimizers
-from highlevel.training import auto, numerics, resident
-from highlevel.training.callback import Callback, CallbackList, History, LazyLogs
-from highlevel.training.data import (Stacked, is_array_data, make_adapter, prefetch_to_device,
-                                     split_validation)
+from highlevel.training import _loop, _resume, numerics, resident
+from highlevel.training.callback import Callback, CallbackList, History
+from highlevel.training.data import is_array_data, make_adapter, prefetch_to_device, split_validation
 from highlevel.training.outputs import combine_metrics
-from highlevel.training.program import ModelProgram, Program, copy_tree, sample_of
+from highlevel.training.program import ModelProgram, Program, sample_of
 from highlevel.training.progress import ProgbarLogger
 from highlevel.training.seam import Snapshot
 from highlevel.training.throughput import Throughput
@@ -48,10 +47,6 @@ def _verbosity(verbose) -> int:
     if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}.")
     return int(verbose)
-
-
-def _signature(arrays) -> list[list]:
-    return [[list(np.shape(a)), str(np.dtype(a.dtype))] for a in arrays]
 
 
 class Trainer:
@@ -282,49 +277,16 @@ class Trainer:
         arrays (random keys as raw data), the hyperparameters, where the next step starts
         (epoch, step in epoch) and the data-order seed. One device-to-host copy."""
         self._require_program("take a snapshot")
-        state = self.state
-        state = state.replace(rng=jax.random.key_data(state.rng))
-        leaves = [np.asarray(a) for a in _distribute.to_host(jax.tree_util.tree_leaves(state))]
-        epoch, step = (self.epoch + 1, 0) if self._epoch_finished else (self.epoch, self.steps_done)
-        state_after = getattr(self._fit_adapter, "state_after", None)  # a Grain iterator's position
-        return Snapshot(leaves=leaves, hyper=self._hyper_values(), epoch=int(epoch), step=int(step),
-                        seed=int(self.program.seed),
-                        data_state=state_after(epoch, step) if step and state_after else None)
+        return _resume.snapshot(self)
 
     def snapshot_signature(self) -> dict[str, list]:
         """``{"state": [[shape, dtype], ...], "hyper": [...]}`` of what ``snapshot()`` would hold."""
-        state = self.state
-        state = state.replace(rng=jax.ShapeDtypeStruct(jax.random.key_data(state.rng).shape, np.uint32))
-        return {"state": _signature(jax.tree_util.tree_leaves(state)),
-                "hyper": _signature([v.get_value() for v in self.program.hyper_variables()])}
+        return _resume.snapshot_signature(self)
 
     def restore(self, snapshot: Snapshot) -> None:
         """Restores a ``snapshot()`` (at the start of ``fit``: the loop then continues where it was)."""
         self._require_program("restore a snapshot")
-        template = self.state
-        template = template.replace(rng=jax.random.key_data(template.rng))
-        current, treedef = jax.tree_util.tree_flatten(template)
-        saved = snapshot.leaves
-        if len(saved) != len(current) or any(np.shape(a) != np.shape(b) for a, b in zip(saved, current)):
-            raise ValueError("The backup does not fit this model and optimizer: it was written by a "
-                             "different configuration. Delete the backup directory to start afresh.")
-        variables = self.program.hyper_variables()
-        if snapshot.hyper is not None:
-            now = [v.get_value() for v in variables]
-            if len(snapshot.hyper) != len(now) or any(np.shape(a) != np.shape(b) for a, b in zip(snapshot.hyper, now)):
-                raise ValueError("The backup does not fit this model: its layer hyperparameters differ. "
-                                 "Delete the backup directory to start afresh.")
-            for var, value, old in zip(variables, snapshot.hyper, now):
-                var.set_value(jax.device_put(np.asarray(value, dtype=old.dtype)))
-        leaves = [jax.device_put(np.asarray(a, dtype=b.dtype)) for a, b in zip(saved, current)]
-        state = jax.tree_util.tree_unflatten(treedef, leaves)
-        self.program.load_state(state.replace(rng=jax.random.wrap_key_data(state.rng)))
-        self.program.seed = int(snapshot.seed)
-        if self._fit_adapter is not None:
-            self._fit_adapter.seed = self.program.seed
-            if hasattr(self._fit_adapter, "set_state"):
-                self._fit_adapter.set_state(snapshot.data_state)
-        self._resume = (int(snapshot.epoch), int(snapshot.step))
+        _resume.restore(self, snapshot)
 
     # -- the seam: statistics passes -----------------------------------------------------------
 
@@ -340,20 +302,7 @@ class Trainer:
         (batch-norm moving statistics) changes. ``before_batch(i)`` may change hyperparameters
         (e.g. a momentum) before batch ``i``. Returns the number of batches run."""
         self._require_program("run a statistics pass")
-        program = self.program
-        fn = program.statistics_step()
-        self.sync()
-        state = self.state
-        rest = copy_tree(state.non_trainable)  # donated by each call; the module keeps its own
-        key = jax.random.fold_in(state.rng, 0x5EED)  # the training key stream is untouched
-        count = 0
-        for i, batch in enumerate(prefetch_to_device(batches, put=self._put_batch())):
-            if before_batch is not None:
-                before_batch(i)
-            rest = fn(state.params, program.hyper(), rest, tuple(batch), jax.random.fold_in(key, i))
-            count += 1
-        program.load_state(self.state.replace(non_trainable=rest))
-        return count
+        return _loop.statistics_pass(self, batches, before_batch)
 
     # -- the seam: inspection ------------------------------------------------------------------
 
@@ -396,14 +345,14 @@ class Trainer:
                                class_weight=class_weight, seed=0, steps=steps_per_epoch,
                                steps_per_execution=self.steps_per_execution)
         program = self._prepare(adapter, "trained")
-        self._resolve_steps_per_execution(adapter)
+        _loop.resolve_steps_per_execution(self, adapter)
         adapter.seed = program.seed  # the data order of epoch e depends only on (seed, e)
         self._resident = None
         if self.device_data and program.supports_resident_data and resident.fits_on_device(adapter):
             self._resident = resident.ResidentData(adapter)
         val_adapter = None
         if validation_data is not None:
-            val_adapter = self._validation_adapter(validation_data, validation_batch_size or batch_size,
+            val_adapter = _loop.validation_adapter(self, validation_data, validation_batch_size or batch_size,
                                                    validation_steps)
             if self.distribution is not None:
                 self.distribution.prepare_adapter(val_adapter)
@@ -428,7 +377,7 @@ class Trainer:
         self.model.stop_training = False
         self.model.history = history
         try:
-            self._fit_loop(adapter, val_adapter, callback_list, initial_epoch, epochs, validation_freq)
+            _loop.fit_loop(self, adapter, val_adapter, callback_list, initial_epoch, epochs, validation_freq)
         except BaseException as exc:
             for cb in callback_list.callbacks:
                 cb.on_train_exception(exc)
@@ -440,132 +389,6 @@ class Trainer:
             self.sync()
         return history
 
-    def _resolve_steps_per_execution(self, adapter) -> None:
-        """Picks K for ``steps_per_execution="auto"`` at the first fit after compile, from XLA's
-        FLOP count of the one-step function (lowered, not compiled: the trace is reused by
-        its first call) and whether the model has convolutions (``training/auto.py``)."""
-        if self._spe_request != "auto" or self._spe_resolved:
-            return
-        spec = adapter.batch_spec()
-        one, _ = self.program.train_fns()
-        flops = auto.flops_of(self.program.live.lower(one, self.program.hyper_leaves(), tuple(spec)))
-        module = self.program.analysed_module
-        if flops is None:
-            flops = auto.estimate_flops(module.count_params(), adapter.batch_size)
-        k = auto.choose_steps_per_execution(flops, auto.has_convolution(module), _backend.name(),
-                                            adapter.num_batches, batch_bytes=auto.batch_bytes(spec))
-        self.steps_per_execution = adapter.k = k
-        self._spe_resolved = True
-
-    def _train_items(self, adapter, epoch: int, first: int):
-        """The epoch's executions and how to run one: from resident data or from host batches."""
-        program, live = self.program, self.program.live
-        if self._resident is not None:
-            data, k = self._resident, self.steps_per_execution
-            fns = program.resident_fns(data.batch_size, k)
-            args, items = data.executions(epoch, first, k, live.peek("step"), *fns)
-
-            def run_resident(item, hyper_leaves):
-                for fn in item:
-                    live.run(fn, hyper_leaves, *args)
-
-            return items, run_resident
-        one, multi = program.train_fns()
-
-        def run_host(item, hyper_leaves):
-            # A Stacked group through the K-step function; a batch or a partial group (a list)
-            # through the one-step function.
-            if isinstance(item, Stacked):
-                live.run(multi, hyper_leaves, tuple(item.batch))
-            elif isinstance(item, list):
-                for batch in item:
-                    live.run(one, hyper_leaves, tuple(batch))
-            else:
-                live.run(one, hyper_leaves, tuple(item))
-
-        batches = program.host_batches(adapter, epoch, first, self.steps_per_execution)
-        return prefetch_to_device(batches, put=self._put_batch()), run_host
-
-    def _fit_loop(self, adapter, val_adapter, callback_list, initial_epoch, epochs, validation_freq):
-        program, live = self.program, self.program.live
-        batch_begin = callback_list.needs("on_train_batch_begin")
-        batch_end = callback_list.needs("on_train_batch_end")
-        logs: dict[str, float] = {}
-        self.epoch, self.steps_done, self._epoch_finished = initial_epoch, 0, False
-        callback_list.on_train_begin()
-        start_epoch, start_step = self._resume if self._resume is not None else (initial_epoch, 0)
-        for epoch in range(start_epoch, epochs):
-            resuming = epoch == start_epoch and start_step > 0
-            first = start_step if resuming else 0
-            self.epoch, self.steps_done, self._epoch_finished = epoch, first, False
-            if not resuming:
-                live.replace(metrics=program.fresh_metrics())
-            callback_list.on_epoch_begin(epoch)
-            hyper = program.hyper_leaves()
-            self.throughput.begin_epoch(adapter, self.steps_per_execution, first)
-            items, run_train = self._train_items(adapter, epoch, first)
-            for step, item in enumerate(items, start=first):
-                if batch_begin:
-                    callback_list.on_train_batch_begin(step)
-                    hyper = program.hyper_leaves()
-                run_train(item, hyper)
-                self.steps_done = step + 1
-                if batch_end:
-                    callback_list.on_train_batch_end(step, LazyLogs(self._read_train))
-                    hyper = program.hyper_leaves()
-                if self.model.stop_training:
-                    break
-            # Drops the epoch's ordered copy of resident data before the next epoch gathers its
-            # own, so the data is on the device at most twice (it and one epoch's order).
-            items = run_train = None
-            if self._resident is not None and epoch + 1 < epochs:
-                self._resident.prefetch(epoch + 1)   # host work done while the device runs the steps
-            logs = self._read_train()
-            measured = self.throughput.end_epoch(self.steps_done)  # the read above waited for the steps
-            logs.update(measured if self.log_throughput else {})
-            if val_adapter is not None and (epoch + 1) % validation_freq == 0:
-                # As Keras's fit: validation runs the on_test_* hooks (its logs without "val_").
-                callback_list.on_test_begin()
-                val_logs = self._evaluate_adapter(val_adapter, callback_list=callback_list)
-                callback_list.on_test_end(dict(val_logs))
-                logs.update({"val_" + k: v for k, v in val_logs.items()})
-            lr = program.learning_rate()
-            if lr is not None:
-                logs["learning_rate"] = lr
-            live.sync()
-            self._epoch_finished = True
-            callback_list.on_epoch_end(epoch, logs)
-            if self.model.stop_training:
-                break
-        live.sync()
-        numerics.finalize_ema(self)  # the EMA weights replace the trained ones (use_ema=True), as Keras
-        callback_list.on_train_end(logs)
-
-    def _validation_adapter(self, validation_data, batch_size, steps):
-        if isinstance(validation_data, tuple) and len(validation_data) in (2, 3) and is_array_data(validation_data[0]):
-            vx, vy = validation_data[0], validation_data[1]
-            vsw = validation_data[2] if len(validation_data) == 3 else None
-            return make_adapter(vx, vy, vsw, batch_size=self._local(batch_size),
-                                steps_per_execution=self.steps_per_execution)
-        if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) and not hasattr(validation_data[0], "__iter__"):
-            raise ValueError("validation_data must be (x_val, y_val), (x_val, y_val, sample_weight) or an "
-                             "iterable of batches.")
-        return make_adapter(validation_data, steps=steps, steps_per_execution=self.steps_per_execution)
-
-    def _evaluate_adapter(self, adapter, prefix: str = "", callback_list: CallbackList | None = None) -> dict[str, float]:
-        program = self.program
-        variables, hyper = program.variables(), program.hyper()
-        metrics = program.fresh_eval_metrics()
-        batch_begin = callback_list is not None and callback_list.needs("on_test_batch_begin")
-        batch_end = callback_list is not None and callback_list.needs("on_test_batch_end")
-        for step, item in enumerate(prefetch_to_device(adapter.batches(0), put=self._put_batch())):
-            if batch_begin:
-                callback_list.on_test_batch_begin(step)
-            metrics = program.eval(variables, hyper, metrics, item)
-            if batch_end:
-                callback_list.on_test_batch_end(step, LazyLogs(lambda m=metrics: self._read_eval(m)))
-        return self._read_eval(metrics, prefix)
-
     # -- evaluate / predict ------------------------------------------------------------
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
@@ -576,7 +399,7 @@ class Trainer:
         self._prepare(adapter, "evaluated").check_data(adapter)
         callback_list = CallbackList(list(callbacks or []), model=self.model)
         callback_list.on_test_begin()
-        logs = self._evaluate_adapter(adapter, callback_list=callback_list)
+        logs = _loop.evaluate_adapter(self, adapter, callback_list=callback_list)
         callback_list.on_test_end(logs)
         if _verbosity(verbose) and verbose != 0:
             print(" - ".join(f"{k}: {v:.4g}" for k, v in logs.items()), flush=True)
