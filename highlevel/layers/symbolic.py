@@ -10,7 +10,10 @@ import jax.numpy as jnp
 
 from highlevel.layers._calling import _positional_names
 from highlevel.layers.base import Layer, TensorSpec, call_context, format_shape, register_layer
+from highlevel.layers.operation import OpLayer, encode_arguments
 from highlevel.layers.specs import eval_output_specs
+from highlevel.ops import numpy as onp
+from highlevel.ops.symbolic import register_symbolic
 
 __all__ = ["KerasTensor", "Node", "InputLayer", "Input", "node_tensors", "node_shape"]
 
@@ -40,9 +43,65 @@ class KerasTensor:
         raise TypeError("A symbolic hl.Input tensor has no values: pass it to layers and then to "
                         "hl.Model(inputs, outputs), and call the model on real arrays.")
 
+    def __bool__(self):
+        raise TypeError("A symbolic hl.Input tensor has no truth value: Python's if, and and or cannot decide "
+                        "on it; use hl.ops.where, hl.ops.logical_and... or a layer.")
+
+    def __iter__(self):
+        raise TypeError("A symbolic hl.Input tensor cannot be iterated over: index it (x[:, 0]) or use "
+                        "hl.ops.unstack.")
+
+    # Arithmetic, comparisons and indexing record hl.ops calls, as Keras 3's KerasTensor does
+    # (``inputs / 255.0``, ``x[:, -1]``, ``tokens != 0``). ``==`` stays identity, as in Keras.
+    def __add__(self, other): return onp.add(self, other)
+    def __radd__(self, other): return onp.add(other, self)
+    def __sub__(self, other): return onp.subtract(self, other)
+    def __rsub__(self, other): return onp.subtract(other, self)
+    def __mul__(self, other): return onp.multiply(self, other)
+    def __rmul__(self, other): return onp.multiply(other, self)
+    def __matmul__(self, other): return onp.matmul(self, other)
+    def __rmatmul__(self, other): return onp.matmul(other, self)
+    def __truediv__(self, other): return onp.true_divide(self, other)
+    def __rtruediv__(self, other): return onp.true_divide(other, self)
+    def __floordiv__(self, other): return onp.floor_divide(self, other)
+    def __rfloordiv__(self, other): return onp.floor_divide(other, self)
+    def __mod__(self, other): return onp.mod(self, other)
+    def __rmod__(self, other): return onp.mod(other, self)
+    def __pow__(self, other): return onp.power(self, other)
+    def __rpow__(self, other): return onp.power(other, self)
+    def __neg__(self): return onp.negative(self)
+    def __abs__(self): return onp.absolute(self)
+    def __lt__(self, other): return onp.less(self, other)
+    def __le__(self, other): return onp.less_equal(self, other)
+    def __gt__(self, other): return onp.greater(self, other)
+    def __ge__(self, other): return onp.greater_equal(self, other)
+    def __ne__(self, other): return onp.not_equal(self, other)
+    def __and__(self, other): return onp.logical_and(self, other)
+    def __rand__(self, other): return onp.logical_and(other, self)
+    def __or__(self, other): return onp.logical_or(self, other)
+    def __ror__(self, other): return onp.logical_or(other, self)
+    def __xor__(self, other): return onp.logical_xor(self, other)
+    def __rxor__(self, other): return onp.logical_xor(other, self)
+    def __invert__(self): return onp.logical_not(self)
+    def __getitem__(self, key): return onp.get_item(self, key)
+
+    __hash__ = object.__hash__   # graph bookkeeping keys tensors by identity
+
 
 def _is_kt(x) -> bool:
     return isinstance(x, KerasTensor)
+
+
+def _record_op(name: str, args: tuple, kwargs: dict):
+    """An ``hl.ops`` call with symbolic arguments, recorded as an ``OpLayer`` node (what the op gives back)."""
+    tensors: list[KerasTensor] = []
+    objects: list = []
+    arguments = {"args": encode_arguments(list(args), tensors, _is_kt, objects),
+                 "kwargs": encode_arguments(dict(kwargs), tensors, _is_kt, objects)["__dict__"]}
+    return OpLayer(name, arguments, objects=tuple(objects))(tensors)
+
+
+register_symbolic(KerasTensor, _record_op)
 
 
 class Node:
