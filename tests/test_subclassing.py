@@ -314,6 +314,17 @@ def test_compute_metrics_override_changes_what_the_metrics_see(rng):
     np.testing.assert_allclose(logs["mae"], [np.mean(np.abs(pred + 1.0 - y))], rtol=1e-5)
 
 
+@pytest.mark.parametrize("hook", ["train_step", "test_step", "predict_step"])
+def test_keras_step_overrides_are_refused_rather_than_ignored(hook):
+    calls = []
+    Custom = type("Custom", (hl.Model,), {hook: lambda self, *args: calls.append(args)})
+    inputs = hl.Input((4,))
+    model = Custom(inputs, hl.layers.Dense(1)(inputs))
+    with pytest.raises(ValueError, match=f"Custom defines {hook}, which highlevel never calls"):
+        model.compile(optimizer="sgd", loss="mse")
+    assert not model.compiled and calls == []
+
+
 # -- graph construction -----------------------------------------------------------------------
 
 def _block(lib):

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 from highlevel.layers.base import call_context
 from highlevel.utils.overrides import is_default
 
-__all__ = ["overrides", "total_loss", "metrics_after"]
+__all__ = ["overrides", "refuse_keras_steps", "total_loss", "metrics_after"]
 
 
 def overrides(module, name: str) -> bool:
@@ -33,6 +33,37 @@ def overrides(module, name: str) -> bool:
     """
     method = getattr(type(module), name, None)
     return method is not None and not is_default(method)
+
+
+_KERAS_STEPS = {
+    "train_step": "compute_loss (the loss) or an optimizer argument (the update)",
+    "test_step": "compute_loss and compute_metrics",
+    "predict_step": "call (or a Lambda/OpLayer after the outputs)",
+    "make_train_function": "compute_loss",
+    "make_test_function": "compute_loss and compute_metrics",
+}
+
+
+def refuse_keras_steps(module) -> None:
+    """Refuses a model class that defines Keras's ``train_step``/``test_step``/``predict_step``.
+
+    highlevel compiles its own steps and would never call them, so training would silently
+    ignore the override; the sentence names what to override instead.
+
+    >>> import highlevel as hl
+    >>> class Custom(hl.Model):
+    ...     def train_step(self, state, data):
+    ...         return {}, state
+    >>> inputs = hl.Input((1,))
+    >>> refuse_keras_steps(Custom(inputs, inputs))
+    Traceback (most recent call last):
+    ...
+    ValueError: Custom defines train_step, which highlevel never calls: it compiles its own steps. Override compute_loss (the loss) or an optimizer argument (the update) instead (see the guide 'Masks and custom models').
+    """
+    for name, instead in _KERAS_STEPS.items():
+        if callable(getattr(type(module), name, None)):
+            raise ValueError(f"{type(module).__name__} defines {name}, which highlevel never calls: it compiles "
+                             f"its own steps. Override {instead} instead (see the guide 'Masks and custom models').")
 
 
 def total_loss(builder, module, default_total, batch, y_pred, output_mask, added: list, training: bool):

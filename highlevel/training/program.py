@@ -292,6 +292,7 @@ class ModelProgram(Program):
     """
 
     def __init__(self, model, optimizer, loss, loss_weights, metrics, distribution=None):
+        custom_steps.refuse_keras_steps(model)
         self.model = model
         self.optimizer = optimizer
         self.loss, self.loss_weights, self.metrics = loss, loss_weights, metrics
