@@ -324,3 +324,181 @@ def test_a_lambda_in_the_config_is_refused_before_anything_is_written(tmp_path):
     assert not list(tmp_path.iterdir())
     model.save_weights(tmp_path / "w.weights.h5")   # the weights alone save
     assert model.load_weights(tmp_path / "w.weights.h5").complete
+
+
+# -- subclassed models ----------------------------------------------------------------------------
+
+def _subclassed_classes(lib, register=None):
+    """A subclassed model whose layers are attributes: a Dense, a custom block of two, a list of
+    heads and a weight of its own; its get_config extends ``super().get_config()`` as in Keras."""
+
+    class Block(lib.layers.Layer):
+        def __init__(self, units=3, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.inner = lib.layers.Dense(units, activation="relu")
+            self.outer = lib.layers.Dense(units)
+
+        def call(self, inputs):
+            return self.outer(self.inner(inputs))
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units}
+
+    class Tower(lib.Model):
+        def __init__(self, units=3, heads=2, **kwargs):
+            super().__init__(**kwargs)
+            self.units, self.heads = units, heads
+            self.stem = lib.layers.Dense(4)
+            self.block = Block(units)
+            self.outputs_ = [lib.layers.Dense(2) for _ in range(heads)]
+            self.scale = self.add_weight(shape=(2,), initializer="ones", name="scale")
+
+        def call(self, inputs, training=False):
+            h = self.block(self.stem(inputs))
+            return sum(head(h) for head in self.outputs_) * self.scale[None, :]
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units, "heads": self.heads}
+
+    if register is not None:
+        Block = register(Block)
+        Tower = register(Tower)
+    return Block, Tower
+
+
+def _saved_config(path: Path) -> dict:
+    if path.suffix == ".keras":
+        with zipfile.ZipFile(path) as z:
+            return json.loads(z.read("config.json"))
+    return json.loads((path / "config.json").read_text())
+
+
+@pytest.mark.parametrize("suffix", ["model.keras", "model_dir"])
+@pytest.mark.parametrize("register", ["keras", "utils"])
+def test_a_registered_subclassed_model_round_trips_with_its_optimizer_state(tmp_path, rng, suffix, register):
+    decorator = (hl.saving.register_keras_serializable(package="subclassed") if register == "keras"
+                 else hl.utils.register_serializable())
+    _, Tower = _subclassed_classes(hl, decorator)
+    x = rng.normal(size=(16, 3)).astype("float32")
+    y = rng.normal(size=(16, 2)).astype("float32")
+    model = Tower(units=5, name="tower")
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, batch_size=4, epochs=2, verbose=0)
+    path = tmp_path / suffix
+    model.save(path)
+    expected = model.predict(x, verbose=0)
+    saved = _saved_config(path)
+    assert saved["class_name"] == "Tower"
+    assert saved["registered_name"] == hl.saving.get_registered_name(Tower)
+    expected_name = "subclassed>Tower" if register == "keras" else f"{__name__}:{Tower.__qualname__}"
+    assert saved["registered_name"] == expected_name
+    # Other models built in between move the default name counters: the loaded model's layers
+    # get other names than the saved one's, and its weights must still find their places.
+    hl.Sequential([hl.Input((3,)), hl.layers.Dense(4), hl.layers.Dense(2)])
+    Tower(units=5)(x[:1])
+    restored = hl.models.load_model(path)
+    assert type(restored) is Tower and restored.units == 5 and restored.name == "tower"
+    assert restored.stem.name != model.stem.name and restored.outputs_[1].name != model.outputs_[1].name
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), expected)
+    assert restored.trainer.step == model.trainer.step == 8
+    ours = jax.tree_util.tree_leaves(model.trainer.optimizer_state)
+    theirs = jax.tree_util.tree_leaves(restored.trainer.optimizer_state)
+    assert len(ours) == len(theirs)
+    for a, b in zip(theirs, ours):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False)
+    restored.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False)
+    for a, b in zip(restored.get_weights(), model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    # With custom_objects (by class name) in place of the registry entry the file names.
+    lent = hl.models.load_model(path, custom_objects={"Tower": Tower}, compile=False)
+    np.testing.assert_array_equal(lent.predict(x, verbose=0), expected)
+
+
+def test_a_subclassed_models_weight_file_is_matched_by_attribute_path_as_keras_does(tmp_path, rng):
+    x = rng.normal(size=(4, 3)).astype("float32")
+    _, Tower = _subclassed_classes(hl)
+    model = Tower()
+    model(x)
+    model.save_weights(tmp_path / "hl.weights.h5")
+    other = Tower()
+    other(x)
+    assert other.stem.name != model.stem.name
+    assert other.load_weights(tmp_path / "hl.weights.h5").complete
+    np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
+    with jax.numpy_rank_promotion("allow"):
+        _, KerasTower = _subclassed_classes(keras)
+        kmodel = KerasTower()
+        kmodel(x)
+        kmodel.load_weights(tmp_path / "hl.weights.h5")   # Keras finds every weight where we put it
+        np.testing.assert_allclose(np.asarray(kmodel(x)), model.predict(x, verbose=0), rtol=1e-6, atol=1e-6)
+        kmodel.set_weights([rng.uniform(-0.5, 0.5, w.shape).astype(w.dtype) for w in kmodel.get_weights()])
+        kmodel.save_weights(tmp_path / "k.weights.h5")
+        expected = np.asarray(kmodel(x))
+    h5py = pytest.importorskip("h5py")
+
+    def datasets(path):
+        found = []
+        with h5py.File(path) as f:
+            f.visititems(lambda name, obj: found.append(name) if isinstance(obj, h5py.Dataset) else None)
+        return sorted(found)
+
+    # The same groups as Keras writes: stem and heads under layers/ (the attribute ``layers``
+    # sorts before them), the block under its attribute, the model's own weight at the top.
+    assert datasets(tmp_path / "hl.weights.h5") == datasets(tmp_path / "k.weights.h5")
+    assert "layers/dense_2/vars/1" in datasets(tmp_path / "hl.weights.h5")
+    assert model.load_weights(tmp_path / "k.weights.h5").complete
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_from_config_of_a_subclass_calls_its_constructor_as_keras_does():
+    _, Tower = _subclassed_classes(hl)
+    config = Tower(units=6, heads=3, name="t").get_config()
+    assert {"units": 6, "heads": 3, "name": "t"}.items() <= config.items()
+    rebuilt = Tower.from_config(json.loads(json.dumps(config)))
+    assert type(rebuilt) is Tower and (rebuilt.units, rebuilt.heads, rebuilt.name) == (6, 3, "t")
+    assert type(hl.models.clone_model(rebuilt)) is Tower
+
+    class Graph(hl.Model):   # a subclass with Model's own constructor still rebuilds its graph
+        pass
+
+    inputs = hl.Input((3,))
+    graph = Graph(inputs, hl.layers.Dense(2)(inputs))
+    again = Graph.from_config(graph.get_config())
+    assert type(again) is Graph and again.count_params() == 8 and again.inputs is not None
+    with pytest.raises(ValueError, match="is not a functional model's .*call from_config on the subclass"):
+        hl.Model.from_config(config)
+    with pytest.raises(TypeError, match=r"Cannot rebuild Tower from its config with Tower\(\*\*config\).*"
+                                        "define the classmethod from_config"):
+        Tower.from_config({**config, "depth": 2})
+
+
+def test_a_subclass_without_get_config_or_registration_is_refused_with_one_sentence(tmp_path, rng):
+    x = rng.normal(size=(2, 3)).astype("float32")
+
+    class Bare(hl.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = hl.layers.Dense(2)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+    bare = Bare()
+    bare(x)
+    for name in ("bare.keras", "bare_dir"):
+        with pytest.raises(NotImplementedError, match="Bare is a subclassed model: define get_config()"):
+            bare.save(tmp_path / name)
+    assert not list(tmp_path.iterdir())
+    _, Tower = _subclassed_classes(hl)   # not registered
+    model = Tower()
+    model(x)
+    for name in ("tower.keras", "tower_dir"):
+        model.save(tmp_path / name)
+        assert "registered_name" not in _saved_config(tmp_path / name)
+        with pytest.raises(ValueError, match=r"holds a model of class 'Tower', which this process does not know: "
+                                             r".*register_keras_serializable.*custom_objects=\{'Tower': Tower\}"):
+            hl.models.load_model(tmp_path / name)
+        loaded = hl.models.load_model(tmp_path / name, custom_objects={"Tower": Tower})
+        np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

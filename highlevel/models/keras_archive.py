@@ -3,8 +3,8 @@
 ``model.save("x.keras")`` writes a zip with Keras's three entries:
 
 - ``metadata.json``: ``{"format": "highlevel.keras/1", "highlevel_version", "date_saved"}``;
-- ``config.json``: highlevel's model config (the same as ``model.save(dir)``'s: class name,
-  ``get_config()``, build shape, compile arguments). It is *not* Keras's config format:
+- ``config.json``: highlevel's model config (the same as ``model.save(dir)``'s: class name and
+  registered name, ``get_config()``, build shape, compile arguments). It is *not* Keras's config format:
   ``keras.models.load_model`` cannot rebuild the model from it;
 - ``model.weights.h5``: the weights in Keras 3's HDF5 layout, so
   ``keras_model.load_weights("x.keras")`` loads them into the same architecture built

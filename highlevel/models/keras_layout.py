@@ -12,7 +12,10 @@ attribute on each ``vars`` group:
 - a recurrent layer keeps its weights in its cell (``layers/lstm/cell/vars``), and a
   ``Bidirectional`` in its two layers (``forward_layer/cell``, ``backward_layer/cell``);
 - a custom layer's sublayers under their attribute names (``layers/block/dense_a/vars``),
-  public attributes first, sorted by name, as Keras's ``_walk_saveable`` visits them.
+  public attributes first, sorted by name, as Keras's ``_walk_saveable`` visits them; a
+  subclassed model likewise, with its ``layers`` property walked as one more attribute
+  (``layers/dense`` for a Dense whose attribute sorts after ``layers``), so two instances
+  of one class match by attribute path whatever their layers are named.
 
 :func:`layout` lists those entries for a highlevel model; :func:`write_h5` and
 :func:`read_h5` write and read a file (or an open h5py group) with them.
@@ -36,13 +39,12 @@ _CELL_LAYERS = {"SimpleRNN": "simple_rnn_cell", "LSTM": "lstm_cell", "GRU": "gru
 
 @dataclasses.dataclass
 class Entry:
-    """One ``vars`` group: its path (``""`` for the top), the ``name`` attribute Keras writes, the
-    variables it holds (in order) and the layer of the model that owns them."""
+    """One ``vars`` group: its path (``""`` for the top), the ``name`` attribute Keras writes and the
+    variables it holds (in order)."""
 
     path: str
     name: str
     variables: list
-    owner: Any = None
 
     @property
     def vars_path(self) -> str:
@@ -104,6 +106,10 @@ def _children(layer) -> list[tuple[str, Any]]:
             found.append((attr, list(value)))
         elif isinstance(value, dict) and value and all(isinstance(v, Layer) for v in value.values()):
             found.append((attr, list(value.values())))
+    if _is_model(layer) and not _is_graph(layer) and layer.layers:
+        # Keras walks a subclassed model's ``layers`` property as one more attribute: the layers
+        # not reached through an attribute sorted before it are saved as ``layers/<class key>``.
+        found.append(("layers", list(layer.layers)))
     return sorted(found, key=lambda item: ("~" + item[0]) if item[0].startswith("_") else item[0])
 
 
@@ -111,38 +117,42 @@ def _join(path: str, name: str) -> str:
     return f"{path}/{name}" if path else name
 
 
-def _container(layers, prefix: str, out: list[Entry], owner_of) -> None:
+def _container(layers, prefix: str, out: list[Entry], covered: set[int] | None = None) -> None:
+    """``layers`` under ``prefix/<class key>``; as Keras's ``_save_container_state``, every layer
+    takes a number, and those in ``covered`` (saved already under another path) are skipped."""
     used: dict[str, int] = {}
     for layer in layers:
-        _layer(layer, _join(prefix, _unique(class_key(layer), used)), out, owner_of)
+        path = _join(prefix, _unique(class_key(layer), used))
+        if covered is not None:
+            if id(layer) in covered:
+                continue
+            covered.add(id(layer))
+        _layer(layer, path, out)
 
 
-def _layer(layer, path: str, out: list[Entry], owner_of) -> None:
-    owner = owner_of(layer)
+def _layer(layer, path: str, out: list[Entry]) -> None:
     if _is_model(layer) and _is_graph(layer):
-        out.append(Entry(path, layer.name, [], owner))
-        _container(layer.layers, _join(path, "layers"), out, lambda sub: sub if not _is_model(sub) else None)
+        out.append(Entry(path, layer.name, []))
+        _container(layer.layers, _join(path, "layers"), out)
         return
     cls = type(layer).__name__
     if cls in _CELL_LAYERS:
-        out.append(Entry(path, layer.name, [], owner))
-        out.append(Entry(_join(path, "cell"), _CELL_LAYERS[cls], _own_weights(layer), owner))
+        out.append(Entry(path, layer.name, []))
+        out.append(Entry(_join(path, "cell"), _CELL_LAYERS[cls], _own_weights(layer)))
         return
     if cls == "Bidirectional":
-        out.append(Entry(path, layer.name, [], owner))
+        out.append(Entry(path, layer.name, []))
         for attr in ("forward_layer", "backward_layer"):
-            _layer(getattr(layer, attr), _join(path, attr), out, lambda sub: owner)
+            _layer(getattr(layer, attr), _join(path, attr), out)
         return
-    out.append(Entry(path, layer.name, _own_weights(layer), owner))
-    covered = set()
+    out.append(Entry(path, layer.name, _own_weights(layer)))
+    covered: set[int] = set()
     for attr, value in _children(layer):
         if isinstance(value, list):
-            fresh = [v for v in value if id(v) not in covered]
-            covered.update(id(v) for v in fresh)
-            _container(fresh, _join(path, attr), out, lambda sub: owner)
+            _container(value, _join(path, attr), out, covered)
         elif id(value) not in covered:
             covered.add(id(value))
-            _layer(value, _join(path, attr), out, lambda sub: owner)
+            _layer(value, _join(path, attr), out)
 
 
 def layout(model) -> list[Entry]:
@@ -153,13 +163,10 @@ def layout(model) -> list[Entry]:
     """
     out: list[Entry] = []
     if _is_graph(model):
-        out.append(Entry("", model.name, [], None))
-        _container(model.layers, "layers", out, lambda sub: sub if not _is_model(sub) else None)
-    else:   # a subclassed model: its attributes, as for a custom layer
-        _layer(model, "", out, lambda sub: None)
-        for entry in out:
-            if entry.owner is None and entry.variables:
-                entry.owner = model
+        out.append(Entry("", model.name, []))
+        _container(model.layers, "layers", out)
+    else:   # a subclassed model: its attributes (names, not the layers' own names), as for a custom layer
+        _layer(model, "", out)
     placed = [id(v) for e in out for v in e.variables]
     if len(placed) != len(set(placed)):
         raise ValueError(f"Model '{model.name}' shares a weight between two layers; Keras's weight file stores "
@@ -250,14 +257,17 @@ def read_h5(f, model) -> dict[str, list[np.ndarray]]:
             continue
         for i, var in enumerate(entry.variables):
             by_var[id(var)] = np.asarray(group[str(i)])
+    # The file is matched by path (attribute names, or class keys numbered in layer order), never by
+    # the layers' own names, which differ between the saving and the loading process; the arrays
+    # are then handed to ``assign`` under the names of the loading model's layers.
+    from highlevel.models.weight_files import weight_groups
     out: dict[str, list[np.ndarray]] = {}
-    owners: dict[int, Any] = {id(e.owner): e.owner for e in entries if e.owner is not None and e.variables}
-    for owner in owners.values():
-        arrays = [by_var.get(id(v)) for _, v in owner.named_weights()]
+    for name, variables in weight_groups(model).items():
+        arrays = [by_var.get(id(v)) for v in variables]
         if all(a is not None for a in arrays):
-            out[owner.name] = arrays
+            out[name] = arrays
         elif any(a is not None for a in arrays):
-            out[owner.name] = [a for a in arrays if a is not None]   # assign reports the mismatch
+            out[name] = [a for a in arrays if a is not None]   # assign reports the mismatch
     unmatched = []
 
     def visit(name, obj):

@@ -4,6 +4,7 @@ plus the Trainer behind ``compile``/``fit``/``evaluate``/``predict``.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, Sequence
 
 import jax
@@ -450,21 +451,62 @@ class Model(Layer):
     # -- config and saving ----------------------------------------------------------------
 
     def get_config(self) -> dict[str, Any]:
-        if not self._is_graph:
+        """A functional model's graph; for a subclass, what its own ``get_config`` adds to the
+        base config (``name``, ``trainable``, ``dtype``) that ``super().get_config()`` gives it."""
+        if self._is_graph:
+            return _functional.graph_config(self)
+        if type(self).get_config is Model.get_config:
             raise NotImplementedError(
-                f"{type(self).__name__} is a subclassed model: define get_config() (and from_config) to "
-                "save its architecture, or save only its weights with save_weights().")
-        return _functional.graph_config(self)
+                f"{type(self).__name__} is a subclassed model: define get_config() returning its constructor "
+                "arguments to save its architecture, or save only its weights with save_weights().")
+        return super().get_config()
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> "Model":
+        """The model a ``get_config()`` dict describes, as Keras 3's ``Model.from_config``.
+
+        A functional config (``layers``, ``calls``, ``inputs``, ``outputs``) rebuilds the graph
+        when the class takes ``Model``'s own constructor arguments; any other config (a
+        subclass's ``get_config``, returning its constructor arguments) goes to ``cls(**config)``.
+
+        Args:
+          config: what ``get_config()`` returned.
+          custom_objects: ``{name: object}`` for the user's own classes and functions it names.
+
+        >>> import highlevel as hl
+        >>> class Head(hl.Model):
+        ...     def __init__(self, units=2, **kwargs):
+        ...         super().__init__(**kwargs)
+        ...         self.units = units
+        ...         self.dense = hl.layers.Dense(units)
+        ...     def call(self, x):
+        ...         return self.dense(x)
+        ...     def get_config(self):
+        ...         return {"units": self.units, "name": self.name}
+        >>> Head.from_config(Head(units=5, name="head").get_config()).units
+        5
+        """
         from highlevel.utils.serialization import custom_object_scope
+        if not isinstance(config, dict):
+            raise TypeError(f"{cls.__name__}.from_config takes the dict get_config() returned, got "
+                            f"{type(config).__name__}.")
         with custom_object_scope(custom_objects):
-            inputs, outputs, name, trainable = _functional.graph_from_config(config)
-        model = cls(inputs, outputs, name=name)
-        if not trainable:  # else the layers keep the flags of their own configs
-            model.trainable = False
-        return model
+            if _is_functional_config(config) and _takes_graph_arguments(cls):
+                inputs, outputs, name, trainable = _functional.graph_from_config(config)
+                model = cls(inputs, outputs, name=name)
+                if not trainable:  # else the layers keep the flags of their own configs
+                    model.trainable = False
+                return model
+            if cls is Model:
+                raise ValueError("Model.from_config was given a config that is not a functional model's (it "
+                                 f"lacks {sorted(_FUNCTIONAL_KEYS - set(config))}); call from_config on the "
+                                 "subclass whose get_config() wrote it.")
+            try:
+                return cls(**config)
+            except TypeError as err:
+                raise TypeError(f"Cannot rebuild {cls.__name__} from its config with {cls.__name__}(**config) "
+                                f"({err}): make get_config() return exactly its constructor arguments, or "
+                                "define the classmethod from_config(cls, config).") from err
 
     def to_json(self, **kwargs) -> str:
         """The architecture as a JSON string (Keras's ``{"class_name", "config"}``); read it back with
@@ -527,3 +569,21 @@ class Model(Layer):
                              "(e.g. hl.applications.MobileNetV2(weights=path)).")
         load_weights_directory(self, filepath)
         return None
+
+
+_FUNCTIONAL_KEYS = frozenset({"layers", "calls", "inputs", "outputs"})
+
+
+def _is_functional_config(config: dict[str, Any]) -> bool:
+    return _FUNCTIONAL_KEYS <= set(config)
+
+
+def _takes_graph_arguments(cls: type) -> bool:
+    """Whether ``cls(inputs, outputs, name=...)`` builds a graph: ``Model``'s own constructor, one
+    whose first arguments are ``inputs, outputs``, or one taking ``*args, **kwargs`` (Keras's test
+    for reviving a subclass as functional)."""
+    init = cls.__init__
+    if init is Model.__init__:
+        return True
+    spec = inspect.getfullargspec(init)
+    return spec.args[1:3] == ["inputs", "outputs"] or (spec.varargs is not None and spec.varkw is not None)

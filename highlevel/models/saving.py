@@ -1,7 +1,8 @@
 """Saving and loading models: highlevel's directories, Keras's ``.keras`` zip and ``.weights.h5`` file.
 
-``model.save(dir)`` writes ``config.json`` (architecture, build shape, compile
-arguments) and an orbax checkpoint of the weights and the optimizer state.
+``model.save(dir)`` writes ``config.json`` (the class, with its registered name for a
+user's registered subclass, ``get_config()``, build shape, compile arguments) and an orbax
+checkpoint of the weights and the optimizer state.
 Everything is written into a temporary sibling directory first, listed with its
 checksums in ``MANIFEST.json`` (written last) and moved into place at the end, so a crash
 while saving leaves the previous save whole; loading verifies every file against the
@@ -26,7 +27,7 @@ from typing import Any, Callable
 import jax
 import numpy as np
 
-from highlevel.layers.base import to_jsonable_shape, deserialize_layer
+from highlevel.layers.base import Layer, get_layer_class, serialize_layer, to_jsonable_shape
 from highlevel.utils.files import swap_into_place, temporary_name, tidy
 from highlevel.utils.manifest import DamagedSaveError, verify_manifest, write_manifest
 
@@ -185,7 +186,9 @@ def prepare_save(model, weights_only: bool = False, filepath=None) -> Callable[[
             _checkpointer().save(str(directory / "weights"), {"weights": _indexed(weights)})
 
         return write_weights
-    config = {"format": _FORMAT, "class_name": type(model).__name__, "config": model.get_config(),
+    # serialize_layer adds "registered_name" for a registered class (a user's subclassed model),
+    # the key load_model looks the class up by.
+    config = {"format": _FORMAT, **serialize_layer(model),
               "build_input_shape": to_jsonable_shape(model.build_input_shape),
               "compile_config": _compile_config(model)}
     text = _config_text(config, model)  # fails here, before anything is written, if not serializable
@@ -310,16 +313,34 @@ def _load_model(filepath, compile: bool):
     config = json.loads((path / "config.json").read_text())
     if not isinstance(config, dict) or config.get("format") != _FORMAT:
         raise ValueError(f"{path} is not a highlevel model directory (format {config.get('format')!r}).")
-    model = _model_from(config)
+    model = _model_from(config, path)
     tree = _restore(path / "state")
     model.set_weights(_unindexed(tree["weights"]))
     _compile_as_saved(model, config, compile, _unindexed(tree.get("optimizer", {})), tree.get("step"), path)
     return model
 
 
-def _model_from(config: dict[str, Any]):
-    model = deserialize_layer({key: config[key] for key in ("class_name", "config", "registered_name")
-                               if key in config})
+def _model_class(config: dict[str, Any], path: Path) -> type:
+    """The class a saved config names: by its registered name (or, for a built-in model, its class
+    name); a user's class lent by ``custom_objects`` is also found under its plain class name."""
+    from highlevel.utils.serialization import lookup_serializable
+    class_name, registered = config.get("class_name"), config.get("registered_name")
+    if not isinstance(class_name, str):
+        raise ValueError(f"{path} names no model class in its config (no 'class_name'); save the model again.")
+    try:
+        return get_layer_class(registered or class_name)
+    except ValueError:
+        pass
+    lent = lookup_serializable(class_name) if registered else None
+    if isinstance(lent, type) and issubclass(lent, Layer):
+        return lent
+    raise ValueError(f"{path} holds a model of class {class_name!r}, which this process does not know: define the "
+                     "class and decorate it with @hl.saving.register_keras_serializable() before loading, or pass "
+                     f"custom_objects={{{class_name!r}: {class_name}}} to load_model.")
+
+
+def _model_from(config: dict[str, Any], path: Path):
+    model = _model_class(config, path).from_config(dict(config.get("config", {})))
     if not model.built and config.get("build_input_shape") is not None:
         shape = config["build_input_shape"]
         model.maybe_build(_tupled(shape))
@@ -332,7 +353,7 @@ def _load_keras_file(path: Path, compile: bool):
         raise ValueError(f"{path} is a file, but highlevel loads models from a '.keras' file or a directory "
                          "written by model.save(); load weight files with model.load_weights().")
     config = keras_archive.read_config(path)
-    model = _model_from(config)
+    model = _model_from(config, path)
     with keras_archive.open_weights(path) as f:
         tensors = keras_layout.read_h5(f, model)
         optimizer_leaves, step = keras_archive.read_extra(f)

@@ -21,7 +21,7 @@ from typing import Any
 import jax
 import numpy as np
 
-__all__ = ["LoadReport", "read_keras_h5", "assign", "weighted_layers", "is_keras_h5"]
+__all__ = ["LoadReport", "read_keras_h5", "assign", "weighted_layers", "weight_groups", "is_keras_h5"]
 
 
 @dataclass
@@ -84,6 +84,23 @@ def weighted_layers(model) -> dict[str, Any]:
     return out
 
 
+def weight_groups(model) -> dict[str, list]:
+    """``{name: variables in get_weights order}``: each layer of :func:`weighted_layers` with its
+    weights, and, under a model's own name, the weights a model holds outside its layers (a
+    subclassed model's ``add_weight``), so that every weight of ``model`` is in one group."""
+    groups = {name: [v for _, v in layer.named_weights()] for name, layer in weighted_layers(model).items()}
+    grouped = {id(v) for variables in groups.values() for v in variables}
+    for container in [layer for layer in model.flatten_layers() if _is_container(layer)]:
+        own = [v for _, v in container.named_weights() if id(v) not in grouped]
+        if own:
+            if container.name in groups:
+                raise ValueError(f"Model '{model.name}' has two layers named {container.name!r}; weights are "
+                                 "matched by name, so rename one of them.")
+            groups[container.name] = own
+            grouped.update(id(v) for v in own)
+    return groups
+
+
 def read_keras_h5(path, model) -> dict[str, list[np.ndarray]]:
     """The arrays of a Keras weight file (``.weights.h5``, legacy ``.h5``, or the weights inside a
     ``.keras`` zip), keyed by ``model``'s layer names."""
@@ -140,20 +157,18 @@ def assign(model, tensors: dict[str, list[np.ndarray]], *, source: str,
     tensors = dict(tensors)
     report = LoadReport(source=str(source))
     report.unused.extend(tensors.pop("__unmatched__", []))
-    layers = weighted_layers(model)
     plan = []
-    for name, layer in layers.items():
+    for name, variables in weight_groups(model).items():
         if name not in tensors:
             report.missing.append(name)
             continue
         given = list(tensors.pop(name))
-        named = layer.named_weights()
-        ours = [v.get_value().shape for _, v in named]
+        ours = [v.get_value().shape for v in variables]
         if len(given) != len(ours) or any(tuple(np.shape(g)) != tuple(s) for g, s in zip(given, ours)):
             report.mismatched.append((name, ", ".join(_shape(np.zeros(s, bool)) for s in ours),
                                       ", ".join(_shape(g) for g in given)))
             continue
-        plan.append((layer, given))
+        plan.append((name, variables, given))
     report.unused.extend(tensors)
     if not skip_mismatch and not report.complete:
         problems = []
@@ -166,10 +181,10 @@ def assign(model, tensors: dict[str, list[np.ndarray]], *, source: str,
         raise ValueError(f"Weights from {source} do not fit model '{model.name}': " + "; ".join(problems)
                          + ". Build the same architecture, or pass skip_mismatch=True to load what matches "
                          "and get a report of the rest.")
-    for layer, given in plan:
-        for (_, var), w in zip(layer.named_weights(), given):
+    for name, variables, given in plan:
+        for var, w in zip(variables, given):
             var.set_value(jax.device_put(np.asarray(w, dtype=var.get_value().dtype)))
-        report.loaded.append(layer.name)
+        report.loaded.append(name)
     return report
 
 
