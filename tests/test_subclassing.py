@@ -202,6 +202,20 @@ def test_add_loss_changes_the_loss_as_in_keras(rng):
     assert len(penalty.losses) == 1   # replaced, not accumulated
 
 
+def test_model_losses_list_one_penalty_per_regularized_weight_as_keras():
+    def build(lib):
+        return lib.Sequential([lib.Input((4,)),
+                               lib.layers.Dense(3, kernel_regularizer=lib.regularizers.L2(0.1),
+                                                bias_regularizer=lib.regularizers.L1(0.2), bias_initializer="ones"),
+                               lib.layers.Dense(2),
+                               lib.layers.Dense(1, kernel_regularizer=lib.regularizers.L1(0.01))])
+    km, hm = K(build, keras), build(hl)
+    hm.set_weights(km.get_weights())
+    expected = [float(v) for v in K(lambda: km.losses)]
+    assert len(expected) == 3
+    np.testing.assert_allclose([float(v) for v in hm.losses], expected, rtol=1e-6)
+
+
 def test_endpoint_layer_with_two_tensor_arguments_and_no_compiled_loss(rng):
     # keras.io's "endpoint layer" pattern: call(self, targets, logits), loss from add_loss only.
     def make(lib):

@@ -156,7 +156,7 @@ def keep_eager_losses(outermost, collected: list) -> None:
 
 def losses(owner) -> list:
     """The body of ``Layer.losses``: the ``add_loss`` values of ``owner`` and its sublayers, then
-    their weights' regularization penalty."""
+    their weights' regularization penalties, one per weight."""
     layers = owner.flatten_layers()
     ctx = current_context()
     if ctx is not None and ctx.losses:
@@ -164,6 +164,7 @@ def losses(owner) -> list:
         added = [value for layer, value in ctx.losses if id(layer) in ids]
     else:
         added = [value for layer in layers for value in _EAGER_LOSSES.get(layer, ())]
-    if any(l._regularizers for l in layers):
-        added.append(owner.regularization_loss())
+    # One penalty per regularized weight, as Keras 3's ``layer.losses`` lists them.
+    added.extend(reg(getattr(layer, name).get_value())
+                 for layer in layers for name, reg in layer._regularizers.items())
     return added

@@ -442,7 +442,8 @@ class Layer(nnx.Module, pytree=False):
     @property
     def losses(self) -> list:
         """Scalar losses: the ``add_loss`` values of this layer and its sublayers (from the current
-        compiled step, else from the last call), then the weights' regularization penalty."""
+        compiled step, else from the last call), then the weights' regularization penalties, one per
+        regularized weight (as Keras 3)."""
         return _context.losses(self)
 
     # -- the functional graph's view (highlevel/layers/symbolic.py) --------
