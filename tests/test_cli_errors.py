@@ -106,6 +106,22 @@ def test_evaluate_applies_the_contract_and_refuses_raw_pixels(digits_run, tmp_pa
     assert preprocessing["input_shape"] == [8, 8, 1] and preprocessing["input_range"] == [0.0, 1.0]
 
 
+def test_predict_and_evaluate_refuse_non_finite_inputs(digits_run, tmp_path, capsys):
+    run, x, y = digits_run
+    nan = x.copy()
+    nan[3, 2, 2, 0] = nan[5, 0, 0, 0] = np.nan
+    np.save(tmp_path / "nan.npy", nan)
+    assert main(["predict", str(run), str(tmp_path / "nan.npy")]) == 2
+    _one_sentence(capsys, "nan.npy: the inputs hold 2 values that are NaN, infinite or beyond float32's range (the "
+                          "first in sample 3); give finite numbers")
+    huge = x.astype(np.float64)
+    huge[0, 0, 0, 0] = -1e300   # finite in float64, not as the model's float32
+    np.savez(tmp_path / "huge.npz", x=huge, y=y)
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "huge.npz")]) == 2
+    _one_sentence(capsys, "huge.npz: the inputs hold 1 value that is NaN, infinite or beyond float32's range (the "
+                          "first in sample 0)")
+
+
 def test_a_damaged_checkpoint_is_one_sentence(digits_run, tmp_path, capsys):
     import shutil
     run, x, _ = digits_run

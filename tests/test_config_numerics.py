@@ -3,6 +3,7 @@ EMA, clipping and loss-scale arguments, LossScaleOptimizer and SwapEMAWeights, w
 
 import json
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -99,3 +100,55 @@ def test_validate_names_the_key_and_the_allowed_values(tmp_path, old, new, match
     assert text != BASE
     with pytest.raises(cfg.ConfigError, match=match):
         cfg.load_config(_write(tmp_path, text))
+
+
+def _validation_split(run_dir):
+    """The run's validation rows, as fit splits them off (Keras's rule: the last fraction)."""
+    config = cfg.run.run_config(run_dir)
+    data = cfg.build.build_data(config.data, config.seed)
+    split_at = int(len(data.x_train) * (1.0 - config.trainer.validation_split))
+    return data.x_train[split_at:], data.y_train[split_at:]
+
+
+@pytest.mark.parametrize("callbacks", ["[{SwapEMAWeights: {swap_on_epoch: false}}]", "[]",
+                                       "[{SwapEMAWeights: {swap_on_epoch: true}}]"],
+                         ids=["validated-with-averages", "validated-with-trained-weights", "swap-on-epoch"])
+def test_an_ema_runs_checkpoints_hold_the_weights_its_numbers_came_from(tmp_path, callbacks):
+    text = BASE.replace("callbacks: [{SwapEMAWeights: {swap_on_epoch: false}}]", f"callbacks: {callbacks}")
+    run_dir = cfg.train(_write(tmp_path, text), [f"output_dir={tmp_path}", "trainer.validation_split=0.25"])
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    # checkpoints/last: the weights fit ended with (their moving averages), metrics.json's test numbers.
+    assert cfg.evaluate(run_dir) == metrics["test"]
+    # checkpoints/best: the weights its val_loss was computed with (the averages under SwapEMAWeights).
+    x_val, y_val = _validation_split(run_dir)
+    best = hl.models.load_model(run_dir / "checkpoints" / "best")
+    val_loss = best.evaluate(x_val, y_val, batch_size=32, verbose=0, return_dict=True)["loss"]
+    assert val_loss == pytest.approx(min(metrics["history"]["val_loss"]), rel=1e-6)
+
+
+def test_an_ema_run_interrupted_after_an_epoch_resumes_to_the_same_run(tmp_path, monkeypatch):
+    path = _write(tmp_path, BASE.replace("epochs: 2", "epochs: 3"))
+    overrides = ["trainer.validation_split=0.25"]
+    reference = cfg.train(path, overrides + [f"output_dir={tmp_path / 'ref'}"])
+
+    class Crash(hl.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt("simulated crash after epoch 2")
+
+    from highlevel.config import run as run_module
+    real = run_module.build_callbacks
+    monkeypatch.setattr(run_module, "build_callbacks", lambda entries, d: real(entries, d) + [Crash()])
+    with pytest.raises(KeyboardInterrupt):
+        cfg.train(path, overrides + [f"output_dir={tmp_path / 'crashed'}"])
+    monkeypatch.setattr(run_module, "build_callbacks", real)
+    (crashed,) = (tmp_path / "crashed").iterdir()
+    cfg.resume(crashed)
+    for which in ("best", "last"):
+        ours, theirs = (hl.models.load_model(d / "checkpoints" / which) for d in (crashed, reference))
+        for a, b in zip(ours.get_weights(), theirs.get_weights()):
+            np.testing.assert_array_equal(a, b)
+        for a, b in zip(*(jax.tree_util.tree_leaves(m.trainer.optimizer_state) for m in (ours, theirs))):
+            np.testing.assert_array_equal(a, b)
+    ours, theirs = (json.loads((d / "metrics.json").read_text()) for d in (crashed, reference))
+    assert ours["history"] == theirs["history"] and ours["test"] == theirs["test"]

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import jax
@@ -167,11 +168,27 @@ def test_layer_dtypes_are_kept(tmp_path, dtype):
     got = np.asarray(restored.call(x))
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got.astype(np.float32), want.astype(np.float32))
-    if dtype == "float16":  # onnxruntime's CPU kernels have no bfloat16 matmul
+    if dtype == "float16":
         session = ort.InferenceSession(str(model.export(tmp_path / "m.onnx", format="onnx", verbose=False)))
         got, = session.run(None, {"x": x})
         assert got.dtype == np.float16
         np.testing.assert_allclose(got.astype(np.float32), want.astype(np.float32), rtol=2e-3, atol=2e-3)
+        return
+    # onnxruntime's CPU provider has no bfloat16 kernels: export says so, and how to export a float32 copy.
+    with pytest.warns(UserWarning, match=r"the file computes in bfloat16 .* which onnxruntime's CPU provider cannot "
+                                         r"run, so it will not load there; export a float32 copy instead") as caught:
+        path = model.export(tmp_path / "m.onnx", format="onnx", verbose=False)
+    assert len(caught) == 1 and path.is_file()
+    with pytest.raises(Exception, match="bfloat16|NOT_IMPLEMENTED"):
+        ort.InferenceSession(str(path))
+    copy = hl.models.clone_model(model, clone_function=lambda layer: type(layer).from_config(
+        {**layer.get_config(), "dtype": "float32"}))   # the recipe the warning gives
+    copy.set_weights(model.get_weights())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        session = ort.InferenceSession(str(copy.export(tmp_path / "copy.onnx", format="onnx", verbose=False)))
+    got, = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_allclose(got, want.astype(np.float32), rtol=2e-2, atol=2e-2)
 
 
 def test_integer_inputs_and_a_given_input_signature(tmp_path):

@@ -272,6 +272,44 @@ def test_bad_requests_are_answered_and_the_server_goes_on(server, digits):
     assert _post(server, good).status_code == 200
 
 
+def test_the_server_holds_requests_to_predicts_contract(server, quickstart_run, digits, tmp_path):
+    x, want = digits
+    raw = x[:2] * 16.0   # 0-16 pixels, as scikit-learn gives them: the run was trained on [0, 1]
+    np.save(tmp_path / "raw.npy", raw)
+    with pytest.raises(cfg.ConfigError) as refused:
+        cfg.predict(quickstart_run, tmp_path / "raw.npy")
+    reply = _post(server, {"instances": raw.tolist()})
+    assert reply.status_code == 400, reply.text
+    sentence = str(refused.value).split(": ", 1)[1]   # predict's, without the file name
+    assert reply.json() == {"error": sentence[:1].upper() + sentence[1:]}
+    assert reply.json()["error"].startswith("The inputs range over [0, 16], far outside the [0, 1] of the "
+                                            "training inputs as hl.datasets.digits.load_data gives them")
+    nan, huge = x[:2].copy(), x[:2].astype(np.float64)
+    nan[1, 3, 4, 0] = np.nan
+    huge[0, 0, 0, 0] = 1e300   # finite in JSON, infinite as float32
+    for body, count, first in ((json.dumps({"instances": nan.tolist()}), 1, 1), ({"instances": huge.tolist()}, 1, 0),
+                               ({"inputs": np.full((3, 8, 8, 1), np.inf).tolist()}, 192, 0)):
+        reply = _post(server, body)
+        assert reply.status_code == 400, reply.text
+        assert reply.json()["error"].startswith(
+            f"The inputs hold {count} value{'s' if count > 1 else ''} that {'are' if count > 1 else 'is'} NaN, "
+            f"infinite or beyond float32's range (the first in sample {first}); give finite numbers"), reply.text
+    after = _post(server, {"instances": x[:2].tolist()})
+    assert after.status_code == 200
+    np.testing.assert_allclose(np.asarray(after.json()["predictions"], np.float32), want[:2], rtol=1e-5, atol=1e-6)
+
+
+def test_a_models_servable_refuses_non_finite_inputs_by_name():
+    image, extra = hl.Input((2,), name="image"), hl.Input((1,), name="extra")
+    model = hl.Model([image, extra], hl.layers.Dense(1)(hl.layers.Concatenate()([image, extra])))
+    servable = Servable.from_model(model)
+    good = [np.ones((2, 2), np.float32), np.ones((2, 1), np.float32)]
+    assert servable.predict(servable.prepare(good))[0].shape == (2, 1)
+    with pytest.raises(RequestError, match=r"^Input 'extra': the inputs hold 1 value that is NaN, infinite") as err:
+        servable.prepare([good[0], np.array([[1.0], [np.nan]], np.float32)])
+    assert err.value.status == 400
+
+
 def test_200_concurrent_requests_from_8_clients(server, digits):
     x, want = digits
     sizes = [1 + i % 3 for i in range(200)]

@@ -5,8 +5,9 @@ The data contract: new inputs come in the form the run's data source gives them 
 0-255 pixels, a series' windows in its own units), one sample of the shape recorded in
 ``preprocessing.json``. The run's preprocessing (``data.preprocessing``, with the
 statistics it learned) is then applied, exactly as in training. Inputs of another
-shape, or with values far outside the range the training inputs had (e.g. raw 0-16
-pixels for a run trained on digits scaled to [0, 1]), are refused, saying so. For a
+shape, with values far outside the range the training inputs had (e.g. raw 0-16
+pixels for a run trained on digits scaled to [0, 1]), or with NaN or infinite values, are
+refused, saying so (``check_inputs``, the same checks the server makes). For a
 standardized series, targets are standardized too and predictions are given back in
 the series' units.
 
@@ -29,6 +30,7 @@ from highlevel.config.build import apply_preprocessing, build_data
 from highlevel.config.errors import ConfigError
 from highlevel.config.run import run_config
 from highlevel.config.schema import RunConfig
+from highlevel.config.trained import check_inputs
 
 __all__ = ["evaluate", "predict"]
 
@@ -145,30 +147,12 @@ def _stats(run_dir: Path) -> dict:
 
 
 def _prepared(x: np.ndarray, path: Path, config: RunConfig, stats: dict) -> np.ndarray:
-    """``x`` checked against the recorded form of the training inputs, then preprocessed."""
-    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
-        raise ConfigError(f"{path}: the inputs hold {x.dtype} values, not numbers.")
-    if x.ndim == 0 or len(x) == 0:
-        raise ConfigError(f"{path}: the inputs are empty; give at least one sample.")
-    shape = stats.get("input_shape")
-    source = config.data.source
-    if shape is not None and list(x.shape[1:]) != list(shape):
-        raise ConfigError(f"{path}: each sample has shape {tuple(x.shape[1:])}, but the run was trained on "
-                          f"{source} inputs of shape {tuple(shape)} per sample (before its preprocessing); give "
-                          "inputs in that form.")
-    bounds = stats.get("input_range")
-    finite = x[np.isfinite(x)] if np.issubdtype(x.dtype, np.inexact) else x
-    if bounds is not None and finite.size:
-        low, high = bounds
-        margin = 0.5 * ((high - low) or max(abs(high), 1.0))
-        got_low, got_high = float(finite.min()), float(finite.max())
-        if got_low < low - margin or got_high > high + margin:
-            loader = (f"hl.datasets.{source}.load_data" if source in ("digits", "mnist", "fashion_mnist", "npz", "csv")
-                      else f"the {source} source")
-            raise ConfigError(f"{path}: the inputs range over [{got_low:g}, {got_high:g}], far outside the "
-                              f"[{low:g}, {high:g}] of the training inputs as {loader} gives them (before the "
-                              "run's preprocessing, which is applied here); give inputs in that form (scaled the "
-                              "same way).")
+    """``x`` checked against the recorded form of the training inputs (``check_inputs``, which the
+    server applies too), then preprocessed."""
+    try:
+        check_inputs(x, config, stats)
+    except ValueError as err:
+        raise ConfigError(f"{path}: {err}") from None
     try:
         return apply_preprocessing(x, config.data.preprocessing, stats)
     except (TypeError, ValueError) as err:

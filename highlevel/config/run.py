@@ -4,7 +4,10 @@ A run directory holds the resolved ``config.yaml``, ``environment.json`` (versio
 and devices), ``log.txt`` (what was printed), what the ``loggers`` write (``tensorboard/``
 by default, ``history.csv``, ``mlflow.json``: see ``config/tracking.py``), ``checkpoints/best``
 and ``checkpoints/last``, ``preprocessing.json`` and, at the end, ``metrics.json``
-(final train, validation and test metrics, and the history of every epoch). While a
+(final train, validation and test metrics, and the history of every epoch). ``best``
+holds the weights its monitored value was computed with (with an optimizer's ``use_ema``
+and ``SwapEMAWeights``, the moving averages), ``last`` those ``fit`` ended with (with
+``use_ema``, the averages), which the test metrics are computed with. While a
 run is unfinished it also holds ``backup/``, from which ``train --resume`` continues
 it exactly, and while a process trains in it, ``.lock`` (that process's pid and host),
 which refuses a second one.
@@ -250,6 +253,62 @@ class _Record(Callback):
         self.epochs = list(state.get("epochs", []))
 
 
+class _AveragesForCheckpoints(Callback):
+    """Two of these bracket the run's checkpoints when ``SwapEMAWeights`` validates with the moving
+    averages of the weights: the first (``opener=None``) puts the averages in the model at each
+    epoch end, so that ``checkpoints/best`` holds the weights its ``val_loss`` was computed with;
+    the second (``opener=`` the first) puts the trained weights back before the backup, so that
+    the backup holds the trained weights and their averages as the step left them (``--resume``
+    stays exact). A swap exchanges arrays (``hl.optimizers.swap_ema_weights``): done twice, it
+    changes nothing."""
+
+    def __init__(self, opener: "_AveragesForCheckpoints | None" = None):
+        super().__init__()
+        self.opener = opener
+        self.swapped = False
+
+    def _swap(self) -> None:
+        import highlevel as hl
+        trainer = self.model.trainer
+        state = trainer.state
+        averages, opt_state = hl.optimizers.swap_ema_weights(state.opt_state, state.params)
+        trainer.state = state.replace(params=averages, opt_state=opt_state)
+
+    def _close(self) -> None:
+        if self.opener is not None and self.opener.swapped:
+            self._swap()
+            self.opener.swapped = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.opener is None:
+            self._swap()
+            self.swapped = True
+        else:
+            self._close()
+
+    def on_train_exception(self, exception):
+        self._close()   # a checkpoint that failed between the two: the trained weights back in the model
+
+
+class _LastAtTrainEnd(Callback):
+    """Writes ``checkpoints/last`` once more at the end of ``fit``: the weights fit ends with (with
+    ``use_ema``, their moving averages, put in the model after the last epoch end), which the test
+    metrics in ``metrics.json`` are computed with and ``highlevel evaluate`` loads. Placed before
+    that checkpoint, whose ``on_train_end`` then waits for the write."""
+
+    def __init__(self, last):
+        super().__init__()
+        self.last = last
+        self.epoch: int | None = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_end(self, logs=None):
+        epoch = self.epoch if self.epoch is not None else max(int(self.params.get("epochs", 1)) - 1, 0)
+        self.last.on_epoch_end(epoch, logs)   # an epoch-end save is its "save now"
+
+
 def _callbacks(config: RunConfig, run_dir: Path, backup: str, continuing: bool = False) -> tuple[list, _Record]:
     import highlevel as hl
     monitor = "val_loss" if config.trainer.validation_split > 0 else "loss"
@@ -261,11 +320,22 @@ def _callbacks(config: RunConfig, run_dir: Path, backup: str, continuing: bool =
     record = _Record()
     # Kept until metrics.json is written: a run stopped after its last epoch resumes to its end.
     backup_cb = hl.callbacks.BackupAndRestore(str(run_dir / backup), delete_checkpoint=False)
+    last = hl.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "last"))
+    checkpoints = [
+        hl.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "best"), monitor=monitor, save_best_only=True),
+        _LastAtTrainEnd(last),
+        last,
+    ]
+    # SwapEMAWeights validates with the averages but puts the trained weights back at once; with
+    # swap_on_epoch=True (before the checkpoints in the list) the averages are in the model already.
+    swaps = [cb for cb in own if isinstance(cb, hl.callbacks.SwapEMAWeights)]
+    if monitor.startswith("val_") and swaps and not any(cb.swap_on_epoch for cb in swaps):
+        opener = _AveragesForCheckpoints()
+        checkpoints = [opener, *checkpoints, _AveragesForCheckpoints(opener)]
     return own + [
         record,
         *build_loggers(config, run_dir),
-        hl.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "best"), monitor=monitor, save_best_only=True),
-        hl.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "last")),
+        *checkpoints,
         backup_cb,
         hl.callbacks.BackupOnSignal(backup_cb),
     ], record

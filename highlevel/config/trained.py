@@ -4,6 +4,8 @@
 ``last``) together with what its inputs go through before the model sees them (the
 config's ``data.preprocessing`` and the training statistics in ``preprocessing.json``);
 ``export_run`` writes the model with ``model.export`` and that preprocessing next to it.
+``check_inputs`` is the contract raw inputs are held to before that preprocessing, by
+``highlevel evaluate``/``predict`` and by the server alike.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -20,10 +22,74 @@ from highlevel.config.errors import ConfigError
 from highlevel.config.loading import read_yaml, validate
 from highlevel.config.schema import RunConfig
 
-__all__ = ["CHECKPOINTS", "TrainedRun", "load_run", "export_run"]
+__all__ = ["CHECKPOINTS", "TrainedRun", "check_inputs", "load_run", "export_run"]
 
 #: The checkpoints a run directory keeps: the best by the monitored metric, and the last.
 CHECKPOINTS = ("best", "last")
+
+#: The data sources whose inputs a ``hl.datasets`` loader gives (named in the range message).
+_LOADERS = ("digits", "mnist", "fashion_mnist", "npz", "csv")
+
+
+def check_inputs(x, config: RunConfig | None = None, statistics: Mapping[str, Any] | None = None) -> None:
+    """Refuses raw inputs unlike the run's training inputs (before its preprocessing) with a ``ValueError``.
+
+    The message is one sentence starting "the inputs". Always: real numbers, at least one
+    sample, every value finite (NaN, infinities and values beyond float32's range are refused:
+    the model's outputs for them mean nothing). With the run's ``statistics``
+    (``preprocessing.json``): each sample of the recorded ``input_shape``, and the values within
+    the recorded ``input_range`` give or take half its width (raw 0-16 pixels for a run on
+    digits in [0, 1] are refused).
+
+    Args:
+      x: a batch of raw inputs (samples first).
+      config: the run's config (names its data source in the messages); None for a model alone.
+      statistics: the run's ``preprocessing.json``; None or empty checks only the numbers.
+
+    >>> import numpy as np
+    >>> check_inputs(np.zeros((2, 3)), statistics={"input_shape": [3], "input_range": [0.0, 1.0]})
+    >>> check_inputs(np.full((2, 3), 16.0), statistics={"input_shape": [3], "input_range": [0.0, 1.0]})
+    Traceback (most recent call last):
+    ...
+    ValueError: the inputs range over [16, 16], far outside the [0, 1] of the training inputs (before ...
+    >>> check_inputs(np.array([[0.5, np.nan]]))
+    Traceback (most recent call last):
+    ...
+    ValueError: the inputs hold 1 value that is NaN, infinite or beyond float32's range (the first in sample 0); ...
+    """
+    x = np.asarray(x)
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_) or np.issubdtype(x.dtype, np.complexfloating):
+        raise ValueError(f"the inputs hold {x.dtype} values, not real numbers.")
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError("the inputs are empty; give at least one sample.")
+    if np.issubdtype(x.dtype, np.inexact):
+        with np.errstate(over="ignore", invalid="ignore"):
+            bad = ~np.isfinite(x.astype(np.float32))
+        if bad.any():
+            count, first = int(bad.sum()), int(np.argmax(bad.reshape(len(x), -1).any(axis=1)))
+            raise ValueError(f"the inputs hold {count} value{'s' if count > 1 else ''} that "
+                             f"{'are' if count > 1 else 'is'} NaN, infinite or beyond float32's range (the first "
+                             f"in sample {first}); give finite numbers, as in training (the model's outputs for "
+                             "them would mean nothing).")
+    statistics = statistics or {}
+    source = config.data.source if config is not None else None
+    shape = statistics.get("input_shape")
+    if shape is not None and list(x.shape[1:]) != list(shape):
+        raise ValueError(f"each sample has shape {tuple(x.shape[1:])}, but the run was trained on "
+                         f"{source + ' ' if source else ''}inputs of shape {tuple(shape)} per sample (before its "
+                         "preprocessing); give inputs in that form.")
+    bounds = statistics.get("input_range")
+    if bounds is not None:
+        low, high = bounds
+        margin = 0.5 * ((high - low) or max(abs(high), 1.0))
+        got_low, got_high = float(x.min()), float(x.max())
+        if got_low < low - margin or got_high > high + margin:
+            loader = (f" as hl.datasets.{source}.load_data gives them" if source in _LOADERS
+                      else f" as the {source} source gives them" if source else "")
+            raise ValueError(f"the inputs range over [{got_low:g}, {got_high:g}], far outside the [{low:g}, "
+                             f"{high:g}] of the training inputs{loader} (before the run's "
+                             "preprocessing, which is applied here); give inputs in that form (scaled the same "
+                             "way).")
 
 
 @dataclasses.dataclass
@@ -67,6 +133,20 @@ class TrainedRun:
         if self.config is None:
             return np.asarray(x, np.float32)
         return apply_preprocessing(x, self.config.data.preprocessing, self.statistics)
+
+    def check_inputs(self, x) -> None:
+        """Refuses raw inputs unlike the run's training inputs with a one-sentence ``ValueError``.
+
+        ``check_inputs`` with the run's config and statistics: numbers, finite, the per-sample
+        shape and the range recorded in ``preprocessing.json``.
+
+        Args:
+          x: a batch of raw inputs (samples first).
+
+        >>> import numpy as np
+        >>> TrainedRun("r", None, None, "best", {"input_range": [0.0, 1.0]}).check_inputs(np.zeros((1, 2)))
+        """
+        check_inputs(x, self.config, self.statistics)
 
     def raw_input_shape(self) -> tuple | None:
         """The shape of raw inputs (batch ``None``); ``None`` where the preprocessing hides a dimension.

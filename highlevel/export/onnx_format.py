@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -126,6 +127,33 @@ def _unsupported(model, err: Exception) -> ValueError:
                       "format='jax' (StableHLO) instead, or write that layer with operations ONNX has.")
 
 
+def _uses_bfloat16(graph) -> bool:
+    """Whether an ``onnx.GraphProto`` (or a subgraph of it: a loop's body) holds a bfloat16 value."""
+    from onnx import AttributeProto, TensorProto
+    bf16 = TensorProto.BFLOAT16
+    values = [*graph.input, *graph.output, *graph.value_info]
+    if any(v.type.tensor_type.elem_type == bf16 for v in values) or any(t.data_type == bf16 for t in graph.initializer):
+        return True
+    for node in graph.node:
+        for attr in node.attribute:
+            if node.op_type == "Cast" and attr.name == "to" and attr.i == bf16:
+                return True
+            if attr.type == AttributeProto.GRAPH and _uses_bfloat16(attr.g):
+                return True
+            if attr.type == AttributeProto.GRAPHS and any(_uses_bfloat16(g) for g in attr.graphs):
+                return True
+    return False
+
+
+def _warn_if_bfloat16(model, proto) -> None:
+    if _uses_bfloat16(proto.graph):
+        warnings.warn(f"ONNX export of model '{model.name}': the file computes in bfloat16 (the layers' dtype "
+                      "policy, e.g. 'mixed_bfloat16'), which onnxruntime's CPU provider cannot run, so it will not "
+                      "load there; export a float32 copy instead (copy = hl.models.clone_model(model, clone_function="
+                      "lambda layer: type(layer).from_config({**layer.get_config(), 'dtype': 'float32'})), then "
+                      "copy.set_weights(model.get_weights())), or use format='jax'.", UserWarning, stacklevel=5)
+
+
 def onnx_model(model, input_signature=None):
     """The model's inference function as an ``onnx.ModelProto``, batch dimension symbolic (``"batch"``).
 
@@ -159,6 +187,7 @@ def _convert(model, input_signature):
                                      output_names=[s.name for s in fn.outputs])
     except NotImplementedError as err:
         raise _unsupported(model, err) from None
+    _warn_if_bfloat16(model, proto)
     return proto, fn
 
 
@@ -166,7 +195,10 @@ def export_onnx(model, filepath, input_signature=None, verbose: bool = True) -> 
     """Writes the model's inference function as an ONNX file (jax2onnx); returns the path.
 
     Inference mode, a dynamic batch dimension (``"batch"``), the inputs and outputs named
-    as the model names them. Needs the ``export`` extra (``INSTALL``).
+    as the model names them, the layers' dtypes kept. Needs the ``export`` extra (``INSTALL``).
+    A model that computes in bfloat16 (``"mixed_bfloat16"``) gives a file that onnxruntime's
+    CPU provider does not load (no bfloat16 kernels; ONNX's ``Conv`` takes no bfloat16): a
+    ``UserWarning`` says so, and how to export a float32 copy instead.
 
     Args:
       model: a built ``hl.Model``.

@@ -69,7 +69,8 @@ def _array(value: Any, spec: TensorSpec, where: str) -> np.ndarray:
         if array.ndim != len(want) or any(w is not None and g != w for g, w in zip(array.shape, want)):
             raise RequestError(400, f"{where}: input '{spec.name}' has shape {_shape_text(array.shape)} (examples "
                                     f"first), but the model takes {_shape_text(want)}.")
-    return array.astype(spec.dtype)
+    with np.errstate(over="ignore"):   # a value beyond float32's range: refused by the servable's check
+        return array.astype(spec.dtype)
 
 
 def parse_predict_request(body: Any, inputs: Sequence[TensorSpec]) -> tuple[list[np.ndarray], str]:

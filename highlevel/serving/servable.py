@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from highlevel.config import load_run
+from highlevel.config import check_inputs, load_run
 from highlevel.export import InferenceFunction, TensorSpec
 from highlevel.serving.predictor import BucketedPredictor
 from highlevel.serving.rest import RequestError
@@ -29,6 +29,8 @@ class Servable:
       predictor: runs the model on batches (``BucketedPredictor``).
       preprocess: raw request arrays -> the model's inputs (None: the arrays as they are).
       version: the version label in status and metadata answers.
+      check: raises ``ValueError`` (one sentence) for a raw request array outside the inputs'
+        contract (None: ``highlevel.config.check_inputs`` without a run: real, finite numbers).
 
     >>> import numpy as np, highlevel as hl
     >>> servable = Servable.from_model(hl.Sequential([hl.Input((3,), name="x"), hl.layers.Dense(2)]), name="tiny")
@@ -44,6 +46,7 @@ class Servable:
     predictor: BucketedPredictor
     preprocess: Callable[[list[np.ndarray]], list[np.ndarray]] | None = None
     version: str = "1"
+    check: Callable[[np.ndarray], None] | None = None
 
     @classmethod
     def from_model(cls, model, name: str | None = None, preprocess=None, inputs: Sequence[TensorSpec] | None = None,
@@ -69,7 +72,10 @@ class Servable:
     @classmethod
     def from_run(cls, run_dir: str | Path, name: str | None = None, checkpoint: str = "best",
                  max_batch_size: int = 64) -> "Servable":
-        """Serves a configured run's model, its inputs preprocessed as in training (``preprocessing.json``).
+        """Serves a configured run's model, its inputs checked and preprocessed as ``highlevel predict`` does.
+
+        Requests are held to ``TrainedRun.check_inputs`` (the shape and range recorded in
+        ``preprocessing.json``, finite numbers), then preprocessed with its statistics.
 
         Args:
           run_dir: a run directory written by ``highlevel train``.
@@ -89,14 +95,24 @@ class Servable:
         spec = TensorSpec(model_input.name, None if raw is None else tuple(raw), "float32")
         return cls(name or run.name, [spec], list(function.outputs),
                    BucketedPredictor(function, max_batch_size=max_batch_size),
-                   lambda arrays: [run.preprocess(arrays[0])])
+                   lambda arrays: [run.preprocess(arrays[0])], check=run.check_inputs)
 
     def prepare(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
-        """Request arrays -> the model's inputs: preprocessed, then checked against the model's shapes.
+        """Request arrays -> the model's inputs: checked, preprocessed, then checked against the model's shapes.
+
+        A bad request raises ``RequestError`` (400) saying what is wrong: first ``check`` on each
+        raw array, then the shapes after preprocessing.
 
         Args:
           arrays: one array per input, as ``rest.parse_predict_request`` gives them.
         """
+        for array, spec in zip(arrays, self.inputs):
+            try:
+                (self.check or check_inputs)(array)
+            except ValueError as err:
+                text = str(err)
+                raise RequestError(400, text[:1].upper() + text[1:] if len(self.inputs) == 1
+                                   else f"Input '{spec.name}': {text}") from None
         if self.preprocess is not None:
             try:
                 arrays = self.preprocess(arrays)
