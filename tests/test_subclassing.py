@@ -328,10 +328,11 @@ def test_compute_metrics_override_changes_what_the_metrics_see(rng):
     np.testing.assert_allclose(logs["mae"], [np.mean(np.abs(pred + 1.0 - y))], rtol=1e-5)
 
 
-@pytest.mark.parametrize("hook", ["train_step", "test_step", "predict_step"])
+@pytest.mark.parametrize("hook", ["train_step", "test_step", "predict_step", "metrics"])
 def test_keras_step_overrides_are_refused_rather_than_ignored(hook):
     calls = []
-    Custom = type("Custom", (hl.Model,), {hook: lambda self, *args: calls.append(args)})
+    method = lambda self, *args: calls.append(args)   # noqa: E731
+    Custom = type("Custom", (hl.Model,), {hook: property(method) if hook == "metrics" else method})
     inputs = hl.Input((4,))
     model = Custom(inputs, hl.layers.Dense(1)(inputs))
     with pytest.raises(ValueError, match=f"Custom defines {hook}, which highlevel never calls"):

@@ -41,11 +41,14 @@ _KERAS_STEPS = {
     "predict_step": "call (or a Lambda/OpLayer after the outputs)",
     "make_train_function": "compute_loss",
     "make_test_function": "compute_loss and compute_metrics",
+    "metrics": "nothing: pass metrics to compile(metrics=[...]), which logs them; trackers a model updates "
+               "itself are not updated inside the compiled step",
 }
 
 
 def refuse_keras_steps(module) -> None:
-    """Refuses a model class that defines Keras's ``train_step``/``test_step``/``predict_step``.
+    """Refuses a model class that defines Keras's ``train_step``/``test_step``/``predict_step``
+    (or a ``metrics`` property listing its own trackers, which only a ``train_step`` updates).
 
     highlevel compiles its own steps and would never call them, so training would silently
     ignore the override; the sentence names what to override instead.
@@ -61,7 +64,8 @@ def refuse_keras_steps(module) -> None:
     ValueError: Custom defines train_step, which highlevel never calls: it compiles its own steps. Override compute_loss (the loss) or an optimizer argument (the update) instead (see the guide 'Masks and custom models').
     """
     for name, instead in _KERAS_STEPS.items():
-        if callable(getattr(type(module), name, None)):
+        hook = getattr(type(module), name, None)
+        if callable(hook) or isinstance(hook, property):
             raise ValueError(f"{type(module).__name__} defines {name}, which highlevel never calls: it compiles "
                              f"its own steps. Override {instead} instead (see the guide 'Masks and custom models').")
 
