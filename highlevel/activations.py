@@ -7,11 +7,14 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
+from highlevel import ops
 from highlevel.utils.serialization import resolve_serializable, serializable_name
 
 __all__ = ["get", "serialize", "relu", "sigmoid", "tanh", "softplus", "softmax", "gelu",
            "elu", "selu", "leaky_relu", "silu", "swish", "linear", "relu6", "log_softmax",
-           "softsign", "hard_sigmoid", "exponential"]
+           "softsign", "hard_sigmoid", "exponential", "mish", "hard_silu", "hard_swish", "celu", "glu",
+           "log_sigmoid", "hard_tanh", "tanh_shrink", "sparse_plus", "sparse_sigmoid", "squareplus",
+           "soft_shrink", "hard_shrink", "sparsemax", "threshold"]
 
 
 def relu(x):
@@ -292,12 +295,252 @@ def linear(x):
     return x
 
 
+def mish(x):
+    """Mish: ``x * tanh(softplus(x))`` (Misra 2019).
+
+    Args:
+        x: Input array, any shape.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.mish(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [-0.3034  0.      1.944 ]
+    """
+    return x * ops.tanh(ops.softplus(x))
+
+
+def hard_silu(x):
+    """Hard SiLU (also called hard swish): ``x * relu6(x + 3) / 6``.
+
+    Args:
+        x: Input array, any shape.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.hard_silu(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [-0.3333  0.      1.6667]
+    """
+    return ops.hard_silu(x)
+
+
+def celu(x, alpha: float = 1.0):
+    """Continuously differentiable ELU: ``max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))``.
+
+    Args:
+        x: Input array, any shape.
+        alpha: The scale for negative inputs (Keras's default, 1.0).
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.celu(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [-0.6321  0.      2.    ]
+    """
+    return ops.celu(x, alpha=alpha)
+
+
+def glu(x, axis: int = -1):
+    """Gated linear unit: the first half of ``axis`` times the sigmoid of the second half.
+
+    Args:
+        x: Input array, any shape.
+        axis: The axis split in two halves (of even size; default: the last).
+
+    Returns:
+        An array of the same shape and dtype as ``x``, halved along ``axis``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.glu(jnp.array([1.0, 2.0, 0.0, 0.0]))).round(4))
+    [0.5 1. ]
+    """
+    return ops.glu(x, axis=axis)
+
+
+def log_sigmoid(x):
+    """Logarithm of the sigmoid, ``-softplus(-x)``, computed stably.
+
+    Args:
+        x: Input array, any shape.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.log_sigmoid(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [-1.3133 -0.6931 -0.1269]
+    """
+    return ops.log_sigmoid(x)
+
+
+def hard_tanh(x):
+    """Hard tanh: ``x`` clipped to ``[-1, 1]``.
+
+    Args:
+        x: Input array, any shape.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.hard_tanh(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [-1.  0.  1.]
+    """
+    return ops.hard_tanh(x)
+
+
+def tanh_shrink(x):
+    """Tanh shrink: ``x - tanh(x)``.
+
+    Args:
+        x: Input array, any shape.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.tanh_shrink(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [-0.2384  0.      1.036 ]
+    """
+    return ops.tanh_shrink(x)
+
+
+def sparse_plus(x):
+    """SparsePlus: 0 below -1, ``(x + 1)**2 / 4`` between -1 and 1, ``x`` above 1.
+
+    Args:
+        x: Input array, any shape.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.sparse_plus(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [0.   0.25 2.  ]
+    """
+    return ops.sparse_plus(x)
+
+
+def sparse_sigmoid(x):
+    """Sparse sigmoid: 0 below -1, ``(x + 1) / 2`` between -1 and 1, 1 above 1.
+
+    Args:
+        x: Input array, any shape.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.sparse_sigmoid(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [0.  0.5 1. ]
+    """
+    return ops.sparse_sigmoid(x)
+
+
+def squareplus(x, b: float = 4):
+    """Squareplus: ``(x + sqrt(x**2 + b)) / 2``.
+
+    Args:
+        x: Input array, any shape.
+        b: The smoothness near 0 (non-negative; Keras's default, 4).
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.squareplus(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [0.618  1.     2.4142]
+    """
+    return ops.squareplus(x, b=b)
+
+
+def soft_shrink(x, threshold: float = 0.5):
+    """Soft shrink: ``x`` moved towards 0 by ``threshold``, 0 within ``[-threshold, threshold]``.
+
+    Args:
+        x: Input array, any shape.
+        threshold: The half-width of the zero band (Keras's default, 0.5).
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.soft_shrink(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [-0.5  0.   1.5]
+    """
+    return ops.soft_shrink(x, threshold=threshold)
+
+
+def hard_shrink(x, threshold: float = 0.5):
+    """Hard shrink: ``x`` where ``abs(x) > threshold``, else 0.
+
+    Args:
+        x: Input array, any shape.
+        threshold: The half-width of the zero band (Keras's default, 0.5).
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.hard_shrink(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [-1.  0.  2.]
+    """
+    return ops.hard_shrink(x, threshold=threshold)
+
+
+def sparsemax(x, axis: int = -1):
+    """Sparsemax: the Euclidean projection of ``x`` onto the probability simplex along ``axis`` (a sparse softmax).
+
+    Args:
+        x: Input array, any shape.
+        axis: The axis to normalise over (default: the last).
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.sparsemax(jnp.array([1.0, 1.0, 0.0]))).round(4))
+    [0. 0. 0.]
+    """
+    return ops.sparsemax(x, axis=axis)
+
+
+def threshold(x, threshold: float, default_value: float):
+    """Threshold: ``x`` where ``x > threshold``, else ``default_value``.
+
+    As in Keras, both arguments are required (``activation="threshold"`` alone cannot be called).
+
+    Args:
+        x: Input array, any shape.
+        threshold: Values at or below it are replaced.
+        default_value: What they are replaced with.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.threshold(jnp.array([-1.0, 0.0, 2.0]), 0.5, -3.0)).round(4))
+    [-3. -3.  2.]
+    """
+    return ops.threshold(x, threshold, default_value)
+
+
+hard_swish = hard_silu
+
+
 _REGISTRY: dict[str, Callable] = {
     "relu": relu, "relu6": relu6, "sigmoid": sigmoid, "hard_sigmoid": hard_sigmoid,
     "tanh": tanh, "softplus": softplus, "softsign": softsign, "softmax": softmax,
     "log_softmax": log_softmax, "gelu": gelu, "elu": elu, "selu": selu,
     "leaky_relu": leaky_relu, "silu": silu, "swish": silu, "exponential": exponential,
-    "linear": linear,
+    "linear": linear, "mish": mish, "hard_silu": hard_silu, "hard_swish": hard_silu, "celu": celu,
+    "glu": glu, "log_sigmoid": log_sigmoid, "hard_tanh": hard_tanh, "tanh_shrink": tanh_shrink,
+    "sparse_plus": sparse_plus, "sparse_sigmoid": sparse_sigmoid, "squareplus": squareplus,
+    "soft_shrink": soft_shrink, "hard_shrink": hard_shrink, "sparsemax": sparsemax, "threshold": threshold,
 }
 
 

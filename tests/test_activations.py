@@ -1,0 +1,60 @@
+"""``hl.activations`` against ``keras.activations``: every name of either registry, on random inputs."""
+
+from __future__ import annotations
+
+import jax
+import keras
+import numpy as np
+import pytest
+
+import highlevel as hl
+
+_NOT_ACTIVATIONS = {"get", "serialize", "deserialize"}
+KERAS_ACTIVATIONS = {n for n in dir(keras.activations) if not n.startswith("_")} - _NOT_ACTIVATIONS
+HL_ACTIVATIONS = set(hl.activations.__all__) - _NOT_ACTIVATIONS
+
+# Activations whose Keras form has required arguments beyond ``x``.
+_ARGS = {"threshold": (0.3, -2.0)}
+
+
+def _keras(fn, *args, **kwargs):
+    with jax.numpy_rank_promotion("allow"):
+        return np.asarray(fn(*args, **kwargs))
+
+
+@pytest.mark.parametrize("name", sorted(set(KERAS_ACTIVATIONS) | set(HL_ACTIVATIONS)))
+def test_every_activation_name_matches_keras(name):
+    x = (3 * np.random.default_rng(0).standard_normal((3, 4, 6))).astype("float32")
+    assert name in HL_ACTIVATIONS, f"Keras activation {name!r} is missing from hl.activations"
+    assert name in KERAS_ACTIVATIONS, f"hl.activations has {name!r}, which Keras does not"
+    args = _ARGS.get(name, ())
+    expected = _keras(keras.activations.get(name), x, *args)
+    got = np.asarray(hl.activations.get(name)(x, *args))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert got.dtype == expected.dtype
+    # The public function of the same name is the registered one.
+    assert getattr(hl.activations, name) is hl.activations.get(name)
+    assert hl.activations.get(hl.activations.serialize(hl.activations.get(name))) is hl.activations.get(name)
+
+
+@pytest.mark.parametrize("name, kwargs", [("celu", {"alpha": 0.5}), ("glu", {"axis": 1}), ("squareplus", {"b": 1.0}),
+                                          ("soft_shrink", {"threshold": 1.0}), ("hard_shrink", {"threshold": 1.0}),
+                                          ("sparsemax", {"axis": 1}), ("elu", {"alpha": 0.3}),
+                                          ("leaky_relu", {"negative_slope": 0.1})])
+def test_activation_arguments_match_keras(name, kwargs):
+    x = (2 * np.random.default_rng(1).standard_normal((3, 4, 6))).astype("float32")
+    expected = _keras(getattr(keras.activations, name), x, **kwargs)
+    np.testing.assert_allclose(np.asarray(getattr(hl.activations, name)(x, **kwargs)), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_dense_with_each_new_activation_matches_keras():
+    x = np.random.default_rng(2).standard_normal((4, 5)).astype("float32")
+    for name in ["mish", "hard_swish", "celu", "glu", "log_sigmoid", "hard_tanh", "tanh_shrink", "sparse_plus",
+                 "squareplus", "soft_shrink", "hard_shrink", "sparsemax", "sparse_sigmoid"]:
+        k = keras.layers.Dense(4, activation=name)
+        _keras(k, x)
+        h = hl.layers.Dense(4, activation=name)
+        h(x)
+        h.set_weights(k.get_weights())
+        np.testing.assert_allclose(np.asarray(h(x)), _keras(k, x), rtol=1e-5, atol=1e-6, err_msg=name)
+        assert h.get_config()["activation"] == k.get_config()["activation"]
