@@ -9,7 +9,7 @@ nothing; under a trace they are drawn with ``jax.random``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -239,6 +239,8 @@ class VarianceScaling(Initializer):
         distribution: ``"truncated_normal"`` (``"normal"`` is an alias), ``"untruncated_normal"``
             or ``"uniform"``.
         seed: An integer seed; when given, every call draws the same values.
+        input_axes, output_axes: Keras 3's: the axes whose sizes multiply into ``fan_in`` and
+            ``fan_out`` (both given, or neither for Keras's default fans).
 
     Called as ``init(key, shape, dtype=float32)``; fans as Keras computes them.
 
@@ -250,7 +252,8 @@ class VarianceScaling(Initializer):
     """
 
     def __init__(self, scale: float = 1.0, mode: str = "fan_in",
-                 distribution: str = "truncated_normal", seed: int | None = None):
+                 distribution: str = "truncated_normal", seed: int | None = None,
+                 input_axes: Sequence[int] | None = None, output_axes: Sequence[int] | None = None):
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(f"VarianceScaling mode must be fan_in, fan_out or fan_avg, got {mode!r}.")
         if distribution == "normal":
@@ -259,10 +262,16 @@ class VarianceScaling(Initializer):
             raise ValueError("VarianceScaling distribution must be truncated_normal, "
                              f"untruncated_normal or uniform, got {distribution!r}.")
         self.scale, self.mode, self.distribution, self.seed = float(scale), mode, distribution, seed
+        self.input_axes = None if input_axes is None else [int(a) for a in input_axes]
+        self.output_axes = None if output_axes is None else [int(a) for a in output_axes]
 
     def __call__(self, key, shape, dtype=jnp.float32):
         key = _key(self.seed, key)
-        fan_in, fan_out = _fans(shape)
+        if self.input_axes is not None and self.output_axes is not None:   # Keras's compute_fans
+            fan_in = float(np.prod([shape[a] for a in self.input_axes]))
+            fan_out = float(np.prod([shape[a] for a in self.output_axes]))
+        else:
+            fan_in, fan_out = _fans(shape)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         variance = self.scale / max(1.0, n)
         if self.distribution == "truncated_normal":
@@ -275,18 +284,19 @@ class VarianceScaling(Initializer):
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                "seed": self.seed}
+                "seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class _Preset(VarianceScaling):
     _preset: tuple[float, str, str] = (1.0, "fan_in", "truncated_normal")
 
-    def __init__(self, seed: int | None = None):
+    def __init__(self, seed: int | None = None, input_axes: Sequence[int] | None = None,
+                 output_axes: Sequence[int] | None = None):
         scale, mode, distribution = self._preset
-        super().__init__(scale, mode, distribution, seed)
+        super().__init__(scale, mode, distribution, seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class GlorotUniform(_Preset):

@@ -55,6 +55,7 @@ class ConvLSTM2D(Layer):
       go_backwards: process the sequence in reverse (outputs stay in processing order).
       stateful: carry the final states into the next batch (fixed batch size).
       unroll: unroll the time loop (True) or unroll it this many steps at a time (int).
+      zero_output_for_mask: with a mask, masked steps output zeros (else the previous output).
 
     A ``mask`` ``(batch, timesteps)`` makes masked steps keep the states, as in Keras.
     Input ``(batch, timesteps, height, width, channels)``; output ``(batch, new_h, new_w,
@@ -76,7 +77,7 @@ class ConvLSTM2D(Layer):
                  recurrent_constraint: Any = None, bias_constraint: Any = None, dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, seed: int | None = None, return_sequences: bool = False,
                  return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
-                 unroll: bool | int = False, **kwargs):
+                 unroll: bool | int = False, zero_output_for_mask: bool = False, **kwargs):
         super().__init__(**kwargs)
         cls = "ConvLSTM2D"
         if not isinstance(filters, (int, np.integer)) or isinstance(filters, bool) or filters <= 0:
@@ -108,6 +109,7 @@ class ConvLSTM2D(Layer):
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
         self.stateful = bool(stateful)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
         self.unroll = unroll if isinstance(unroll, bool) else int(unroll)
         self._has_dropout = float(dropout) > 0.0
         self._has_recurrent_dropout = float(recurrent_dropout) > 0.0
@@ -239,10 +241,12 @@ class ConvLSTM2D(Layer):
             zi, zf, zc, zo = jnp.split(z_t + zh, 4, axis=-1)
             c_new = rec_act(zf) * c + rec_act(zi) * act(zc)
             h_new = rec_act(zo) * act(c_new)
+            out = h_new
             if m_t is not None:
                 keep = jnp.reshape(m_t, (batch, 1, 1, 1))
                 h_new, c_new = jnp.where(keep, h_new, h), jnp.where(keep, c_new, c)
-            return (h_new, c_new), (h_new if self.return_sequences else None)
+                out = jnp.where(keep, h_new, jnp.zeros((), h_new.dtype)) if self.zero_output_for_mask else h_new
+            return (h_new, c_new), (out if self.return_sequences else None)
 
         zs = jnp.swapaxes(zx, 0, 1)
         ms = None if mask is None else time_mask(mask, x)
@@ -254,6 +258,9 @@ class ConvLSTM2D(Layer):
         if self.stateful:
             store_states(self, final)
         output = jnp.swapaxes(ys, 0, 1) if self.return_sequences else final[0]
+        if ms is not None and self.zero_output_for_mask and not self.return_sequences:
+            # Keras: the last processed step's output, zeros where it was masked.
+            output = jnp.where(jnp.reshape(ms[-1], (batch, 1, 1, 1)), output, jnp.zeros((), output.dtype))
         return [output, *final] if self.return_state else output
 
     def compute_mask(self, inputs, mask=None):
@@ -281,4 +288,5 @@ class ConvLSTM2D(Layer):
                 "bias_constraint": _constraints.serialize(self.bias_constraint),
                 "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed,
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
-                "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll}
+                "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
+                "zero_output_for_mask": self.zero_output_for_mask}

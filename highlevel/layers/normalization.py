@@ -93,6 +93,10 @@ class BatchNormalization(Layer):
       moving_variance_initializer: the moving variance's initializer.
       beta_regularizer, gamma_regularizer: penalties added to the loss.
       beta_constraint, gamma_constraint: constraints (``hl.constraints``) applied after each update.
+      synchronized: accepted for Keras configs; either way the statistics are the global
+        batch's (under ``hl.distribute`` the compiled step sees the whole batch).
+      renorm, renorm_clipping, renorm_momentum: Keras's batch renormalization, accepted only off
+        (``renorm=False``), so that Keras configs load.
 
     Input and output shapes are the same. Weights (Keras order): ``gamma``, ``beta``
     (trainable, when ``scale``/``center``), ``moving_mean``, ``moving_variance``.
@@ -112,8 +116,16 @@ class BatchNormalization(Layer):
                  gamma_initializer: Any = "ones", moving_mean_initializer: Any = "zeros",
                  moving_variance_initializer: Any = "ones", beta_regularizer: Any = None,
                  gamma_regularizer: Any = None, beta_constraint: Any = None, gamma_constraint: Any = None,
-                 **kwargs):
+                 synchronized: bool = False, renorm: bool = False, renorm_clipping: dict | None = None,
+                 renorm_momentum: float = 0.99, **kwargs):
         super().__init__(**kwargs)
+        if renorm:
+            raise ValueError("BatchNormalization(renorm=True) is not supported: batch renormalization is not "
+                             "implemented; use renorm=False (the default), or GroupNormalization or "
+                             "LayerNormalization for small batches.")
+        self.synchronized = bool(synchronized)
+        self.renorm_clipping = renorm_clipping
+        self.renorm_momentum = float(renorm_momentum)
         if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
             raise TypeError(f"BatchNormalization axis must be an integer, got {axis!r}.")
         self.axis = int(axis)
@@ -231,7 +243,9 @@ class BatchNormalization(Layer):
                 "beta_regularizer": _regularizers.serialize(self.beta_regularizer),
                 "gamma_regularizer": _regularizers.serialize(self.gamma_regularizer),
                 "beta_constraint": _constraints.serialize(self.beta_constraint),
-                "gamma_constraint": _constraints.serialize(self.gamma_constraint)}
+                "gamma_constraint": _constraints.serialize(self.gamma_constraint),
+                "synchronized": self.synchronized, "renorm": False, "renorm_clipping": self.renorm_clipping,
+                "renorm_momentum": self.renorm_momentum}
 
 
 @register_layer
@@ -248,6 +262,9 @@ class LayerNormalization(Layer):
       beta_initializer, gamma_initializer: initializers (Keras names).
       beta_regularizer, gamma_regularizer: penalties added to the loss.
       beta_constraint, gamma_constraint: constraints (``hl.constraints``) applied after each update.
+      rms_scaling: Keras 3's deprecated form, ``gamma * x / sqrt(var + epsilon)`` (no mean
+        subtracted, no ``beta``; ``gamma`` even with ``scale=False``), kept so that Keras configs
+        load; for RMS normalization proper, use ``RMSNormalization``.
 
     Input and output shapes are the same. Weights (Keras order): ``gamma``, ``beta``,
     each of the normalized axes' shape.
@@ -263,8 +280,9 @@ class LayerNormalization(Layer):
     def __init__(self, axis: int | Sequence[int] = -1, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
                  beta_regularizer: Any = None, gamma_regularizer: Any = None, beta_constraint: Any = None,
-                 gamma_constraint: Any = None, **kwargs):
+                 gamma_constraint: Any = None, rms_scaling: bool = False, **kwargs):
         super().__init__(**kwargs)
+        self.rms_scaling = bool(rms_scaling)
         if isinstance(axis, (list, tuple)):
             if not axis or not all(isinstance(a, (int, np.integer)) for a in axis):
                 raise TypeError(f"LayerNormalization axis must be an integer or a list of integers, got {axis!r}.")
@@ -288,10 +306,10 @@ class LayerNormalization(Layer):
         axes = self.axis if isinstance(self.axis, list) else [self.axis]
         self._axes = _normalize_axes(self, axes, input_shape)
         shape = tuple(input_shape[a] for a in self._axes)
-        if self.scale:
+        if self.scale or self.rms_scaling:
             self.add_weight("gamma", shape, self.gamma_initializer, regularizer=self.gamma_regularizer,
                             autocast=False, constraint=self.gamma_constraint)
-        if self.center:
+        if self.center and not self.rms_scaling:
             self.add_weight("beta", shape, self.beta_initializer, regularizer=self.beta_regularizer,
                             autocast=False, constraint=self.beta_constraint)
 
@@ -306,8 +324,10 @@ class LayerNormalization(Layer):
         mean = jnp.mean(x, axis=axes, keepdims=True)
         var = jnp.var(x, axis=axes, keepdims=True)
         inv = jax.lax.rsqrt(var + self.epsilon)
-        if self.scale:
+        if self.scale or self.rms_scaling:
             inv = inv * jnp.reshape(self.gamma.get_value().astype(x.dtype), keep)
+        if self.rms_scaling:   # Keras's formula: scaled by the variance, the mean left in
+            return (x * inv).astype(out_dtype)
         res = -mean * inv
         if self.center:
             res = res + jnp.reshape(self.beta.get_value().astype(x.dtype), keep)
@@ -315,7 +335,7 @@ class LayerNormalization(Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon,
-                "center": self.center, "scale": self.scale,
+                "center": self.center, "scale": self.scale, "rms_scaling": self.rms_scaling,
                 "beta_initializer": _ser_init(self.beta_initializer),
                 "gamma_initializer": _ser_init(self.gamma_initializer),
                 "beta_regularizer": _regularizers.serialize(self.beta_regularizer),

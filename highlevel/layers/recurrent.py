@@ -81,6 +81,7 @@ class SimpleRNN(_RNN):
       stateful: carry the final states of each batch into the next (sample ``i`` continues
         sample ``i``); the batch size must be fixed. ``layer.states`` reads them,
         ``layer.reset_states()`` zeros them.
+      seed: folded into the step's random key for the dropout masks (see ``Dropout``).
 
     A ``mask`` (``(batch, timesteps)`` booleans, passed as ``layer(x, mask=m)`` or carried from
     ``Embedding(mask_zero=True)``) makes masked steps keep the states and repeat the previous
@@ -102,12 +103,12 @@ class SimpleRNN(_RNN):
                  dropout: float = 0.0, recurrent_dropout: float = 0.0, return_sequences: bool = False,
                  return_state: bool = False, go_backwards: bool = False, unroll: bool | int = False,
                  kernel_constraint: Any = None, recurrent_constraint: Any = None, bias_constraint: Any = None,
-                 stateful: bool = False, **kwargs):
+                 stateful: bool = False, seed: int | None = None, **kwargs):
         super().__init__(units, activation, use_bias, kernel_initializer, recurrent_initializer,
                          bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
                          dropout, recurrent_dropout, return_sequences, return_state, go_backwards,
                          unroll, kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                         bias_constraint=bias_constraint, stateful=stateful, **kwargs)
+                         bias_constraint=bias_constraint, stateful=stateful, seed=seed, **kwargs)
 
     @staticmethod
     def _cell(s, w, carry, x_parts, h_masks):
@@ -146,6 +147,7 @@ class LSTM(_RNN):
       stateful: carry the final states of each batch into the next (sample ``i`` continues
         sample ``i``); the batch size must be fixed. ``layer.states`` reads them,
         ``layer.reset_states()`` zeros them.
+      seed: folded into the step's random key for the dropout masks (see ``Dropout``).
 
     A ``mask`` (``(batch, timesteps)`` booleans, passed as ``layer(x, mask=m)`` or carried from
     ``Embedding(mask_zero=True)``) makes masked steps keep the states and repeat the previous
@@ -173,12 +175,12 @@ class LSTM(_RNN):
                  dropout: float = 0.0, recurrent_dropout: float = 0.0, return_sequences: bool = False,
                  return_state: bool = False, go_backwards: bool = False, unroll: bool | int = False,
                  kernel_constraint: Any = None, recurrent_constraint: Any = None, bias_constraint: Any = None,
-                 stateful: bool = False, **kwargs):
+                 stateful: bool = False, seed: int | None = None, **kwargs):
         super().__init__(units, activation, use_bias, kernel_initializer, recurrent_initializer,
                          bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
                          dropout, recurrent_dropout, return_sequences, return_state, go_backwards,
                          unroll, kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                         bias_constraint=bias_constraint, stateful=stateful, **kwargs)
+                         bias_constraint=bias_constraint, stateful=stateful, seed=seed, **kwargs)
         self.recurrent_activation = _activations.get(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
 
@@ -234,6 +236,7 @@ class GRU(_RNN):
       stateful: carry the final states of each batch into the next (sample ``i`` continues
         sample ``i``); the batch size must be fixed. ``layer.states`` reads them,
         ``layer.reset_states()`` zeros them.
+      seed: folded into the step's random key for the dropout masks (see ``Dropout``).
       reset_after: apply the reset gate after the recurrent matmul (Keras's and cuDNN's
         default), with separate input and recurrent biases.
 
@@ -262,12 +265,12 @@ class GRU(_RNN):
                  return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
                  unroll: bool | int = False, reset_after: bool = True, kernel_constraint: Any = None,
                  recurrent_constraint: Any = None, bias_constraint: Any = None, stateful: bool = False,
-                 **kwargs):
+                 seed: int | None = None, **kwargs):
         super().__init__(units, activation, use_bias, kernel_initializer, recurrent_initializer,
                          bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
                          dropout, recurrent_dropout, return_sequences, return_state, go_backwards,
                          unroll, kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                         bias_constraint=bias_constraint, stateful=stateful, **kwargs)
+                         bias_constraint=bias_constraint, stateful=stateful, seed=seed, **kwargs)
         self.recurrent_activation = _activations.get(recurrent_activation)
         self.reset_after = bool(reset_after)
 

@@ -57,9 +57,13 @@ class _RNN(Layer):
                  recurrent_dropout: float, return_sequences: bool, return_state: bool,
                  go_backwards: bool, unroll: bool | int, *, kernel_constraint: Any = None,
                  recurrent_constraint: Any = None, bias_constraint: Any = None, stateful: bool = False,
-                 zero_output_for_mask: bool = False, **kwargs):
+                 zero_output_for_mask: bool = False, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         kind = type(self).__name__
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ValueError(f"{kind} seed must be a non-negative integer or None, got {seed!r}.")
+        # Folded into the step's key for the dropout masks, as Dropout's seed.
+        self.seed = None if seed is None else int(seed)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"{kind} units must be a positive integer, got {units!r}.")
         for arg, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
@@ -177,6 +181,8 @@ class _RNN(Layer):
     def _dropout_masks(self, rate_var, shape, count, dtype) -> list:
         keep = 1.0 - rate_var[...]
         key = next_rng_key()
+        if self.seed is not None:
+            key = jax.random.fold_in(key, self.seed)
         out = []
         for k in jax.random.split(key, count):
             kept = keep_mask(k, 1.0 - keep, shape)
@@ -275,7 +281,7 @@ class _RNN(Layer):
                 "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
                 "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
-                "zero_output_for_mask": self.zero_output_for_mask}
+                "zero_output_for_mask": self.zero_output_for_mask, "seed": self.seed}
 
 
 class _Spec(NamedTuple):

@@ -93,6 +93,25 @@ def test_conv_lstm_mask_and_stateful():
     np.testing.assert_allclose(halves, np.asarray(whole(FRAMES)), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("return_sequences", [True, False])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_conv_lstm_zero_output_for_mask(return_sequences, go_backwards):
+    """Masked steps output zeros; everything else is the default's output (Keras's masked path fails on JAX)."""
+    kwargs = {"padding": "same", "return_sequences": return_sequences, "go_backwards": go_backwards}
+    zeroed = hl.layers.ConvLSTM2D(2, 3, zero_output_for_mask=True, **kwargs)
+    zeroed(FRAMES)
+    plain = hl.layers.ConvLSTM2D.from_config({**zeroed.get_config(), "zero_output_for_mask": False})
+    plain(FRAMES)
+    plain.set_weights(zeroed.get_weights())
+    mask = np.array([[1, 0, 1], [1, 1, 0]], bool)
+    processed = mask[:, ::-1] if go_backwards else mask   # outputs stay in processing order
+    keep = processed if return_sequences else processed[:, -1]
+    keep = keep.reshape(keep.shape + (1, 1, 1))
+    expected = np.where(keep, np.asarray(plain(FRAMES, mask=mask)), 0.0)
+    np.testing.assert_array_equal(np.asarray(zeroed(FRAMES, mask=mask)), expected)
+    assert zeroed.get_config()["zero_output_for_mask"] is True
+
+
 def test_shape_layer_errors_name_the_fix():
     with pytest.raises(ValueError, match=r"Cropping2D layer .* crops 6 of 6 elements from an axis"):
         hl.layers.Cropping2D((3, 0))(IMG)

@@ -188,6 +188,30 @@ def test_layer_norm_matches_keras(kwargs, shape, rng):
     np.testing.assert_allclose(np.asarray(ours(x, training=True)), _keras(theirs, x), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("kwargs,shape", [({"rms_scaling": True}, (4, 6)),
+                                          ({"rms_scaling": True, "axis": [1, 2], "scale": False}, (4, 3, 5))])
+def test_layer_norm_rms_scaling_matches_keras(kwargs, shape, rng):
+    x = (2 * rng.standard_normal(shape) + 1).astype("float32")
+    with pytest.warns(UserWarning, match="rms_scaling"):   # Keras deprecates it; highlevel accepts it quietly
+        theirs = keras.layers.LayerNormalization(**kwargs)
+    ours = L.LayerNormalization.from_config({k: v for k, v in theirs.get_config().items() if k != "dtype"})
+    assert ours.get_config()["rms_scaling"] is True
+    _pair(ours, theirs, x, rng)
+    assert [w.shape for w in ours.get_weights()] == [w.shape for w in theirs.get_weights()]   # gamma only
+    np.testing.assert_allclose(np.asarray(ours(x)), _keras(theirs, x), rtol=1e-5, atol=1e-5)
+
+
+def test_batch_norm_keras_config_loads_and_renorm_is_refused(rng):
+    theirs = keras.layers.BatchNormalization(momentum=0.9)
+    ours = L.BatchNormalization.from_config({k: v for k, v in theirs.get_config().items() if k != "dtype"})
+    x = rng.standard_normal((6, 3)).astype("float32")
+    _pair(ours, theirs, x, rng)
+    np.testing.assert_allclose(np.asarray(ours(x)), _keras(theirs, x), rtol=1e-5, atol=1e-5)
+    assert set(theirs.get_config()) - {"dtype"} <= set(ours.get_config())
+    with pytest.raises(ValueError, match=r"renorm=True\) is not supported.*use renorm=False"):
+        L.BatchNormalization(renorm=True)
+
+
 def test_layer_norm_config_keeps_axis_as_given():
     layer = L.LayerNormalization(axis=[-2, -1])
     layer(np.ones((2, 3, 4), "float32"))
