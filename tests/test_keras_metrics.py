@@ -313,3 +313,65 @@ def test_losses_equal_keras_with_sample_weights(rng, name):
         with jax.numpy_rank_promotion("allow"):
             expected = float(theirs(yt, yp, sample_weight=w))
         assert float(ours(yt, yp, sample_weight=w)) == pytest.approx(expected, rel=2e-5, abs=1e-6)
+
+
+# -- the order of results --------------------------------------------------------------------------
+
+def _two_outputs(lib, dict_out=False, single=False):
+    inputs = lib.Input((4,))
+    cls, reg = lib.layers.Dense(3, name="cls")(inputs), lib.layers.Dense(1, name="reg")(inputs)
+    return lib.Model(inputs, cls if single else {"cls": cls, "reg": reg} if dict_out else [cls, reg])
+
+
+def _sce(lib):
+    return lib.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+ORDER_CASES = {   # (model kind, compile arguments); "lib" stands for keras or highlevel
+    "one output, no metrics": ("single", lambda lib: dict(loss=_sce(lib))),
+    "one output, metrics in compile order": ("single", lambda lib: dict(
+        loss=_sce(lib), metrics=["sparse_categorical_crossentropy", "accuracy"])),
+    "one output, a metric also weighted": ("single", lambda lib: dict(
+        loss=_sce(lib), metrics=["accuracy"], weighted_metrics=["accuracy", "sparse_categorical_crossentropy"])),
+    "two outputs, metrics": ("list", lambda lib: dict(loss=[_sce(lib), "mse"], metrics=[["accuracy"], ["mae"]])),
+    "two outputs, no metrics": ("list", lambda lib: dict(loss=[_sce(lib), "mse"])),
+    "a loss on one of two outputs": ("list", lambda lib: dict(loss=[_sce(lib), None])),
+    "a loss on one of two, metrics": ("list", lambda lib: dict(loss=[_sce(lib), None], metrics=[["accuracy"], ["mae"]])),
+    "dict outputs, weighted metrics": ("dict", lambda lib: dict(
+        loss={"cls": _sce(lib), "reg": "mse"}, metrics={"reg": ["mae", "mse"], "cls": ["accuracy"]},
+        weighted_metrics={"cls": ["accuracy"], "reg": ["mae"]})),
+}
+
+
+@pytest.mark.parametrize("case", list(ORDER_CASES))
+def test_results_come_in_keras_order(rng, case):
+    """evaluate/test_on_batch/train_on_batch list Keras 3's order (the loss, each output's loss when more
+    than one output has one, the metrics; one value alone as a scalar); return_dict and History are
+    sorted by name as Keras's; metrics_names names the list's entries."""
+    kind, arguments = ORDER_CASES[case]
+    x = rng.normal(size=(16, 4)).astype("float32")
+    ya, yb, w = rng.integers(0, 3, 16), rng.normal(size=(16, 1)).astype("float32"), rng.uniform(0, 2, 16)
+    y = ya if kind == "single" else {"cls": ya, "reg": yb} if kind == "dict" else [ya, yb]
+    with jax.numpy_rank_promotion("allow"):
+        kmodel = _two_outputs(keras, kind == "dict", kind == "single")
+    model = _two_outputs(hl, kind == "dict", kind == "single")
+    model.set_weights(kmodel.get_weights())
+    results = {}
+    for lib, m in ((keras, kmodel), (hl, model)):
+        m.compile(optimizer=lib.optimizers.SGD(0.0), **arguments(lib))
+        with jax.numpy_rank_promotion("allow"):
+            history = m.fit(x, y, sample_weight=w, batch_size=8, epochs=1, verbose=0, validation_data=(x, y))
+            logs = m.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True)
+            results[lib] = dict(history=[k for k in history.history if k != "learning_rate"], keys=list(logs),
+                                evaluate=m.evaluate(x, y, sample_weight=w, verbose=0),
+                                test=m.test_on_batch(x, y, sample_weight=w),
+                                train=m.train_on_batch(x, y, sample_weight=w))
+    ours, theirs = results[hl], results[keras]
+    assert ours["history"] == theirs["history"]
+    assert ours["keys"] == theirs["keys"]
+    for what in ("evaluate", "test", "train"):
+        assert np.ndim(ours[what]) == np.ndim(theirs[what]), what   # a scalar where Keras gives one
+        np.testing.assert_allclose(ours[what], theirs[what], rtol=1e-5, err_msg=what)
+    # The entries of Keras's list, by name (its own metrics_names lists metric containers).
+    named = kmodel._flatten_metrics_in_order({k: k for k in theirs["keys"]})
+    assert model.metrics_names == ([named] if isinstance(named, str) else named)

@@ -155,6 +155,40 @@ def test_no_recompilation_after_first_epoch_with_masks():
     assert compiled == [], compiled
 
 
+def test_weights_per_timestep_combine_with_the_mask_and_the_padding_as_keras():
+    """A sample_weight of shape (batch, timesteps) weights each timestep; Keras multiplies it by the
+    output mask (the loss: sum(loss * weight * mask) / sum(mask) per batch). 7 rows in batches of 4:
+    the last batch is padded, and its padding rows weigh nothing."""
+    ids, y = _ids(6)
+    ids, y = np.concatenate([ids, ids[:1]]), np.concatenate([y, y[:1]])
+    w = np.random.default_rng(6).uniform(0.0, 2.0, ids.shape).astype("float32")
+    km, hm = K(_functional, keras), _functional(hl)
+    hm.set_weights(km.get_weights())
+    for lib, m in ((keras, km), (hl, hm)):
+        m.compile(optimizer=lib.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  weighted_metrics=["accuracy"])
+    theirs = K(km.evaluate, ids, y, sample_weight=w, batch_size=4, verbose=0, return_dict=True)
+    ours = hm.evaluate(ids, y, sample_weight=w, batch_size=4, verbose=0, return_dict=True)
+    assert list(ours) == list(theirs) == ["accuracy", "loss", "weighted_accuracy"]
+    for key in theirs:
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-5, err_msg=key)
+    # By hand: per batch, sum(nll * w * mask) / sum(mask), batches averaged by their rows.
+    probs, mask = hm.predict(ids, verbose=0), ids != 0
+    nll = -np.log(np.take_along_axis(probs, y[..., None], -1)[..., 0])
+    per_batch = [np.sum((nll * w * mask)[s]) / mask[s].sum() for s in (slice(0, 4), slice(4, 7))]
+    np.testing.assert_allclose(ours["loss"], (4 * per_batch[0] + 3 * per_batch[1]) / 7, rtol=1e-5)
+    correct = probs.argmax(-1) == y
+    np.testing.assert_allclose(ours["weighted_accuracy"], np.sum(correct * w * mask) / np.sum(w * mask), rtol=1e-5)
+    k_hist = K(km.fit, ids, y, sample_weight=w, batch_size=4, epochs=3, shuffle=False, verbose=0).history
+    hm.fit(ids, y, sample_weight=w, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    with count_compilations() as compiled:
+        h_hist = hm.fit(ids, y, sample_weight=w, batch_size=4, epochs=2, shuffle=False, verbose=0).history
+    assert compiled == [], compiled
+    np.testing.assert_allclose(h_hist["loss"], k_hist["loss"][1:], rtol=1e-5)
+    for kw, hw in zip(km.get_weights(), hm.get_weights()):
+        np.testing.assert_allclose(hw, kw, atol=1e-5)
+
+
 def test_masks_travel_on_keras_tensors_and_stop_where_keras_stops_them():
     x = hl.Input((T,), dtype="int32")
     e = hl.layers.Embedding(V, 4, mask_zero=True)(x)

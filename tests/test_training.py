@@ -241,6 +241,129 @@ def test_sample_and_class_weights_follow_keras(rng):
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
 
 
+def _keras(fn, *args, **kwargs):
+    import keras   # the oracle (KERAS_BACKEND=jax, set by conftest); it relies on implicit rank promotion
+    with jax.numpy_rank_promotion("allow"):
+        return fn(keras, *args, **kwargs)
+
+
+def _assert_same_training(ours, theirs, k_model, h_model):
+    assert sorted(set(ours) - {"learning_rate"}) == sorted(theirs)
+    for key in theirs:
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-5, atol=1e-6, err_msg=key)
+    for kw, hw in zip(k_model.get_weights(), h_model.get_weights()):
+        np.testing.assert_allclose(hw, kw, atol=1e-6)
+
+
+def test_weights_per_timestep_follow_keras(rng):
+    """sample_weight (samples, timesteps) for an output (samples, timesteps, features): Keras's
+    sum(loss * weight) / (entries), in fit (10 rows in batches of 4: the last padded), validation and
+    the weighted metrics."""
+    x = rng.standard_normal((10, 5, 3)).astype(np.float32)
+    y = rng.standard_normal((10, 5, 2)).astype(np.float32)
+    w = rng.uniform(0, 2, (10, 5)).astype(np.float32)
+
+    def build(lib):
+        model = lib.Sequential([lib.Input((5, 3)), lib.layers.Dense(2)])
+        model.compile(optimizer=lib.optimizers.SGD(0.1), loss="mse", weighted_metrics=["mae"])
+        return model
+
+    k_model, h_model = _keras(build), build(hl)
+    h_model.set_weights(k_model.get_weights())
+    pred = h_model.predict(x, verbose=0)
+    expected = np.sum(np.mean((pred - y) ** 2, -1) * w) / w.size
+    mae = np.sum(np.mean(np.abs(pred - y), -1) * w) / w.sum()
+    np.testing.assert_allclose(h_model.test_on_batch(x, y, sample_weight=w), [expected, mae], rtol=1e-5)
+    np.testing.assert_allclose(h_model.evaluate(x, y, sample_weight=w, batch_size=4, verbose=0)[1], mae, rtol=1e-5)
+    fit = dict(sample_weight=w, batch_size=4, epochs=3, shuffle=False, verbose=0, validation_data=(x, y, w))
+    theirs = _keras(lambda keras: k_model.fit(x, y, **fit).history)
+    _assert_same_training(h_model.fit(x, y, **fit).history, theirs, k_model, h_model)
+
+
+@pytest.mark.parametrize("form", ["list", "dict"])
+def test_sample_weights_per_output_follow_keras(rng, form):
+    """One weight array per output (a list in output order, or a dict by output name), each applied to
+    its output's loss and weighted metrics: fit with validation data, train_on_batch and evaluate."""
+    n = 14
+    x = rng.standard_normal((n, 4)).astype(np.float32)
+    ya, yb = rng.standard_normal((n, 2)).astype(np.float32), rng.integers(0, 3, n)
+    wa, wb = rng.uniform(0, 2, n).astype(np.float32), rng.uniform(0, 2, n).astype(np.float32)
+    per_output = (lambda a, b: [a, b]) if form == "list" else (lambda a, b: {"a": a, "b": b})
+    y, w = per_output(ya, yb), per_output(wa, wb)
+
+    def build(lib):
+        inputs = lib.Input((4,))
+        a, b = lib.layers.Dense(2, name="a")(inputs), lib.layers.Dense(3, name="b")(inputs)
+        model = lib.Model(inputs, per_output(a, b))
+        model.compile(optimizer=lib.optimizers.SGD(0.1),
+                      loss=per_output("mse", lib.losses.SparseCategoricalCrossentropy(from_logits=True)),
+                      loss_weights=per_output(0.5, 2.0), metrics=per_output(["mae"], ["accuracy"]),
+                      weighted_metrics=per_output(["mae"], ["accuracy"]))
+        return model
+
+    k_model, h_model = _keras(build), build(hl)
+    h_model.set_weights(k_model.get_weights())
+    fit = dict(sample_weight=w, batch_size=4, epochs=3, shuffle=False, verbose=0, validation_data=(x, y, w))
+    theirs = _keras(lambda keras: k_model.fit(x, y, **fit).history)
+    _assert_same_training(h_model.fit(x, y, **fit).history, theirs, k_model, h_model)
+    np.testing.assert_allclose(h_model.train_on_batch(x, y, sample_weight=w),
+                               _keras(lambda keras: k_model.train_on_batch(x, y, sample_weight=w)), rtol=1e-5)
+    # One array of per-sample weights weighs every output (Keras repeats it).
+    np.testing.assert_allclose(h_model.evaluate(x, y, sample_weight=wa, verbose=0),
+                               _keras(lambda keras: k_model.evaluate(x, y, sample_weight=wa, verbose=0)), rtol=1e-5)
+    with count_compilations() as compiled:
+        h_model.fit(x, y, **fit)
+    assert compiled == [], compiled
+
+
+def test_class_weight_follows_keras_and_is_refused_for_several_outputs(rng):
+    x = rng.standard_normal((11, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 11)
+    class_weight = {0: 0.5, 1: 2.0, 2: 1.0}
+
+    def build(lib):
+        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(3)])
+        model.compile(optimizer=lib.optimizers.SGD(0.1), loss=lib.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      weighted_metrics=["accuracy"])
+        return model
+
+    k_model, h_model = _keras(build), build(hl)
+    h_model.set_weights(k_model.get_weights())
+    fit = dict(class_weight=class_weight, batch_size=4, epochs=3, shuffle=False, verbose=0)
+    theirs = _keras(lambda keras: k_model.fit(x, y, **fit).history)
+    _assert_same_training(h_model.fit(x, y, **fit).history, theirs, k_model, h_model)
+    inputs = hl.Input((4,))
+    two = hl.Model(inputs, [hl.layers.Dense(3)(inputs), hl.layers.Dense(1)(inputs)])
+    two.compile(optimizer="sgd", loss=["sparse_categorical_crossentropy", "mse"])
+    with pytest.raises(ValueError, match="class_weight is supported only for models with a single output; with "
+                                         "several outputs, weight each output's samples with sample_weight"):
+        two.fit(x, [y, x[:, :1]], class_weight=class_weight, verbose=0)
+
+
+def test_sample_weights_unlike_the_outputs_are_refused_with_one_sentence(rng):
+    x = rng.standard_normal((6, 4)).astype(np.float32)
+    inputs = hl.Input((4,))
+    model = hl.Model(inputs, {"a": hl.layers.Dense(2)(inputs), "b": hl.layers.Dense(1)(inputs)})
+    model.compile(optimizer="sgd", loss="mse")
+    y, w = {"a": x[:, :2], "b": x[:, :1]}, np.ones(6, np.float32)
+    with pytest.raises(ValueError, match=r"sample_weight holds 3 arrays but the model has 2 outputs \(a, b\): pass "
+                                         "one array per output"):
+        model.fit(x, y, sample_weight=[w, w, w], verbose=0)
+    with pytest.raises(ValueError, match="sample_weight has the key 'c', which is not an output of the model "
+                                         r"\(its outputs: a, b\): key the weights by output name"):
+        model.evaluate(x, y, sample_weight={"a": w, "c": w}, verbose=0)
+    with pytest.raises(ValueError, match=r"validation sample_weight has shape \(6, 2\), but one array for a model "
+                                         "with 2 outputs"):
+        model.fit(x, y, validation_data=(x, y, np.ones((6, 2))), verbose=0)
+    with pytest.raises(ValueError, match=r"sample_weight of output 'a' has shape \(6, 3\) \(batch first\), but its "
+                                         r"loss gives values of shape \(6,\)"):
+        model.evaluate(x, y, sample_weight={"a": np.ones((6, 3))}, batch_size=6, verbose=0)
+    # An output left out of the dict is weighted 1.
+    half = model.evaluate(x, y, sample_weight={"a": np.full(6, 0.5)}, verbose=0, return_dict=True)
+    whole = model.evaluate(x, y, verbose=0, return_dict=True)
+    np.testing.assert_allclose([half["a_loss"], half["b_loss"]], [0.5 * whole["a_loss"], whole["b_loss"]], rtol=1e-6)
+
+
 def test_validation_split_takes_the_last_samples(rng):
     x = rng.standard_normal((100, 3)).astype(np.float32)
     y = rng.standard_normal((100, 1)).astype(np.float32)

@@ -437,7 +437,7 @@ def update_in_step(metric: Metric, state, y_true, y_pred, sample_weight, mask):
         state: Its state before the batch.
         y_true: The batch's targets.
         y_pred: The model's predictions for the batch.
-        sample_weight: ``[B]`` sample times class weights, zero on padding rows.
+        sample_weight: ``[B]`` (or ``[B, T]``: per timestep) sample times class weights, zero on padding rows.
         mask: ``[B]`` 1 for real rows, 0 for padding.
 
     Returns the metric's state after the batch.
@@ -473,7 +473,9 @@ def update_in_step(metric: Metric, state, y_true, y_pred, sample_weight, mask):
     full = jnp.all(mask > 0)
     if not weighted:
         return jax.lax.cond(full, plain, rowwise, state)
-    index = jnp.where(full, jnp.where(jnp.all(sample_weight == mask), 0, 1), 2)
+    sample_weight = jnp.asarray(sample_weight)
+    row_mask = mask.reshape(mask.shape + (1,) * (sample_weight.ndim - mask.ndim))   # weights per timestep
+    index = jnp.where(full, jnp.where(jnp.all(sample_weight == row_mask), 0, 1), 2)
     return jax.lax.switch(index, (plain, with_weights, rowwise), state)
 
 

@@ -14,7 +14,7 @@ from typing import Callable
 import jax
 
 from highlevel import backend as _backend
-from highlevel.training import auto, numerics
+from highlevel.training import auto, numerics, results
 from highlevel.training.callback import CallbackList, LazyLogs
 from highlevel.training.data import Stacked, is_array_data, make_adapter, prefetch_to_device
 from highlevel.training.program import copy_tree
@@ -104,13 +104,14 @@ def fit_loop(trainer, adapter, val_adapter, callback_list, initial_epoch, epochs
             trainer._resident.prefetch(epoch + 1)   # host work done while the device runs the steps
         logs = trainer._read_train()
         measured = trainer.throughput.end_epoch(trainer.steps_done)  # the read above waited for the steps
-        logs.update(measured if trainer.log_throughput else {})
         if val_adapter is not None and (epoch + 1) % validation_freq == 0:
             # As Keras's fit: validation runs the on_test_* hooks (its logs without "val_").
             callback_list.on_test_begin()
             val_logs = evaluate_adapter(trainer, val_adapter, callback_list=callback_list)
             callback_list.on_test_end(dict(val_logs))
             logs.update({"val_" + k: v for k, v in val_logs.items()})
+            logs = results.sorted_logs(logs)   # Keras's epoch logs: training and validation entries sorted together
+        logs.update(measured if trainer.log_throughput else {})
         lr = program.learning_rate()
         if lr is not None:
             logs["learning_rate"] = lr

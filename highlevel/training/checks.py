@@ -20,7 +20,7 @@ import numpy as np
 from highlevel import losses as _losses
 
 __all__ = ["check_arrays", "check_class_weight", "check_epochs", "check_training_data", "check_adapter",
-           "input_names_of", "output_names_and_shapes", "first_nonfinite"]
+           "check_sample_weight", "input_names_of", "output_names_and_shapes", "first_nonfinite"]
 
 _CHUNK = 1 << 22  # elements per chunk of a pass
 
@@ -99,15 +99,17 @@ def check_arrays(x, y=None, sample_weight=None, what: str = "") -> None:
             raise ValueError(f"{name}[{_index(idx)}] is {value}: {kind} must be finite numbers, or the loss becomes "
                              f"nan. Drop or impute that sample (e.g. keep the rows where np.isfinite({name.split('[')[0]}) "
                              "holds) before training.")
-    if sample_weight is not None:
-        sw = np.asarray(sample_weight)
+    for name, sw in _leaves(sample_weight, f"{what}sample_weight"):
+        if sw is None:
+            continue
+        sw = np.asarray(sw)
         found = first_nonfinite(sw)
         if found is not None:
-            raise ValueError(f"{what}sample_weight[{_index(found[0])}] is {found[1]}: sample weights must be finite "
+            raise ValueError(f"{name}[{_index(found[0])}] is {found[1]}: sample weights must be finite "
                              "numbers >= 0.")
         if sw.size and sw.min() < 0:
-            i = int(np.flatnonzero(sw.reshape(-1) < 0)[0])
-            raise ValueError(f"{what}sample_weight[{i}] is {sw.reshape(-1)[i]}: sample weights must be >= 0 (a "
+            idx = np.unravel_index(int(np.flatnonzero(sw.reshape(-1) < 0)[0]), sw.shape)
+            raise ValueError(f"{name}[{_index(idx)}] is {sw[idx]}: sample weights must be >= 0 (a "
                              "negative weight turns the loss around). Use 0 to ignore a sample.")
 
 
@@ -351,4 +353,36 @@ def check_adapter(adapter, model, loss, *, validation=None, epochs=None, initial
             inputs = input_names_of(model)
         check_training_data(x, y, output_names=names, output_shapes=shapes, loss=loss, input_names=inputs,
                             what=what)
+        sample_weight = data.sample_weight if hasattr(data, "x") else data.peek()[2]
+        check_sample_weight(sample_weight, names, what)
+
+
+def check_sample_weight(sample_weight, output_names: Sequence[str], what: str = "") -> None:
+    """Refuses sample weights structured unlike the model's outputs (Keras's rules): a list
+    needs one entry per output, a dict output names for keys, and one array for several
+    outputs one weight per sample.
+
+    >>> check_sample_weight([np.ones(3)], ["a", "b"])
+    Traceback (most recent call last):
+    ...
+    ValueError: sample_weight holds 1 array but the model has 2 outputs (a, b): pass one array per output (None for an unweighted one), or a dict by output name.
+    """
+    if sample_weight is None:
+        return
+    names = list(output_names)
+    listed = ", ".join(names)
+    if isinstance(sample_weight, dict):
+        unknown = sorted((k for k in sample_weight if k not in names), key=str)
+        if unknown:
+            raise ValueError(f"{what}sample_weight has the key {unknown[0]!r}, which is not an output of the model "
+                             f"(its outputs: {listed}): key the weights by output name.")
+    elif isinstance(sample_weight, (list, tuple)):
+        if len(sample_weight) != len(names):
+            raise ValueError(f"{what}sample_weight holds {len(sample_weight)} array{'s' if len(sample_weight) != 1 else ''} but the model has "
+                             f"{len(names)} outputs ({listed}): pass one array per output (None for an unweighted "
+                             "one), or a dict by output name.")
+    elif np.ndim(sample_weight) > 1 and len(names) > 1:
+        raise ValueError(f"{what}sample_weight has shape {np.shape(sample_weight)}, but one array for a model with "
+                         f"{len(names)} outputs ({listed}) must hold one weight per sample, shape (samples,); for "
+                         "weights per timestep pass a list or dict with one array per output.")
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from highlevel import backend as _backend
 from highlevel.distribute.strategies import Stacked
-from highlevel.training import checks
+from highlevel.training import checks, weights
 from highlevel.utils import global_state as _global_state
 
 __all__ = ["Batch", "Stacked", "ArrayAdapter", "IterableAdapter", "make_adapter", "prefetch_to_device",
@@ -49,7 +49,7 @@ def batch_spec(x, y, sample_weight, batch_size: int) -> Batch:
     spec = lambda a: jax.ShapeDtypeStruct((batch_size,) + tuple(np.shape(a)[1:]), np.asarray(a[:0]).dtype)
     tree = lambda t: None if t is None else jax.tree_util.tree_map(spec, t)
     row = jax.ShapeDtypeStruct((batch_size,), np.float32)
-    return Batch(tree(x), tree(y), row, row)
+    return Batch(tree(x), tree(y), weights.spec(sample_weight, batch_size), row)
 
 
 def _is_leaf_array(x) -> bool:
@@ -146,9 +146,9 @@ def split_validation(x, y, sample_weight, validation_split: float):
     """
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split}.")
+    sample_weight = weights.standardize(sample_weight)
     if is_array_data(x):
-        checks.check_arrays(_tree_standardize(x, "x"), _tree_standardize(y, "y"),
-                            None if sample_weight is None else standardize_array(sample_weight, "sample_weight"))
+        checks.check_arrays(_tree_standardize(x, "x"), _tree_standardize(y, "y"), sample_weight)
     n = _num_rows(x)
     split_at = int(n * (1.0 - validation_split))
     if split_at == 0 or split_at == n:
@@ -165,6 +165,11 @@ def _class_weights(y, class_weight: dict | None) -> np.ndarray | None:
     checks.check_class_weight(class_weight)
     if not class_weight:
         return None
+    if len(jax.tree_util.tree_leaves(y)) > 1:
+        # Keras's rule: the labels of which output would the weights go by?
+        raise ValueError("class_weight is supported only for models with a single output; with several "
+                         "outputs, weight each output's samples with sample_weight (a list or dict with one "
+                         "array per output).")
     labels = np.asarray(jax.tree_util.tree_leaves(y)[0])
     if labels.ndim > 1 and labels.shape[-1] > 1:
         labels = labels.argmax(-1)
@@ -189,18 +194,18 @@ class ArrayAdapter:
         checked = _checked_already(x, y, sample_weight)
         self.x = _tree_standardize(x, "x")
         self.y = _tree_standardize(y, "y")
-        self.sample_weight = None if sample_weight is None else standardize_array(sample_weight, "sample_weight").astype(np.float32)
+        self.sample_weight = weights.standardize(sample_weight)
         self.num_samples = _check_lengths(self.x, self.y, self.sample_weight)
         if not checked:
             checks.check_arrays(self.x, self.y, self.sample_weight)
         cw = _class_weights(self.y, class_weight) if self.y is not None else None
-        if cw is not None:
-            self.sample_weight = cw if self.sample_weight is None else self.sample_weight * cw
+        self.sample_weight = weights.combine(self.sample_weight, cw)
         self.batch_size = int(min(batch_size, self.num_samples)) if self.num_samples else int(batch_size)
         self.shuffle = shuffle
         self.seed = int(seed)
         self.k = int(steps_per_execution)
         self._x_leaves, self._y_leaves = _leaves_of(self.x), _leaves_of(self.y)
+        self._w_leaves = _leaves_of(self.sample_weight)
 
     @property
     def num_batches(self) -> int:
@@ -236,8 +241,8 @@ class ArrayAdapter:
             mask = np.zeros(rows, np.float32)
             mask[:n_real] = 1.0
             mask = mask.reshape(shape)
-        sw = mask if self.sample_weight is None else self.sample_weight[idx].reshape(shape) * mask
-        return Batch(take(*self._x_leaves), take(*self._y_leaves), sw, mask)
+        return Batch(take(*self._x_leaves), take(*self._y_leaves), weights.weight_rows(take(*self._w_leaves), mask),
+                     mask)
 
     def check_against(self, model, loss, *, validation=None, epochs=None, initial_epoch: int = 0) -> None:
         """Checks this data (and ``validation``'s) against the built ``model`` and its ``loss`` (``checks.check_adapter``):
@@ -389,12 +394,9 @@ class IterableAdapter:
         x, y = item[0], item[1]
         sw = item[2] if len(item) == 3 else None
         x, y = _tree_standardize(x, "x"), _tree_standardize(y, "y")
-        sw = None if sw is None else standardize_array(sw, "sample_weight").astype(np.float32)
+        sw = weights.standardize(sw)
         _check_lengths(x, y, sw)
-        cw = _class_weights(y, self.class_weight)
-        if cw is not None:
-            sw = cw if sw is None else sw * cw
-        return (x, y, sw)
+        return (x, y, weights.combine(sw, _class_weights(y, self.class_weight)))
 
     def batches(self, epoch: int = 0, start: int = 0, k: int | None = None) -> Iterator[Batch]:
         """Padded batches; ``start`` skips that many steps (groups of k batches)."""
@@ -414,8 +416,7 @@ class IterableAdapter:
                 lambda a: np.concatenate([a, np.repeat(a[:1], pad, axis=0)]) if pad else a, t)
             mask = _constant((n,), 1.0) if not pad else np.concatenate([np.ones(n, np.float32),
                                                                         np.zeros(pad, np.float32)])
-            weight = mask if sw is None else np.concatenate([sw, np.zeros(pad, np.float32)])
-            yield Batch(padded(x), padded(y), weight, mask)
+            yield Batch(padded(x), padded(y), weights.weight_rows(weights.pad_rows(sw, pad), mask), mask)
 
 
 def make_adapter(x, y=None, sample_weight=None, *, batch_size=None, shuffle=False, class_weight=None,

@@ -38,7 +38,8 @@ from typing import Any, Iterator
 import jax
 import numpy as np
 
-from highlevel.training.data import Batch, Stacked, batch_spec, standardize_array
+from highlevel.training import weights
+from highlevel.training.data import Batch, Stacked, batch_spec
 from highlevel.training.data import _class_weights, _constant, _grouped, _tree_standardize
 
 __all__ = ["GrainData", "GrainAdapter", "is_grain_dataset"]
@@ -151,28 +152,25 @@ def _pad(x, y, sw, batch_size: int, class_weight, n_real: int | None = None) -> 
     """A batch of exactly ``batch_size`` rows: the first ``n_real`` real (default: all given), the
     rest copies of the first row with zero mask and weight."""
     x, y = _tree_standardize(x, "x"), _tree_standardize(y, "y")
-    sw = None if sw is None else standardize_array(sw, "sample_weight").astype(np.float32)
+    sw = weights.standardize(sw)
     rows = int(jax.tree_util.tree_leaves(x)[0].shape[0])
     n = rows if n_real is None else n_real
     if rows > batch_size:
         raise ValueError(f"A Grain batch has {rows} rows, more than the first batch's {batch_size}; a batched "
                          "dataset must yield batches of one size (a smaller last batch is fine).")
-    cw = None if y is None else _class_weights(y, class_weight)
-    if cw is not None:
-        sw = cw if sw is None else sw * cw
+    sw = weights.combine(sw, None if y is None else _class_weights(y, class_weight))
     pad = batch_size - rows
     if pad:
         grow = lambda t: None if t is None else jax.tree_util.tree_map(
             lambda a: np.concatenate([a, np.repeat(a[:1], pad, axis=0)]), t)
         x, y = grow(x), grow(y)
-        sw = None if sw is None else np.concatenate([sw, np.zeros(pad, np.float32)])
+        sw = weights.pad_rows(sw, pad)
     if n == batch_size:
         mask = _constant((batch_size,), 1.0)
     else:
         mask = np.zeros(batch_size, np.float32)
         mask[:n] = 1.0
-    weight = mask if sw is None else sw * mask
-    return Batch(x, y, weight, mask)
+    return Batch(x, y, weights.weight_rows(sw, mask), mask)
 
 
 class _BatchReader:
@@ -223,7 +221,7 @@ class _BatchReader:
         records = [_split_record(r, self.targets, "record") for r in raw]
         xs, ys, sws = zip(*records)
         y = None if ys[0] is None else _stack(ys)
-        sw = None if sws[0] is None else np.asarray(sws, np.float32)
+        sw = None if sws[0] is None else weights.standardize(_stack(sws))
         return _pad(_stack(xs), y, sw, self.batch_size, self.class_weight, n_real)
 
 
@@ -346,7 +344,7 @@ class GrainAdapter:
                 reader = _BatchReader(self.dataset, self.lo, self.size, self.batch_size, self.num_batches, False,
                                       0, None, self.targets)
                 first = reader(0)
-                self._peeked = (first.x, first.y, None)
+                self._peeked = (first.x, first.y, first.sample_weight)
             else:
                 iterator = self._epoch_iterator()
                 try:

@@ -70,13 +70,24 @@ def _align(values, mask, what: str):
     return values
 
 
+def _expand(w, mask, what: str = "output"):
+    """Weights ``(batch,)`` or ``(batch, timesteps)`` shaped as the mask (Keras multiplies the two)."""
+    while w.ndim > mask.ndim and w.shape[-1] == 1:
+        w = w.reshape(w.shape[:-1])
+    if w.ndim > mask.ndim or tuple(mask.shape[:w.ndim]) != tuple(w.shape):
+        raise ValueError(f"sample_weight of output '{what}' has shape {tuple(w.shape)} (batch first), which does not "
+                         f"fit the output's mask of shape {tuple(mask.shape)}: pass one weight per sample, or one per "
+                         "timestep, (samples, timesteps).")
+    return jnp.reshape(w, w.shape + (1,) * (mask.ndim - w.ndim))
+
+
 def masked_loss(values, output_mask, sample_weight, row_mask, what: str = "output"):
     """Keras's masked reduction: ``sum(values * sample_weight * mask) / sum(mask)`` (0 if no entry).
 
     Args:
       values: the loss's per-entry values, ``(batch, timesteps, ...)``.
       output_mask: the boolean mask, ``(batch, timesteps)``.
-      sample_weight: the per-sample weights ``(batch,)`` (padding rows 0).
+      sample_weight: the weights, ``(batch,)`` or per timestep ``(batch, timesteps)`` (padding rows 0).
       row_mask: 1 for real rows, 0 for the rows that pad the last batch.
       what: the output's name, for errors.
 
@@ -86,9 +97,8 @@ def masked_loss(values, output_mask, sample_weight, row_mask, what: str = "outpu
     """
     mask = jnp.asarray(output_mask).astype(bool)
     values = _align(values, mask, what)
-    expand = lambda w: jnp.reshape(w, w.shape + (1,) * (mask.ndim - 1))
-    real = mask & (expand(jnp.asarray(row_mask)) > 0)
-    weight = jnp.where(real, expand(jnp.asarray(sample_weight, jnp.float32)), 0.0)
+    real = mask & (_expand(jnp.asarray(row_mask), mask) > 0)
+    weight = jnp.where(real, _expand(jnp.asarray(sample_weight, jnp.float32), mask, what), 0.0)
     valid = jnp.sum(real.astype(jnp.float32))
     total = jnp.sum(jnp.where(weight != 0, values * weight, 0.0))   # a masked NaN counts as 0
     return jnp.where(valid > 0, total / jnp.maximum(valid, 1.0), 0.0)
@@ -100,7 +110,7 @@ def metric_weight(metric, sample_weight, output_mask) -> Any:
 
     Args:
       metric: the compiled metric.
-      sample_weight: per-sample weights ``(batch,)`` (padding rows 0).
+      sample_weight: weights ``(batch,)`` or ``(batch, timesteps)`` (padding rows 0).
       output_mask: the output's mask ``(batch, timesteps)``, or None.
 
     >>> import highlevel as hl, jax.numpy as jnp
@@ -110,5 +120,4 @@ def metric_weight(metric, sample_weight, output_mask) -> Any:
     if output_mask is None or not getattr(metric, "supports_masking", False):
         return sample_weight
     mask = jnp.asarray(output_mask)
-    w = jnp.asarray(sample_weight, jnp.float32)
-    return jnp.reshape(w, w.shape + (1,) * (mask.ndim - 1)) * mask.astype(jnp.float32)
+    return _expand(jnp.asarray(sample_weight, jnp.float32), mask) * mask.astype(jnp.float32)

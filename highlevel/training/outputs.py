@@ -87,15 +87,16 @@ def output_specs(names: Sequence[str], shapes: Sequence[tuple], loss: Any, loss_
     specs = []
     for name, l, w, ms, shape in zip(names, per_output, weights, per_metrics, shapes):
         loss_obj = None if l is None else _losses.get(l)
-        resolved, used = [], {}
+        resolved, own, used = [], [], {}
         for m in ms:
             weighted = isinstance(m, WeightedMetric)
             m = m.metric if weighted else m
             metric = _metrics.get(m, loss=loss_obj, output_shape=shape)
             metric.build(shape)   # metrics sized by the number of classes (F1Score, R2Score)
             metric.sample_weighted = weighted
-            resolved.append((_unique_log_name(m if isinstance(m, str) else metric.name, weighted, used), metric))
-        specs.append(OutputSpec(name=name, loss=loss_obj, weight=w, metrics=resolved))
+            own.append(m if isinstance(m, str) else metric.name)
+            resolved.append((_unique_log_name(own[-1], weighted, used), metric))
+        specs.append(OutputSpec(name=name, loss=loss_obj, weight=w, metrics=resolved, own_names=own))
     return specs
 
 

@@ -18,7 +18,7 @@ from flax import nnx
 from highlevel import metrics as _metrics
 from highlevel import optimizers as _optimizers
 from highlevel.layers.base import Hyperparameter
-from highlevel.training import custom_steps, resident
+from highlevel.training import custom_steps, resident, results
 from highlevel.training.data import Stacked
 from highlevel.training.live import LiveState
 from highlevel.training.outputs import output_specs
@@ -44,9 +44,9 @@ def copy_tree(tree):
 
 
 def read_metrics(builder: StepBuilder, host, prefix: str = "") -> dict[str, float]:
-    """Metric results from accumulators already on the host, named as ``builder.metric_names()``."""
+    """Metric results from accumulators already on the host, named as ``builder.metric_slots()``."""
     tracker, outputs = host
-    names = iter(builder.metric_names())
+    names = iter(builder.metric_slots())
     name, metric = next(names)
     logs = {prefix + name: float(metric.result(tracker))}
     for loss_state, metric_states in outputs:
@@ -145,6 +145,12 @@ class Program(abc.ABC):
     @abc.abstractmethod
     def read_eval(self, host_metrics, prefix: str = "") -> dict[str, float]:
         """Evaluation logs from accumulators copied to the host."""
+
+    def result_values(self, logs: dict[str, float]):
+        """What ``evaluate``/``test_on_batch``/``train_on_batch`` return without ``return_dict``:
+        the values of ``logs`` as a list, or the one value alone."""
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
 
     @abc.abstractmethod
     def predict(self, variables, hyper, x):
@@ -425,10 +431,14 @@ class ModelProgram(Program):
         return copy_tree(self._metrics_template)
 
     def read(self, host_metrics, prefix: str = "") -> dict[str, float]:
-        return read_metrics(self.builder, host_metrics, prefix)
+        return results.sorted_logs(read_metrics(self.builder, host_metrics, prefix))   # Keras's order of logs
 
     fresh_eval_metrics = fresh_metrics
     read_eval = read
+
+    def result_values(self, logs: dict[str, float]):
+        # Keras 3's order (training/results.py): the loss, each output's loss, the metrics.
+        return results.ordered_values(logs, results.keras_names(self.builder.outputs))
 
     def eval(self, variables, hyper, metrics, item):
         one, multi = self._fns["eval"]

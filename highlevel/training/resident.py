@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from highlevel import backend as _backend
+from highlevel.training import weights
 from highlevel.training.data import ArrayAdapter, Batch
 
 __all__ = ["ResidentData", "resident_steps", "epoch_rows", "fits_on_device", "bucket"]
@@ -159,8 +160,7 @@ def _batch_at(rows, num_samples, i, batch_size: int) -> Batch:
     take = lambda tree: None if tree is None else jax.tree_util.tree_map(
         lambda a: jax.lax.dynamic_slice_in_dim(a, start, batch_size), tree)
     mask = (start + jnp.arange(batch_size) < num_samples).astype(jnp.float32)
-    sw = mask if sample_weight is None else take(sample_weight) * mask
-    return Batch(take(x), take(y), sw, mask)
+    return Batch(take(x), take(y), weights.weight_rows(take(sample_weight), mask), mask)
 
 
 def resident_steps(train_step: Callable, batch_size: int, k: int) -> tuple[Callable, Callable]:

@@ -19,7 +19,7 @@ from flax import nnx
 
 from highlevel.layers.base import Hyperparameter, call_context
 from highlevel.metrics import update_in_step
-from highlevel.training import custom_steps, masked
+from highlevel.training import custom_steps, masked, results, weights
 from highlevel.training.constraints import apply_constraints
 from highlevel.training.state import TrainState
 
@@ -28,12 +28,18 @@ __all__ = ["OutputSpec", "StepBuilder", "flatten_outputs"]
 
 @dataclasses.dataclass
 class OutputSpec:
-    """One model output: its name, loss, loss weight and metrics (``(log_name, metric)``)."""
+    """One model output: its name, loss, loss weight and metrics (``(log_name, metric)``).
+
+    ``own_names`` are the metrics' own names (the string given to ``compile``, or the metric
+    object's name), without the output prefix or ``_1`` suffixes of their log names: Keras
+    orders its results by them (``training/results.py``); the log names when not given.
+    """
 
     name: str
     loss: Any
     weight: float
     metrics: list
+    own_names: list = dataclasses.field(default_factory=list)
 
 
 def flatten_outputs(tree, names: list[str], what: str) -> list:
@@ -56,19 +62,20 @@ def flatten_outputs(tree, names: list[str], what: str) -> list:
     return [tree]
 
 
-def _per_sample(values, batch: int):
-    """Reduces a loss to shape ``[batch]`` (extra axes averaged, as Keras's mean reduction does)."""
-    values = jnp.asarray(values, jnp.float32)
-    if values.ndim == 0:
-        return jnp.broadcast_to(values, (batch,))
-    return values.reshape(batch, -1).mean(axis=1)
-
-
 def _full_precision(tree):
     """float16/bfloat16 predictions as float32: losses and metrics are computed in float32 (Keras)."""
     return jax.tree_util.tree_map(
         lambda a: a.astype(jnp.float32) if jnp.issubdtype(a.dtype, jnp.floating) and jnp.finfo(a.dtype).bits < 32
         else a, tree)
+
+
+def _check_entry_weights(metric, weight, name: str, output: str) -> None:
+    """Refuses weights per timestep for a weighted metric that takes one weight per sample."""
+    if (getattr(metric, "sample_weighted", False) and jnp.ndim(weight) > 1 and not type(metric).stateful
+            and not getattr(metric, "supports_masking", False)):
+        raise ValueError(f"The weighted metric '{name}' of output '{output}' takes one weight per sample, but "
+                         f"sample_weight gives it weights of shape {tuple(jnp.shape(weight))} (per timestep): move "
+                         "it to metrics=, or weight the samples, not their timesteps.")
 
 
 class StepBuilder:
@@ -121,16 +128,18 @@ class StepBuilder:
     def compute_losses(self, y, y_pred, sample_weight, mask, output_mask=None):
         """``(total, per_output, y_list, p_list)``: the weighted loss of a batch and its parts.
 
-        An output with a Keras mask (``output_mask``) counts only its unmasked timesteps, as
-        Keras's losses do (``masked.masked_loss``)."""
+        ``sample_weight`` is one array for every output or a list/dict with one per output,
+        each ``(batch,)`` or per timestep (``training/weights.py``). An output with a Keras
+        mask (``output_mask``) counts only its unmasked timesteps, as Keras's losses do
+        (``masked.masked_loss``)."""
         y_list = flatten_outputs(y, self.output_names, "y")
         p_list = _full_precision(flatten_outputs(y_pred, self.output_names, "The model's output"))
         m_list = masked.mask_list(output_mask, self.output_names)
+        w_list = weights.output_weights(sample_weight, mask, self.output_names)
         count = jnp.maximum(jnp.sum(mask), 1.0)
-        batch = mask.shape[0]
         per_output = []
         total = jnp.zeros((), jnp.float32)
-        for spec, yt, yp, om in zip(self.outputs, y_list, p_list, m_list):
+        for spec, yt, yp, om, w in zip(self.outputs, y_list, p_list, m_list, w_list):
             if spec.loss is None:
                 per_output.append(jnp.zeros((), jnp.float32))
                 continue
@@ -138,10 +147,9 @@ class StepBuilder:
                 raise ValueError(f"y is missing: the loss of output '{spec.name}' needs targets; pass them as y, "
                                  "or pass an iterable of (x, y) batches.")
             if om is not None:
-                value = masked.masked_loss(spec.loss.call(yt, yp), om, sample_weight, mask, spec.name)
+                value = masked.masked_loss(spec.loss.call(yt, yp), om, w, mask, spec.name)
             else:
-                values = _per_sample(spec.loss.call(yt, yp), batch)
-                value = jnp.sum(values * sample_weight) / count
+                value = weights.weighted_mean(spec.loss.call(yt, yp), w, count, spec.name)
             per_output.append(value)
             total = total + spec.weight * value
         return total, per_output, y_list, p_list
@@ -170,34 +178,50 @@ class StepBuilder:
         the real rows, ``sample_weight > 0`` when not given)."""
         tracker_state, output_states = metrics_state
         if mask is None:
-            mask = (jnp.asarray(sample_weight) > 0).astype(jnp.float32)
+            first = jnp.asarray(jax.tree_util.tree_leaves(sample_weight)[0])   # a row is real if it weighs anything
+            mask = jnp.any(first.reshape(first.shape[0], -1) > 0, axis=1).astype(jnp.float32)
         m_list = masked.mask_list(output_mask, self.output_names)
+        w_list = weights.output_weights(sample_weight, mask, self.output_names)
         new_outputs = []
-        for spec, states, yt, yp, om in zip(self.outputs, output_states, y_list, p_list, m_list):
+        for spec, states, yt, yp, om, w in zip(self.outputs, output_states, y_list, p_list, m_list, w_list):
             loss_state, metric_states = states
-            metric_states = tuple(update_in_step(metric, ms, yt, yp, masked.metric_weight(metric, sample_weight, om),
+            for name, metric in spec.metrics:
+                _check_entry_weights(metric, w, name, spec.name)
+            metric_states = tuple(update_in_step(metric, ms, yt, yp, masked.metric_weight(metric, w, om),
                                                  masked.metric_weight(metric, mask, om))
                                   for (_, metric), ms in zip(spec.metrics, metric_states))
             new_outputs.append((loss_state, metric_states))
         return tracker_state, tuple(new_outputs)
 
+    def _per_output_losses(self) -> bool:
+        # Keras tracks each output's loss only when more than one output has a loss.
+        return sum(spec.loss is not None for spec in self.outputs) > 1
+
     def init_metrics(self):
         """Fresh accumulators: the loss tracker, then per output (loss tracker, metric states)."""
-        per_loss = len(self.outputs) > 1
+        per_loss = self._per_output_losses()
         return (self.loss_tracker.init(),
                 tuple((self.loss_tracker.init() if per_loss and spec.loss is not None else None,
                        tuple(metric.init() for _, metric in spec.metrics)) for spec in self.outputs))
 
-    def metric_names(self) -> list[tuple[str, Any]]:
+    def metric_slots(self) -> list[tuple[str, Any]]:
         """(log name, metric) pairs in the order of ``init_metrics``' leaves."""
         names = [("loss", self.loss_tracker)]
-        per_loss = len(self.outputs) > 1
+        per_loss = self._per_output_losses()
         for spec in self.outputs:
             if per_loss and spec.loss is not None:
                 names.append((f"{spec.name}_loss", self.loss_tracker))
             prefix = f"{spec.name}_" if len(self.outputs) > 1 else ""
             names.extend((prefix + log_name, metric) for log_name, metric in spec.metrics)
         return names
+
+    def metric_names(self) -> list[tuple[str, Any]]:
+        """(log name, metric) pairs in the order ``evaluate`` lists the results (Keras 3's,
+        ``training/results.py``): the loss, each output's loss, then the metrics."""
+        slots = self.metric_slots()
+        by_name = dict(slots)
+        return [(name, by_name[name]) for name in results.ordered_keys([n for n, _ in slots],
+                                                                       results.keras_names(self.outputs))]
 
     # -- steps -----------------------------------------------------------------
 

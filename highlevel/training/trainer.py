@@ -403,7 +403,7 @@ class Trainer:
         callback_list.on_test_end(logs)
         if _verbosity(verbose) and verbose != 0:
             print(" - ".join(f"{k}: {v:.4g}" for k, v in logs.items()), flush=True)
-        return _format_results(logs, return_dict)
+        return self._results(logs, return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         if self.program is None:
@@ -457,7 +457,7 @@ class Trainer:
         program.live.run(one, program.hyper_leaves(), self._first_batch(adapter))
         logs = self._read_train()
         self.sync()
-        return _format_results(logs, return_dict)
+        return self._results(logs, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
         self._require_compiled("test_on_batch")
@@ -465,7 +465,11 @@ class Trainer:
         program = self._prepare(adapter, "evaluated")
         metrics = program.eval(program.variables(), program.hyper(), program.fresh_eval_metrics(),
                                self._first_batch(adapter))
-        return _format_results(self._read_eval(metrics), return_dict)
+        return self._results(self._read_eval(metrics), return_dict)
+
+    def _results(self, logs: dict[str, float], return_dict: bool):
+        """The logs as ``evaluate``/``*_on_batch`` return them: the dict, or Keras's list (or scalar)."""
+        return logs if return_dict else self.program.result_values(logs)
 
     def predict_on_batch(self, x):
         adapter = make_adapter(x, None, None, batch_size=None, targets=False)
@@ -478,10 +482,3 @@ class Trainer:
 def _check_steps_per_execution(value) -> None:
     if value != "auto" and (not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1):
         raise ValueError(f"steps_per_execution must be a positive integer or 'auto', got {value!r}.")
-
-
-def _format_results(logs: dict[str, float], return_dict: bool):
-    if return_dict:
-        return logs
-    values = list(logs.values())
-    return values[0] if len(values) == 1 else values
