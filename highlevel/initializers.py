@@ -305,6 +305,8 @@ class GlorotUniform(_Preset):
         Args:
             seed: An integer seed; when given, every call draws the same values (ignoring
                 the key it is passed), as Keras's seeded initializers do.
+            input_axes, output_axes: Keras 3's: the axes whose sizes multiply into the fans
+                (both given, or neither for the default fans).
 
         Called as ``init(key, shape, dtype=float32)``; returns an array of ``shape``. Fans
         are Keras's: for a kernel of shape ``(*receptive, in, out)``, ``fan_in = in * prod(receptive)``.
@@ -323,6 +325,8 @@ class GlorotNormal(_Preset):
         Args:
             seed: An integer seed; when given, every call draws the same values (ignoring
                 the key it is passed), as Keras's seeded initializers do.
+            input_axes, output_axes: Keras 3's: the axes whose sizes multiply into the fans
+                (both given, or neither for the default fans).
 
         Called as ``init(key, shape, dtype=float32)``; returns an array of ``shape``. Fans
         are Keras's: for a kernel of shape ``(*receptive, in, out)``, ``fan_in = in * prod(receptive)``.
@@ -341,6 +345,8 @@ class HeNormal(_Preset):
         Args:
             seed: An integer seed; when given, every call draws the same values (ignoring
                 the key it is passed), as Keras's seeded initializers do.
+            input_axes, output_axes: Keras 3's: the axes whose sizes multiply into the fans
+                (both given, or neither for the default fans).
 
         Called as ``init(key, shape, dtype=float32)``; returns an array of ``shape``. Fans
         are Keras's: for a kernel of shape ``(*receptive, in, out)``, ``fan_in = in * prod(receptive)``.
@@ -359,6 +365,8 @@ class HeUniform(_Preset):
         Args:
             seed: An integer seed; when given, every call draws the same values (ignoring
                 the key it is passed), as Keras's seeded initializers do.
+            input_axes, output_axes: Keras 3's: the axes whose sizes multiply into the fans
+                (both given, or neither for the default fans).
 
         Called as ``init(key, shape, dtype=float32)``; returns an array of ``shape``. Fans
         are Keras's: for a kernel of shape ``(*receptive, in, out)``, ``fan_in = in * prod(receptive)``.
@@ -377,6 +385,8 @@ class LecunNormal(_Preset):
         Args:
             seed: An integer seed; when given, every call draws the same values (ignoring
                 the key it is passed), as Keras's seeded initializers do.
+            input_axes, output_axes: Keras 3's: the axes whose sizes multiply into the fans
+                (both given, or neither for the default fans).
 
         Called as ``init(key, shape, dtype=float32)``; returns an array of ``shape``. Fans
         are Keras's: for a kernel of shape ``(*receptive, in, out)``, ``fan_in = in * prod(receptive)``.
@@ -395,6 +405,8 @@ class LecunUniform(_Preset):
         Args:
             seed: An integer seed; when given, every call draws the same values (ignoring
                 the key it is passed), as Keras's seeded initializers do.
+            input_axes, output_axes: Keras 3's: the axes whose sizes multiply into the fans
+                (both given, or neither for the default fans).
 
         Called as ``init(key, shape, dtype=float32)``; returns an array of ``shape``. Fans
         are Keras's: for a kernel of shape ``(*receptive, in, out)``, ``fan_in = in * prod(receptive)``.
