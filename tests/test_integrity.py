@@ -225,3 +225,137 @@ def test_saves_killed_midway_leave_nothing_after_the_next_save(tmp_path):
     model = hl.models.load_model(target)   # the save before each kill is whole
     model.save(target)
     assert os.listdir(tmp_path) == ["model"]
+
+
+# -- Keras's files: the .weights.h5 file and the .keras zip ----------------------------------------
+
+
+def _dataset_regions(path: Path) -> list[tuple[int, int]]:
+    import h5py
+    regions = []
+    with h5py.File(path) as f:
+        f.visititems(lambda name, obj: regions.append((obj.id.get_offset(), obj.id.get_storage_size()))
+                     if isinstance(obj, h5py.Dataset) and obj.id.get_offset() is not None else None)
+    return regions
+
+
+def test_a_weights_h5_file_carries_the_sha256_of_its_weights_and_damage_is_refused(saves, tmp_path):
+    import h5py
+    import jax
+    import keras
+    model = _model()
+    model.set_weights(saves[1])
+    path = tmp_path / "m.weights.h5"
+    model.save_weights(path)
+    with h5py.File(path) as f:
+        assert len(f.attrs["highlevel.sha256"]) == 64
+    with jax.numpy_rank_promotion("allow"):   # Keras reads the file, ignoring the attribute
+        kmodel = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(3)])
+        kmodel.load_weights(path)
+        for a, b in zip(kmodel.get_weights(), saves[1]):
+            np.testing.assert_array_equal(np.asarray(a), b)
+    data = path.read_bytes()
+    # Every byte of each array, and bytes spread over the rest of the file, flipped in turn.
+    positions = {at + i for at, size in _dataset_regions(path) for i in range(0, size, 3)}
+    positions |= set(range(0, len(data), max(1, len(data) // 50)))
+    bad = tmp_path / "bad.weights.h5"
+    outcomes = []
+    for at in sorted(positions):
+        damaged = bytearray(data)
+        damaged[at] ^= 0x40
+        bad.write_bytes(bytes(damaged))
+        model = _model()
+        try:
+            model.load_weights(bad)
+        except ValueError as err:
+            message = str(err)
+            assert str(bad) in message and "\n" not in message and len(message) < 600, (at, message)
+            outcomes.append("refused")
+        else:
+            for a, b in zip(model.get_weights(), saves[1]):
+                np.testing.assert_array_equal(a, b, err_msg=f"byte {at} flipped: other numbers loaded")
+            outcomes.append("identical")
+    assert outcomes.count("refused") >= len(_dataset_regions(path)) * 3, outcomes
+    region, size = max(_dataset_regions(path), key=lambda r: r[1])
+    damaged = bytearray(data)
+    damaged[region + size // 2] ^= 0x40
+    bad.write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match=r"bad\.weights\.h5 is damaged: its weights differ from the SHA-256 "
+                                         r"recorded in it when it was written; use another copy, or save"):
+        _model().load_weights(bad)
+    # A file without the attribute (as Keras writes them) loads unchecked.
+    with h5py.File(bad, "a") as f:
+        del f.attrs["highlevel.sha256"]
+    _model().load_weights(bad)
+
+
+def test_a_damaged_entry_of_a_keras_zip_is_refused_naming_the_file(saves, tmp_path):
+    import zipfile
+    model = hl.models.load_model(saves[0] / "model")
+    path = tmp_path / "m.keras"
+    model.save(path)
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("model.weights.h5")
+        at = info.header_offset + 30 + len(info.filename) + len(info.extra) + info.compress_size // 2
+    damaged = bytearray(path.read_bytes())
+    damaged[at] ^= 0x40
+    path.write_bytes(bytes(damaged))
+    message = r"m\.keras is not a readable \.keras file \(the zip is truncated or damaged: Bad CRC-32 .*save the model"
+    with pytest.raises(ValueError, match=message):
+        hl.models.load_model(path)
+    with pytest.raises(ValueError, match=message):
+        _model().load_weights(path)
+
+
+@pytest.mark.parametrize("name", ["m.keras", "m.weights.h5"])
+def test_temporary_files_of_killed_saves_are_removed_by_the_next_save_or_load(saves, tmp_path, name):
+    model = hl.models.load_model(saves[0] / "model")
+    target = tmp_path / name
+    save = model.save_weights if name.endswith(".weights.h5") else model.save
+    load = (lambda: _model().load_weights(target)) if name.endswith(".weights.h5") else \
+        (lambda: hl.models.load_model(target))
+    dead = _dead_pid()
+
+    def leftovers():
+        for owner in (f"{_HOST}-{dead}-0123abcd", f"{_HOST}-{dead}-4567cdef", "89abcdef"):  # the last: no owner
+            (tmp_path / f".{name}.tmp-{owner}").write_bytes(b"half a file")
+        alive = tmp_path / f".{name}.tmp-{_HOST}-{os.getpid()}-fedcba98"   # a save in progress
+        alive.write_bytes(b"being written")
+        return alive
+
+    alive = leftovers()
+    save(target)
+    assert sorted(os.listdir(tmp_path)) == sorted([name, alive.name])
+    alive.unlink()
+    alive = leftovers()
+    load()
+    assert sorted(os.listdir(tmp_path)) == sorted([name, alive.name])
+
+
+_KILLED_FILE_SAVE = """
+import os, signal, sys
+import highlevel as hl
+from highlevel.models import keras_layout
+model = hl.Sequential([hl.Input((5,)), hl.layers.Dense(64), hl.layers.Dense(3)])
+save = model.save_weights if sys.argv[1].endswith(".weights.h5") else model.save
+save(sys.argv[1])
+real = keras_layout.write_h5
+def write_h5(*args, **kwargs):
+    real(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)   # killed while the temporary file is being written
+keras_layout.write_h5 = write_h5
+save(sys.argv[1])
+"""
+
+
+def test_a_weights_file_save_killed_midway_keeps_the_previous_file_and_the_next_load_removes_its_leftover(tmp_path):
+    target = tmp_path / "m.weights.h5"
+    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, "-c", _KILLED_FILE_SAVE, str(target)], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    hidden = [n for n in os.listdir(tmp_path) if n.startswith(".")]
+    assert len(hidden) == 1 and hidden[0].startswith(".m.weights.h5.tmp-"), hidden
+    model = hl.Sequential([hl.Input((5,)), hl.layers.Dense(64), hl.layers.Dense(3)])
+    assert model.load_weights(target).complete   # the save before the kill is whole
+    assert os.listdir(tmp_path) == ["m.weights.h5"]   # the load removed the leftover

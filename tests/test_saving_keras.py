@@ -189,6 +189,94 @@ def test_damaged_files_are_refused_with_one_sentence(tmp_path, rng):
         model.save(tmp_path / "m.keras", overwrite=False)
 
 
+def test_a_weights_file_and_a_whole_model_file_are_refused_by_the_other_method(tmp_path):
+    model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(2)])
+    with pytest.raises(ValueError, match=r"model\.save\(\) writes whole models, but .*x\.weights\.h5 names a "
+                                         r"weights-only file; call model\.save_weights\(\)"):
+        model.save(tmp_path / "x.weights.h5")
+    with pytest.raises(ValueError, match=r"save_weights\(\) writes weights only, but .*x\.keras names a "
+                                         r"whole-model '\.keras' file; call model\.save\(\)"):
+        model.save_weights(tmp_path / "x.keras")
+    assert not list(tmp_path.iterdir())   # as Keras: nothing written (never a directory of that name)
+    model.save_weights(tmp_path / "w")   # any other path: highlevel's directory, as documented
+    assert (tmp_path / "w").is_dir() and model.load_weights(tmp_path / "w") is None
+
+
+# -- bfloat16 weights -----------------------------------------------------------------------------
+
+
+def _bf16(ns):
+    return ns.Sequential([ns.Input((6,)), ns.layers.Dense(5, dtype="bfloat16"), ns.layers.Dense(2)])
+
+
+def _h5_dtypes(path) -> dict:
+    import h5py
+    found = {}
+    with h5py.File(path) as f:
+        f.visititems(lambda name, obj: found.setdefault(name, (obj.dtype.str, obj.attrs.get("dtype")))
+                     if isinstance(obj, h5py.Dataset) else None)
+    return found
+
+
+def test_bfloat16_weights_round_trip_exactly_in_both_files(tmp_path, rng):
+    model = _bf16(hl)
+    model.compile(optimizer="adam", loss="mse")
+    x = rng.normal(size=(8, 6)).astype("float32")
+    model.fit(x, rng.normal(size=(8, 2)).astype("float32"), verbose=0)
+    weights = model.get_weights()
+    assert [str(w.dtype) for w in weights] == ["bfloat16", "bfloat16", "float32", "float32"]
+    model.save(tmp_path / "m.keras")
+    model.save_weights(tmp_path / "w.weights.h5")
+    # Stored as Keras 3 stores them: HDF5's two-byte opaque type marked dtype="bfloat16".
+    assert _h5_dtypes(tmp_path / "w.weights.h5")["layers/dense/vars/0"] == ("|V2", "bfloat16")
+    restored = hl.models.load_model(tmp_path / "m.keras")
+    for a, b in zip(restored.get_weights(), weights):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(jax.tree_util.tree_leaves(restored.trainer.optimizer_state),
+                    jax.tree_util.tree_leaves(model.trainer.optimizer_state)):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
+    fresh = _bf16(hl)
+    assert fresh.load_weights(tmp_path / "w.weights.h5").complete
+    for a, b in zip(fresh.get_weights(), weights):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    # A file of an earlier highlevel (the opaque type without the attribute) reads the same.
+    import h5py
+    with h5py.File(tmp_path / "w.weights.h5", "a") as f:
+        del f["layers/dense/vars/0"].attrs["dtype"]
+    again = _bf16(hl)
+    again.load_weights(tmp_path / "w.weights.h5")
+    np.testing.assert_array_equal(again.get_weights()[0], weights[0])
+
+
+def test_bfloat16_weight_files_pass_both_ways_with_keras(tmp_path, rng):
+    x = rng.normal(size=(4, 6)).astype("float32")
+    with jax.numpy_rank_promotion("allow"):
+        kmodel = _bf16(keras)
+        kmodel.set_weights([rng.uniform(-0.5, 0.5, w.shape).astype(w.dtype) for w in kmodel.get_weights()])
+        kmodel.save_weights(tmp_path / "k.weights.h5")
+        kweights = [np.asarray(w) for w in kmodel.get_weights()]
+    assert str(kweights[0].dtype) == "bfloat16"
+    model = _bf16(hl)
+    assert model.load_weights(tmp_path / "k.weights.h5").complete   # Keras's file, read here
+    for a, b in zip(model.get_weights(), kweights):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    model.set_weights([rng.uniform(-0.5, 0.5, w.shape).astype(w.dtype) for w in model.get_weights()])
+    model.save_weights(tmp_path / "ours.weights.h5")
+    model.save(tmp_path / "ours.keras")
+    for name in ("ours.weights.h5", "ours.keras"):   # ... and ours, read by Keras
+        with jax.numpy_rank_promotion("allow"):
+            kmodel = _bf16(keras)
+            kmodel.load_weights(tmp_path / name)
+            for a, b in zip(kmodel.get_weights(), model.get_weights()):
+                assert np.asarray(a).dtype == b.dtype
+                np.testing.assert_array_equal(np.asarray(a), b)
+
+
 # -- registered objects ---------------------------------------------------------------------------
 
 _PROGRAM = '''

@@ -17,21 +17,40 @@ attribute on each ``vars`` group:
   (``layers/dense`` for a Dense whose attribute sorts after ``layers``), so two instances
   of one class match by attribute path whatever their layers are named.
 
+A bfloat16 array is stored as HDF5's two-byte opaque type with a ``dtype="bfloat16"``
+attribute on its dataset, as Keras 3 does (``H5IOStore.__setitem__``), and read back by that
+attribute, so such files pass both ways between Keras and highlevel.
+
+A file highlevel writes also carries, as the root attribute ``highlevel.sha256``, the SHA-256
+of every dataset (path, dtype, shape and bytes, in path order), written in the same file
+before it is renamed into place; :func:`open_h5` checks it before anything is read and
+refuses a file whose numbers differ from those written. Keras ignores the attribute, and a
+file without it (written by Keras) is read unchecked.
+
 :func:`layout` lists those entries for a highlevel model; :func:`write_h5` and
 :func:`read_h5` write and read a file (or an open h5py group) with them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
+import json
+import os
 import re
-from typing import Any
+from typing import Any, Iterator
 
+import ml_dtypes
 import numpy as np
 
 from highlevel.layers.base import Layer
+from highlevel.utils.manifest import DamagedSaveError
 
-__all__ = ["Entry", "layout", "snapshot", "write_h5", "read_h5", "h5py_module", "open_h5"]
+__all__ = ["Entry", "layout", "snapshot", "write_h5", "read_h5", "h5py_module", "open_h5", "read_array",
+           "CHECKSUM"]
+
+CHECKSUM = "highlevel.sha256"
 
 # Keras keeps these layers' weights in a cell object: layers/<key>/cell/vars.
 _CELL_LAYERS = {"SimpleRNN": "simple_rnn_cell", "LSTM": "lstm_cell", "GRU": "gru_cell"}
@@ -189,17 +208,92 @@ def h5py_module():
     return h5py
 
 
-def open_h5(path_or_file, mode: str = "r"):
-    """``h5py.File`` of ``path_or_file``; a truncated or damaged file is refused with one sentence."""
+@contextlib.contextmanager
+def open_h5(path_or_file, mode: str = "r", source=None) -> Iterator[Any]:
+    """``with open_h5(...) as f``: the ``h5py.File`` of ``path_or_file``, closed at the end.
+
+    Read, a truncated or damaged file is refused with one sentence naming ``source`` (default:
+    the path): a file carrying highlevel's checksum is verified first, and an error HDF5
+    raises while the file is read inside the block (a damaged header, attribute or heap
+    that the checksum does not cover) is turned into that sentence too.
+    """
     h5py = h5py_module()
+    if source is None:
+        source = path_or_file if isinstance(path_or_file, (str, os.PathLike)) else "the weight file"
+    name = os.fspath(source) if isinstance(source, os.PathLike) else source
     try:
-        return h5py.File(path_or_file, mode)
+        f = h5py.File(path_or_file, mode)
     except OSError as err:
         if mode != "r":
             raise
-        name = getattr(path_or_file, "name", path_or_file)
-        raise ValueError(f"{name} is not a readable HDF5 weight file (it is truncated or damaged: {err}); "
-                         "save the weights again.") from None
+        raise _unreadable(name, err) from None
+    with f:
+        if mode != "r":
+            yield f
+            return
+        _verify(f, name)
+        try:
+            yield f
+        except (OSError, RuntimeError) as err:   # how h5py reports what HDF5 cannot decode
+            raise _unreadable(name, err) from None
+
+
+def _unreadable(name, err) -> DamagedSaveError:
+    return DamagedSaveError(f"{name} is not a readable HDF5 weight file (it is truncated or damaged: {err}); "
+                            "save the weights again.")
+
+
+def read_array(dataset) -> np.ndarray:
+    """The array of an h5py dataset, with the dtype Keras's ``dtype`` attribute names (bfloat16).
+
+    A two-byte opaque dataset is bfloat16, the one ml_dtypes type of that size, whether or not
+    it carries the attribute (earlier highlevel versions wrote it without); the attribute is
+    then not read, as Keras's variable-length string lives in HDF5's global heap, which a
+    damaged byte can send into an endless loop. Other ml_dtypes types (float8, int4) are
+    named by a fixed-length attribute, which highlevel writes for them.
+    """
+    value = np.asarray(dataset[()])
+    if value.dtype.kind != "V" or value.dtype.names is not None:
+        return value
+    if value.dtype.itemsize == 2:
+        return value.view(ml_dtypes.bfloat16)
+    named = dataset.attrs.get("dtype")
+    named = named.decode("utf8") if isinstance(named, bytes) else named
+    dtype = getattr(ml_dtypes, named, None) if isinstance(named, str) else None
+    if dtype is None or np.dtype(dtype).itemsize != value.dtype.itemsize:
+        return value
+    return value.view(dtype)
+
+
+def _datasets_in(f) -> list[str]:
+    h5py = h5py_module()
+    names: list[str] = []
+    f.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+    return sorted(names)
+
+
+def checksum(f) -> str:
+    """SHA-256 of every dataset of the open file ``f``: its path, dtype, shape and bytes, in path order."""
+    digest = hashlib.sha256()
+    for name in _datasets_in(f):
+        array = np.ascontiguousarray(read_array(f[name]))
+        digest.update(json.dumps([name, array.dtype.name, list(array.shape)]).encode("utf8"))
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _verify(f, name) -> None:
+    try:
+        recorded = f.attrs.get(CHECKSUM)
+        if recorded is None:
+            return   # a file written by Keras (or by highlevel before it recorded checksums)
+        recorded = recorded.decode("utf8") if isinstance(recorded, bytes) else str(recorded)
+        actual = checksum(f)
+    except (OSError, KeyError, RuntimeError, TypeError, ValueError) as err:
+        raise _unreadable(name, err) from None
+    if actual != recorded:
+        raise DamagedSaveError(f"{name} is damaged: its weights differ from the SHA-256 recorded in it when it "
+                               "was written; use another copy, or save the weights again.")
 
 
 def snapshot(model) -> list[tuple[str, str, list[np.ndarray]]]:
@@ -213,9 +307,18 @@ def snapshot(model) -> list[tuple[str, str, list[np.ndarray]]]:
     return out
 
 
+def _create(group, key: str, array) -> None:
+    array = np.asarray(array)
+    dataset = group.create_dataset(key, data=array)
+    if array.dtype == ml_dtypes.bfloat16:
+        dataset.attrs["dtype"] = "bfloat16"   # as Keras marks it (a variable-length string, which Keras reads)
+    elif array.dtype.kind == "V" and array.dtype.names is None:
+        dataset.attrs["dtype"] = np.bytes_(array.dtype.name)   # float8, int4...: Keras does not read these
+
+
 def write_h5(entries: list[tuple[str, str, list[np.ndarray]]], f,
              extra: dict[str, list[np.ndarray]] | None = None) -> None:
-    """Writes a :func:`snapshot` into the open h5py file ``f`` in Keras 3's layout.
+    """Writes a :func:`snapshot` into the open h5py file ``f`` in Keras 3's layout, with its checksum.
 
     ``extra`` adds ``{group path: arrays}`` that Keras does not read (highlevel's optimizer state).
     """
@@ -223,11 +326,14 @@ def write_h5(entries: list[tuple[str, str, list[np.ndarray]]], f,
         group = f.require_group(vars_path)
         group.attrs["name"] = name
         for i, arr in enumerate(arrays):
-            group.create_dataset(str(i), data=arr)
+            _create(group, str(i), arr)
     for path, arrays in (extra or {}).items():
         group = f.require_group(path)
         for i, arr in enumerate(arrays):
-            group.create_dataset(str(i), data=np.asarray(arr))
+            _create(group, str(i), arr)
+    # Last, over what the file holds. Fixed-length ASCII, stored inside the attribute itself: a
+    # variable-length string lives in HDF5's global heap, which a damaged byte can send into a loop.
+    f.attrs[CHECKSUM] = np.bytes_(checksum(f))
 
 
 def _datasets(group) -> int:
@@ -256,7 +362,7 @@ def read_h5(f, model) -> dict[str, list[np.ndarray]]:
                          f"'{entry.name}' {len(entry.variables)}")
             continue
         for i, var in enumerate(entry.variables):
-            by_var[id(var)] = np.asarray(group[str(i)])
+            by_var[id(var)] = read_array(group[str(i)])
     # The file is matched by path (attribute names, or class keys numbered in layer order), never by
     # the layers' own names, which differ between the saving and the loading process; the arrays
     # are then handed to ``assign`` under the names of the loading model's layers.

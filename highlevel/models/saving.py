@@ -13,7 +13,10 @@ complete copy that a crash between the two final renames had moved aside.
 ``model.save("x.keras")`` writes the same config with the weights in Keras 3's HDF5
 layout inside Keras's zip (``keras_archive.py``), and ``save_weights("x.weights.h5")``
 writes Keras 3's weight file (``keras_layout.py``), which Keras loads with
-``keras_model.load_weights``; both are written to a temporary file and renamed into place.
+``keras_model.load_weights``; both are written to a temporary file and renamed into place,
+carry the SHA-256 of their weights (and the zip the CRC-32 of its entries), and are refused
+when damaged, naming the file. The next save or load of such a file removes the temporary
+file an interrupted save left beside it.
 """
 
 from __future__ import annotations
@@ -231,11 +234,25 @@ def _refuse_legacy_h5(path, what: str) -> None:
                          "directory (highlevel's own format).")
 
 
+def _refuse_other_format(path: Path, weights_only: bool) -> None:
+    """As Keras: ``.weights.h5`` holds weights only and ``.keras`` a whole model, so each method
+    refuses the other's suffix rather than writing a directory of that name."""
+    if not weights_only and _is_weights_h5(path):
+        raise ValueError(f"model.save() writes whole models, but {path} names a weights-only file; call "
+                         "model.save_weights() for a '.weights.h5' file, or save the model to a '.keras' file "
+                         "or a directory.")
+    if weights_only and _is_keras_file(path):
+        raise ValueError(f"save_weights() writes weights only, but {path} names a whole-model '.keras' file; "
+                         "call model.save() for a '.keras' file, or save the weights to a '.weights.h5' file "
+                         "or a directory.")
+
+
 def save_model(model, filepath, overwrite: bool = True) -> None:
     """Saves architecture, weights, compile arguments and optimizer state, atomically.
 
     A path ending in ``.keras`` gets Keras's zip (highlevel's config, Keras 3's weight
-    layout); any other path a highlevel model directory.
+    layout); any other path a highlevel model directory, except ``.h5`` and ``.weights.h5``
+    (Keras 2's format and weights-only files: refused, as Keras does).
 
     Args:
         model: The model.
@@ -249,6 +266,7 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
     """
     path = Path(filepath).absolute()
     _refuse_legacy_h5(path, "model.save()")
+    _refuse_other_format(path, weights_only=False)
     if _is_keras_file(path):
         _atomic_file(path, overwrite, prepare_save(model, filepath=path))
         return
@@ -352,6 +370,7 @@ def _load_keras_file(path: Path, compile: bool):
     if not _is_keras_file(path):
         raise ValueError(f"{path} is a file, but highlevel loads models from a '.keras' file or a directory "
                          "written by model.save(); load weight files with model.load_weights().")
+    keras_archive.tidy(path)   # what a save of this path killed midway left beside it
     config = keras_archive.read_config(path)
     model = _model_from(config, path)
     with keras_archive.open_weights(path) as f:
@@ -425,7 +444,8 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
 
     A path ending in ``.weights.h5`` gets Keras 3's HDF5 layout, which
     ``keras_model.load_weights(path)`` reads into the same architecture built with Keras;
-    any other path a directory of highlevel's own format (Keras's order).
+    any other path a directory of highlevel's own format (Keras's order), except ``.h5`` and
+    ``.keras`` (Keras 2's format and whole-model files: refused).
 
     Args:
         model: The model.
@@ -442,6 +462,7 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
     """
     path = Path(filepath).absolute()
     _refuse_legacy_h5(path, "save_weights()")
+    _refuse_other_format(path, weights_only=True)
     if _is_weights_h5(path):
         _atomic_file(path, overwrite, prepare_save(model, weights_only=True, filepath=path))
         return

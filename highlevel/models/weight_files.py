@@ -108,8 +108,10 @@ def read_keras_h5(path, model) -> dict[str, list[np.ndarray]]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Weight file {path} does not exist.")
+    from highlevel.models import keras_archive
+    if str(path).endswith((".keras", ".weights.h5")):
+        keras_archive.tidy(path)   # what a save of this path killed midway left beside it
     if str(path).endswith(".keras"):
-        from highlevel.models import keras_archive
         with keras_archive.open_weights(path) as f:
             return _read_keras3(f, model)
     with keras_layout.open_h5(path) as f:
@@ -126,6 +128,7 @@ def _decode(names) -> list[str]:
 
 
 def _read_legacy(f) -> dict[str, list[np.ndarray]]:
+    from highlevel.models.keras_layout import read_array
     group = f["model_weights"] if "model_weights" in f else f
     out = {}
     for name in _decode(group.attrs["layer_names"]):
@@ -133,7 +136,7 @@ def _read_legacy(f) -> dict[str, list[np.ndarray]]:
             # A nested model's group lists its layers' weights as "inner/layer/kernel".
             parts = w.split("/")
             owner = parts[-2] if len(parts) >= 2 else name
-            out.setdefault(owner, []).append(np.asarray(group[name][w]))
+            out.setdefault(owner, []).append(read_array(group[name][w]))
     return out
 
 
