@@ -481,3 +481,148 @@ def test_progress_output_verbose_1_and_2(rng, capsys):
     model.fit(x, y, batch_size=8, epochs=1, verbose=1)
     out = capsys.readouterr().out
     assert "Epoch 1/1" in out and "4/4" in out
+
+
+# -- steps_per_epoch / steps / validation_steps / validation_freq, against Keras ---------------
+
+def _steps_pair(lib):
+    model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(3, activation="tanh"), lib.layers.Dense(2)])
+    model.compile(optimizer=lib.optimizers.SGD(0.1),
+                  loss=lib.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def _steps_models():
+    k = _keras(_steps_pair)
+    h = _steps_pair(hl)
+    h.set_weights(k.get_weights())
+    return k, h
+
+
+def _steps_data():
+    x = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
+    return x, (x[:, 0] + 0.5 * x[:, 1] > 0).astype(np.int32)
+
+
+def test_steps_per_epoch_on_arrays_follows_keras():
+    """50 rows in batches of 8 (7 batches), 3 steps an epoch: Keras reads on across epochs
+    (batches 0-2, 3-5, then a short epoch of batch 6, then a new pass), one compilation."""
+    x, y = _steps_data()
+    k, h = _steps_models()
+    kw = dict(batch_size=8, epochs=5, steps_per_epoch=3, shuffle=False, verbose=0,
+              validation_data=(x[:30], y[:30]), validation_steps=2)
+    theirs = _keras(lambda _: k.fit(x, y, **kw))
+    with count_compilations() as compiled:
+        ours = h.fit(x, y, **kw)
+    assert ours.params["steps"] == theirs.params["steps"] == 3
+    _assert_same_training(ours.history, theirs.history, k, h)
+    steps = [name for name in compiled if "step" in name]
+    assert len(steps) == len(set(steps)), compiled
+
+
+def test_steps_on_arrays_in_evaluate_and_predict_follow_keras():
+    x, y = _steps_data()
+    k, h = _steps_models()
+    theirs = _keras(lambda _: k.predict(x, batch_size=8, steps=2, verbose=0))
+    ours = h.predict(x, batch_size=8, steps=2, verbose=0)
+    assert ours.shape == theirs.shape == (16, 2)
+    np.testing.assert_allclose(ours, theirs, atol=1e-6)
+    theirs = _keras(lambda _: k.evaluate(x, y, batch_size=8, steps=2, verbose=0))
+    np.testing.assert_allclose(h.evaluate(x, y, batch_size=8, steps=2, verbose=0), theirs, rtol=1e-5)
+
+
+def test_steps_per_epoch_with_shuffle_reads_each_row_once_a_pass():
+    """Shuffled, with steps: epochs 0-2 read one pass (rows each once), epoch 3 starts the next."""
+    x, y = _steps_data()
+    from highlevel.training.data import ArrayAdapter
+    seen = []
+    adapter = ArrayAdapter(x, y, batch_size=8, shuffle=True, steps=3)
+    for epoch in range(3):
+        for batch in adapter.batches(epoch):
+            seen.extend(batch.x[batch.mask > 0][:, 0].tolist())
+    assert sorted(seen) == sorted(x[:, 0].tolist())
+    assert [len(list(adapter.batches(e))) for e in range(4)] == [3, 3, 1, 3]
+
+
+def test_endless_generator_with_steps_follows_keras():
+    x, y = _steps_data()
+    x, y = x[:40], y[:40]
+
+    def forever():
+        while True:
+            for s in range(0, 40, 10):
+                yield x[s:s + 10], y[s:s + 10]
+
+    k, h = _steps_models()
+    kw = dict(epochs=3, steps_per_epoch=3, verbose=0)
+    theirs = _keras(lambda _: k.fit(forever(), **kw))
+    ours = h.fit(forever(), **kw)
+    assert ours.epoch == [0, 1, 2]
+    _assert_same_training(ours.history, theirs.history, k, h)
+    # A generator as validation data with validation_steps reads on too (Keras re-reads its
+    # peeked batches instead, so only the count is compared).
+    val = h.fit(x, y, epochs=3, verbose=0, validation_data=forever(), validation_steps=2)
+    assert len(val.history["val_loss"]) == 3
+
+
+def test_short_generator_with_steps_says_it_ran_out():
+    x, y = _steps_data()
+    model = _steps_pair(hl)
+    gen = ((x[s:s + 10], y[s:s + 10]) for s in range(0, 40, 10))
+    with pytest.raises(ValueError, match="fewer than steps_per_epoch"):
+        model.fit(gen, epochs=3, steps_per_epoch=3, verbose=0)
+
+
+def test_validation_freq_list_follows_keras():
+    x, y = _steps_data()
+    k, h = _steps_models()
+    kw = dict(batch_size=16, epochs=4, shuffle=False, verbose=0, validation_data=(x, y), validation_freq=[1, 3])
+    theirs = _keras(lambda _: k.fit(x, y, **kw))
+    ours = h.fit(x, y, **kw)
+    assert len(ours.history["val_loss"]) == len(theirs.history["val_loss"]) == 2
+    _assert_same_training(ours.history, theirs.history, k, h)
+    with pytest.raises(TypeError, match="validation_freq must be an int or a list"):
+        h.fit(x, y, epochs=1, verbose=0, validation_data=(x, y), validation_freq=1.5)
+
+
+def test_validation_data_as_a_list_follows_keras():
+    x, y = _steps_data()
+    k, h = _steps_models()
+    kw = dict(batch_size=16, epochs=2, shuffle=False, verbose=0, validation_data=[x[:10], y[:10]])
+    theirs = _keras(lambda _: k.fit(x, y, **kw))
+    ours = h.fit(x, y, **kw)
+    _assert_same_training(ours.history, theirs.history, k, h)
+
+
+def test_pydataset_with_steps_per_epoch_follows_keras():
+    """7 batches, 3 steps an epoch, 3 epochs: Keras reads batches 0-2, 3-5, 6 and nothing else."""
+    x, y = _steps_data()
+    x, y = np.concatenate([x, x[:6]]), np.concatenate([y, y[:6]])   # 56 rows: 7 batches of 8
+
+    def dataset(base, seen):
+        class DS(base):
+            def __len__(self):
+                return 7
+
+            def __getitem__(self, i):
+                seen.append(i)
+                return x[8 * i:8 * i + 8], y[8 * i:8 * i + 8]
+        return DS()
+
+    k, h = _steps_models()
+    k_seen, h_seen = [], []
+    theirs = _keras(lambda keras: k.fit(dataset(keras.utils.PyDataset, k_seen), epochs=3, steps_per_epoch=3, shuffle=False,
+                                        verbose=0))
+    ours = h.fit(dataset(hl.utils.PyDataset, h_seen), epochs=3, steps_per_epoch=3, shuffle=False, verbose=0)
+    assert h_seen[-7:] == list(range(7)) and sorted(set(h_seen)) == sorted(set(k_seen))
+    assert len(h_seen) <= 8   # the peek, then only the batches trained on
+    _assert_same_training(ours.history, theirs.history, k, h)
+    # A list of the same batches reads in the same order.
+    h2 = _steps_pair(hl)
+    h2.set_weights(h.get_weights())
+    h3 = _steps_pair(hl)
+    h3.set_weights(h.get_weights())
+    h2.fit([(x[8 * i:8 * i + 8], y[8 * i:8 * i + 8]) for i in range(7)], epochs=3, steps_per_epoch=3, verbose=0)
+    h3.fit(dataset(hl.utils.PyDataset, []), epochs=3, steps_per_epoch=3, verbose=0)
+    for a, b in zip(h2.get_weights(), h3.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)

@@ -104,7 +104,7 @@ def fit_loop(trainer, adapter, val_adapter, callback_list, initial_epoch, epochs
             trainer._resident.prefetch(epoch + 1)   # host work done while the device runs the steps
         logs = trainer._read_train()
         measured = trainer.throughput.end_epoch(trainer.steps_done)  # the read above waited for the steps
-        if val_adapter is not None and (epoch + 1) % validation_freq == 0:
+        if val_adapter is not None and should_validate(epoch, validation_freq):
             # As Keras's fit: validation runs the on_test_* hooks (its logs without "val_").
             callback_list.on_test_begin()
             val_logs = evaluate_adapter(trainer, val_adapter, callback_list=callback_list)
@@ -125,11 +125,38 @@ def fit_loop(trainer, adapter, val_adapter, callback_list, initial_epoch, epochs
     callback_list.on_train_end(logs)
 
 
+def check_validation_freq(validation_freq) -> None:
+    """Keras's ``validation_freq``: a positive int (every that many epochs) or a collection of
+    1-based epoch numbers (a list; a tuple or set here too)."""
+    if isinstance(validation_freq, (list, tuple, set)):
+        bad = [v for v in validation_freq if isinstance(v, bool) or not isinstance(v, int) or v < 1]
+    elif isinstance(validation_freq, int) and not isinstance(validation_freq, bool):
+        bad = [] if validation_freq >= 1 else [validation_freq]
+    else:
+        raise TypeError(f"validation_freq must be an int or a list of epoch numbers, got {validation_freq!r} "
+                        f"of type {type(validation_freq).__name__}.")
+    if bad:
+        raise ValueError(f"validation_freq must be a positive int or a list of positive (1-based) epoch numbers, "
+                         f"got {validation_freq!r}.")
+
+
+def should_validate(epoch: int, validation_freq) -> bool:
+    """Whether to validate after ``epoch`` (0-based), as Keras's ``_should_eval``."""
+    if isinstance(validation_freq, int):
+        return (epoch + 1) % validation_freq == 0
+    return epoch + 1 in validation_freq
+
+
 def validation_adapter(trainer, validation_data, batch_size, steps):
+    if (isinstance(validation_data, list) and len(validation_data) in (2, 3)
+            and not isinstance(validation_data[0], tuple)):
+        # Keras's unpack_x_y_sample_weight: a list is (x, y[, sample_weight]) as a tuple is
+        # (a list whose items are (x, y) tuples stays a list of batches).
+        validation_data = tuple(validation_data)
     if isinstance(validation_data, tuple) and len(validation_data) in (2, 3) and is_array_data(validation_data[0]):
         vx, vy = validation_data[0], validation_data[1]
         vsw = validation_data[2] if len(validation_data) == 3 else None
-        return make_adapter(vx, vy, vsw, batch_size=trainer._local(batch_size),
+        return make_adapter(vx, vy, vsw, batch_size=trainer._local(batch_size), steps=steps,
                             steps_per_execution=trainer.steps_per_execution)
     if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) and not hasattr(validation_data[0], "__iter__"):
         raise ValueError("validation_data must be (x_val, y_val), (x_val, y_val, sample_weight) or an "

@@ -25,6 +25,7 @@ from highlevel import backend as _backend
 from highlevel.distribute.strategies import Stacked
 from highlevel.training import checks, weights
 from highlevel.utils import global_state as _global_state
+from highlevel.utils.py_dataset import PyDataset
 
 __all__ = ["Batch", "Stacked", "ArrayAdapter", "IterableAdapter", "make_adapter", "prefetch_to_device",
            "standardize_array", "split_validation", "is_array_data", "batch_spec"]
@@ -184,11 +185,14 @@ class ArrayAdapter:
     """Batches of in-memory arrays, shuffled per epoch by a seeded permutation.
 
     The data order of epoch ``e`` depends only on ``(seed, e)``, so a resumed run
-    sees the same batches as an uninterrupted one.
+    sees the same batches as an uninterrupted one. With ``steps`` (``steps_per_epoch``) an
+    epoch reads that many batches and the next epoch goes on where it stopped, as Keras's
+    epoch iterator does (``span``).
     """
 
     def __init__(self, x, y=None, sample_weight=None, *, batch_size: int = 32, shuffle: bool = False,
-                 class_weight: dict | None = None, seed: int = 0, steps_per_execution: int = 1):
+                 class_weight: dict | None = None, seed: int = 0, steps_per_execution: int = 1,
+                 steps: int | None = None):
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
         checked = _checked_already(x, y, sample_weight)
@@ -204,12 +208,36 @@ class ArrayAdapter:
         self.shuffle = shuffle
         self.seed = int(seed)
         self.k = int(steps_per_execution)
+        self.steps = _check_steps(steps)
         self._x_leaves, self._y_leaves = _leaves_of(self.x), _leaves_of(self.y)
         self._w_leaves = _leaves_of(self.sample_weight)
 
     @property
-    def num_batches(self) -> int:
+    def data_batches(self) -> int:
+        """Batches in one pass over the data."""
         return -(-self.num_samples // self.batch_size)
+
+    @property
+    def num_batches(self) -> int:
+        """Batches an epoch reads: ``steps`` when given (Keras's count, also for the progress bar)."""
+        return self.data_batches if self.steps is None else self.steps
+
+    def span(self, epoch: int) -> tuple[int, int, int]:
+        """``(pass, first batch, batch count)`` of ``epoch``: Keras's order with ``steps``.
+
+        Keras keeps one iterator over the data across epochs and starts a new (reshuffled)
+        pass once a pass is read to its end, so an epoch that reaches the end is short.
+
+        >>> a = ArrayAdapter(np.zeros((56, 1)), np.zeros(56), batch_size=8, steps=3)
+        >>> [a.span(e) for e in range(4)]
+        [(0, 0, 3), (0, 3, 3), (0, 6, 1), (1, 0, 3)]
+        """
+        n = self.data_batches
+        if self.steps is None:
+            return epoch, 0, n
+        per_pass = -(-n // self.steps)
+        data_pass, at = divmod(epoch, per_pass)
+        return data_pass, at * self.steps, min(self.steps, n - at * self.steps)
 
     @property
     def num_executions(self) -> int:
@@ -217,7 +245,7 @@ class ArrayAdapter:
 
     def _order(self, epoch: int) -> np.ndarray:
         if self.shuffle == "batch":
-            blocks = np.arange(self.num_batches)
+            blocks = np.arange(self.data_batches)
             np.random.default_rng([self.seed, epoch]).shuffle(blocks)
             return np.concatenate([np.arange(b * self.batch_size, min((b + 1) * self.batch_size, self.num_samples)) for b in blocks])
         if self.shuffle:
@@ -260,28 +288,39 @@ class ArrayAdapter:
         ``start`` skips that many steps (groups of k batches) without gathering them.
         """
         k = self.k if k is None else k
-        order = self._order(epoch)
-        b, n = self.batch_size, self.num_samples
-        first = start * k * b
+        data_pass, first_batch, count = self.span(epoch)
+        order = self._order(data_pass)
+        b = self.batch_size
+        first = (first_batch + start * k) * b
+        end = min((first_batch + count) * b, self.num_samples)
         if k > 1:
             group = k * b
-            while first + group <= n:
+            while first + group <= end:
                 yield Stacked(self._gather(order[first:first + group], group, (k, b)))
                 first += group
-            tail = list(self._singles(order, first))
+            tail = list(self._singles(order, first, end))
             if tail:
                 yield tail
             return
-        yield from self._singles(order, first)
+        yield from self._singles(order, first, end)
 
-    def _singles(self, order: np.ndarray, first: int) -> Iterator[Batch]:
+    def _singles(self, order: np.ndarray, first: int, end: int) -> Iterator[Batch]:
         b = self.batch_size
-        for at in range(first, self.num_samples, b):
+        for at in range(first, end, b):
             idx = order[at:at + b]
             n_real = len(idx)
             if n_real < b:
                 idx = np.concatenate([idx, np.repeat(idx[:1], b - n_real)])
             yield self._gather(idx, n_real)
+
+
+def _check_steps(steps):
+    if steps is None:
+        return None
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps (steps_per_epoch, validation_steps) must be a positive integer or None, "
+                         f"got {steps!r}.")
+    return int(steps)
 
 
 def _leaves_of(tree):
@@ -327,11 +366,12 @@ class IterableAdapter:
         self.data = data
         self.class_weight = class_weight
         self.k = int(steps_per_execution)
-        self.steps = steps
+        self.steps = _check_steps(steps)
         self.targets = targets
         self.batch_size: int | None = None
         self.num_batches = steps if steps is not None else (len(data) if hasattr(data, "__len__") else None)
         self._consumed_once = False
+        self._stream = None   # with steps, the iterator that epochs read on from
         self._peeked = None
 
     @property
@@ -368,18 +408,55 @@ class IterableAdapter:
         x, y, sw = self.peek()
         return batch_spec(x, y, sw, self.batch_size)
 
-    def _unpacked(self):
-        if isinstance(self.data, _OneShot) or iter(self.data) is self.data:
-            if self._consumed_once:
-                raise ValueError("The data iterator is exhausted: a generator can be read only once. "
-                                 "Pass a re-iterable (a list of batches, or an object whose __iter__ "
-                                 "starts over) or give steps_per_epoch.")
+    def span(self, epoch: int) -> tuple[int, int]:
+        """``(first batch, batch count)`` of ``epoch`` for data of known length read with ``steps``:
+        as Keras, each epoch goes on where the one before stopped, and a new pass starts
+        once the data is read to its end (an epoch that reaches it is short)."""
+        n = len(self.data)
+        per_pass = -(-n // self.steps)
+        at = epoch % per_pass
+        return at * self.steps, min(self.steps, n - at * self.steps)
+
+    def _raw(self, epoch: int, skip: int) -> Iterator:
+        """The epoch's raw items after the first ``skip``."""
+        one_shot = isinstance(self.data, _OneShot) or iter(self.data) is self.data
+        if self.steps is None:
+            if one_shot:
+                if self._consumed_once:
+                    raise ValueError("The data iterator is exhausted: a generator can be read only once. "
+                                     "Pass a re-iterable (a list of batches, or an object whose __iter__ "
+                                     "starts over) or give steps_per_epoch.")
+                self._consumed_once = True
+            return itertools.islice(iter(self.data), skip, None)
+        if not one_shot and hasattr(self.data, "__len__") and hasattr(self.data, "__getitem__"):
+            # A PyDataset or a list of batches: index only the batches this epoch trains on.
+            first, count = self.span(epoch)
+            if isinstance(self.data, PyDataset):
+                return self.data.read(first + skip, first + count)
+            return (self.data[i] for i in range(first + skip, first + count))
+        if not one_shot and hasattr(self.data, "__len__"):
+            first, count = self.span(epoch)
+            return itertools.islice(iter(self.data), first + skip, first + count)
+        # A generator (or a re-iterable of unknown length): one iterator read on across epochs,
+        # ``steps`` items an epoch; a re-iterable that runs out starts over at the next epoch.
+        return self._continued(one_shot, skip)
+
+    def _continued(self, one_shot: bool, skip: int) -> Iterator:
+        if self._stream is None:
+            if one_shot and self._consumed_once:
+                raise ValueError("The data iterator is exhausted: it yielded fewer than steps_per_epoch * "
+                                 "epochs batches. Make the generator endless (e.g. `while True:` around "
+                                 "its loop) or lower steps_per_epoch or epochs.")
+            self._stream = iter(self.data)
             self._consumed_once = True
-        iterator = iter(self.data)
-        if self.steps is not None:
-            iterator = itertools.islice(iterator, self.steps)
-        for item in iterator:
-            yield self._unpack(item)
+        read = 0
+        for item in self._stream:
+            read += 1
+            if read > skip:
+                yield item
+            if read == self.steps:
+                return
+        self._stream = None  # ran out
 
     def _unpack(self, item):
         if not self.targets:
@@ -401,7 +478,7 @@ class IterableAdapter:
     def batches(self, epoch: int = 0, start: int = 0, k: int | None = None) -> Iterator[Batch]:
         """Padded batches; ``start`` skips that many steps (groups of k batches)."""
         k = self.k if k is None else k
-        return _grouped(self._padded(itertools.islice(self._unpacked(), start * k, None)), k)
+        return _grouped(self._padded(self._unpack(item) for item in self._raw(epoch, start * k)), k)
 
     def _padded(self, items) -> Iterator[Batch]:
         for x, y, sw in items:
@@ -437,7 +514,8 @@ def make_adapter(x, y=None, sample_weight=None, *, batch_size=None, shuffle=Fals
         # targets; a compiled loss without them says so when the step is traced.
         return ArrayAdapter(x, y if targets else None, sample_weight if targets else None,
                             batch_size=32 if batch_size is None else batch_size, shuffle=shuffle,
-                            class_weight=class_weight, seed=seed, steps_per_execution=steps_per_execution)
+                            class_weight=class_weight, seed=seed, steps_per_execution=steps_per_execution,
+                            steps=steps)
     if isinstance(x, (str, bytes)) or not hasattr(x, "__iter__"):
         raise TypeError(f"x must be arrays, a list/dict of arrays, or an iterable of batches; got "
                         f"{type(x).__name__}.")

@@ -332,9 +332,10 @@ class Trainer:
     def fit(self, x=None, y=None, batch_size=None, epochs: int = 1, verbose="auto", callbacks=None,
             validation_split: float = 0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch: int = 0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq: int = 1) -> History:
+            validation_batch_size=None, validation_freq: int | list[int] = 1) -> History:
         self._require_compiled("fit")
         verbose = _verbosity(verbose)
+        _loop.check_validation_freq(validation_freq)
         if validation_split and validation_data is None:
             if not is_array_data(x):
                 raise ValueError("validation_split works only with array data; for an iterable pass "
@@ -348,7 +349,9 @@ class Trainer:
         _loop.resolve_steps_per_execution(self, adapter)
         adapter.seed = program.seed  # the data order of epoch e depends only on (seed, e)
         self._resident = None
-        if self.device_data and program.supports_resident_data and resident.fits_on_device(adapter):
+        # With steps_per_epoch an epoch reads a part of a pass (ArrayAdapter.span): the host path.
+        if (self.device_data and steps_per_epoch is None and program.supports_resident_data
+                and resident.fits_on_device(adapter)):
             self._resident = resident.ResidentData(adapter)
         val_adapter = None
         if validation_data is not None:

@@ -100,9 +100,15 @@ class PyDataset:
         if count is None:
             raise ValueError(f"{type(self).__name__} has no __len__; highlevel reads a PyDataset epoch by epoch, so "
                              "define __len__ (the number of batches per epoch).")
+        return self.read(0, count)
+
+    def read(self, start: int, stop: int) -> Iterator[Any]:
+        """One epoch of batches ``start`` to ``stop - 1`` in index order, read ahead by the workers,
+        between ``on_epoch_begin`` and ``on_epoch_end`` (``fit`` with ``steps_per_epoch`` reads
+        a part of the dataset per epoch, as Keras)."""
         self.on_epoch_begin()
         if self.workers == 1 and not self.use_multiprocessing and self.max_queue_size <= 1:
-            for index in range(count):
+            for index in range(start, stop):
                 yield self[index]
         else:
             ahead = max(self.workers, self.max_queue_size)
@@ -110,13 +116,13 @@ class PyDataset:
             read = _read_in_process if self.use_multiprocessing else type(self).__getitem__
             try:
                 pending: collections.deque = collections.deque()
-                next_index = 0
-                while next_index < count and len(pending) < ahead:
+                next_index = start
+                while next_index < stop and len(pending) < ahead:
                     pending.append(executor.submit(read, self, next_index))
                     next_index += 1
                 while pending:
                     batch = pending.popleft().result()
-                    if next_index < count:
+                    if next_index < stop:
                         pending.append(executor.submit(read, self, next_index))
                         next_index += 1
                     yield batch
