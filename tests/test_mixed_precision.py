@@ -230,3 +230,55 @@ def test_no_recompilation_after_the_first_epoch(policy, rng):
         model.fit(x, y, batch_size=16, epochs=2, validation_data=(x[:16], y[:16]), verbose=0)
         model.predict(x, batch_size=16, verbose=0)
     assert compiled == [], compiled
+
+
+def _keras_out(layer, *args, **kwargs):
+    with jax.numpy_rank_promotion("allow"):
+        return layer(*args, **kwargs)
+
+
+_SEQ = np.random.default_rng(5).standard_normal((2, 5, 4)).astype("float32")
+_IMG = np.abs(np.random.default_rng(6).standard_normal((2, 6, 6, 3))).astype("float32")
+
+
+@pytest.mark.parametrize("name, make, args", [
+    ("MultiHeadAttention", lambda L: L.MultiHeadAttention(num_heads=2, key_dim=2, dtype="mixed_bfloat16"),
+     (_SEQ, _SEQ)),
+    ("GroupQueryAttention", lambda L: L.GroupQueryAttention(head_dim=2, num_query_heads=2, num_key_value_heads=1,
+                                                            dtype="mixed_bfloat16"), (_SEQ, _SEQ)),
+    ("Rescaling", lambda L: L.Rescaling(1 / 255.0, offset=0.5, dtype="mixed_bfloat16"), (_IMG,)),
+    ("Normalization", lambda L: L.Normalization(mean=0.5, variance=2.0, dtype="mixed_bfloat16"), (_IMG,)),
+    ("RandomZoom", lambda L: L.RandomZoom(0.1, dtype="mixed_bfloat16"), (_IMG,)),
+    ("RandomContrast", lambda L: L.RandomContrast(0.1, dtype="mixed_bfloat16"), (_IMG,)),
+    ("RandomFlip", lambda L: L.RandomFlip(dtype="mixed_bfloat16"), (_IMG,)),
+    ("Discretization", lambda L: L.Discretization(bin_boundaries=[0.5, 1.0], output_mode="one_hot",
+                                                  dtype="mixed_bfloat16"), (_IMG[..., 0],)),
+    ("LSTMCell-RNN", lambda L: L.RNN(L.LSTMCell(3, dtype="mixed_bfloat16"), dtype="mixed_bfloat16"), (_SEQ,)),
+])
+def test_layers_compute_in_the_policy_compute_dtype_as_keras(name, make, args):
+    """Under mixed_bfloat16 the output is in the compute dtype, as Keras's, and close to Keras's values."""
+    # Keras's random layers augment by default outside fit: both are compared at inference.
+    call = {"training": False} if name.startswith("Random") else {}
+    theirs = make(keras.layers)
+    expected = _keras_out(theirs, *args, **call)
+    ours = make(hl.layers)
+    ours(*args, **call)
+    if theirs.get_weights():
+        weights = [0.5 * np.random.default_rng(7).standard_normal(w.shape).astype(w.dtype)
+                   for w in theirs.get_weights()]
+        theirs.set_weights(weights)
+        ours.set_weights(weights)
+        expected = _keras_out(theirs, *args, **call)
+    got = ours(*args, **call)
+    assert got.dtype == expected.dtype == jnp.bfloat16
+    np.testing.assert_allclose(np.asarray(got, np.float32), np.asarray(expected, np.float32), rtol=3e-2, atol=3e-2)
+
+
+def test_attention_follows_the_global_mixed_policy():
+    hl.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        layer = hl.layers.MultiHeadAttention(num_heads=2, key_dim=2)
+        assert layer(_SEQ, _SEQ).dtype == jnp.bfloat16
+        assert layer.query_dense.kernel[...].dtype == jnp.float32   # variables stay float32
+    finally:
+        hl.mixed_precision.set_global_policy("float32")

@@ -43,7 +43,7 @@ class _BaseDenseAttention(Layer):
             raise ValueError(f"{type(self).__name__} `dropout` must be a float in [0, 1), got {dropout!r}.")
         self.seed = seed
         self._has_dropout = float(dropout) > 0.0
-        self.dropout_layer = Dropout(float(dropout), seed=seed, name=f"{self.name}_dropout")
+        self.dropout_layer = Dropout(float(dropout), seed=seed, name=f"{self.name}_dropout", dtype=self.dtype_policy)
         self.dropout_layer.maybe_build(None)   # no weights; built now, never inside a trace
 
     @property

@@ -46,7 +46,7 @@ class _ImageAugmentation(Layer):
         raise NotImplementedError
 
     def call(self, inputs, training: bool = False):
-        images = jnp.asarray(inputs).astype(self.dtype)
+        images = jnp.asarray(inputs).astype(self.compute_dtype)
         if images.ndim not in (3, 4):
             raise ValueError(f"{type(self).__name__} layer '{self.name}' expects images of rank 3 "
                              f"(height, width, channels) or 4 (batch, height, width, channels), got "
@@ -109,7 +109,7 @@ class _AffineAugmentation(_ImageAugmentation):
     def transform_images(self, images, transformation: dict, training: bool = True):
         """Applies a Keras ``transformation`` dict (from Keras's ``get_random_transformation``) to
         channels_last ``images``: the same parameters give the same images as Keras's layer."""
-        images = jnp.asarray(images).astype(self.dtype)
+        images = jnp.asarray(images).astype(self.compute_dtype)
         if not training or transformation is None:
             return images
         return affine_transform(images, self._transforms_from(transformation, images.shape),
@@ -490,7 +490,7 @@ class RandomContrast(_ImageAugmentation):
 
     def transform_images(self, images, transformation: dict, training: bool = True):
         """Applies Keras's ``{"contrast_factor": (batch, 1, 1, 1)}`` to channels_last ``images``."""
-        images = jnp.asarray(images).astype(self.dtype)
+        images = jnp.asarray(images).astype(self.compute_dtype)
         if not training or transformation is None:
             return images
         factor = jnp.asarray(transformation["contrast_factor"], jnp.float32)

@@ -207,7 +207,7 @@ class Discretization(Layer):
         x = jnp.asarray(inputs)
         ids = jnp.digitize(x, jnp.asarray(self.bin_boundaries, x.dtype if jnp.issubdtype(x.dtype, jnp.floating)
                                           else jnp.float32))
-        return encode(ids, self.output_mode, len(self.bin_boundaries) + 1, self.dtype)
+        return encode(ids, self.output_mode, len(self.bin_boundaries) + 1, self.compute_dtype)
 
     def get_config(self):
         return {**super().get_config(), "bin_boundaries": self.bin_boundaries, "num_bins": self.num_bins,

@@ -209,7 +209,7 @@ class _AttentionBase(Layer):
         # Whether the scores are dropped out at all is fixed here (it picks the computation);
         # the rate is the Dropout sublayer's array.
         self._has_dropout = float(dropout) > 0.0
-        self.dropout_layer = Dropout(float(dropout), seed=seed, name=f"{self.name}_dropout")
+        self.dropout_layer = Dropout(float(dropout), seed=seed, name=f"{self.name}_dropout", dtype=self.dtype_policy)
         self.dropout_layer.maybe_build(None)   # no weights; built now, never inside a trace
 
     @property
@@ -232,7 +232,24 @@ class _AttentionBase(Layer):
                                                         "kernel_regularizer", "bias_regularizer",
                                                         "kernel_constraint", "bias_constraint")}
         return _Projection(equation, kernel_shape, bias_shape if self.use_bias else None, settings,
-                           activation=activation, name=name, dtype=self.dtype)
+                           activation=activation, name=name, dtype=self.dtype_policy)
+
+    def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
+        """The attention output's shape, with Keras's signature ``(query_shape, value_shape, key_shape=None)``.
+
+        One packed argument (``[query_shape, value_shape(, key_shape)]`` or a dict of them) is taken too.
+        The output has the query's shape with the last axis ``output_shape`` (the query's features by
+        default).
+        """
+        if value_shape is None:
+            if isinstance(query_shape, dict) or (isinstance(query_shape, (list, tuple)) and query_shape
+                                                 and isinstance(query_shape[0], (list, tuple))):
+                query_shape, value_shape, key_shape = packed_shapes(query_shape)
+            else:
+                raise TypeError(f"{type(self).__name__}.compute_output_shape takes (query_shape, value_shape, "
+                                f"key_shape=None), got only query_shape={query_shape!r}.")
+        shapes = [tuple(query_shape), tuple(value_shape)] + ([] if key_shape is None else [tuple(key_shape)])
+        return super().compute_output_shape(shapes)
 
     def _check_input_shape(self, inputs) -> None:
         q, v, k = packed_shapes(jax.tree_util.tree_map(lambda x: tuple(x.shape), inputs))

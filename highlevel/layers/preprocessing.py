@@ -51,7 +51,7 @@ class Rescaling(Layer):
         return jnp.reshape(value, (1,) * (x.ndim - value.ndim) + value.shape)
 
     def call(self, inputs):
-        x = jnp.asarray(inputs).astype(self.dtype)
+        x = jnp.asarray(inputs).astype(self.compute_dtype)
         return x * self._aligned(self.scale, x) + self._aligned(self.offset, x)
 
     def get_config(self):
@@ -158,7 +158,7 @@ class Normalization(Layer):
         return mean, variance
 
     def call(self, inputs):
-        x = jnp.asarray(inputs).astype(self.dtype)
+        x = jnp.asarray(inputs).astype(self.compute_dtype)
         mean, variance = self._statistics(x.dtype)
         std = jnp.maximum(jnp.sqrt(variance), jnp.asarray(1e-7, x.dtype))
         return mean + x * std if self.invert else (x - mean) / std

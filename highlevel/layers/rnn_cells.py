@@ -97,7 +97,7 @@ class _Cell(Layer):
 
     def get_initial_state(self, batch_size: int) -> list:
         """Zeros for every state: ``[(batch_size, units)]`` (two of them for the LSTM)."""
-        return [jnp.zeros((batch_size, self.units), self.dtype) for _ in range(self._state_count)]
+        return [jnp.zeros((batch_size, self.units), self.compute_dtype) for _ in range(self._state_count)]
 
     def build(self, input_shape):
         features = input_shape[-1]
@@ -363,7 +363,7 @@ class StackedRNNCells(Layer):
         """Each cell's initial states, one entry per cell."""
         out = []
         for cell in self.cells:
-            states = _initial_state(cell, batch_size, self.dtype)
+            states = _initial_state(cell, batch_size, getattr(cell, "compute_dtype", self.compute_dtype))
             out.append(states[0] if not isinstance(cell.state_size, (list, tuple)) else states)
         return out
 
