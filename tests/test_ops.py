@@ -275,3 +275,17 @@ def test_the_listed_nn_names_are_the_submodules_names():
     parts = (convolution, nn_activations, nn_attention, nn_losses, nn_normalization)
     assert len(nn.__all__) == len(set(nn.__all__))
     assert set(nn.__all__) == set().union(*(set(p.__all__) for p in parts))
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest", "bicubic", "lanczos3", "lanczos5"])
+@pytest.mark.parametrize("dtype", ["uint8", "int16"])
+def test_resize_of_integer_images_keeps_the_dtype_as_keras(interpolation, dtype):
+    rng = np.random.default_rng(3)
+    low, high = (0, 256) if dtype == "uint8" else (-32768, 32768)
+    images = rng.integers(low, high, size=(2, 6, 5, 3)).astype(dtype)
+    for size in [(9, 7), (4, 3)]:
+        with jax.numpy_rank_promotion("allow"):
+            expected = np.asarray(keras.ops.image.resize(images, size, interpolation=interpolation))
+        got = np.asarray(ops.image.resize(images, size, interpolation=interpolation))
+        assert got.dtype == expected.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(got, expected)

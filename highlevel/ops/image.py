@@ -50,6 +50,8 @@ def resize(images, size, interpolation='bilinear', antialias=False, crop_to_aspe
     >>> import numpy as np
     >>> ops.image.resize(np.ones((1, 2, 2, 1)), (4, 4)).shape
     (1, 4, 4, 1)
+    >>> ops.image.resize(np.array([[[[0], [255]]]], "uint8"), (1, 3), interpolation="bicubic")[0, 0, :, 0]
+    Array([  0, 128, 255], dtype=uint8)
     """
     if crop_to_aspect_ratio or pad_to_aspect_ratio:
         raise ValueError("resize(crop_to_aspect_ratio/pad_to_aspect_ratio=True) is not supported here; crop or pad "
@@ -60,7 +62,12 @@ def resize(images, size, interpolation='bilinear', antialias=False, crop_to_aspe
     height, width = size
     shape = images.shape[:-3] + (int(height), int(width), images.shape[-1])
     out = jax.image.resize(images, shape, method=_METHODS[interpolation], antialias=antialias)
-    return _back(out.astype(images.dtype) if jnp.issubdtype(images.dtype, jnp.floating) else out, first)
+    if jnp.issubdtype(images.dtype, jnp.integer) and out.dtype != images.dtype:
+        # As Keras: integer images stay in their dtype, rounded and clipped to its range (the cubic and
+        # Lanczos kernels overshoot).
+        info = jnp.iinfo(images.dtype)
+        out = jnp.clip(jnp.round(out), info.min, info.max)
+    return _back(out.astype(images.dtype) if out.dtype != images.dtype and images.dtype != jnp.bool_ else out, first)
 
 
 def rgb_to_grayscale(images, data_format=None):
