@@ -191,3 +191,22 @@ def test_attention_errors_name_the_fix():
     layer(Q, V)
     with pytest.raises(ValueError, match=r"does not match layer .* built for queries of shape \(None, 4, 6\)"):
         layer(Q[..., :4], V)
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("MultiHeadAttention", {"num_heads": 2, "key_dim": 3}),
+    ("MultiHeadAttention", {"num_heads": 2, "key_dim": 3, "output_shape": 5}),
+    ("GroupQueryAttention", {"head_dim": 3, "num_query_heads": 2, "num_key_value_heads": 1}),
+])
+def test_compute_output_shape_takes_keras_signature(name, kwargs):
+    theirs, ours = getattr(keras.layers, name)(**kwargs), getattr(hl.layers, name)(**kwargs)
+    q, v, k = (2, 4, 6), (2, 5, 6), (2, 5, 6)
+    for args, kw in [((q, v), {}), ((q, v, k), {}), ((), {"query_shape": q, "value_shape": v}),
+                     ((q,), {"value_shape": v, "key_shape": k})]:
+        with jax.numpy_rank_promotion("allow"):
+            expected = tuple(theirs.compute_output_shape(*args, **kw))
+        assert tuple(ours.compute_output_shape(*args, **kw)) == expected
+    assert tuple(ours.compute_output_shape([q, v])) == tuple(theirs.compute_output_shape(q, v))
+    assert tuple(ours.compute_output_shape((None, 4, 6), (None, 5, 6))) == (None, 4, theirs.compute_output_shape(q, v)[-1])
+    with pytest.raises(TypeError, match=r"takes \(query_shape, value_shape, key_shape=None\)"):
+        ours.compute_output_shape(q)
