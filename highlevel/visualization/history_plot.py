@@ -57,8 +57,8 @@ def plot_history(history: History, metrics: str | list[str] | None = None, *,
         base = key[4:] if key.startswith("val_") else key
         if base not in _LEARNING_RATE_KEYS and base not in available:
             available.append(base)
-    if metrics is None:   # throughput (trainer.log_throughput) only when asked for
-        metrics = [m for m in available if m not in THROUGHPUT_KEYS]
+    if metrics is None:   # the loss first; throughput (trainer.log_throughput) only when asked for
+        metrics = sorted((m for m in available if m not in THROUGHPUT_KEYS), key=lambda m: m != "loss")
     elif isinstance(metrics, str):
         metrics = [metrics]
     metrics = list(metrics)
