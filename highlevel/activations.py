@@ -504,7 +504,7 @@ def sparsemax(x, axis: int = -1):
 
     >>> import highlevel as hl, jax.numpy as jnp, numpy as np
     >>> print(np.asarray(hl.activations.sparsemax(jnp.array([1.0, 1.0, 0.0]))).round(4))
-    [0. 0. 0.]
+    [0.5 0.5 0. ]
     """
     return ops.sparsemax(x, axis=axis)
 

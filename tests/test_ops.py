@@ -222,6 +222,9 @@ def test_numbers_equal_keras_by_hand(name, args, kwargs):
     with jax.numpy_rank_promotion("allow"):
         theirs = _theirs(name)(*args, **kwargs)
         ours = _ours(name)(*args, **kwargs)
+    if name == "sparsemax":   # Keras 3.15's JAX sparsemax is wrong once two entries survive
+        from tests.test_activations import numpy_sparsemax
+        theirs = numpy_sparsemax(*args, **kwargs)
     if name == "qr":   # signs of Q's columns and R's rows are a convention: compare the product
         ours, theirs = ours[0] @ ours[1], theirs[0] @ theirs[1]
     if name == "eigh":

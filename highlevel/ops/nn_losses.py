@@ -59,6 +59,8 @@ def sparsemax(x, axis=-1):
     >>> import numpy as np
     >>> ops.sparsemax(np.array([2.0, 1.0, -1.0]))
     Array([1., 0., 0.], dtype=float32)
+    >>> ops.sparsemax(np.array([1.0, 1.0, 0.0, 0.5]))
+    Array([0.5, 0.5, 0. , 0. ], dtype=float32)
     """
     x = _x(x)
     ranked = -jnp.sort(-x, axis=axis)
@@ -68,7 +70,9 @@ def sparsemax(x, axis=-1):
     r = jnp.arange(1, x.shape[axis] + 1, dtype=x.dtype).reshape(shape)
     support = ranked - (cumsum - 1) / r > 0
     k = jnp.sum(support, axis=axis, keepdims=True)
-    tau = (jnp.sum(jnp.where(support, cumsum, 0.0), axis=axis, keepdims=True) - 1) / k
+    # tau = (sum of the k largest - 1) / k. Keras 3.15's JAX backend sums the cumulative sums
+    # instead, which zeroes every output once two entries survive ([1, 1, 0] -> [0, 0, 0]).
+    tau = (jnp.sum(jnp.where(support, ranked, 0.0), axis=axis, keepdims=True) - 1) / k
     return jnp.maximum(x - tau, 0.0)
 
 
