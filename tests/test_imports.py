@@ -26,8 +26,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 # every row and ``__main__`` runs the command: both are the top.
 ROWS: dict[str, int] = {
     # name -> function/object registries with Keras names; dtype policies
-    **dict.fromkeys(["utils", "activations", "initializers", "regularizers", "constraints", "losses",
-                     "metrics", "optimizers", "mixed_precision", "ops", "random"], 0),
+    **dict.fromkeys(["utils", "activations", "activations_shrink", "initializers", "regularizers", "constraints",
+                     "losses", "metrics", "optimizers", "mixed_precision", "ops", "random"], 0),
     "backend": 1,
     "layers": 2,
     "distribute": 3,
