@@ -167,7 +167,7 @@ class TensorBoard(Callback):
 
     def _flush(self) -> None:
         for writer in self._writers.values():
-            writer.flush()
+            _write_out(writer)
 
     def _close(self, status: str) -> None:
         """Stops a running trace, ends the HParams session, and closes every writer."""
@@ -561,3 +561,22 @@ def _weight_image(array: np.ndarray) -> np.ndarray | None:
         return None
     low, high = float(w.min()), float(w.max())
     return (w - low) / (high - low) if high > low else np.zeros_like(w)
+
+
+def _write_out(writer) -> None:
+    """Puts every event ``writer`` (a tensorboardX ``SummaryWriter``) was given into its files.
+
+    tensorboardX's ``flush()`` flushes only the events its writer thread has taken from its
+    queue so far, and that thread flushes what it takes later only every ``flush_secs`` (120 s):
+    an epoch's scalars could still be in memory when a backup of that epoch was on disk, and a
+    SIGKILL then lost them for good. The thread is stopped instead (it writes every event queued
+    before the stop), the file flushed, and a new thread started on the same queue and file.
+    """
+    for file_writer in list((writer.all_writers or {}).values()):
+        events = file_writer.event_writer
+        if events._closed:
+            continue
+        events._worker.stop()
+        events._ev_writer.flush()
+        events._worker = type(events._worker)(events._event_queue, events._ev_writer, events._flush_secs)
+        events._worker.start()

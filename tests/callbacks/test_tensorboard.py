@@ -517,3 +517,22 @@ def test_embedding_projector_errors_are_named(tmp_path, rng):
         TensorBoard(tmp_path / "logs", embeddings_freq=1, embeddings_metadata="../w.tsv")
     with pytest.raises(TypeError, match="embeddings_metadata must be a path or a dict"):
         TensorBoard(tmp_path / "logs", embeddings_freq=1, embeddings_metadata=["w.tsv"])
+
+
+def test_each_epochs_scalars_are_on_disk_when_its_epoch_end_returns(tmp_path, rng):
+    """What a backup written after the epoch end covers is in the files: a SIGKILL then loses none of it."""
+    from highlevel.callbacks._event_files import records
+
+    on_disk = []
+
+    class _Look(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            paths = glob.glob(str(tmp_path / "train" / "*tfevents*"))
+            on_disk.append(sorted(e.step for p in paths for _, e in records(p)
+                                  for v in e.summary.value if v.tag == "epoch_loss"))
+
+    model = _classifier()
+    model.compile(optimizer="adam", loss=hl.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x, y = _data(rng, 16)
+    model.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[TensorBoard(str(tmp_path)), _Look()])
+    assert on_disk == [[0], [0, 1], [0, 1, 2]]
