@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
+from highlevel.ops import image as _image
 from highlevel.layers.base import Layer, register_layer
 from highlevel.layers.convolutional import INPUT_LAYOUTS, check_data_format, check_rank, normalize_tuple
 
@@ -95,7 +95,7 @@ class UpSampling2D(Layer):
 
     Input shape ``(batch, height, width, channels)``; output
     ``(batch, height * size[0], width * size[1], channels)``. No weights. Integer inputs
-    stay integers with "nearest" and are computed in the layer's dtype otherwise.
+    keep their dtype, as in Keras: interpolated values are rounded and clipped to its range.
 
     >>> import highlevel as hl, numpy as np
     >>> x = np.array([0.0, 1.0], "float32").reshape(1, 1, 2, 1)
@@ -119,10 +119,11 @@ class UpSampling2D(Layer):
         check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
         if self.interpolation == "nearest":
             return _repeat(inputs, self.size)
-        x = inputs if jnp.issubdtype(inputs.dtype, jnp.floating) else inputs.astype(self.dtype)
-        batch, height, width, channels = x.shape
-        shape = (batch, height * self.size[0], width * self.size[1], channels)
-        return jax.image.resize(x, shape, method=self.interpolation, antialias=False)
+        # ops.image.resize, as Keras's layer: integer images come back in their dtype, rounded and
+        # clipped to its range.
+        height, width = inputs.shape[1:3]
+        return _image.resize(inputs, (height * self.size[0], width * self.size[1]),
+                             interpolation=self.interpolation)
 
     def get_config(self):
         return {**super().get_config(), "size": self.size, "data_format": self.data_format,

@@ -167,3 +167,15 @@ def test_wrong_rank_names_layer_and_shape(cls, bad_shape):
 def test_unexpected_argument_is_a_type_error():
     with pytest.raises(TypeError, match="UpSampling1D got unexpected arguments: data_format"):
         L.UpSampling1D(2, data_format="channels_last")
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "bicubic", "lanczos3"])
+@pytest.mark.parametrize("dtype", ["uint8", "int32"])
+def test_interpolated_integers_keep_their_dtype_as_keras(interpolation, dtype):
+    # Keras rounds (half to even) and clips to the dtype's range: bicubic and Lanczos overshoot 0..255.
+    x = (np.arange(24).reshape(1, 3, 4, 2) * 11 % 256).astype(dtype)
+    kwargs = {"size": (2, 3), "interpolation": interpolation}
+    expected = _keras("UpSampling2D", kwargs, x)
+    got = L.UpSampling2D(**kwargs)(x)
+    assert got.dtype == np.dtype(dtype) == expected.dtype
+    np.testing.assert_array_equal(np.asarray(got), expected)
