@@ -5,6 +5,7 @@ from highlevel.layers.base import (Hyperparameter, Layer, NonTrainable, Weight, 
                                    serialize_layer)
 from highlevel.layers.activation import *  # noqa: F401,F403
 from highlevel.layers.activity import ActivityRegularization  # noqa: F401
+from highlevel.layers.aliases import *  # noqa: F401,F403
 from highlevel.layers.attention import *  # noqa: F401,F403
 from highlevel.layers.augmentation import *  # noqa: F401,F403
 from highlevel.layers.bidirectional import *  # noqa: F401,F403
@@ -55,5 +56,9 @@ __all__ = ["Activation", "ActivityRegularization", "Add", "AdditiveAttention", "
            "UpSampling2D", "UpSampling3D", "Weight", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
            "call_context", "deserialize", "deserialize_layer", "get_layer_class", "register_layer",
            "serialize", "serialize_layer",
+           "AvgPool1D", "AvgPool2D", "AvgPool3D", "Convolution1D", "Convolution1DTranspose", "Convolution2D",
+           "Convolution2DTranspose", "Convolution3D", "Convolution3DTranspose", "GlobalAvgPool1D",
+           "GlobalAvgPool2D", "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D",
+           "MaxPool1D", "MaxPool2D", "MaxPool3D", "SeparableConvolution2D",
            "Dot", "IntegerLookup", "StringLookup", "TextVectorization", "add", "average",
            "concatenate", "dot", "maximum", "minimum", "multiply", "subtract"]
