@@ -19,11 +19,17 @@ __all__ = ["get", "serialize", "relu", "sigmoid", "tanh", "softplus", "softmax",
            "soft_shrink", "hard_shrink", "sparsemax", "threshold"]
 
 
-def relu(x):
-    """Rectified linear unit: ``max(x, 0)``.
+def relu(x, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0):
+    """Rectified linear unit: ``max(x, 0)``, with Keras's optional leak, cap and threshold.
+
+    ``max_value`` for ``x >= max_value``, ``x`` for ``threshold < x < max_value``, and
+    ``negative_slope * (x - threshold)`` otherwise (Keras's branches, so the same numbers).
 
     Args:
         x: Input array, any shape.
+        negative_slope: The slope below ``threshold`` (0: none).
+        max_value: The largest value returned (None: no cap).
+        threshold: The value at and below which the unit is off (or leaks).
 
     Returns:
         An array of the same shape and dtype as ``x``.
@@ -31,8 +37,25 @@ def relu(x):
     >>> import highlevel as hl, jax.numpy as jnp, numpy as np
     >>> print(np.asarray(hl.activations.relu(jnp.array([-1.0, 0.0, 2.0]))).round(4))
     [0. 0. 2.]
+    >>> print(np.asarray(hl.activations.relu(jnp.array([-10.0, 0.0, 10.0]), negative_slope=0.5, max_value=5.0)))
+    [-5.  0.  5.]
     """
-    return jax.nn.relu(x)
+    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
+        return jax.nn.relu(x)
+    x = jnp.asarray(x)
+    if negative_slope != 0.0 and max_value is None and threshold == 0.0:
+        return jax.nn.leaky_relu(x, negative_slope=negative_slope)
+    negative_part = jax.nn.relu(threshold - x) if negative_slope != 0.0 else None
+    clip = max_value is not None
+    if threshold != 0.0:
+        x = jnp.where(x > jnp.asarray(threshold, x.dtype), x, jnp.zeros_like(x))
+    elif max_value == 6.0:
+        x, clip = jax.nn.relu6(x), False
+    else:
+        x = jax.nn.relu(x)
+    if clip:
+        x = jnp.clip(x, jnp.asarray(0.0, x.dtype), jnp.asarray(max_value, x.dtype))
+    return x if negative_part is None else x - negative_slope * negative_part
 
 
 def relu6(x):

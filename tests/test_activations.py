@@ -62,6 +62,19 @@ def test_activation_arguments_match_keras(name, kwargs):
     np.testing.assert_allclose(np.asarray(getattr(hl.activations, name)(x, **kwargs)), expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("kwargs", [{"negative_slope": 0.3}, {"max_value": 2.5}, {"max_value": 6.0},
+                                    {"threshold": 1.0}, {"threshold": -0.5}, {"negative_slope": 0.2, "max_value": 3.0},
+                                    {"negative_slope": 0.1, "threshold": 0.7},
+                                    {"negative_slope": 0.5, "max_value": 4.0, "threshold": 1.5}])
+def test_relu_arguments_match_keras(kwargs):
+    x = (3 * np.random.default_rng(3).standard_normal((3, 4, 6))).astype("float32")
+    x[0, 0, :3] = [kwargs.get("threshold", 0.0), kwargs.get("max_value") or 1.0, 0.0]   # the edges exactly
+    expected = _keras(keras.activations.relu, x, **kwargs)
+    got = hl.activations.relu(x, **kwargs)
+    np.testing.assert_array_equal(np.asarray(got), expected)
+    assert got.dtype == expected.dtype
+
+
 def test_dense_with_each_new_activation_matches_keras():
     x = np.random.default_rng(2).standard_normal((4, 5)).astype("float32")
     for name in ["mish", "hard_swish", "celu", "glu", "log_sigmoid", "hard_tanh", "tanh_shrink", "sparse_plus",

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from highlevel import activations as _activations
 from highlevel import constraints as _constraints
 from highlevel import initializers as _initializers
 from highlevel import regularizers as _regularizers
@@ -57,25 +58,8 @@ class ReLU(Layer):
         self.threshold = _non_negative("threshold", threshold)
 
     def call(self, inputs):
-        # The same branches as Keras's activations.relu, so outputs agree bit for bit.
-        x = inputs
-        slope, cap, threshold = self.negative_slope, self.max_value, self.threshold
-        if slope != 0.0 and cap is None and threshold == 0.0:
-            return jax.nn.leaky_relu(x, negative_slope=slope)
-        negative_part = jax.nn.relu(threshold - x) if slope != 0.0 else None
-        clip = cap is not None
-        if threshold != 0.0:
-            x = jnp.where(x > jnp.asarray(threshold, x.dtype), x, jnp.zeros_like(x))
-        elif cap == 6.0:
-            x = jax.nn.relu6(x)
-            clip = False
-        else:
-            x = jax.nn.relu(x)
-        if clip:
-            x = jnp.clip(x, jnp.asarray(0.0, x.dtype), jnp.asarray(cap, x.dtype))
-        if negative_part is not None:
-            x = x - slope * negative_part
-        return x
+        return _activations.relu(inputs, negative_slope=self.negative_slope, max_value=self.max_value,
+                                 threshold=self.threshold)
 
     def get_config(self):
         return {**super().get_config(), "max_value": self.max_value,
