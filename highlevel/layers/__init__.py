@@ -15,6 +15,7 @@ from highlevel.layers.conv_lstm import *  # noqa: F401,F403
 from highlevel.layers.convolutional_extra import *  # noqa: F401,F403
 from highlevel.layers.core import *  # noqa: F401,F403
 from highlevel.layers.depthwise import *  # noqa: F401,F403
+from highlevel.layers.hashed_crossing import *  # noqa: F401,F403
 from highlevel.layers.lambda_layer import *  # noqa: F401,F403
 from highlevel.layers.lookup import *  # noqa: F401,F403
 from highlevel.layers.merging import *  # noqa: F401,F403
@@ -45,7 +46,7 @@ __all__ = ["Activation", "ActivityRegularization", "Add", "AdditiveAttention", "
            "Flatten", "FlaxLayer", "GRU", "GRUCell", "GaussianDropout", "GaussianNoise",
            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
            "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GroupNormalization",
-           "GroupQueryAttention", "GroupedQueryAttention", "Hashing", "Hyperparameter", "Identity", "Input",
+           "GroupQueryAttention", "GroupedQueryAttention", "HashedCrossing", "Hashing", "Hyperparameter", "Identity", "Input",
            "InputLayer", "KerasTensor", "LSTM", "LSTMCell", "Lambda", "Layer", "LayerNormalization",
            "LeakyReLU", "Masking", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "Maximum", "Minimum",
            "MultiHeadAttention", "Multiply", "NonTrainable", "Normalization", "PReLU", "Permute",
