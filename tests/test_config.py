@@ -172,6 +172,24 @@ def test_config_errors_name_the_place_and_the_fix(tmp_path, text, override, matc
     assert not out.exists()   # nothing written before the config is valid
 
 
+@pytest.mark.parametrize("override, expected", [
+    ("trainer.steps_per_execution=abc",
+     "trainer.steps_per_execution: Input should be a valid integer, unable to parse string as an integer "
+     "or 'auto'; got 'abc'."),
+    ("trainer.steps_per_execution=0",
+     "trainer.steps_per_execution: Input should be greater than or equal to 1 or 'auto'; got 0."),
+    ("trainer.verbose=5", "trainer.verbose: Input should be 'auto' or 0, 1 or 2; got 5."),
+    ("loggers=[tensorbord]", "loggers[0]: unknown logger 'tensorbord'; did you mean 'tensorboard'? "
+                             "Known loggers: tensorboard, csv, mlflow."),
+])
+def test_a_value_no_alternative_of_a_key_takes_is_one_line_naming_them_all(tmp_path, override, expected):
+    """One line per key, without pydantic's names of a union's alternatives ('constrained-int')."""
+    path = _write(tmp_path, BASE)
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.load_config(path, [override])
+    assert str(err.value) == f"{path}: {expected}"
+
+
 def test_validate_without_the_fashion_mnist_files_names_the_debian_package(tmp_path, monkeypatch, capsys):
     import dataclasses
     import urllib.request

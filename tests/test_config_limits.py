@@ -171,7 +171,7 @@ output_dir: {tmp_path / 'runs'}
 
 def test_run_names_and_output_dirs_that_cannot_hold_the_run_are_refused(tmp_path, monkeypatch):
     path = _write(tmp_path, BASE)
-    with pytest.raises(cfg.ConfigError, match=r"name: Value error, a run name is one folder name inside output_dir"):
+    with pytest.raises(cfg.ConfigError, match=r"name: a run name is one folder name inside output_dir"):
         cfg.load_config(path, ["name=../../x"])
     blocker = tmp_path / "a_file"
     blocker.write_text("")

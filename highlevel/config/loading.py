@@ -126,27 +126,49 @@ def _short(value: Any) -> str:
     return text if len(text) <= 120 else text[:100] + f"... ({len(text):,} characters)"
 
 
+# The parts of an error's location that name one of a union's alternatives, not a key:
+# "constrained-int", "function-after[...]", "literal['auto']", "list[float]", "int", "str", ...
+_UNION_TAGS = {"int", "float", "str", "bool", "none"}
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and ("[" in part or part.startswith(("function-", "constrained-"))
+                                      or part in _UNION_TAGS)
+
+
 def _schema_mistakes(err: ValidationError) -> tuple[list[str], set[str]]:
-    """One line per key path that the schema refused (a union's alternatives give one), and the
-    top-level sections concerned."""
-    by_path: dict[str, str] = {}
+    """One line per key path that the schema refused (a union's alternatives are joined into one
+    line: "Input should be a valid integer or 'auto'"), and the top-level sections concerned."""
+    messages: dict[str, list[str]] = {}
+    lines: dict[str, str] = {}
     sections = set()
     for e in err.errors():
-        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+        loc = tuple(p for p in e["loc"] if not _is_union_tag(p))
         path = key_path(loc)
         if loc:
             sections.add(str(loc[0]))
-        if path in by_path:
-            continue
+        if path in lines and path not in messages:
+            continue   # an unknown key, a missing section or a validator's own sentence
         if e["type"] == "extra_forbidden":
             known = _fields_at(RunConfig, loc)
-            by_path[path] = (f"{path}: unknown key{did_you_mean(loc[-1], known)}"
-                             + (f" Known keys here: {', '.join(known)}." if known else ""))
+            lines[path] = (f"{path}: unknown key{did_you_mean(loc[-1], known)}"
+                           + (f" Known keys here: {', '.join(known)}." if known else ""))
         elif e["type"] == "missing":
-            by_path[path] = f"{path}: this section is required."
+            lines[path] = f"{path}: this section is required."
+        elif e["type"] in ("value_error", "loggers"):
+            # A validator's own sentence: pydantic prefixes "Value error, " to a ValueError's.
+            text = e["msg"].removeprefix("Value error, ")
+            if not text.endswith("."):
+                text += f"; got {_short(e.get('input'))}."
+            lines[path] = text if text.startswith((f"{path}:", f"{path}[")) else f"{path}: {text}"
+            messages.pop(path, None)
         else:
-            by_path[path] = f"{path}: {e['msg']}; got {_short(e.get('input'))}."
-    return list(by_path.values()), sections
+            said = messages.setdefault(path, [])
+            msg = e["msg"] if not said else e["msg"].removeprefix("Input should be ")
+            if msg not in said:
+                said.append(msg)
+            lines[path] = f"{path}: {' or '.join(said)}; got {_short(e.get('input'))}."
+    return list(lines.values()), sections
 
 
 def validate(data: dict[str, Any], source: str = "config") -> RunConfig:
