@@ -190,6 +190,24 @@ def test_a_value_no_alternative_of_a_key_takes_is_one_line_naming_them_all(tmp_p
     assert str(err.value) == f"{path}: {expected}"
 
 
+@pytest.mark.parametrize("entry, expected", [
+    ("{BatchNormalization: {momentum: abc}}", "momentum must be a number, got 'abc'."),
+    ("{Dropout: {rate: 2}}", "Dropout needs a rate in [0, 1) (the fraction of inputs to drop), got 2."),
+])
+def test_a_layer_argument_mistake_names_the_argument_not_the_check(tmp_path, entry, expected):
+    path = _write(tmp_path, BASE.replace("- Flatten: {}", f"- {entry}"))
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.load_config(path)
+    assert str(err.value) == f"{path}: model.layers[0].{entry[1:entry.index(':')]}: {expected}"
+
+
+def test_a_callback_argument_of_the_wrong_type_is_named(tmp_path):
+    path = _write(tmp_path, BASE + "callbacks: [{ReduceLROnPlateau: {factor: half}}]\n")
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.load_config(path)
+    assert str(err.value) == f"{path}: callbacks[0].ReduceLROnPlateau: factor must be a number, got 'half'."
+
+
 def test_validate_without_the_fashion_mnist_files_names_the_debian_package(tmp_path, monkeypatch, capsys):
     import dataclasses
     import urllib.request

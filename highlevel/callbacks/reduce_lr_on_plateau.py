@@ -84,6 +84,7 @@ class ReduceLROnPlateau(Callback):
                  verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0,
                  min_lr: float = 0.0):
         super().__init__()
+        factor, min_delta = float(factor), float(min_delta)   # a string is refused here, naming itself
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0, got factor={factor}; "
                              "pass a factor in [0, 1), e.g. 0.1 to divide the rate by 10.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import re
 from typing import Any
 
 from highlevel.config.errors import ConfigError, did_you_mean
@@ -68,12 +69,29 @@ def _check_args(cls, args: dict[str, Any], where: str, extra_ok: tuple[str, ...]
                               f"It takes: {', '.join(sorted(allowed))}.")
 
 
-def _construct(where: str, make) -> Any:
-    """Builds an object from its config values to check them (``units: -5``, ``activation: rellu``)."""
+#: The name a layer is constructed with to check its arguments (so that it takes no default name).
+_CHECK_NAME = "config_check"
+# Python's own words for a string where a number was wanted, and what to write instead.
+_CONVERSIONS = ((re.compile(r"could not convert string to float: (.+)"), "a number"),
+                (re.compile(r"invalid literal for int\(\) with base 10: (.+)"), "an integer"))
+
+
+def _construct(where: str, make, args: dict[str, Any] | None = None) -> Any:
+    """Builds an object from its config values to check them (``units: -5``, ``activation: rellu``).
+
+    A message naming the check's layer name, or Python's bare "could not convert string to
+    float: 'abc'", is said in the config's terms: the argument and what it takes."""
     try:
         return make()
     except (TypeError, ValueError, KeyError) as err:
         text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        text = text.replace(f" layer '{_CHECK_NAME}'", "").replace(f"'{_CHECK_NAME}'", "this layer")
+        for pattern, wanted in _CONVERSIONS:
+            match = pattern.fullmatch(text)
+            keys = [k for k, v in (args or {}).items() if match and repr(v) == match.group(1)]
+            if keys:
+                text = f"{keys[0]} must be {wanted}, got {match.group(1)}."
+                break
         raise ConfigError(f"{where}: {text}") from None
 
 
@@ -130,11 +148,11 @@ def check_layer(entry: Any, where: str, mistakes: Mistakes | None = None) -> Non
         if nested:
             return
         # An explicit name: constructing this check layer takes no default name from the model's layers.
-        named = {**args, "name": args.get("name") or "config_check"}
+        named = {**args, "name": args.get("name") or _CHECK_NAME}
         if isinstance(entry, dict) and "class_name" in entry:
-            _construct(f"{where}.{name}", lambda: cls.from_config(named))
+            _construct(f"{where}.{name}", lambda: cls.from_config(named), args)
         else:
-            _construct(f"{where}.{name}", lambda: cls(**named))
+            _construct(f"{where}.{name}", lambda: cls(**named), args)
 
 
 class _Raising(Mistakes):
@@ -314,9 +332,9 @@ def _check_optimizer(opt: Any, where: str = "optimizer") -> None:
                               f"{did_you_mean(sname, known_schedules)} Known schedules: "
                               f"{', '.join(sorted(known_schedules))}.")
         _check_args(scls, sargs, f"{where}.learning_rate.{sname}")
-        _construct(f"{where}.learning_rate.{sname}", lambda: scls(**sargs))
+        _construct(f"{where}.learning_rate.{sname}", lambda: scls(**sargs), sargs)
         args = {**args, "learning_rate": scls(**sargs)}
-    _construct(where, lambda: cls(**args))
+    _construct(where, lambda: cls(**args), args)
 
 
 def _uses_ema(opt: Any) -> bool:
@@ -339,7 +357,7 @@ def _check_callbacks(entries: Any, mistakes: Mistakes, optimizer: Any = None) ->
             if name == "SwapEMAWeights" and not _uses_ema(optimizer):
                 raise ConfigError(f"callbacks[{i}].SwapEMAWeights: it swaps in the optimizer's moving averages, "
                                   "so the optimizer needs use_ema: true (e.g. optimizer: {name: adam, use_ema: true}).")
-            _construct(f"callbacks[{i}].{name}", lambda: known[name](**args))
+            _construct(f"callbacks[{i}].{name}", lambda: known[name](**args), args)
 
 
 def _check_data(data: dict, mistakes: Mistakes) -> None:
