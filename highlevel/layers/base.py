@@ -300,7 +300,8 @@ class Layer(nnx.Module, pytree=False):
         if not all(isinstance(d, (int, type(None))) for d in expected):
             return
         got = tuple(getattr(inputs, "shape", ()))
-        if len(got) != len(expected) or (expected[-1] is not None and got[-1] != expected[-1]):
+        axis = 1 if getattr(self, "data_format", None) == "channels_first" and len(expected) > 2 else -1
+        if len(got) != len(expected) or (expected[axis] is not None and got[axis] != expected[axis]):
             raise ValueError(
                 f"Input of shape {format_shape(got)} does not match layer '{self.name}' "
                 f"({type(self).__name__}), which was built for inputs of shape "

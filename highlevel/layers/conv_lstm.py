@@ -91,6 +91,10 @@ class ConvLSTM2D(Layer):
         self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", cls)
         self.padding = normalize_padding(padding, cls)
         self.data_format = check_data_format(data_format, cls)
+        if self.data_format == "channels_first":
+            raise ValueError(f"{cls} supports data_format='channels_last' only, got 'channels_first'. Transpose the "
+                             "inputs to (batch, time, rows, cols, channels), e.g. with jnp.moveaxis(x, 2, -1), and "
+                             "drop the data_format argument.")
         self.activation = _activations.get(activation)
         self.recurrent_activation = _activations.get(recurrent_activation)
         self.use_bias = bool(use_bias)

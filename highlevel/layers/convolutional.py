@@ -1,7 +1,8 @@
 """Convolution layers: Conv1D, Conv2D, Conv2DTranspose, ZeroPadding2D (depthwise ones: ``depthwise.py``).
 
 Keras 3's arguments, defaults, weight names and weight shapes, so the weights of a
-Keras layer load with ``set_weights(keras_layer.get_weights())``. Channels-last only.
+Keras layer load with ``set_weights(keras_layer.get_weights())``. ``data_format="channels_first"``
+moves the channels last around the same computation, with the weights in Keras's layout.
 ``Conv1D``/``Conv2D`` call ``hl.backend.conv``, which lowers them for the backend (on a
 CPU: patches and one matmul, or XLA's convolution with a chunked kernel gradient; see
 ``highlevel/backend/``); ``Conv2DTranspose`` is ``jax.lax.conv_transpose`` with Keras's
@@ -94,13 +95,37 @@ def normalize_padding(value: Any, layer: str, allowed: Sequence[str] = ("valid",
 
 
 def check_data_format(value: Any, layer: str) -> str:
-    if value is None or value == "channels_last":
-        return "channels_last"
-    if value == "channels_first":
-        raise ValueError(f"{layer} supports data_format='channels_last' only, got 'channels_first'. "
-                         "Transpose the inputs to channels-last (batch, ..., channels), e.g. with "
-                         "jnp.moveaxis(x, 1, -1), and drop the data_format argument.")
-    raise ValueError(f"{layer} `data_format` must be 'channels_last', got {value!r}.")
+    """Keras's ``standardize_data_format``: None means "channels_last"; the case is ignored."""
+    name = "channels_last" if value is None else str(value).lower()
+    if name not in ("channels_last", "channels_first"):
+        raise ValueError(f"{layer} `data_format` must be 'channels_last' or 'channels_first', got {value!r}.")
+    return name
+
+
+def channels_last_shape(shape, data_format: str) -> tuple:
+    """``(batch, channels, *spatial)`` -> ``(batch, *spatial, channels)`` for "channels_first"."""
+    shape = tuple(shape)
+    if data_format == "channels_first" and len(shape) > 2:
+        return (shape[0],) + shape[2:] + (shape[1],)
+    return shape
+
+
+def to_channels_last(x, data_format: str):
+    """Moves the channels of a "channels_first" batch last, where the layers compute."""
+    return jnp.moveaxis(x, 1, -1) if data_format == "channels_first" and x.ndim > 2 else x
+
+
+def from_channels_last(y, data_format: str):
+    """The inverse of ``to_channels_last``: the output back in the layer's ``data_format``."""
+    return jnp.moveaxis(y, -1, 1) if data_format == "channels_first" and y.ndim > 2 else y
+
+
+def input_layout(rank: int, data_format: str) -> str:
+    """The expected input layout, for error messages."""
+    if data_format != "channels_first":
+        return INPUT_LAYOUTS[rank]
+    return {1: "(batch, channels, steps)", 2: "(batch, channels, height, width)",
+            3: "(batch, channels, depth, height, width)"}[rank]
 
 
 def check_rank(layer: Layer, shape, rank: int, layout: str) -> None:
@@ -112,10 +137,13 @@ def check_rank(layer: Layer, shape, rank: int, layout: str) -> None:
 
 
 def _check_channels(layer: Layer, shape) -> int:
-    if shape[-1] is None:
+    """The number of input channels (axis -1, or 1 for "channels_first"), which must be known."""
+    first = getattr(layer, "data_format", None) == "channels_first"
+    channels = shape[1] if first else shape[-1]
+    if channels is None:
         raise ValueError(f"{type(layer).__name__} layer '{layer.name}' needs a known number of input channels "
-                         f"(the last axis), got shape {format_shape(tuple(shape))}.")
-    return int(shape[-1])
+                         f"(axis {1 if first else -1}), got shape {format_shape(tuple(shape))}.")
+    return int(channels)
 
 
 def conv_output_size(size: int | None, kernel: int, stride: int, dilation: int, padding: str) -> int | None:
@@ -193,22 +221,24 @@ class _Conv(Layer):
                 zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate)]
 
     def build(self, input_shape):
-        check_rank(self, input_shape, self.rank, INPUT_LAYOUTS[self.rank])
+        check_rank(self, input_shape, self.rank, input_layout(self.rank, self.data_format))
         channels = _check_channels(self, input_shape)
         if channels % self.groups:
             raise ValueError(f"{type(self).__name__} layer '{self.name}': the input's {channels} channels must "
                              f"be divisible by groups={self.groups} (input shape "
                              f"{format_shape(tuple(input_shape))}).")
-        _check_output_size(self, input_shape, self._out_sizes(input_shape))
+        _check_output_size(self, input_shape, self._out_sizes(channels_last_shape(input_shape, self.data_format)))
         add_kernel_and_bias(self, self.kernel_size + (channels // self.groups, self.filters), self.filters)
 
     def call(self, inputs):
-        check_rank(self, inputs.shape, self.rank, INPUT_LAYOUTS[self.rank])
-        y = _backend.conv(inputs, self.kernel.get_value(), self.strides, self.padding, self.dilation_rate,
-                          self.groups)
+        check_rank(self, inputs.shape, self.rank, input_layout(self.rank, self.data_format))
+        # "channels_first" computes channels-last between two transposes; the kernel keeps Keras's
+        # layout either way, so Keras's weights load unchanged.
+        y = _backend.conv(to_channels_last(inputs, self.data_format), self.kernel.get_value(), self.strides,
+                          self.padding, self.dilation_rate, self.groups)
         if self.use_bias:
             y = _add_bias(y, self.bias.get_value())
-        return self.activation(y)
+        return self.activation(from_channels_last(y, self.data_format))
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
@@ -227,7 +257,7 @@ class Conv1D(_Conv):
       strides: the step between windows.
       padding: ``"valid"`` (no padding), ``"same"`` (output length ``ceil(steps / strides)``) or
         ``"causal"`` (left padding only, so output ``t`` sees inputs up to ``t``).
-      data_format: ``"channels_last"`` only.
+      data_format: ``"channels_last"`` (None means it) or ``"channels_first"`` (channels on axis 1).
       dilation_rate: the spacing between kernel taps (strides must be 1 when it is above 1).
       groups: split the channels into this many independent convolutions.
       activation: the activation of the output (a Keras name or a callable; None: linear).
@@ -260,7 +290,7 @@ class Conv2D(_Conv):
       strides: the step between windows, an int or a pair.
       padding: ``"valid"`` (no padding) or ``"same"`` (output size ``ceil(size / strides)``,
         padded as TensorFlow does: the odd extra element after).
-      data_format: ``"channels_last"`` only.
+      data_format: ``"channels_last"`` (None means it) or ``"channels_first"`` (channels on axis 1).
       dilation_rate: the spacing between kernel taps (strides must be 1 when it is above 1).
       groups: split the channels into this many independent convolutions.
       activation: the activation of the output (a Keras name or a callable; None: linear).
@@ -331,19 +361,19 @@ class _ConvTranspose(Layer):
         return pads
 
     def build(self, input_shape):
-        check_rank(self, input_shape, self.rank, INPUT_LAYOUTS[self.rank])
+        check_rank(self, input_shape, self.rank, input_layout(self.rank, self.data_format))
         channels = _check_channels(self, input_shape)
         add_kernel_and_bias(self, self.kernel_size + (self.filters, channels), self.filters)
 
     def call(self, inputs):
-        check_rank(self, inputs.shape, self.rank, INPUT_LAYOUTS[self.rank])
+        check_rank(self, inputs.shape, self.rank, input_layout(self.rank, self.data_format))
         # transpose_kernel=True flips the taps and swaps in/out: the exact gradient of the convolution.
-        y = lax.conv_transpose(inputs, self.kernel.get_value(), self.strides, self._pads(),
-                               rhs_dilation=self.dilation_rate,
+        y = lax.conv_transpose(to_channels_last(inputs, self.data_format), self.kernel.get_value(), self.strides,
+                               self._pads(), rhs_dilation=self.dilation_rate,
                                dimension_numbers=_backend.dimension_numbers(self.rank), transpose_kernel=True)
         if self.use_bias:
             y = _add_bias(y, self.bias.get_value())
-        return self.activation(y)
+        return self.activation(from_channels_last(y, self.data_format))
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
@@ -360,7 +390,7 @@ TRANSPOSE_ARGS_DOC = """Args:
       output_padding: extra elements added after on each axis, each below its stride; when set,
         the output is ``(size - 1) * strides + kernel + output_padding`` for "valid" and
         ``(size - 1) * strides + kernel % 2 + output_padding`` for "same", as in Keras.
-      data_format: ``"channels_last"`` only.
+      data_format: ``"channels_last"`` (None means it) or ``"channels_first"`` (channels on axis 1).
       activation: the activation of the output (a Keras name or a callable; None: linear).
       use_bias: whether to add a learned bias.
       kernel_initializer: the kernel's initializer (a Keras name or an ``hl.initializers`` object).
@@ -395,7 +425,7 @@ class ZeroPadding2D(Layer):
     Args:
       padding: an int (the same on all four sides), ``(symmetric_h, symmetric_w)``, or
         ``((top, bottom), (left, right))``.
-      data_format: ``"channels_last"`` only.
+      data_format: ``"channels_last"`` (None means it) or ``"channels_first"`` (channels on axis 1).
 
     Input shape ``(batch, height, width, channels)``; output
     ``(batch, height + top + bottom, width + left + right, channels)``. No weights.
@@ -421,11 +451,12 @@ class ZeroPadding2D(Layer):
         self.data_format = check_data_format(data_format, cls)
 
     def build(self, input_shape):
-        check_rank(self, input_shape, 2, INPUT_LAYOUTS[2])
+        check_rank(self, input_shape, 2, input_layout(2, self.data_format))
 
     def call(self, inputs):
-        check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
-        return jnp.pad(inputs, ((0, 0), *self.padding, (0, 0)))
+        check_rank(self, inputs.shape, 2, input_layout(2, self.data_format))
+        pads = ((0, 0), *self.padding)
+        return jnp.pad(inputs, ((0, 0),) + pads if self.data_format == "channels_first" else pads + ((0, 0),))
 
     def get_config(self):
         return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}

@@ -2,7 +2,7 @@
 
 They share their code with Conv1D/Conv2D and Conv2DTranspose (``convolutional.py``):
 ``Conv3D`` calls ``hl.backend.conv`` like the others; the transposed ones are
-``jax.lax.conv_transpose`` with Keras's padding rules. Channels-last only.
+``jax.lax.conv_transpose`` with Keras's padding rules. Either data_format, as ``convolutional.py``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class Conv3D(_Conv):
       kernel_size: the window size, an int or ``(kd, kh, kw)``.
       strides: the step between windows, an int or a triple.
       padding: ``"valid"`` (no padding) or ``"same"`` (output size ``ceil(size / strides)``).
-      data_format: ``"channels_last"`` only.
+      data_format: ``"channels_last"`` (None means it) or ``"channels_first"`` (channels on axis 1).
       dilation_rate: the spacing between kernel taps (strides must be 1 when it is above 1).
       groups: split the channels into this many independent convolutions.
       activation: the activation of the output (a Keras name or a callable; None: linear).

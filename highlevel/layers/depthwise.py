@@ -1,6 +1,6 @@
 """Depthwise convolutions: DepthwiseConv2D and SeparableConv2D.
 
-Keras 3's arguments, weight names and shapes (channels-last). The depthwise convolution
+Keras 3's arguments, weight names and shapes (either data_format; the weights' layout is the same). The depthwise convolution
 is ``hl.backend.depthwise_conv``, lowered for the backend (on a CPU, a sum over the
 kernel's taps: XLA:CPU's grouped convolution is many times slower there).
 """
@@ -17,9 +17,10 @@ from highlevel import constraints as _constraints
 from highlevel import backend as _backend
 from highlevel import regularizers as _regularizers
 from highlevel.layers.base import Layer, register_layer
-from highlevel.layers.convolutional import (INPUT_LAYOUTS, _add_bias, _check_channels, _check_output_size,
-                                            _check_stride_dilation, _ser_init, check_data_format, check_rank,
-                                            conv_output_size, normalize_padding, normalize_tuple)
+from highlevel.layers.convolutional import (_add_bias, _check_channels, _check_output_size, _check_stride_dilation,
+                                            _ser_init, channels_last_shape, check_data_format, check_rank,
+                                            conv_output_size, from_channels_last, input_layout, normalize_padding,
+                                            normalize_tuple, to_channels_last)
 
 __all__ = ["DepthwiseConv2D", "SeparableConv2D"]
 
@@ -51,11 +52,12 @@ class _DepthwiseBase(Layer):
         self.bias_constraint = _constraints.get(bias_constraint)
 
     def _check_input(self, input_shape) -> int:
-        check_rank(self, input_shape, 2, INPUT_LAYOUTS[2])
+        check_rank(self, input_shape, 2, input_layout(2, self.data_format))
         channels = _check_channels(self, input_shape)
         _check_output_size(self, input_shape, [
             conv_output_size(n, k, s, d, self.padding) for n, k, s, d in
-            zip(input_shape[1:3], self.kernel_size, self.strides, self.dilation_rate)])
+            zip(channels_last_shape(input_shape, self.data_format)[1:3], self.kernel_size, self.strides,
+                self.dilation_rate)])
         return channels
 
     def _common_config(self):
@@ -78,7 +80,7 @@ class DepthwiseConv2D(_DepthwiseBase):
     Args:
       kernel_size, strides, padding, dilation_rate: as for ``Conv2D``.
       depth_multiplier: output channels per input channel.
-      data_format: ``"channels_last"`` only.
+      data_format: ``"channels_last"`` (None means it) or ``"channels_first"`` (channels on axis 1).
       activation, use_bias: as for ``Dense``.
       depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer: for the
         kernel and bias.
@@ -116,11 +118,12 @@ class DepthwiseConv2D(_DepthwiseBase):
                             regularizer=self.bias_regularizer, constraint=self.bias_constraint)
 
     def call(self, inputs):
-        check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
-        y = _backend.depthwise_conv(inputs, self.kernel.get_value(), self.strides, self.padding, self.dilation_rate)
+        check_rank(self, inputs.shape, 2, input_layout(2, self.data_format))
+        y = _backend.depthwise_conv(to_channels_last(inputs, self.data_format), self.kernel.get_value(),
+                                    self.strides, self.padding, self.dilation_rate)
         if self.use_bias:
             y = _add_bias(y, self.bias.get_value())
-        return self.activation(y)
+        return self.activation(from_channels_last(y, self.data_format))
 
     def get_config(self):
         return {**super().get_config(), **self._common_config()}
@@ -134,7 +137,7 @@ class SeparableConv2D(_DepthwiseBase):
       filters: the number of output channels.
       kernel_size, strides, padding, dilation_rate: of the depthwise step, as for ``Conv2D``.
       depth_multiplier: depthwise output channels per input channel.
-      data_format: ``"channels_last"`` only.
+      data_format: ``"channels_last"`` (None means it) or ``"channels_first"`` (channels on axis 1).
       activation, use_bias: as for ``Dense``.
       depthwise_initializer: the depthwise kernel's initializer.
       pointwise_initializer: the pointwise (1x1) kernel's initializer.
@@ -186,9 +189,9 @@ class SeparableConv2D(_DepthwiseBase):
                             constraint=self.bias_constraint)
 
     def call(self, inputs):
-        check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
-        y = _backend.depthwise_conv(inputs, self.depthwise_kernel.get_value(), self.strides, self.padding,
-                                    self.dilation_rate)
+        check_rank(self, inputs.shape, 2, input_layout(2, self.data_format))
+        y = _backend.depthwise_conv(to_channels_last(inputs, self.data_format), self.depthwise_kernel.get_value(),
+                                    self.strides, self.padding, self.dilation_rate)
         # A 1x1 convolution (dilated like Keras's, a no-op) rather than a matmul: the same op as
         # Keras, so cuDNN picks the same algorithm and GPUs give the same TF32 numbers too.
         y = lax.conv_general_dilated(y, self.pointwise_kernel.get_value(), (1, 1), "VALID",
@@ -196,7 +199,7 @@ class SeparableConv2D(_DepthwiseBase):
                                      dimension_numbers=_backend.dimension_numbers(2))
         if self.use_bias:
             y = _add_bias(y, self.bias.get_value())
-        return self.activation(y)
+        return self.activation(from_channels_last(y, self.data_format))
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, **self._common_config(),

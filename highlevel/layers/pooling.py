@@ -2,7 +2,8 @@
 
 Keras 3's arguments, defaults and numbers: "same" padding pads as TensorFlow does,
 and "same" average pooling divides each window's sum by its count of real
-(non-padded) elements. Channels-last only. No weights.
+(non-padded) elements. Either data_format ("channels_first" pools between two
+transposes). No weights.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import numpy as np
 from jax import lax
 
 from highlevel.layers.base import Layer, format_shape, register_layer
-from highlevel.layers.convolutional import (INPUT_LAYOUTS, check_data_format, check_rank,
-                                            conv_output_size, normalize_padding, normalize_tuple)
+from highlevel.layers.convolutional import (channels_last_shape, check_data_format, check_rank, conv_output_size,
+                                            from_channels_last, input_layout, normalize_padding, normalize_tuple,
+                                            to_channels_last)
 
 __all__ = ["MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D",
            "AveragePooling3D", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
@@ -95,9 +97,9 @@ class _Pooling(Layer):
         self.data_format = check_data_format(data_format, cls)
 
     def build(self, input_shape):
-        check_rank(self, input_shape, self.rank, INPUT_LAYOUTS[self.rank])
-        out = [conv_output_size(n, k, s, 1, self.padding)
-               for n, k, s in zip(input_shape[1:-1], self.pool_size, self.strides)]
+        check_rank(self, input_shape, self.rank, input_layout(self.rank, self.data_format))
+        out = [conv_output_size(n, k, s, 1, self.padding) for n, k, s in
+               zip(channels_last_shape(input_shape, self.data_format)[1:-1], self.pool_size, self.strides)]
         if any(o is not None and o <= 0 for o in out):
             raise ValueError(f"{type(self).__name__} layer '{self.name}': an input of shape "
                              f"{format_shape(tuple(input_shape))} is smaller than pool_size {self.pool_size} "
@@ -105,7 +107,10 @@ class _Pooling(Layer):
                              "or padding='same'.")
 
     def call(self, inputs):
-        check_rank(self, inputs.shape, self.rank, INPUT_LAYOUTS[self.rank])
+        check_rank(self, inputs.shape, self.rank, input_layout(self.rank, self.data_format))
+        return from_channels_last(self._pool(to_channels_last(inputs, self.data_format)), self.data_format)
+
+    def _pool(self, inputs):
         window = (1,) + self.pool_size + (1,)
         strides = (1,) + self.strides + (1,)
         padding = self.padding.upper()
@@ -144,7 +149,7 @@ _POOL_DOC = """{kind} pooling over {what} windows of ``pool_size``.
       strides: the step between windows ({size_kind}); ``None`` means ``pool_size``.
       padding: ``"valid"`` (windows inside the input only) or ``"same"`` (output size
         ``ceil(size / strides)``; {same_note}).
-      data_format: ``"channels_last"`` only.
+      data_format: ``"channels_last"`` (None means it) or ``"channels_first"`` (channels on axis 1).
 
     Input shape ``{layout}``; output with each spatial size pooled. No weights.
 
@@ -245,13 +250,13 @@ class _GlobalPooling(Layer):
         self.keepdims = bool(keepdims)
 
     def build(self, input_shape):
-        check_rank(self, input_shape, self.rank, INPUT_LAYOUTS[self.rank])
+        check_rank(self, input_shape, self.rank, input_layout(self.rank, self.data_format))
 
     def call(self, inputs):
-        check_rank(self, inputs.shape, self.rank, INPUT_LAYOUTS[self.rank])
-        axes = tuple(range(1, self.rank + 1))
+        check_rank(self, inputs.shape, self.rank, input_layout(self.rank, self.data_format))
+        start = 2 if self.data_format == "channels_first" else 1
         reduce = jnp.max if self.mode == "max" else jnp.mean
-        return reduce(inputs, axis=axes, keepdims=self.keepdims)
+        return reduce(inputs, axis=tuple(range(start, start + self.rank)), keepdims=self.keepdims)
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
@@ -260,7 +265,7 @@ class _GlobalPooling(Layer):
 _GLOBAL_DOC = """The {kind} over all {what} of each channel.
 
     Args:
-      data_format: ``"channels_last"`` only.
+      data_format: ``"channels_last"`` (None means it) or ``"channels_first"`` (channels on axis 1).
       keepdims: keep the pooled axes with size 1.
 
     Input shape ``{layout}``; output ``(batch, channels)`` (or with size-1 spatial axes when
@@ -285,10 +290,11 @@ class GlobalAveragePooling1D(_GlobalPooling):
     def call(self, inputs, mask=None):
         if mask is None:
             return super().call(inputs)
-        check_rank(self, inputs.shape, 1, INPUT_LAYOUTS[1])
-        keep = jnp.asarray(mask).astype(bool)[:, :, None]
-        total = jnp.sum(jnp.where(keep, inputs, jnp.zeros((), inputs.dtype)), axis=1, keepdims=self.keepdims)
-        count = jnp.sum(keep.astype(inputs.dtype), axis=1, keepdims=self.keepdims)
+        check_rank(self, inputs.shape, 1, input_layout(1, self.data_format))
+        steps = 2 if self.data_format == "channels_first" else 1
+        keep = jnp.expand_dims(jnp.asarray(mask).astype(bool), 3 - steps)   # (batch, 1, steps) or (batch, steps, 1)
+        total = jnp.sum(jnp.where(keep, inputs, jnp.zeros((), inputs.dtype)), axis=steps, keepdims=self.keepdims)
+        count = jnp.sum(keep.astype(inputs.dtype), axis=steps, keepdims=self.keepdims)
         return total / count
 
     def compute_mask(self, inputs, mask=None):

@@ -1,6 +1,6 @@
 """Reshaping layers: Cropping1D/2D/3D, ZeroPadding1D/3D, RepeatVector and Permute, as Keras's.
 
-Channels-last only; no weights. (``ZeroPadding2D`` lives with the convolutions, ``Reshape``
+Either data_format (Cropping1D has none, as in Keras); no weights. (``ZeroPadding2D`` lives with the convolutions, ``Reshape``
 and ``Flatten`` with the core layers, the up-sampling layers in ``upsampling.py``.)
 """
 
@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from highlevel.layers.base import Layer, format_shape, register_layer
-from highlevel.layers.convolutional import INPUT_LAYOUTS, check_data_format, check_rank, normalize_tuple
+from highlevel.layers.convolutional import check_data_format, check_rank, input_layout, normalize_tuple
 
 __all__ = ["Cropping1D", "Cropping2D", "Cropping3D", "ZeroPadding1D", "ZeroPadding3D", "RepeatVector",
            "Permute"]
@@ -52,9 +52,12 @@ class _Cropping(Layer):
         self.cropping = pairs_per_axis(cropping, self.rank, "cropping", cls)
         self.data_format = check_data_format(data_format, cls)
 
+    def _spatial(self) -> slice:
+        return slice(2, None) if self.data_format == "channels_first" else slice(1, -1)
+
     def _check(self, shape) -> None:
-        check_rank(self, shape, self.rank, INPUT_LAYOUTS[self.rank])
-        for size, (before, after) in zip(shape[1:-1], self.cropping):
+        check_rank(self, shape, self.rank, input_layout(self.rank, self.data_format))
+        for size, (before, after) in zip(tuple(shape)[self._spatial()], self.cropping):
             if size is not None and before + after >= size:
                 raise ValueError(f"{type(self).__name__} layer '{self.name}' crops {before + after} of {size} "
                                  f"elements from an axis of inputs of shape {format_shape(tuple(shape))}, which "
@@ -65,8 +68,9 @@ class _Cropping(Layer):
 
     def call(self, inputs):
         self._check(inputs.shape)
-        index = tuple(slice(b, n - a) for (b, a), n in zip(self.cropping, inputs.shape[1:-1]))
-        return inputs[(slice(None),) + index + (slice(None),)]
+        index = tuple(slice(b, n - a) for (b, a), n in zip(self.cropping, inputs.shape[self._spatial()]))
+        return inputs[(slice(None), slice(None)) + index if self.data_format == "channels_first"
+                      else (slice(None),) + index + (slice(None),)]
 
     def get_config(self):
         cropping = self.cropping[0] if self.rank == 1 else self.cropping
@@ -101,7 +105,7 @@ class Cropping2D(_Cropping):
     Args:
       cropping: an int (all four sides), ``(symmetric_height, symmetric_width)``, or
         ``((top, bottom), (left, right))``.
-      data_format: ``"channels_last"`` only.
+      data_format: ``"channels_last"`` (None means it) or ``"channels_first"`` (channels on axis 1).
 
     Input shape ``(batch, height, width, channels)``; output with the cropped sizes.
 
@@ -123,7 +127,7 @@ class Cropping3D(_Cropping):
     Args:
       cropping: an int (all six sides), three ints (symmetric per axis), or three pairs
         ``((d1, d2), (h1, h2), (w1, w2))``.
-      data_format: ``"channels_last"`` only.
+      data_format: ``"channels_last"`` (None means it) or ``"channels_first"`` (channels on axis 1).
 
     Input shape ``(batch, depth, height, width, channels)``; output with the cropped sizes.
 
@@ -151,11 +155,12 @@ class _ZeroPadding(Layer):
         self.data_format = check_data_format(data_format, cls)
 
     def build(self, input_shape):
-        check_rank(self, input_shape, self.rank, INPUT_LAYOUTS[self.rank])
+        check_rank(self, input_shape, self.rank, input_layout(self.rank, self.data_format))
 
     def call(self, inputs):
-        check_rank(self, inputs.shape, self.rank, INPUT_LAYOUTS[self.rank])
-        return jnp.pad(inputs, ((0, 0), *self.padding, (0, 0)))
+        check_rank(self, inputs.shape, self.rank, input_layout(self.rank, self.data_format))
+        pads = ((0, 0), *self.padding)
+        return jnp.pad(inputs, ((0, 0),) + pads if self.data_format == "channels_first" else pads + ((0, 0),))
 
     def get_config(self):
         padding = self.padding[0] if self.rank == 1 else self.padding
@@ -168,7 +173,7 @@ class ZeroPadding1D(_ZeroPadding):
 
     Args:
       padding: an int (both ends) or a pair ``(start, end)``.
-      data_format: ``"channels_last"`` only.
+      data_format: ``"channels_last"`` (None means it) or ``"channels_first"`` (channels on axis 1).
 
     Input shape ``(batch, steps, features)``; output ``(batch, steps + start + end, features)``.
 
@@ -190,7 +195,7 @@ class ZeroPadding3D(_ZeroPadding):
     Args:
       padding: an int (all six sides), three ints (symmetric per axis), or three pairs
         ``((d1, d2), (h1, h2), (w1, w2))``.
-      data_format: ``"channels_last"`` only.
+      data_format: ``"channels_last"`` (None means it) or ``"channels_first"`` (channels on axis 1).
 
     Input shape ``(batch, depth, height, width, channels)``; output with the padded sizes.
 

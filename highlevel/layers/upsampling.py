@@ -3,7 +3,7 @@
 "nearest" repeats each step (row, column) ``size`` times, as Keras does with
 ``ops.repeat``; the other interpolations are ``jax.image.resize`` without
 antialiasing, the function Keras's JAX backend calls, so the numbers are the same.
-Channels-last only, like the convolution and pooling layers. No weights.
+UpSampling2D/3D take either data_format ("channels_first" between two transposes). No weights.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import numpy as np
 
 from highlevel.ops import image as _image
 from highlevel.layers.base import Layer, register_layer
-from highlevel.layers.convolutional import INPUT_LAYOUTS, check_data_format, check_rank, normalize_tuple
+from highlevel.layers.convolutional import (INPUT_LAYOUTS, check_data_format, check_rank, from_channels_last,
+                                            input_layout, normalize_tuple, to_channels_last)
 
 __all__ = ["UpSampling1D", "UpSampling2D", "UpSampling3D"]
 
@@ -87,7 +88,7 @@ class UpSampling2D(Layer):
 
     Args:
       size: the upsampling factors for rows and columns, an int or a pair of ints.
-      data_format: ``"channels_last"`` only (``None`` means it).
+      data_format: ``"channels_last"`` (None means it) or ``"channels_first"`` (channels on axis 1).
       interpolation: ``"nearest"`` (repeat each row and column, the default),
         ``"bilinear"``, ``"bicubic"``, ``"lanczos3"`` or ``"lanczos5"``; the last four
         are ``jax.image.resize`` with half-pixel centres, as in Keras and TensorFlow's
@@ -113,17 +114,18 @@ class UpSampling2D(Layer):
         self.interpolation = _check_interpolation(interpolation, "UpSampling2D")
 
     def build(self, input_shape):
-        check_rank(self, input_shape, 2, INPUT_LAYOUTS[2])
+        check_rank(self, input_shape, 2, input_layout(2, self.data_format))
 
     def call(self, inputs):
-        check_rank(self, inputs.shape, 2, INPUT_LAYOUTS[2])
+        check_rank(self, inputs.shape, 2, input_layout(2, self.data_format))
+        x = to_channels_last(inputs, self.data_format)
         if self.interpolation == "nearest":
-            return _repeat(inputs, self.size)
+            return from_channels_last(_repeat(x, self.size), self.data_format)
         # ops.image.resize, as Keras's layer: integer images come back in their dtype, rounded and
         # clipped to its range.
-        height, width = inputs.shape[1:3]
-        return _image.resize(inputs, (height * self.size[0], width * self.size[1]),
-                             interpolation=self.interpolation)
+        height, width = x.shape[1:3]
+        y = _image.resize(x, (height * self.size[0], width * self.size[1]), interpolation=self.interpolation)
+        return from_channels_last(y, self.data_format)
 
     def get_config(self):
         return {**super().get_config(), "size": self.size, "data_format": self.data_format,
@@ -136,7 +138,7 @@ class UpSampling3D(Layer):
 
     Args:
       size: the factors ``(depth, height, width)``, or one int for all three.
-      data_format: ``"channels_last"`` only.
+      data_format: ``"channels_last"`` (None means it) or ``"channels_first"`` (channels on axis 1).
 
     Input shape ``(batch, depth, height, width, channels)``; output
     ``(batch, depth * sd, height * sh, width * sw, channels)``. No weights.
@@ -152,11 +154,11 @@ class UpSampling3D(Layer):
         self.data_format = check_data_format(data_format, "UpSampling3D")
 
     def build(self, input_shape):
-        check_rank(self, input_shape, 3, INPUT_LAYOUTS[3])
+        check_rank(self, input_shape, 3, input_layout(3, self.data_format))
 
     def call(self, inputs):
-        check_rank(self, inputs.shape, 3, INPUT_LAYOUTS[3])
-        return _repeat(inputs, self.size)
+        check_rank(self, inputs.shape, 3, input_layout(3, self.data_format))
+        return from_channels_last(_repeat(to_channels_last(inputs, self.data_format), self.size), self.data_format)
 
     def get_config(self):
         return {**super().get_config(), "size": self.size, "data_format": self.data_format}

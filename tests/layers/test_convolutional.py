@@ -182,18 +182,7 @@ def test_wrong_rank_after_building_is_caught():
         layer(np.zeros((1, 3, 2), "float32"))
 
 
-@pytest.mark.parametrize("cls,kwargs", [
-    (L.Conv1D, {"filters": 2, "kernel_size": 3}),
-    (L.Conv2D, {"filters": 2, "kernel_size": 3}),
-    (L.Conv2DTranspose, {"filters": 2, "kernel_size": 3}),
-    (L.DepthwiseConv2D, {"kernel_size": 3}),
-    (L.SeparableConv2D, {"filters": 2, "kernel_size": 3}),
-    (L.ZeroPadding2D, {}),
-])
-def test_channels_first_is_rejected(cls, kwargs):
-    with pytest.raises(ValueError, match=rf"{cls.__name__} supports data_format='channels_last' only.*"
-                                         "Transpose the inputs"):
-        cls(data_format="channels_first", **kwargs)
+# channels_first: tests/layers/test_channels_first.py.
 
 
 def test_bad_padding_lists_allowed_values():

@@ -159,12 +159,7 @@ def test_wrong_rank_after_first_call_is_caught():
         layer(np.zeros((1, 4, 2), "float32"))
 
 
-@pytest.mark.parametrize("cls", [L.MaxPooling1D, L.MaxPooling2D, L.AveragePooling1D, L.AveragePooling2D,
-                                 L.GlobalAveragePooling1D, L.GlobalAveragePooling2D, L.GlobalMaxPooling1D,
-                                 L.GlobalMaxPooling2D])
-def test_channels_first_is_rejected(cls):
-    with pytest.raises(ValueError, match=rf"{cls.__name__} supports data_format='channels_last' only"):
-        cls(data_format="channels_first", **({"pool_size": 2} if cls.__name__.startswith("Average") else {}))
+# channels_first: tests/layers/test_channels_first.py.
 
 
 def test_bad_padding_lists_allowed_values():

@@ -147,10 +147,9 @@ def test_bad_interpolation_lists_allowed_values():
         L.UpSampling2D(interpolation="area")
 
 
-def test_channels_first_is_rejected_with_the_fix():
-    with pytest.raises(ValueError, match=r"UpSampling2D supports data_format='channels_last' only.*moveaxis"):
-        L.UpSampling2D(data_format="channels_first")
-    with pytest.raises(ValueError, match=r"UpSampling2D `data_format` must be 'channels_last', got 'nchw'"):
+def test_unknown_data_format_is_refused():   # channels_first: tests/layers/test_channels_first.py
+    with pytest.raises(ValueError, match=r"UpSampling2D `data_format` must be 'channels_last' or "
+                                         r"'channels_first', got 'nchw'"):
         L.UpSampling2D(data_format="nchw")
 
 
