@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from highlevel.layers.base import Layer, format_shape, keep_mask, next_rng_key, register_layer
+from highlevel.layers.convolutional import check_data_format
 
 __all__ = ["Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"]
 
@@ -119,11 +120,12 @@ class _SpatialDropout(Dropout):
     rank = 0
 
     def __init__(self, rate: float, seed: int | None = None, data_format: str | None = None, **kwargs):
-        if data_format not in (None, "channels_last"):
-            raise ValueError(f"{type(self).__name__} supports data_format='channels_last' only, got "
-                             f"{data_format!r}. Transpose the inputs to channels-last.")
-        super().__init__(rate, noise_shape=(None,) + (1,) * self.rank + (None,), seed=seed, **kwargs)
-        self.data_format = "channels_last"
+        data_format = check_data_format(data_format, type(self).__name__)
+        # One draw per sample and channel, wherever the channels are.
+        noise_shape = ((None, None) + (1,) * self.rank if data_format == "channels_first"
+                       else (None,) + (1,) * self.rank + (None,))
+        super().__init__(rate, noise_shape=noise_shape, seed=seed, **kwargs)
+        self.data_format = data_format
 
     def get_config(self):
         config = super().get_config()
@@ -152,7 +154,7 @@ _SPATIAL_DOC = """Drops whole channels: each sample's channel is zeroed at every
     """
 
 _DATA_FORMAT_ARG = """
-      data_format: ``"channels_last"`` only."""
+      data_format: ``"channels_last"`` (None means it) or ``"channels_first"`` (channels on axis 1)."""
 
 
 @register_layer

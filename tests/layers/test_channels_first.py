@@ -128,3 +128,17 @@ def test_unknown_data_format_names_both_values(cls):
 def test_conv_lstm_still_refuses_channels_first_with_the_fix():
     with pytest.raises(ValueError, match=r"ConvLSTM2D supports data_format='channels_last' only.*moveaxis"):
         L.ConvLSTM2D(2, 3, data_format="channels_first")
+
+
+@pytest.mark.parametrize("name,shape", [("SpatialDropout2D", (4, 6, 5, 5)), ("SpatialDropout3D", (4, 6, 2, 3, 3))])
+def test_spatial_dropout_channels_first_drops_whole_channels_on_axis_1(name, shape):
+    # Keras's noise shape (batch, channels, 1, ...): each (sample, channel) is all kept or all zero.
+    x = np.ones(shape, "float32")
+    layer = getattr(L, name)(0.5, data_format="channels_first")
+    y = np.asarray(layer(x, training=True)).reshape(shape[0], shape[1], -1)
+    assert set(np.unique(y).tolist()) == {0.0, 2.0}
+    assert (y.std(axis=-1) == 0).all()
+    assert layer.get_config()["data_format"] == "channels_first"
+    with jax.numpy_rank_promotion("allow"):
+        keras_noise = getattr(keras.layers, name)(0.5, data_format="channels_first")._get_noise_shape(x)
+    assert tuple(keras_noise) == (shape[0], shape[1]) + (1,) * (len(shape) - 2)

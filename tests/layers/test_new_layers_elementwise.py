@@ -87,8 +87,9 @@ def test_elementwise_errors_name_the_fix():
         hl.layers.GaussianDropout(1.0)
     with pytest.raises(ValueError, match=r"GaussianNoise `stddev` must be a non-negative number, got -1"):
         hl.layers.GaussianNoise(-1)
-    with pytest.raises(ValueError, match=r"SpatialDropout2D supports data_format='channels_last' only"):
-        hl.layers.SpatialDropout2D(0.1, data_format="channels_first")
+    with pytest.raises(ValueError, match=r"SpatialDropout2D `data_format` must be 'channels_last' or "
+                                         r"'channels_first', got 'nhwc'"):
+        hl.layers.SpatialDropout2D(0.1, data_format="nhwc")
     with pytest.raises(ValueError, match=r"the mask of shape \(3,\) must broadcast to the inputs of shape"):
         hl.layers.Softmax()(X, mask=np.ones(3, bool))
     with pytest.raises(ValueError, match=r"PReLU `shared_axes` must hold axes >= 1"):
