@@ -197,3 +197,13 @@ def test_run_names_and_output_dirs_that_cannot_hold_the_run_are_refused(tmp_path
     monkeypatch.setattr(Path, "mkdir", mkdir)
     assert main(["train", str(path), f"output_dir={read_only}"]) == 2
     assert os.listdir(read_only) == []
+
+
+def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path):
+    """Each run's directory is claimed when it is chosen: two `highlevel train` started together (a
+    sweep launched in parallel) do not both pick NAME-TIMESTAMP, the second then refused as 'in use'."""
+    from highlevel.config.run import _new_run_dir
+    config = cfg.load_config(_write(tmp_path, BASE), [f"output_dir={tmp_path / 'runs'}"])
+    first, second = _new_run_dir(config), _new_run_dir(config)
+    assert first != second and first.is_dir() and second.is_dir()
+    assert second.parent == first.parent and not any(second.iterdir())

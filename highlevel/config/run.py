@@ -142,12 +142,23 @@ def _new_run_dir(config: RunConfig) -> Path:
 
 
 def _new_run_dir_here(config: RunConfig) -> Path:
+    """A fresh ``output_dir/name-YYYYmmdd-HHMMSS``, created empty here so that no other run takes it:
+    runs started in the same second (a sweep launched in parallel) get ``-1``, ``-2``, ...
+
+    A folder that cannot be created is returned as it is, for ``train`` to say why."""
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = Path(config.output_dir) / f"{config.name}-{stamp}"
     run_dir, i = base, 1
-    while run_dir.exists():
-        run_dir, i = Path(f"{base}-{i}"), i + 1
-    return run_dir
+    while True:
+        try:
+            run_dir.mkdir(parents=True)   # atomic: exactly one process creates it
+            return run_dir
+        except FileExistsError:
+            if not run_dir.is_dir():
+                return run_dir
+            run_dir, i = Path(f"{base}-{i}"), i + 1
+        except OSError:
+            return run_dir
 
 
 def _writable_problem(folder: Path) -> str | None:
