@@ -28,8 +28,10 @@ from highlevel.backend.convolution import (LOWERINGS, choose_conv_lowering, conv
 from highlevel.backend.device import host_memory_is_device, is_cpu, name
 from highlevel.backend.peak import PEAK_FLOPS, peak_flops, set_peak_flops
 from highlevel.backend.rematerialization import remat
-from highlevel.backend.settings import CONV_LOWERINGS, get_conv_lowering, set_conv_lowering
+from highlevel.backend.settings import (CONV_LOWERINGS, get_conv_lowering, image_data_format, set_conv_lowering,
+                                        set_image_data_format)
 
 __all__ = ["name", "is_cpu", "host_memory_is_device", "get_conv_lowering", "set_conv_lowering",
            "choose_conv_lowering", "conv", "depthwise_conv", "conv_padding", "dimension_numbers",
-           "remat", "CONV_LOWERINGS", "LOWERINGS", "peak_flops", "set_peak_flops", "PEAK_FLOPS"]
+           "remat", "CONV_LOWERINGS", "LOWERINGS", "peak_flops", "set_peak_flops", "PEAK_FLOPS",
+           "image_data_format", "set_image_data_format"]

@@ -1,4 +1,5 @@
-"""The documented setting that chooses among the CPU lowerings of convolutions.
+"""The documented setting that chooses among the CPU lowerings of convolutions, and Keras's
+default ``data_format`` of image layers (``image_data_format``).
 
 ``HIGHLEVEL_CONV_CPU`` (environment variable) or ``hl.backend.set_conv_lowering(...)``:
 
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["CONV_LOWERINGS", "ENVIRONMENT_VARIABLE", "get_conv_lowering", "set_conv_lowering"]
+__all__ = ["CONV_LOWERINGS", "ENVIRONMENT_VARIABLE", "get_conv_lowering", "set_conv_lowering", "image_data_format",
+           "set_image_data_format"]
 
 #: The values of the setting.
 CONV_LOWERINGS = ("auto", "patches", "lax")
@@ -66,3 +68,41 @@ def set_conv_lowering(mode: str | None) -> None:
     """
     global _chosen
     _chosen = None if mode is None else _check(mode, "set_conv_lowering's mode")
+
+
+# Keras's ``image_data_format``: the data_format of image layers built with data_format=None.
+# Process-wide and kept by clear_session, as Keras's (set once, before building a model).
+_image_data_format = "channels_last"
+
+
+def image_data_format() -> str:
+    """The ``data_format`` that image layers take when theirs is None (Keras's ``image_data_format()``).
+
+    >>> import highlevel as hl
+    >>> hl.backend.image_data_format()
+    'channels_last'
+    """
+    return _image_data_format
+
+
+def set_image_data_format(data_format: str) -> None:
+    """Sets the default ``data_format`` of image layers built afterwards, as Keras's ``set_image_data_format``.
+
+    A layer keeps the value it was built with (its config records it), so set this before
+    building a model.
+
+    Args:
+      data_format: ``"channels_last"`` (the default) or ``"channels_first"``.
+
+    >>> import highlevel as hl
+    >>> hl.backend.set_image_data_format("channels_first")
+    >>> hl.layers.MaxPooling2D().data_format
+    'channels_first'
+    >>> hl.backend.set_image_data_format("channels_last")
+    """
+    global _image_data_format
+    value = str(data_format).lower()
+    if value not in ("channels_last", "channels_first"):
+        raise ValueError(f"set_image_data_format's data_format must be 'channels_last' or 'channels_first', "
+                         f"got {data_format!r}.")
+    _image_data_format = value

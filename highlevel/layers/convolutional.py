@@ -95,8 +95,9 @@ def normalize_padding(value: Any, layer: str, allowed: Sequence[str] = ("valid",
 
 
 def check_data_format(value: Any, layer: str) -> str:
-    """Keras's ``standardize_data_format``: None means "channels_last"; the case is ignored."""
-    name = "channels_last" if value is None else str(value).lower()
+    """Keras's ``standardize_data_format``: None means ``hl.backend.image_data_format()``
+    ("channels_last" unless set); the case is ignored."""
+    name = _backend.image_data_format() if value is None else str(value).lower()
     if name not in ("channels_last", "channels_first"):
         raise ValueError(f"{layer} `data_format` must be 'channels_last' or 'channels_first', got {value!r}.")
     return name

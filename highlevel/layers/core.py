@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from highlevel import activations as _activations
+from highlevel import backend as _backend
 from highlevel import constraints as _constraints
 from highlevel import initializers as _initializers
 from highlevel import regularizers as _regularizers
@@ -151,7 +152,7 @@ class Flatten(Layer):
         if data_format not in (None, "channels_last", "channels_first"):
             raise ValueError(f"Flatten data_format must be 'channels_last' or 'channels_first', "
                              f"got {data_format!r}.")
-        self.data_format = data_format or "channels_last"
+        self.data_format = data_format or _backend.image_data_format()   # Keras's default
 
     def call(self, inputs):
         rank = inputs.ndim

@@ -15,6 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from highlevel import backend as _backend
+
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 _INTERPOLATIONS = ("nearest", "bilinear")
 _FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
@@ -50,7 +52,7 @@ def _check_seed(owner: str, seed) -> int | None:
 
 def _check_data_format(owner: str, data_format) -> str:
     if data_format is None:
-        return "channels_last"
+        return _backend.image_data_format()   # Keras's default: channels_last unless set
     return _check_choice(owner, "data_format", data_format, ("channels_last", "channels_first"))
 
 

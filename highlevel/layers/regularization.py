@@ -164,7 +164,7 @@ class SpatialDropout1D(_SpatialDropout):
     rank = 1
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs):
-        super().__init__(rate, seed, **kwargs)
+        super().__init__(rate, seed, "channels_last", **kwargs)   # no data_format in Keras: always channels-last
 
 
 @register_layer

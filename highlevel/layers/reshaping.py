@@ -95,7 +95,7 @@ class Cropping1D(_Cropping):
     rank = 1
 
     def __init__(self, cropping: int | Sequence[int] = (1, 1), **kwargs):
-        super().__init__(cropping, **kwargs)
+        super().__init__(cropping, "channels_last", **kwargs)   # no data_format in Keras: always channels-last
 
 
 @register_layer

@@ -142,3 +142,43 @@ def test_spatial_dropout_channels_first_drops_whole_channels_on_axis_1(name, sha
     with jax.numpy_rank_promotion("allow"):
         keras_noise = getattr(keras.layers, name)(0.5, data_format="channels_first")._get_noise_shape(x)
     assert tuple(keras_noise) == (shape[0], shape[1]) + (1,) * (len(shape) - 2)
+
+
+@pytest.fixture
+def channels_first_default():
+    hl.backend.set_image_data_format("channels_first")
+    keras.config.set_image_data_format("channels_first")
+    try:
+        yield
+    finally:
+        hl.backend.set_image_data_format("channels_last")
+        keras.config.set_image_data_format("channels_last")
+
+
+def test_image_data_format_default_is_followed_as_keras(channels_first_default, rng):
+    assert hl.backend.image_data_format() == keras.config.image_data_format() == "channels_first"
+    x = rng.standard_normal((2, 3, 6, 5)).astype("float32")
+    for name, kwargs in (("Conv2D", {"filters": 2, "kernel_size": 3}), ("MaxPooling2D", {}), ("Flatten", {}),
+                         ("GlobalAveragePooling2D", {}), ("UpSampling2D", {}), ("Cropping2D", {"cropping": 1}),
+                         ("SpatialDropout2D", {"rate": 0.1})):
+        theirs, ours = getattr(keras.layers, name)(**kwargs), getattr(L, name)(**kwargs)
+        assert ours.data_format == theirs.data_format == "channels_first", name
+        with jax.numpy_rank_promotion("allow"):
+            expected = keras.ops.convert_to_numpy(theirs(x))
+        ours(x)
+        ours.set_weights(theirs.get_weights())
+        np.testing.assert_allclose(np.asarray(ours(x)), expected, rtol=1e-5, atol=1e-5, err_msg=name)
+    assert L.RandomFlip().data_format == keras.layers.RandomFlip().data_format == "channels_first"
+    # Layers without a data_format in Keras stay channels-last.
+    seq = rng.standard_normal((2, 6, 3)).astype("float32")
+    with jax.numpy_rank_promotion("allow"):
+        np.testing.assert_array_equal(np.asarray(L.Cropping1D(1)(seq)),
+                                      keras.ops.convert_to_numpy(keras.layers.Cropping1D(1)(seq)))
+    assert L.SpatialDropout1D(0.1).data_format == "channels_last"
+    # A saved config keeps the format it was built with.
+    layer = L.Conv2D(2, 3)
+    hl.backend.set_image_data_format("channels_last")
+    assert L.Conv2D.from_config(layer.get_config()).data_format == "channels_first"
+    with pytest.raises(ValueError, match=r"set_image_data_format's data_format must be 'channels_last' or "
+                                         r"'channels_first', got 'nchw'"):
+        hl.backend.set_image_data_format("nchw")
