@@ -182,3 +182,16 @@ def test_image_data_format_default_is_followed_as_keras(channels_first_default, 
     with pytest.raises(ValueError, match=r"set_image_data_format's data_format must be 'channels_last' or "
                                          r"'channels_first', got 'nchw'"):
         hl.backend.set_image_data_format("nchw")
+
+
+def test_batch_normalization_axis_1_matches_keras(rng):
+    # Channels-first networks normalize with axis=1: a training step's outputs and moving statistics.
+    x = (2 * rng.standard_normal((4, 3, 5, 5)) + 1).astype("float32")
+    theirs, ours = keras.layers.BatchNormalization(axis=1), L.BatchNormalization(axis=1)
+    with jax.numpy_rank_promotion("allow"):
+        expected = keras.ops.convert_to_numpy(theirs(x, training=True))
+        expected_inference = keras.ops.convert_to_numpy(theirs(x))
+    np.testing.assert_allclose(np.asarray(ours(x, training=True)), expected, rtol=1e-5, atol=1e-5)
+    for got, want in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(ours(x)), expected_inference, rtol=1e-5, atol=1e-5)
