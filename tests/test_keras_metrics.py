@@ -340,7 +340,30 @@ ORDER_CASES = {   # (model kind, compile arguments); "lib" stands for keras or h
     "dict outputs, weighted metrics": ("dict", lambda lib: dict(
         loss={"cls": _sce(lib), "reg": "mse"}, metrics={"reg": ["mae", "mse"], "cls": ["accuracy"]},
         weighted_metrics={"cls": ["accuracy"], "reg": ["mae"]})),
+    # Keras 3 pairs a list of one entry per output with the outputs (not every metric with every output).
+    "two outputs, a flat list of one metric per output": ("list", lambda lib: dict(
+        loss=[_sce(lib), "mse"], metrics=["accuracy", "mae"])),
+    "two outputs, None and a list per output, flat weighted": ("list", lambda lib: dict(
+        loss=[_sce(lib), "mse"], metrics=(None, ["mae", "mse"]), weighted_metrics=["accuracy", "mae"])),
 }
+
+
+@pytest.mark.parametrize("metrics", [["mae"], ["mae", "mse", "mape"]])
+def test_a_list_of_metrics_not_one_per_output_is_refused_as_keras(metrics):
+    x, y = np.ones((4, 4), "float32"), [np.zeros(4, "int32"), np.ones((4, 1), "float32")]
+    with jax.numpy_rank_promotion("allow"):
+        kmodel = _two_outputs(keras)
+        kmodel.compile(optimizer="sgd", loss=[_sce(keras), "mse"], metrics=metrics)
+        with pytest.raises(ValueError, match="Invalid `metrics`"):
+            kmodel.fit(x, y, verbose=0)
+    model = _two_outputs(hl)
+    model.compile(optimizer="sgd", loss=[_sce(hl), "mse"], metrics=metrics)
+    with pytest.raises(ValueError, match=rf"compile\(metrics=...\) has {len(metrics)} entr.* but the model has 2 "
+                                         r"outputs \['cls', 'reg'\]: as in Keras 3, pass one entry per output"):
+        model.fit(x, y, verbose=0)
+    model.compile(optimizer="sgd", loss=[_sce(hl), "mse"], metrics={"cls": ["accuracy"], "other": ["mae"]})
+    with pytest.raises(ValueError, match=r"compile\(metrics=...\) names outputs \['other'\] that the model"):
+        model.fit(x, y, verbose=0)
 
 
 @pytest.mark.parametrize("case", list(ORDER_CASES))

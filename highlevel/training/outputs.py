@@ -8,7 +8,7 @@ from highlevel import losses as _losses
 from highlevel import metrics as _metrics
 from highlevel.training.step import OutputSpec
 
-__all__ = ["output_specs", "combine_metrics", "WeightedMetric"]
+__all__ = ["output_specs", "combine_metrics", "per_output_metrics", "MetricsArguments", "WeightedMetric"]
 
 
 class WeightedMetric:
@@ -22,36 +22,72 @@ class WeightedMetric:
         self.metric = metric
 
 
+class MetricsArguments:
+    """``compile``'s ``metrics`` and ``weighted_metrics``, kept apart until the outputs are known:
+    Keras pairs each with the outputs by its own form (``per_output_metrics``)."""
+
+    def __init__(self, metrics, weighted_metrics):
+        self.metrics = metrics
+        self.weighted_metrics = weighted_metrics
+
+
 def combine_metrics(metrics, weighted_metrics):
-    """``metrics`` with ``weighted_metrics`` appended (each wrapped in ``WeightedMetric``), in the same
-    form: a list for every output, a dict by output name, or a list of lists per output."""
+    """``metrics`` as given, or both arguments together when ``weighted_metrics`` is given; each is
+    paired with the outputs by itself (as Keras's ``CompileMetrics``), and an output's weighted
+    metrics come after its unweighted ones."""
     if weighted_metrics is None:
         return metrics
-    wrap = lambda ms: [WeightedMetric(m) for m in _as_list(ms)]
-    if isinstance(weighted_metrics, dict):
-        if metrics is not None and not isinstance(metrics, dict):
-            raise ValueError("compile(): weighted_metrics is a dict by output name but metrics is not; pass both "
-                             "as dicts (or both as lists).")
-        merged = dict(metrics or {})
-        for name, ms in weighted_metrics.items():
-            merged[name] = _as_list(merged.get(name)) + wrap(ms)
-        return merged
-    if isinstance(metrics, dict):
-        raise ValueError("compile(): metrics is a dict by output name but weighted_metrics is not; pass both as "
-                         "dicts (or both as lists).")
-    nested = lambda ms: isinstance(ms, (list, tuple)) and ms and all(isinstance(m, (list, tuple)) for m in ms)
-    if nested(weighted_metrics) or nested(metrics):
-        outer = max(len(weighted_metrics) if nested(weighted_metrics) else 0, len(metrics) if nested(metrics) else 0)
-        per_w = list(weighted_metrics) if nested(weighted_metrics) else [weighted_metrics] * outer
-        per_m = list(metrics) if nested(metrics) else [metrics] * outer
-        return [_as_list(m) + wrap(w) for m, w in zip(per_m, per_w)]
-    return _as_list(metrics) + wrap(weighted_metrics)
+    return MetricsArguments(metrics, weighted_metrics)
+
+
+def per_output_metrics(metrics, names: Sequence[str], argument: str = "metrics") -> list[list]:
+    """The metrics of each output, by Keras 3's rule (``CompileMetrics._build_metrics_set``).
+
+    One output takes every metric given (nested lists flattened). With
+    several outputs, a list or tuple of exactly one entry per output pairs them in order
+    (an entry is a metric, a list of metrics or None), and a dict names outputs; any other
+    list is an error, as in Keras (a flat list is not applied to every output).
+
+    >>> per_output_metrics(["mae", "mse"], ["a", "b"])
+    [['mae'], ['mse']]
+    >>> per_output_metrics([None, ["mae", "mse"]], ["a", "b"])
+    [[], ['mae', 'mse']]
+    >>> per_output_metrics(["mae", "mse"], ["a"])
+    [['mae', 'mse']]
+    """
+    names = list(names)
+    if metrics is None:
+        return [[] for _ in names]
+    if isinstance(metrics, dict) and "class_name" not in metrics:   # by output name, not a metric's config
+        unknown = sorted(set(metrics) - set(names), key=str)
+        if unknown:
+            raise ValueError(f"compile({argument}=...) names outputs {unknown} that the model does not have; "
+                             f"its outputs are {names}.")
+        return [_flatten_metrics(metrics.get(n)) for n in names]
+    if len(names) == 1:
+        return [_flatten_metrics(metrics)]
+    entries = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
+    if len(entries) != len(names):
+        count = f"{len(entries)} entry" if len(entries) == 1 else f"{len(entries)} entries"
+        raise ValueError(f"compile({argument}=...) has {count} but the model has {len(names)} "
+                         f"outputs {names}: as in Keras 3, pass one entry per output (a metric, a list of "
+                         f"metrics or None), e.g. {argument}={[['mae']] * len(names)}, or a dict by output name.")
+    return [_flatten_metrics(m) for m in entries]
+
+
+def _flatten_metrics(metrics) -> list:
+    if metrics is None:
+        return []
+    if isinstance(metrics, (list, tuple)):
+        return [m for item in metrics for m in _flatten_metrics(item)]
+    return [metrics]
 
 
 def output_specs(names: Sequence[str], shapes: Sequence[tuple], loss: Any, loss_weights: Any,
                  metrics: Any) -> list[OutputSpec]:
     """One ``OutputSpec`` (loss, weight, metrics) per output, from Keras's forms of the arguments:
-    a single value for every output, a list in output order, or a dict by output name.
+    a single loss for every output, a list in output order, or a dict by output name; metrics
+    (and ``MetricsArguments``) are paired with the outputs by ``per_output_metrics``.
     """
     names = list(names)
     if isinstance(loss, dict):
@@ -75,15 +111,12 @@ def output_specs(names: Sequence[str], shapes: Sequence[tuple], loss: Any, loss_
         if len(lw) != len(names):
             raise ValueError(f"loss_weights has {len(lw)} entries but the model has {len(names)} outputs.")
         weights = [float(w) for w in lw]
-    if metrics is None:
-        per_metrics = [[] for _ in names]
-    elif isinstance(metrics, dict):
-        per_metrics = [_as_list(metrics.get(n)) for n in names]
-    elif isinstance(metrics, (list, tuple)) and len(names) > 1 and all(
-            isinstance(m, (list, tuple)) or m is None for m in metrics):
-        per_metrics = [_as_list(m) for m in metrics]
+    if isinstance(metrics, MetricsArguments):
+        per_metrics = [plain + [WeightedMetric(m) for m in weighted] for plain, weighted in zip(
+            per_output_metrics(metrics.metrics, names),
+            per_output_metrics(metrics.weighted_metrics, names, "weighted_metrics"))]
     else:
-        per_metrics = [_as_list(metrics) for _ in names]
+        per_metrics = per_output_metrics(metrics, names)
     specs = []
     for name, l, w, ms, shape in zip(names, per_output, weights, per_metrics, shapes):
         loss_obj = None if l is None else _losses.get(l)
