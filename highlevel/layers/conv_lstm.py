@@ -92,9 +92,9 @@ class ConvLSTM2D(Layer):
         self.padding = normalize_padding(padding, cls)
         self.data_format = check_data_format(data_format, cls)
         if self.data_format == "channels_first":
-            raise ValueError(f"{cls} supports data_format='channels_last' only, got 'channels_first'. Transpose the "
-                             "inputs to (batch, time, rows, cols, channels), e.g. with jnp.moveaxis(x, 2, -1), and "
-                             "drop the data_format argument.")
+            raise ValueError(f"{cls} supports data_format='channels_last' only, got 'channels_first' (passed, or "
+                             "hl.backend.image_data_format()). Transpose the inputs to (batch, time, rows, cols, "
+                             "channels), e.g. with jnp.moveaxis(x, 2, -1), and pass data_format='channels_last'.")
         self.activation = _activations.get(activation)
         self.recurrent_activation = _activations.get(recurrent_activation)
         self.use_bias = bool(use_bias)

@@ -126,8 +126,16 @@ def test_unknown_data_format_names_both_values(cls):
 
 
 def test_conv_lstm_still_refuses_channels_first_with_the_fix():
-    with pytest.raises(ValueError, match=r"ConvLSTM2D supports data_format='channels_last' only.*moveaxis"):
+    with pytest.raises(ValueError, match=r"ConvLSTM2D supports data_format='channels_last' only.*moveaxis.*"
+                                         r"pass data_format='channels_last'"):
         L.ConvLSTM2D(2, 3, data_format="channels_first")
+    hl.backend.set_image_data_format("channels_first")
+    try:
+        with pytest.raises(ValueError, match=r"\(passed, or hl.backend.image_data_format\(\)\)"):
+            L.ConvLSTM2D(2, 3)
+        assert L.ConvLSTM2D(2, 3, data_format="channels_last").data_format == "channels_last"
+    finally:
+        hl.backend.set_image_data_format("channels_last")
 
 
 @pytest.mark.parametrize("name,shape", [("SpatialDropout2D", (4, 6, 5, 5)), ("SpatialDropout3D", (4, 6, 2, 3, 3))])
