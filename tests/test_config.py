@@ -135,6 +135,36 @@ def test_interrupted_run_resumes_to_identical_weights(tmp_path, monkeypatch):
     assert (crashed / "log.csv").read_text() == (reference / "log.csv").read_text()
 
 
+def _epoch_steps(run_dir, tag="epoch_loss"):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    acc = EventAccumulator(str(run_dir / "tensorboard" / "train"))
+    acc.Reload()
+    return [e.step for e in acc.Scalars(tag)]
+
+
+def test_a_run_killed_before_its_first_backup_resumes_with_each_epoch_logged_once(tmp_path, monkeypatch):
+    """Killed after the loggers wrote the first epoch but before its backup: the resumed run
+    starts afresh, and the killed process's CSV rows and TensorBoard points are not kept twice."""
+    path = _write(tmp_path, BASE.replace("epochs: 2", "epochs: 3") + "loggers: [tensorboard, csv]\n")
+    reference = cfg.train(path, [f"output_dir={tmp_path / 'ref'}"])
+
+    class Kill(hl.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt("killed after the loggers, before the backup")
+
+    from highlevel.config import run as run_module
+    real = run_module.build_loggers
+    monkeypatch.setattr(run_module, "build_loggers", lambda config, d: real(config, d) + [Kill()])
+    with pytest.raises(KeyboardInterrupt):
+        cfg.train(path, [f"output_dir={tmp_path / 'killed'}"])
+    monkeypatch.setattr(run_module, "build_loggers", real)
+    (killed,) = (tmp_path / "killed").iterdir()
+    assert _epoch_steps(killed) == [0] and not (killed / "backup" / "latest").exists()
+    assert main(["train", "--resume", str(killed)]) == 0
+    assert _epoch_steps(killed) == _epoch_steps(reference) == [0, 1, 2]
+    assert (killed / "history.csv").read_text() == (reference / "history.csv").read_text()
+
+
 def test_get_config_model_section_trains_the_same(tmp_path):
     model = hl.Sequential([hl.Input((8, 8, 1)), hl.layers.Flatten(), hl.layers.Dense(16, activation="relu"),
                            hl.layers.Dense(10)])

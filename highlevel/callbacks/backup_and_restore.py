@@ -151,6 +151,15 @@ class BackupAndRestore(Callback):
         """
         self._save()
 
+    def has_backup(self) -> bool:
+        """Whether ``backup_dir`` holds a complete backup, which ``fit`` would resume from.
+
+        >>> import highlevel as hl
+        >>> hl.callbacks.BackupAndRestore("/tmp/no-such-backup").has_backup()
+        False
+        """
+        return self._find_backup() is not None
+
     def on_train_end(self, logs=None):
         if self.delete_checkpoint:
             on_chief(self._delete, f"delete the backup in {self.backup_dir}")

@@ -479,5 +479,47 @@ def resume(run_dir: str | Path) -> Path:
         if (run_dir / "metrics.json").exists():
             raise ConfigError(f"{run_dir} finished already (metrics.json is there); there is nothing to resume.")
         data, model = _prepare(config)
+        on_chief(lambda: _drop_logs_of_an_unbacked_phase(config, run_dir), f"tidy the logs in {run_dir}")
         _fit_and_name(config, run_dir, data, model)
     return run_dir
+
+
+def _drop_logs_of_an_unbacked_phase(config: RunConfig, run_dir: Path) -> None:
+    """Removes what an interrupted process logged in the phase it is resumed in, when it left no
+    backup of that phase (killed in the phase's first epoch after the loggers wrote it, before the
+    backup was saved): the phase starts again from its beginning and would log that epoch twice.
+
+    With a backup, the loggers themselves drop what was logged after it."""
+    import csv
+
+    import highlevel as hl
+    from highlevel.callbacks._event_files import trim_run
+    from highlevel.config.tracking import LOGGERS
+    phase_one = run_dir / "phase1" / "history.json"
+    second = config.fine_tune is not None and phase_one.exists()
+    backup = run_dir / ("backup_fine_tune" if second else "backup")
+    if hl.callbacks.BackupAndRestore(str(backup)).has_backup():
+        return
+    first_epoch = config.trainer.epochs if second else 0
+    tensorboard = run_dir / LOGGERS["tensorboard"][2]
+    if not second:
+        shutil.rmtree(tensorboard, ignore_errors=True)   # all of it the interrupted process's
+    else:
+        since = phase_one.stat().st_mtime   # when the first phase ended
+        for name in ("train", "validation"):
+            trim_run(str(tensorboard / name), since, first_epoch, -1)
+    history = run_dir / LOGGERS["csv"][2]
+    if history.exists():
+        separators = [dict(args or {}).get("separator", ",") for entry in config.loggers
+                      for name, args in ([(entry, None)] if isinstance(entry, str) else entry.items())
+                      if name == "csv"]
+        with open(history, newline="") as f:
+            rows = list(csv.reader(f, delimiter=separators[0] if separators else ","))
+        kept = rows[:1] + [row for row in rows[1:] if row and row[0].isdigit() and int(row[0]) < first_epoch]
+        if len(kept) == 1:
+            history.unlink()   # as if never written: the phase writes its header again
+        else:
+            tmp = history.with_name(f".{history.name}.tmp-{os.getpid()}")
+            with open(tmp, "w", newline="") as f:
+                csv.writer(f, delimiter=separators[0] if separators else ",", lineterminator="\r\n").writerows(kept)
+            os.replace(tmp, history)
