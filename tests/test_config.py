@@ -238,6 +238,17 @@ def test_a_callback_argument_of_the_wrong_type_is_named(tmp_path):
     assert str(err.value) == f"{path}: callbacks[0].ReduceLROnPlateau: factor must be a number, got 'half'."
 
 
+def test_an_npz_file_without_x_and_y_names_the_fix_a_config_can_make(tmp_path):
+    """The npz source's Python fix (x_key=..., y_key=...) is no config key: the message says how to save the file."""
+    np.savez(tmp_path / "data.npz", images=np.zeros((4, 8, 8, 1), np.float32), labels=np.zeros(4, np.int64))
+    path = _write(tmp_path, BASE.replace("source: digits", f"source: npz, path: {tmp_path / 'data.npz'}"))
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.check(path, [f"output_dir={tmp_path / 'out'}"])
+    assert "x_key" not in str(err.value)
+    assert str(err.value).endswith("Save the arrays under those names (np.savez(path, x=inputs, y=targets)).")
+    assert not (tmp_path / "out").exists()
+
+
 def test_validate_without_the_fashion_mnist_files_names_the_debian_package(tmp_path, monkeypatch, capsys):
     import dataclasses
     import urllib.request

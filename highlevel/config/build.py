@@ -38,7 +38,12 @@ def _load_source(cfg, seed: int):
     if source in ("mnist", "fashion_mnist"):
         return getattr(datasets, source).load_data(path=cfg.path)
     if source == "npz":
-        return datasets.npz.load_data(cfg.path, test_split=cfg.test_split, seed=seed)
+        try:
+            return datasets.npz.load_data(cfg.path, test_split=cfg.test_split, seed=seed)
+        except ValueError as err:   # its Python fix, x_key=/y_key=, is not a config key: say the config's
+            text = str(err).replace("Pass x_key=... and y_key=... to name yours.",
+                                    "Save the arrays under those names (np.savez(path, x=inputs, y=targets)).")
+            raise ValueError(text) from None
     if source == "csv":
         return datasets.csv.load_data(cfg.path, target=cfg.target, features=cfg.features,
                                       test_split=cfg.test_split, seed=seed)
