@@ -623,6 +623,74 @@ def test_pydataset_with_steps_per_epoch_follows_keras():
     h3 = _steps_pair(hl)
     h3.set_weights(h.get_weights())
     h2.fit([(x[8 * i:8 * i + 8], y[8 * i:8 * i + 8]) for i in range(7)], epochs=3, steps_per_epoch=3, verbose=0)
-    h3.fit(dataset(hl.utils.PyDataset, []), epochs=3, steps_per_epoch=3, verbose=0)
+    h3.fit(dataset(hl.utils.PyDataset, []), epochs=3, steps_per_epoch=3, shuffle=False, verbose=0)
     for a, b in zip(h2.get_weights(), h3.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def _index_dataset(base, seen, n=6):
+    class Indexed(base):
+        def __len__(self):
+            return n
+
+        def __getitem__(self, i):
+            seen.append(i)
+            return np.full((2, 3), i, "float32"), np.zeros((2, 1), "float32")
+    return Indexed()
+
+
+def _epochs_read(seen, n, peeked):
+    return [seen[peeked + e * n: peeked + (e + 1) * n] for e in range((len(seen) - peeked) // n)]
+
+
+def test_fit_shuffles_a_pydatasets_batch_order_per_epoch_as_keras():
+    """Keras's PyDatasetAdapter reads a finite PyDataset's batches in a new random order each pass
+    under fit(shuffle=True) (its default), and in index order with shuffle=False or in evaluate."""
+    read = {}
+    for lib in ("keras", "hl"):
+        for shuffle in (True, False):
+            seen = []
+            if lib == "keras":
+                def run(keras, shuffle=shuffle, seen=seen):
+                    keras.utils.set_random_seed(3)
+                    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+                    model.compile(optimizer="sgd", loss="mse")
+                    model.fit(_index_dataset(keras.utils.PyDataset, seen), epochs=3, shuffle=shuffle, verbose=0)
+                _keras(run)
+            else:
+                hl.utils.set_random_seed(3)
+                model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(1)])
+                model.compile(optimizer="sgd", loss="mse")
+                model.fit(_index_dataset(hl.utils.PyDataset, seen), epochs=3, shuffle=shuffle, verbose=0)
+            read[lib, shuffle] = _epochs_read(seen, 6, len(seen) - 18)   # after the batches read to build
+    for lib in ("keras", "hl"):
+        assert read[lib, False] == [list(range(6))] * 3, lib
+        epochs = read[lib, True]
+        assert all(sorted(e) == list(range(6)) for e in epochs), lib
+        assert any(e != list(range(6)) for e in epochs) and epochs[0] != epochs[1], lib
+    # Seeded as array shuffling: the same seed reads the same orders again.
+    again = []
+    hl.utils.set_random_seed(3)
+    model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(_index_dataset(hl.utils.PyDataset, again), epochs=3, verbose=0)
+    assert _epochs_read(again, 6, len(again) - 18) == read["hl", True]
+    seen = []
+    model.evaluate(_index_dataset(hl.utils.PyDataset, seen), verbose=0)
+    assert seen[-6:] == list(range(6))
+
+
+def test_a_shuffled_pydataset_resumes_in_the_same_order_and_a_pass_spans_epochs():
+    from highlevel.training.data import IterableAdapter
+    dataset = _index_dataset(hl.utils.PyDataset, [])
+    adapter = IterableAdapter(dataset, shuffle=True, seed=11)
+    first = lambda batches: [int(b.x[0, 0]) for group in batches for b in (group if isinstance(group, list) else [group])]
+    whole = first(adapter.batches(epoch=2))
+    assert sorted(whole) == list(range(6)) and first(adapter.batches(epoch=2, start=4)) == whole[4:]
+    assert first(IterableAdapter(dataset, shuffle=True, seed=11).batches(epoch=2)) == whole
+    # With steps_per_epoch, an epoch reads on in its pass's order, and the next pass has a new one (Keras).
+    stepped = IterableAdapter(dataset, shuffle=True, seed=11, steps=4)
+    epochs = [first(stepped.batches(epoch=e)) for e in range(4)]
+    assert [len(e) for e in epochs] == [4, 2, 4, 2]
+    assert sorted(epochs[0] + epochs[1]) == sorted(epochs[2] + epochs[3]) == list(range(6))
+    assert epochs[0] + epochs[1] != epochs[2] + epochs[3]

@@ -362,9 +362,13 @@ class IterableAdapter:
     """Batches from any re-iterable of ``(x, y)`` or ``(x, y, sample_weight)`` (or ``x`` alone for predict)."""
 
     def __init__(self, data: Iterable, *, class_weight: dict | None = None, steps_per_execution: int = 1,
-                 steps: int | None = None, targets: bool = True):
+                 steps: int | None = None, targets: bool = True, shuffle: bool | str = False, seed: int = 0):
         self.data = data
         self.class_weight = class_weight
+        #: Shuffle the batch order of a PyDataset with ``__len__`` per pass (Keras's PyDatasetAdapter),
+        #: seeded by ``(seed, pass)``; other iterables are read as they come.
+        self.shuffle = shuffle
+        self.seed = int(seed)
         self.k = int(steps_per_execution)
         self.steps = _check_steps(steps)
         self.targets = targets
@@ -417,9 +421,17 @@ class IterableAdapter:
         at = epoch % per_pass
         return at * self.steps, min(self.steps, n - at * self.steps)
 
+    def _order(self, data_pass: int):
+        """A shuffled PyDataset's batch indices for a pass over it, or None (index order)."""
+        if not self.shuffle or not isinstance(self.data, PyDataset) or self.data.num_batches is None:
+            return None
+        return np.random.default_rng([self.seed, data_pass]).permutation(len(self.data))
+
     def _raw(self, epoch: int, skip: int) -> Iterator:
         """The epoch's raw items after the first ``skip``."""
         one_shot = isinstance(self.data, _OneShot) or iter(self.data) is self.data
+        if self.steps is None and isinstance(self.data, PyDataset) and self.data.num_batches is not None:
+            return self.data.read(skip, len(self.data), self._order(epoch))
         if self.steps is None:
             if one_shot:
                 if self._consumed_once:
@@ -432,7 +444,8 @@ class IterableAdapter:
             # A PyDataset or a list of batches: index only the batches this epoch trains on.
             first, count = self.span(epoch)
             if isinstance(self.data, PyDataset):
-                return self.data.read(first + skip, first + count)
+                data_pass = epoch // -(-len(self.data) // self.steps)   # as span: a new pass, a new order
+                return self.data.read(first + skip, first + count, self._order(data_pass))
             return (self.data[i] for i in range(first + skip, first + count))
         if not one_shot and hasattr(self.data, "__len__"):
             first, count = self.span(epoch)
@@ -522,7 +535,7 @@ def make_adapter(x, y=None, sample_weight=None, *, batch_size=None, shuffle=Fals
     if y is not None:
         raise ValueError("When x is an iterable of batches, do not pass y: each batch carries its targets.")
     return IterableAdapter(x, class_weight=class_weight, steps_per_execution=steps_per_execution,
-                           steps=steps, targets=targets)
+                           steps=steps, targets=targets, shuffle=shuffle, seed=seed)
 
 
 def prefetch_to_device(batches: Iterable, size: int = 2, put=None) -> Iterator:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import itertools
 import multiprocessing
 from typing import Any, Iterator
 
@@ -20,7 +21,11 @@ class PyDataset:
     each epoch reads every index in order, ``workers`` at a time ahead of the step
     (threads, or processes with ``use_multiprocessing=True``, keeping up to
     ``max_queue_size`` batches ready), then calls ``on_epoch_end()``, where a subclass may
-    reshuffle. ``on_epoch_begin()`` is called before the first batch of each epoch.
+    reshuffle. ``on_epoch_begin()`` is called before the first batch of each epoch. As
+    Keras's, ``fit(shuffle=True)`` (the default) reads the batches of a dataset with
+    ``__len__`` in a shuffled order each epoch (a permutation of the indices seeded as
+    array shuffling is, so a resumed run reads the same order); ``evaluate``, ``predict``
+    and ``shuffle=False`` read them in index order.
 
     Args:
         workers: How many batches are read at the same time (1: one thread ahead of the step).
@@ -102,13 +107,15 @@ class PyDataset:
                              "define __len__ (the number of batches per epoch).")
         return self.read(0, count)
 
-    def read(self, start: int, stop: int) -> Iterator[Any]:
-        """One epoch of batches ``start`` to ``stop - 1`` in index order, read ahead by the workers,
-        between ``on_epoch_begin`` and ``on_epoch_end`` (``fit`` with ``steps_per_epoch`` reads
-        a part of the dataset per epoch, as Keras)."""
+    def read(self, start: int, stop: int, order=None) -> Iterator[Any]:
+        """One epoch of batches ``start`` to ``stop - 1`` in index order (or of ``order[start:stop]``,
+        the batch indices in the order to read them), read ahead by the workers, between
+        ``on_epoch_begin`` and ``on_epoch_end`` (``fit`` with ``steps_per_epoch`` reads a part
+        of the dataset per epoch, as Keras; ``fit(shuffle=True)`` gives a shuffled ``order``)."""
+        indices = list(range(start, stop)) if order is None else [int(i) for i in order[start:stop]]
         self.on_epoch_begin()
         if self.workers == 1 and not self.use_multiprocessing and self.max_queue_size <= 1:
-            for index in range(start, stop):
+            for index in indices:
                 yield self[index]
         else:
             ahead = max(self.workers, self.max_queue_size)
@@ -116,15 +123,13 @@ class PyDataset:
             read = _read_in_process if self.use_multiprocessing else type(self).__getitem__
             try:
                 pending: collections.deque = collections.deque()
-                next_index = start
-                while next_index < stop and len(pending) < ahead:
-                    pending.append(executor.submit(read, self, next_index))
-                    next_index += 1
+                upcoming = iter(indices)
+                for index in itertools.islice(upcoming, ahead):
+                    pending.append(executor.submit(read, self, index))
                 while pending:
                     batch = pending.popleft().result()
-                    if next_index < stop:
-                        pending.append(executor.submit(read, self, next_index))
-                        next_index += 1
+                    for index in itertools.islice(upcoming, 1):
+                        pending.append(executor.submit(read, self, index))
                     yield batch
             finally:
                 executor.shutdown(wait=True, cancel_futures=True)
