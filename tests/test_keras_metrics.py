@@ -395,6 +395,7 @@ def test_results_come_in_keras_order(rng, case):
     for what in ("evaluate", "test", "train"):
         assert np.ndim(ours[what]) == np.ndim(theirs[what]), what   # a scalar where Keras gives one
         np.testing.assert_allclose(ours[what], theirs[what], rtol=1e-5, err_msg=what)
-    # The entries of Keras's list, by name (its own metrics_names lists metric containers).
+    # The list's entries, by name, in Keras's order; metrics_names lists model.metrics, as Keras 3's.
     named = kmodel._flatten_metrics_in_order({k: k for k in theirs["keys"]})
-    assert model.metrics_names == ([named] if isinstance(named, str) else named)
+    assert model.trainer.program.result_values({k: k for k in ours["keys"]}) == named
+    assert model.metrics_names == kmodel.metrics_names

@@ -530,13 +530,12 @@ def test_to_json_and_model_from_json_round_trip(rng):
         hl.models.model_from_json("{not json")
 
 
-def test_metrics_names_follow_evaluate():
+def test_metrics_names_name_model_metrics_as_keras_3():
     model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(2, activation="softmax")])
     assert model.metrics_names == []
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    assert model.metrics_names == ["loss", "accuracy"]
-    results = model.evaluate(np.ones((4, 3)), np.zeros(4), verbose=0)
-    assert len(results) == len(model.metrics_names)
+    assert model.metrics_names == ["loss", "compile_metrics"] == [m.name for m in model.metrics]
+    assert list(model.evaluate(np.ones((4, 3)), np.zeros(4), verbose=0, return_dict=True)) == ["accuracy", "loss"]
 
 
 def test_build_gets_each_tensor_arguments_shape_by_name():

@@ -268,6 +268,25 @@ class Metric:
         else:
             self._eager = None
 
+    def load_state(self, state) -> None:
+        """Makes ``state`` (a state as ``init``/``update`` return it) the metric's eager state, so that
+        ``result()`` answers from it: ``fit``/``evaluate`` load what they last read of their
+        accumulators, as Keras's metric objects hold the values of the last batch.
+
+        Args:
+            state: the state's arrays (host NumPy arrays are kept as they are).
+
+        >>> m = Mean()
+        >>> m.load_state({"total": np.float32(6.0), "count": np.float32(4.0)})
+        >>> m.result()
+        1.5
+        """
+        if type(self).stateful:
+            for var, value in zip(self.variables, jax.tree_util.tree_leaves(state)):
+                var.assign(value)
+        else:
+            self._eager = state
+
     def __call__(self, *args, **kwargs):
         """``update_state(*args, **kwargs)``, then the ``result()`` so far (as Keras's ``Metric.__call__``)."""
         self.update_state(*args, **kwargs)

@@ -351,29 +351,62 @@ class Model(Layer):
 
     @property
     def optimizer(self):
+        """The optimizer ``compile`` resolved (an ``hl.optimizers`` object), or None before."""
         return self.trainer.optimizer
 
     @property
-    def metrics_names(self) -> list[str]:
-        """The names of what ``evaluate`` returns, in its order (``["loss", "accuracy"]``).
+    def loss(self):
+        """The ``loss`` given to ``compile``, as given: a name, a function, a Loss object, or a list or
+        dict of them (Keras 3's ``model.loss``; None before a compile with a loss).
 
-        Keras 2's meaning; Keras 3 lists metric containers (``["loss", "compile_metrics"]``).
-        Known once the model has been trained, evaluated or ``trainer.initialize``\\ d.
+        >>> import highlevel as hl
+        >>> model = hl.Sequential([hl.Input((2,)), hl.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> model.loss
+        'mse'
+        """
+        return self.trainer.loss
+
+    @loss.setter
+    def loss(self, value) -> None:
+        self.trainer.loss = value   # as Keras's attribute; the compiled loss stays compile's
+
+    @property
+    @default
+    def metrics(self) -> list:
+        """The model's metric objects, as Keras 3's ``model.metrics``: the loss tracker
+        (``Mean(name="loss")``), the ``compile_metrics`` container when ``compile`` was given metrics
+        (its ``.metrics`` lists them once ``fit``/``evaluate`` has resolved the outputs), then
+        each output's loss tracker when more than one output has a loss; [] before ``compile``.
+
+        Their ``result()`` is what ``fit``/``evaluate`` last read (after ``fit`` with validation
+        data, the validation's, as Keras). Reading them recompiles nothing.
 
         >>> import numpy as np, highlevel as hl
+        >>> model = hl.Sequential([hl.Input((2,)), hl.layers.Dense(1, kernel_initializer="ones")])
+        >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        >>> [m.name for m in model.metrics]
+        ['loss', 'compile_metrics']
+        >>> _ = model.evaluate(np.ones((4, 2)), np.zeros((4, 1)), verbose=0)
+        >>> model.metrics[0].result(), [m.name for m in model.metrics[1].metrics]
+        (4.0, ['mae'])
+        """
+        return self.trainer.metrics
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """The names of ``model.metrics`` (Keras 3's: ``["loss", "compile_metrics"]``).
+
+        ``evaluate`` lists the loss, each output's loss, then each compiled metric (see
+        ``return_dict=True`` for the names of its entries).
+
+        >>> import highlevel as hl
         >>> model = hl.Sequential([hl.Input((2,)), hl.layers.Dense(2, activation="softmax")])
         >>> model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         >>> model.metrics_names
-        ['loss', 'accuracy']
+        ['loss', 'compile_metrics']
         """
-        program = self.trainer.program
-        if program is None:
-            return []
-        if program.builder is None:
-            if not self.built:
-                return []
-            self.trainer.initialize()
-        return [name for name, _ in program.builder.metric_names()]
+        return [m.name for m in self.metrics]
 
     @property
     def compiled(self) -> bool:

@@ -65,6 +65,8 @@ def refuse_keras_steps(module) -> None:
     """
     for name, instead in _KERAS_STEPS.items():
         hook = getattr(type(module), name, None)
+        if isinstance(hook, property) and is_default(hook.fget):   # Model's own metrics (model.metrics)
+            continue
         if callable(hook) or isinstance(hook, property):
             raise ValueError(f"{type(module).__name__} defines {name}, which highlevel never calls: it compiles "
                              f"its own steps. Override {instead} instead (see the guide 'Masks and custom models').")

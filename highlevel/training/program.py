@@ -19,6 +19,7 @@ from highlevel import metrics as _metrics
 from highlevel import optimizers as _optimizers
 from highlevel.layers.base import Hyperparameter
 from highlevel.training import custom_steps, resident, results
+from highlevel.training.compiled_metrics import CompileMetrics, model_metrics
 from highlevel.training.data import Stacked
 from highlevel.training.live import LiveState
 from highlevel.training.outputs import output_specs
@@ -48,14 +49,17 @@ def read_metrics(builder: StepBuilder, host, prefix: str = "") -> dict[str, floa
     tracker, outputs = host
     names = iter(builder.metric_slots())
     name, metric = next(names)
-    logs = {prefix + name: float(metric.result(tracker))}
+    metric.load_state(tracker)   # model.metrics answer with what was last read (compiled_metrics.py)
+    logs = {prefix + name: float(metric.result())}
     for loss_state, metric_states in outputs:
         if loss_state is not None:
             name, metric = next(names)
-            logs[prefix + name] = float(metric.result(loss_state))
+            metric.load_state(loss_state)
+            logs[prefix + name] = float(metric.result())
         for ms in metric_states:
             name, metric = next(names)
-            logs.update(_metrics.result_logs(prefix + name, metric.result(ms)))  # vectors: one entry each
+            metric.load_state(ms)
+            logs.update(_metrics.result_logs(prefix + name, metric.result()))  # vectors: one entry each
     return logs
 
 
@@ -185,6 +189,10 @@ class Program(abc.ABC):
                 return getattr(metric, "direction", None)
         return None
 
+    def metric_objects(self) -> list:
+        """Keras 3's ``model.metrics`` for this program (``training/compiled_metrics.py``)."""
+        return []
+
     @property
     def loss_config(self):
         """``compile``'s ``loss`` argument (for the data checks)."""
@@ -302,6 +310,9 @@ class ModelProgram(Program):
         self.model = model
         self.optimizer = optimizer
         self.loss, self.loss_weights, self.metrics = loss, loss_weights, metrics
+        #: Keras's ``Mean(name="loss")`` and ``compile_metrics``: what ``model.metrics`` lists.
+        self.loss_tracker = _metrics.Mean(name="loss")
+        self.compile_metrics = CompileMetrics(self) if metrics is not None else None
         self.distribution = distribution
         self.live = LiveState(_ModelLink(self))
         self.builder = None
@@ -353,7 +364,7 @@ class ModelProgram(Program):
         self.loss_missing = all(spec.loss is None for spec in outputs)
         to_optax_for = getattr(self.optimizer, "to_optax_for", None)
         tx = to_optax_for(model, paths) if to_optax_for is not None else self.optimizer.to_optax()
-        self.builder = StepBuilder(graphdef, paths, tx, outputs, _metrics.Mean(name="loss"),
+        self.builder = StepBuilder(graphdef, paths, tx, outputs, self.loss_tracker,
                                    list(model.output_names), loss_scale=getattr(self.optimizer, "loss_scale", None))
         params, hyper, rest = self.builder.split(model)
         params, rest = copy_tree(params), copy_tree(rest)
@@ -429,6 +440,9 @@ class ModelProgram(Program):
 
     def fresh_metrics(self):
         return copy_tree(self._metrics_template)
+
+    def metric_objects(self) -> list:
+        return model_metrics(self)
 
     def read(self, host_metrics, prefix: str = "") -> dict[str, float]:
         return results.sorted_logs(read_metrics(self.builder, host_metrics, prefix))   # Keras's order of logs

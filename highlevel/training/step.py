@@ -18,7 +18,7 @@ import optax
 from flax import nnx
 
 from highlevel.layers.base import Hyperparameter, call_context
-from highlevel.metrics import update_in_step
+from highlevel.metrics import Mean, update_in_step
 from highlevel.training import custom_steps, masked, results, weights
 from highlevel.training.constraints import apply_constraints
 from highlevel.training.state import TrainState
@@ -94,6 +94,9 @@ class StepBuilder:
         self.output_names = output_names
         #: {variable path: constraint} applied to the weights after each optimizer update.
         self.constraints: dict = {}
+        #: {output name: its loss tracker ``Mean("<output>_loss")``}, when more than one output has a loss.
+        self.output_loss_trackers = {spec.name: Mean(name=f"{spec.name}_loss") for spec in outputs
+                                     if self._per_output_losses() and spec.loss is not None}
 
     # -- state partition ---------------------------------------------------
 
@@ -210,7 +213,7 @@ class StepBuilder:
         per_loss = self._per_output_losses()
         for spec in self.outputs:
             if per_loss and spec.loss is not None:
-                names.append((f"{spec.name}_loss", self.loss_tracker))
+                names.append((f"{spec.name}_loss", self.output_loss_trackers[spec.name]))
             prefix = f"{spec.name}_" if len(self.outputs) > 1 else ""
             names.extend((prefix + log_name, metric) for log_name, metric in spec.metrics)
         return names

@@ -74,6 +74,9 @@ class Trainer:
         #: The compiled steps and the live state (``Program``); None before ``compile``.
         self.program: Program | None = None
         self.optimizer = None
+        #: The ``loss`` given to ``compile``, as given (Keras's ``model.loss``); a later ``compile``
+        #: without a loss keeps it, as Keras's.
+        self.loss = None
         self.distribution: _distribute.Distribution | None = None
         self.steps_per_execution = 1
         #: Keep in-memory training data on the device when it fits (``training/resident.py``);
@@ -106,9 +109,18 @@ class Trainer:
         if run_eagerly:
             raise ValueError("run_eagerly=True is not supported: highlevel always compiles its steps. "
                              "Debug a layer by calling it on arrays outside fit.")
+        if self.compiled:
+            # As Keras 3's compile: a loss (with its weights) or metrics not given again are kept.
+            if loss is None and self._compile_config.get("loss") is not None:
+                loss, loss_weights = self._compile_config["loss"], self._compile_config.get("loss_weights")
+            if metrics is None and weighted_metrics is None:
+                metrics = self._compile_config.get("metrics")
+                weighted_metrics = self._compile_config.get("weighted_metrics")
         self._configure(optimizer, loss, loss_weights, combine_metrics(metrics, weighted_metrics),
                         steps_per_execution, distribution, auto_scale_loss)
         self._compile_config.update(metrics=metrics, weighted_metrics=weighted_metrics)
+        if loss is not None:
+            self.loss = loss
         self.compiled = True
 
     def _configure(self, optimizer, loss, loss_weights, metrics, steps_per_execution, distribution=None,
@@ -233,6 +245,12 @@ class Trainer:
     def compile_config(self) -> dict[str, Any]:
         """``compile``'s arguments, as given (optimizer resolved), for saving."""
         return dict(self._compile_config)
+
+    @property
+    def metrics(self) -> list:
+        """Keras 3's ``model.metrics``: the loss tracker, ``compile_metrics`` (when compiled with
+        metrics), each output's loss tracker; [] before ``compile``."""
+        return self.program.metric_objects() if self.compiled and self.program is not None else []
 
     @property
     def callbacks(self) -> list[Callback]:

@@ -1,0 +1,126 @@
+"""What a compiled model exposes as Keras 3 does: ``model.loss``, ``model.metrics``,
+``model.metrics_names``, and what a second ``compile`` keeps; each checked against Keras."""
+
+from __future__ import annotations
+
+import jax
+import keras
+import numpy as np
+import pytest
+
+import highlevel as hl
+from tests.compile_count import count_compilations
+
+
+def _dense(lib):
+    return lib.Sequential([lib.Input((3,)), lib.layers.Dense(1)])
+
+
+def _data(rng):
+    return rng.normal(size=(8, 3)).astype("float32"), rng.normal(size=(8, 1)).astype("float32")
+
+
+@pytest.mark.parametrize("loss", ["mse", "loss object", "function list"])
+def test_model_loss_is_compiles_argument_as_given(loss):
+    models = {}
+    for lib in (keras, hl):
+        with jax.numpy_rank_promotion("allow"):
+            model = _dense(lib)
+        given = {"mse": "mse", "loss object": lib.losses.MeanSquaredError(),
+                 "function list": [lib.losses.mean_absolute_error]}[loss]
+        assert model.loss is None
+        model.compile(optimizer="sgd", loss=given)
+        assert model.loss is given
+        models[lib] = model
+    if isinstance(models[keras].loss, str):
+        assert models[hl].loss == models[keras].loss
+
+
+def test_a_second_compile_keeps_the_loss_and_metrics_it_is_not_given(rng):
+    x, y = _data(rng)
+    with jax.numpy_rank_promotion("allow"):
+        kmodel = _dense(keras)
+    model = _dense(hl)
+    model.set_weights(kmodel.get_weights())
+    histories = {}
+    for lib, m in ((keras, kmodel), (hl, model)):
+        m.compile(optimizer="adam", loss="mae", loss_weights=[2.0], metrics=["mse"])
+        m.compile(optimizer=lib.optimizers.SGD(0.1))   # Keras keeps the loss, its weights and the metrics
+        assert m.loss == "mae"
+        with jax.numpy_rank_promotion("allow"):
+            histories[lib] = m.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history
+    theirs, ours = histories[keras], histories[hl]
+    assert sorted(theirs) == sorted(k for k in ours if k != "learning_rate") == ["loss", "mse"]
+    for key in theirs:
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-5, err_msg=key)
+
+
+def _two_outputs(lib):
+    inputs = lib.Input((3,))
+    return lib.Model(inputs, [lib.layers.Dense(2, name="a")(inputs), lib.layers.Dense(1, name="b")(inputs)])
+
+
+def _names(model):
+    return [(m.name, type(m).__name__) for m in model.metrics]
+
+
+@pytest.mark.parametrize("outputs", [1, 2])
+def test_model_metrics_list_keras_trackers_and_answer_with_the_last_values(rng, outputs):
+    x = rng.normal(size=(8, 3)).astype("float32")
+    y = rng.normal(size=(8, 1)).astype("float32") if outputs == 1 else [
+        rng.normal(size=(8, 2)).astype("float32"), rng.normal(size=(8, 1)).astype("float32")]
+    val = (x[:4], y[:4] if outputs == 1 else [t[:4] for t in y])
+    metrics = ["mae", "mse"] if outputs == 1 else ["mae", ["mse", "mae"]]
+    seen = {}
+    for lib in (keras, hl):
+        with jax.numpy_rank_promotion("allow"):
+            model = _dense(lib) if outputs == 1 else _two_outputs(lib)
+            if lib is hl:
+                model.set_weights(seen[keras]["weights"])
+            record = seen[lib] = {"weights": model.get_weights(), "uncompiled": _names(model)}
+            model.compile(optimizer=lib.optimizers.SGD(0.1), loss="mse", metrics=metrics)
+            record["compiled"] = _names(model)
+            model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, validation_data=val)
+            record["fitted"] = _names(model)
+            record["names"] = model.metrics_names
+            record["inner"] = [m.name for m in model.metrics[1].metrics]
+            record["after fit"] = [m.result() for m in model.metrics]   # the last validation's, as Keras
+            model.evaluate(x, y, verbose=0)
+            record["after evaluate"] = [m.result() for m in model.metrics]
+    ours, theirs = seen[hl], seen[keras]
+    for what in ("uncompiled", "compiled", "fitted", "names", "inner"):
+        assert ours[what] == theirs[what], what
+    assert ours["names"][:2] == ["loss", "compile_metrics"]
+    for what in ("after fit", "after evaluate"):
+        for a, b in zip(ours[what], theirs[what]):
+            if isinstance(b, dict):
+                assert sorted(a) == sorted(b)
+                a, b = [a[k] for k in sorted(b)], [b[k] for k in sorted(b)]
+            np.testing.assert_allclose(a, b, rtol=1e-5, err_msg=what)
+
+
+def test_reading_model_metrics_in_a_callback_compiles_nothing(rng):
+    x, y = _data(rng)
+    model = _dense(hl)
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    read = []
+
+    class ReadMetrics(hl.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            read.append({m.name: m.result() for m in self.model.metrics})
+
+    with count_compilations() as compiled:
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[ReadMetrics()])
+    assert compiled == [] and len(read) == 2 and set(read[-1]) == {"loss", "compile_metrics"}
+
+
+def test_a_models_own_metrics_property_is_still_refused():
+    class Tracked(hl.Model):
+        @property
+        def metrics(self):
+            return []
+
+    inputs = hl.Input((3,))
+    with pytest.raises(ValueError, match="Tracked defines metrics, which highlevel never calls"):
+        Tracked(inputs, hl.layers.Dense(1)(inputs)).compile(optimizer="sgd", loss="mse")
