@@ -21,6 +21,7 @@ with a backup (``highlevel train --resume RUN_DIR`` continues); 130 interrupted 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 import os
@@ -80,7 +81,13 @@ def _os_error(err: OSError) -> str:
     name = err.filename or getattr(err, "filename2", None)
     what = err.strerror or str(err) or type(err).__name__
     where = f"{name}: " if name else ""
-    return f"{where}{what}; free space or choose a writable place, then run the command again"
+    if err.errno in (errno.ENOENT, errno.ENOTDIR):
+        fix = "check that its folder exists and is a folder (create it, or choose another place)"
+    elif err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "choose a place you may write to (or get the permission)"
+    else:
+        fix = "free space or choose a writable place"
+    return f"{where}{what}; {fix}, then run the command again"
 
 
 def _quiet_threads():

@@ -206,3 +206,27 @@ def test_a_disk_that_refuses_writes_midway_ends_with_one_error_line(tmp_path):
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and proc.stderr.rstrip().endswith(errors[0]), proc.stderr[-3000:]
     assert "File too large" in errors[0] and "free space" in errors[0], errors
+
+
+def test_find_lr_checks_the_plots_folder_before_sweeping(tmp_path, capsys, monkeypatch):
+    (tmp_path / "run.yaml").write_text(DIGITS)
+    from highlevel.config import run as run_module
+    monkeypatch.setattr(run_module, "_prepare", lambda config: pytest.fail("the sweep started"))
+    plot = tmp_path / "missing" / "lr.png"
+    assert main(["find-lr", str(tmp_path / "run.yaml"), "--plot", str(plot)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: --plot {plot}: the folder {plot.parent} does not exist; create it first "
+                   "(nothing was swept).\n")
+
+
+@pytest.mark.parametrize("code, fix", [
+    ("ENOENT", "check that its folder exists and is a folder (create it, or choose another place)"),
+    ("EACCES", "choose a place you may write to (or get the permission)"),
+    ("ENOSPC", "free space or choose a writable place"),
+])
+def test_a_refused_write_names_the_fix_that_fits_it(code, fix):
+    """A missing folder is not answered with 'free space'."""
+    import errno
+    from highlevel.cli import _os_error
+    err = OSError(getattr(errno, code), os.strerror(getattr(errno, code)), "/somewhere/model.jax")
+    assert _os_error(err) == f"/somewhere/model.jax: {os.strerror(getattr(errno, code))}; {fix}, then run the command again"

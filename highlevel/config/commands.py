@@ -107,6 +107,9 @@ def find_lr(config_path: str | Path, overrides: Sequence[str] = (), *, min_learn
     from highlevel.config.loading import load_config
     from highlevel.config.run import _prepare
     config = load_config(config_path, overrides)
+    if plot is not None and not Path(plot).parent.is_dir():
+        raise ConfigError(f"--plot {plot}: the folder {Path(plot).parent} does not exist; create it first "
+                          "(nothing was swept).")
     data, model = _prepare(config)
     try:
         result = hl.utils.find_learning_rate(model, data.x_train, data.y_train, batch_size=config.data.batch_size,
