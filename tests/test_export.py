@@ -299,3 +299,17 @@ def test_preprocessing_steps_are_recorded_in_order():
                                                         + ["flatten"] * pre.flatten + ["standardize"])
     x = np.full((1, 28, 28), 255.0, np.float32)
     np.testing.assert_allclose(run.preprocess(x), ((x.reshape(1, -1) * (pre.rescale or 1.0)) - 0.5) / 2.0)
+
+
+def test_the_raw_input_shape_is_the_one_the_run_recorded_and_holds_inputs_to():
+    """An exported preprocessing.json (and the server's metadata) give the raw shape that predict and
+    serve accept, also where the preprocessing resizes (it said [None, None, None] for 28x28 images
+    made 96x96 RGB) or flattens (it said nothing)."""
+    from highlevel.config import TrainedRun, load_config
+    for name, model_shape in (("fine_tuning.yaml", (96, 96, 3)), ("fashion_mnist_mlp.yaml", (784,))):
+        config = load_config(ROOT / "configs" / name)
+        model = hl.Sequential([hl.Input(model_shape), hl.layers.Dense(2)])
+        run = TrainedRun("r", config, model, "best", {"input_shape": [28, 28], "input_range": [0.0, 255.0]})
+        assert run.raw_input_shape() == (None, 28, 28)
+        assert run.preprocessing_record()["input"] == {"shape": [None, 28, 28], "dtype": "float32"}
+        run.check_inputs(np.zeros((2, 28, 28), np.float32))

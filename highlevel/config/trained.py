@@ -149,14 +149,22 @@ class TrainedRun:
         check_inputs(x, self.config, self.statistics)
 
     def raw_input_shape(self) -> tuple | None:
-        """The shape of raw inputs (batch ``None``); ``None`` where the preprocessing hides a dimension.
+        """The shape of raw inputs (batch ``None``): the per-sample shape the run recorded in
+        ``preprocessing.json`` (which ``check_inputs`` holds inputs to), else the model's input
+        shape undone through the preprocessing, ``None`` where it hides a dimension.
 
-        None (rank unknown too) when the preprocessing flattens the inputs.
+        None (rank unknown too) when the preprocessing flattens the inputs and no shape was recorded.
 
         >>> import highlevel as hl
         >>> TrainedRun("r", None, hl.Sequential([hl.Input((8, 8, 1))]), "best", {}).raw_input_shape()
         (None, 8, 8, 1)
+        >>> TrainedRun("r", None, hl.Sequential([hl.Input((96, 96, 3))]), "best",
+        ...            {"input_shape": [28, 28]}).raw_input_shape()
+        (None, 28, 28)
         """
+        recorded = self.statistics.get("input_shape") if isinstance(self.statistics, dict) else None
+        if recorded is not None:
+            return (None, *(int(d) for d in recorded))
         shape = tuple(self.model.build_input_shape)
         if self.config is None:
             return shape
