@@ -249,6 +249,28 @@ def test_an_npz_file_without_x_and_y_names_the_fix_a_config_can_make(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_fine_tune_unfreezing_more_blocks_than_the_network_has_is_refused_before_training(tmp_path):
+    """Found by validate, not after the first phase trained into a run directory."""
+    path = _write(tmp_path, """
+seed: 0
+data: {source: digits, limit: 40, batch_size: 16, preprocessing: {to_rgb: true, resize: [32, 32]}}
+model:
+  application: {MobileNetV2: {weights: null, include_top: false, pooling: avg, alpha: 0.35}}
+  trainable: false
+  layers: [{Dense: {units: 10}}]
+optimizer: {name: adam, learning_rate: 0.001}
+loss: {SparseCategoricalCrossentropy: {from_logits: true}}
+trainer: {epochs: 1, verbose: 0}
+fine_tune: {epochs: 1, unfreeze_top: 18}
+""")
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.check(path, [f"output_dir={tmp_path / 'out'}"])
+    assert str(err.value) == ("fine_tune.unfreeze_top: the network has 17 blocks, so the top 18 cannot be "
+                              "unfrozen; give at most 17.")
+    cfg.check(path, [f"output_dir={tmp_path / 'out'}", "fine_tune.unfreeze_top=17"])
+    assert not (tmp_path / "out").exists()
+
+
 def test_validate_without_the_fashion_mnist_files_names_the_debian_package(tmp_path, monkeypatch, capsys):
     import dataclasses
     import urllib.request

@@ -211,7 +211,18 @@ def _prepare(config: RunConfig):
         raise ConfigError(f"compile: {err}") from None
     model.trainer.log_throughput = config.trainer.log_throughput
     _check_data(config, data, model)
+    if config.fine_tune is not None:
+        _check_fine_tune(config, model)
     return data, model
+
+
+def _check_fine_tune(config: RunConfig, model) -> None:
+    """``fine_tune.unfreeze_top`` against the built network's blocks, before the first phase trains."""
+    import highlevel as hl
+    count = sum(1 for name, _ in hl.applications.blocks(model) if name not in ("stem", "top"))
+    if config.fine_tune.unfreeze_top > count:
+        raise ConfigError(f"fine_tune.unfreeze_top: the network has {count} blocks, so the top "
+                          f"{config.fine_tune.unfreeze_top} cannot be unfrozen; give at most {count}.")
 
 
 def check(config_path: str | Path, overrides: Sequence[str] = ()) -> RunConfig:
