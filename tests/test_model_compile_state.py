@@ -99,20 +99,45 @@ def test_model_metrics_list_keras_trackers_and_answer_with_the_last_values(rng, 
             np.testing.assert_allclose(a, b, rtol=1e-5, err_msg=what)
 
 
-def test_reading_model_metrics_in_a_callback_compiles_nothing(rng):
+def _flat_results(model):
+    out = {}
+    for m in model.metrics:
+        value = m.result()
+        out.update({k: float(v) for k, v in value.items()} if isinstance(value, dict) else {m.name: float(value)})
+    return out
+
+
+def test_a_callback_reads_the_running_metrics_as_keras_and_nothing_recompiles(rng):
     x, y = _data(rng)
-    model = _dense(hl)
-    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
-    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
-    read = []
+    read = {}
+    for lib in (keras, hl):
+        with jax.numpy_rank_promotion("allow"):
+            model = _dense(lib)
+        if lib is hl:
+            model.set_weights(seen_weights)
+        seen_weights = model.get_weights()
+        model.compile(optimizer=lib.optimizers.SGD(0.1), loss="mse", metrics=["mae"])
+        rows = read[lib] = []
 
-    class ReadMetrics(hl.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            read.append({m.name: m.result() for m in self.model.metrics})
+        class ReadMetrics(lib.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                rows.append(("train", _flat_results(self.model)))
 
-    with count_compilations() as compiled:
-        model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[ReadMetrics()])
-    assert compiled == [] and len(read) == 2 and set(read[-1]) == {"loss", "compile_metrics"}
+            def on_test_batch_end(self, batch, logs=None):
+                rows.append(("test", _flat_results(self.model)))
+
+        with jax.numpy_rank_promotion("allow"), count_compilations() as compiled:
+            model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, validation_data=(x, y),
+                      callbacks=[ReadMetrics()])
+            warm = len(compiled)
+            model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0, validation_data=(x, y),
+                      callbacks=[ReadMetrics()])
+        if lib is hl:
+            assert len(compiled) == warm   # the second fit, read by the callback, compiled nothing
+    assert [phase for phase, _ in read[hl]] == [phase for phase, _ in read[keras]]
+    for (_, ours), (_, theirs) in zip(read[hl], read[keras]):
+        assert sorted(ours) == sorted(theirs) == ["loss", "mae"]
+        np.testing.assert_allclose([ours[k] for k in theirs], list(theirs.values()), rtol=1e-5)
 
 
 def test_a_models_own_metrics_property_is_still_refused():

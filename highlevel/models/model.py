@@ -379,8 +379,9 @@ class Model(Layer):
         (its ``.metrics`` lists them once ``fit``/``evaluate`` has resolved the outputs), then
         each output's loss tracker when more than one output has a loss; [] before ``compile``.
 
-        Their ``result()`` is what ``fit``/``evaluate`` last read (after ``fit`` with validation
-        data, the validation's, as Keras). Reading them recompiles nothing.
+        Their ``result()`` is the running value during ``fit``/``evaluate`` (read from the device
+        when a callback asks) and the last one after (after ``fit`` with validation data, the
+        validation's, as Keras). Reading them recompiles nothing.
 
         >>> import numpy as np, highlevel as hl
         >>> model = hl.Sequential([hl.Input((2,)), hl.layers.Dense(1, kernel_initializer="ones")])

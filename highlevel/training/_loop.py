@@ -92,6 +92,7 @@ def fit_loop(trainer, adapter, val_adapter, callback_list, initial_epoch, epochs
                 hyper = program.hyper_leaves()
             run_train(item, hyper)
             trainer.steps_done = step + 1
+            trainer.unread_metrics = trainer._read_train   # model.metrics reads them if asked
             if batch_end:
                 callback_list.on_train_batch_end(step, LazyLogs(trainer._read_train))
                 hyper = program.hyper_leaves()
@@ -174,6 +175,7 @@ def evaluate_adapter(trainer, adapter, prefix: str = "", callback_list: Callback
         if batch_begin:
             callback_list.on_test_batch_begin(step)
         metrics = program.eval(variables, hyper, metrics, item)
+        trainer.unread_metrics = lambda m=metrics: trainer._read_eval(m)
         if batch_end:
             callback_list.on_test_batch_end(step, LazyLogs(lambda m=metrics: trainer._read_eval(m)))
     return trainer._read_eval(metrics, prefix)

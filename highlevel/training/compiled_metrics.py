@@ -3,9 +3,10 @@ each output's loss tracker.
 
 The metrics accumulate on the device inside the compiled step (``training/step.py``); these
 are the same metric objects the step was built from, and ``fit``/``evaluate``/``*_on_batch``
-load into them what they last read of the accumulators (``Metric.load_state``), so
-``result()`` answers as Keras's objects do after a run (after ``fit`` with validation data,
-the last validation's values, as Keras). Reading them never touches the compiled steps.
+load into them what they read of the accumulators (``Metric.load_state``; ``Trainer.metrics``
+reads once more when a step ran since), so ``result()`` answers as Keras's objects do: the
+running values during a run, the last ones after (after ``fit`` with validation data, the
+last validation's, as Keras). Reading them never touches the compiled steps.
 """
 
 from __future__ import annotations

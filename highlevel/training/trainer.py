@@ -84,6 +84,9 @@ class Trainer:
         self.device_data = True
         #: Device-to-host reads of the metric accumulators so far (the loop's only reads).
         self.metric_reads = 0
+        #: While a step's accumulators have not been read: the function that reads them (what
+        #: ``metrics`` calls first, so a callback sees the running values, as Keras's); else None.
+        self.unread_metrics: Callable[[], Any] | None = None
         #: What fit measured of its last epoch (``training/throughput.py``); with
         #: ``log_throughput``, also in the epoch logs.
         self.throughput = Throughput(self)
@@ -249,8 +252,14 @@ class Trainer:
     @property
     def metrics(self) -> list:
         """Keras 3's ``model.metrics``: the loss tracker, ``compile_metrics`` (when compiled with
-        metrics), each output's loss tracker; [] before ``compile``."""
-        return self.program.metric_objects() if self.compiled and self.program is not None else []
+        metrics), each output's loss tracker; [] before ``compile``. Their results are the
+        accumulators' values: read now when a step ran since the last read (a callback during
+        ``fit``/``evaluate``), else those of the last read."""
+        if not self.compiled or self.program is None:
+            return []
+        if self.unread_metrics is not None:   # mid-run: read the running values once
+            self.unread_metrics()
+        return self.program.metric_objects()
 
     @property
     def callbacks(self) -> list[Callback]:
@@ -338,10 +347,12 @@ class Trainer:
         return self.program.live.lower(one, self.program.hyper_leaves(), tuple(batch_spec))
 
     def _read_train(self) -> dict[str, float]:
+        self.unread_metrics = None
         self.metric_reads += 1
         return self.program.read(jax.device_get(self.program.live.get().metrics))
 
     def _read_eval(self, metrics, prefix: str = "") -> dict[str, float]:
+        self.unread_metrics = None
         self.metric_reads += 1
         return self.program.read_eval(jax.device_get(metrics), prefix)
 
