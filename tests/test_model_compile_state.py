@@ -149,3 +149,29 @@ def test_a_models_own_metrics_property_is_still_refused():
     inputs = hl.Input((3,))
     with pytest.raises(ValueError, match="Tracked defines metrics, which highlevel never calls"):
         Tracked(inputs, hl.layers.Dense(1)(inputs)).compile(optimizer="sgd", loss="mse")
+
+
+def test_a_tracker_updated_inside_the_compiled_step_is_refused_with_the_way_out(rng):
+    """Keras's pattern of a Mean updated in compute_loss needs its own train step; here the step is
+    compiled, so the update is refused with one sentence instead of leaking a tracer."""
+    x, y = _data(rng)
+
+    class Tracked(hl.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = hl.layers.Dense(1)
+            self.tracker = hl.metrics.Mean(name="tracker")
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            loss = super().compute_loss(x, y, y_pred, sample_weight, training)
+            self.tracker.update_state(loss)
+            return loss
+
+    model = Tracked()
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match=r"Mean 'tracker': update_state\(\) was called inside a compiled step .*"
+                                         r"compile\(metrics=\[\.\.\.\]\) updates metrics inside the step"):
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0)

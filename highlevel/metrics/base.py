@@ -258,7 +258,13 @@ class Metric:
         """
         if type(self).stateful:
             raise NotImplementedError(f"{type(self).__name__} must define update_state().")
-        self._eager = self.update(self._eager_state(), *args, **kwargs)
+        new = self.update(self._eager_state(), *args, **kwargs)
+        if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(new)):
+            raise ValueError(f"{type(self).__name__} '{self.name}': update_state() was called inside a compiled "
+                             "step (e.g. in compute_loss), which cannot keep its state: the loss is logged as "
+                             "'loss' already, and compile(metrics=[...]) updates metrics inside the step (read "
+                             "them in model.metrics).")
+        self._eager = new
 
     def reset_state(self) -> None:
         """Resets the state: every variable to zeros (Keras's default), or a fresh ``init()``."""
