@@ -211,6 +211,11 @@ def test_config_errors_name_the_place_and_the_fix(tmp_path, text, override, matc
     ("trainer.verbose=5", "trainer.verbose: Input should be 'auto' or 0, 1 or 2; got 5."),
     ("loggers=[tensorbord]", "loggers[0]: unknown logger 'tensorbord'; did you mean 'tensorboard'? "
                              "Known loggers: tensorboard, csv, mlflow."),
+    ("data=digits", "data: write this section as a mapping of keys to values (key: value lines, or "
+                    "{key: value, ...}); got 'digits'."),
+    ("callbacks=[TerminateOnNaN]", "callbacks[0]: write it as a mapping, e.g. {TerminateOnNaN: {}}; got 'TerminateOnNaN'."),
+    ("loss_weights={dense: heavy}", "loss_weights.dense: Input should be a valid number, unable to parse string as a "
+                                    "number; got 'heavy'."),
 ])
 def test_a_value_no_alternative_of_a_key_takes_is_one_line_naming_them_all(tmp_path, override, expected):
     """One line per key, without pydantic's names of a union's alternatives ('constrained-int')."""
@@ -222,6 +227,8 @@ def test_a_value_no_alternative_of_a_key_takes_is_one_line_naming_them_all(tmp_p
 
 @pytest.mark.parametrize("entry, expected", [
     ("{BatchNormalization: {momentum: abc}}", "momentum must be a number, got 'abc'."),
+    ("{Conv2D: {padding: same}}", "Conv2D needs the arguments filters, kernel_size; give them a value, as in "
+                                  "{Conv2D: {filters: ...}}."),
     ("{Dropout: {rate: 2}}", "Dropout needs a rate in [0, 1) (the fraction of inputs to drop), got 2."),
 ])
 def test_a_layer_argument_mistake_names_the_argument_not_the_check(tmp_path, entry, expected):

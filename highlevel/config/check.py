@@ -71,6 +71,8 @@ def _check_args(cls, args: dict[str, Any], where: str, extra_ok: tuple[str, ...]
 
 #: The name a layer is constructed with to check its arguments (so that it takes no default name).
 _CHECK_NAME = "config_check"
+# Python's own words for a class constructed without a required argument.
+_MISSING = re.compile(r"(\w+)\.__init__\(\) missing \d+ required (?:positional |keyword-only )?arguments?: (.+)")
 # Python's own words for a string where a number was wanted, and what to write instead.
 _CONVERSIONS = ((re.compile(r"could not convert string to float: (.+)"), "a number"),
                 (re.compile(r"invalid literal for int\(\) with base 10: (.+)"), "an integer"))
@@ -86,6 +88,14 @@ def _construct(where: str, make, args: dict[str, Any] | None = None) -> Any:
     except (TypeError, ValueError, KeyError) as err:
         text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         text = text.replace(f" layer '{_CHECK_NAME}'", "").replace(f"'{_CHECK_NAME}'", "this layer")
+        missing = _MISSING.fullmatch(text)
+        if missing:
+            names = re.findall(r"'(\w+)'", missing.group(2))
+            named = where.rsplit(".", 1)[-1]   # the config's name (Conv2D), not the base class's (_Conv)
+            named = named if named.isidentifier() else missing.group(1)
+            text = (f"{named} needs the argument{'s' if len(names) > 1 else ''} "
+                    f"{', '.join(names)}; give {'them' if len(names) > 1 else 'it'} a value, as in "
+                    f"{{{named}: {{{names[0]}: ...}}}}.")
         for pattern, wanted in _CONVERSIONS:
             match = pattern.fullmatch(text)
             keys = [k for k, v in (args or {}).items() if match and repr(v) == match.group(1)]

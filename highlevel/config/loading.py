@@ -155,6 +155,16 @@ def _schema_mistakes(err: ValidationError) -> tuple[list[str], set[str]]:
                            + (f" Known keys here: {', '.join(known)}." if known else ""))
         elif e["type"] == "missing":
             lines[path] = f"{path}: this section is required."
+        elif ((e["type"] == "model_type" or (e["type"] == "dict_type" and len(loc) > 1))
+              and isinstance(e.get("input"), (str, int, float, bool))):
+            # pydantic's "Input should be a valid dictionary or instance of DataConfig": name the form
+            value = e.get("input")
+            if len(loc) > 1 and isinstance(value, str):   # a bare name where {Name: {argument: value}} goes
+                lines[path] = f"{path}: write it as a mapping, e.g. {{{value}: {{}}}}; got {_short(value)}."
+            else:
+                lines[path] = (f"{path}: write this section as a mapping of keys to values (key: value lines, "
+                               f"or {{key: value, ...}}); got {_short(value)}.")
+            messages.pop(path, None)
         elif e["type"] in ("value_error", "loggers"):
             # A validator's own sentence: pydantic prefixes "Value error, " to a ValueError's.
             text = e["msg"].removeprefix("Value error, ")
@@ -168,6 +178,11 @@ def _schema_mistakes(err: ValidationError) -> tuple[list[str], set[str]]:
             if msg not in said:
                 said.append(msg)
             lines[path] = f"{path}: {' or '.join(said)}; got {_short(e.get('input'))}."
+    # A union alternative refused at the key itself ("Input should be a valid list") while another
+    # one got further (loss_weights.a: "Input should be a valid number"): the further one is meant.
+    for path in list(messages):
+        if any(other.startswith((f"{path}.", f"{path}[")) for other in lines if other != path):
+            del lines[path]
     return list(lines.values()), sections
 
 
