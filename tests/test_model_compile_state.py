@@ -175,3 +175,25 @@ def test_a_tracker_updated_inside_the_compiled_step_is_refused_with_the_way_out(
     with pytest.raises(ValueError, match=r"Mean 'tracker': update_state\(\) was called inside a compiled step .*"
                                          r"compile\(metrics=\[\.\.\.\]\) updates metrics inside the step"):
         model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+
+
+def test_compile_metrics_updates_eagerly_as_keras(rng):
+    x = rng.normal(size=(8, 3)).astype("float32")
+    y = [rng.normal(size=(8, 2)).astype("float32"), rng.normal(size=(8, 1)).astype("float32")]
+    w = rng.uniform(0.5, 2.0, 8).astype("float32")
+    results = {}
+    for lib in (keras, hl):
+        with jax.numpy_rank_promotion("allow"):
+            model = _two_outputs(lib)
+            if lib is hl:
+                model.set_weights(weights)
+            weights = model.get_weights()
+            model.compile(optimizer="sgd", loss="mse", metrics=["mae", None], weighted_metrics=[None, ["mse"]])
+            container = model.metrics[1]
+            model.evaluate(x, y, verbose=0)
+            container.reset_state()
+            container.update_state(y, model.predict(x, verbose=0), sample_weight=w)
+            results[lib] = {k: float(v) for k, v in container.result().items()}
+    assert sorted(results[hl]) == sorted(results[keras]) == ["a_mae", "b_mse"]
+    for key, value in results[keras].items():
+        np.testing.assert_allclose(results[hl][key], value, rtol=1e-5, err_msg=key)
