@@ -694,3 +694,32 @@ def test_a_shuffled_pydataset_resumes_in_the_same_order_and_a_pass_spans_epochs(
     assert [len(e) for e in epochs] == [4, 2, 4, 2]
     assert sorted(epochs[0] + epochs[1]) == sorted(epochs[2] + epochs[3]) == list(range(6))
     assert epochs[0] + epochs[1] != epochs[2] + epochs[3]
+
+
+def test_a_generator_as_validation_data_is_read_on_across_epochs():
+    """Keras 3.15 replays the two batches it peeked from the generator at the start of each
+    validation, then reads on (its peek_and_restore); highlevel reads on (documented difference)."""
+    x, y = np.zeros((8, 3), "float32"), np.zeros((8, 1), "float32")
+
+    def generator(seen, count=None):
+        i = 0
+        while count is None or i < count:
+            seen.append(i)
+            yield np.full((2, 3), float(i), "float32"), np.full((2, 1), float(i), "float32")
+            i += 1
+
+    def run(lib, seen, **kwargs):
+        model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(1, kernel_initializer="zeros")])
+        model.compile(optimizer=lib.optimizers.SGD(0.0), loss="mse")
+        return model.fit(x, y, epochs=3, batch_size=8, verbose=0, validation_data=generator(seen), **kwargs)
+
+    k_seen, h_seen = [], []
+    theirs = _keras(lambda keras: run(keras, k_seen, validation_steps=3)).history["val_loss"]
+    ours = run(hl, h_seen, validation_steps=3).history["val_loss"]
+    assert k_seen == [0, 1, 2, 3, 4] and h_seen == list(range(9))
+    np.testing.assert_allclose(theirs, [5 / 3, 10 / 3, 17 / 3], rtol=1e-5)   # batches 0, 1 then 2; 3; 4
+    np.testing.assert_allclose(ours, [5 / 3, 50 / 3, 149 / 3], rtol=1e-5)    # batches 0-2, 3-5, 6-8
+    model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match="a generator can be read only once.*or give validation_steps"):
+        model.fit(x, y, epochs=2, verbose=0, validation_data=generator([], count=3))

@@ -162,7 +162,8 @@ def validation_adapter(trainer, validation_data, batch_size, steps):
     if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) and not hasattr(validation_data[0], "__iter__"):
         raise ValueError("validation_data must be (x_val, y_val), (x_val, y_val, sample_weight) or an "
                          "iterable of batches.")
-    return make_adapter(validation_data, steps=steps, steps_per_execution=trainer.steps_per_execution)
+    return make_adapter(validation_data, steps=steps, steps_per_execution=trainer.steps_per_execution,
+                        steps_argument="validation_steps")
 
 
 def evaluate_adapter(trainer, adapter, prefix: str = "", callback_list: CallbackList | None = None) -> dict[str, float]:

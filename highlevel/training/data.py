@@ -362,8 +362,11 @@ class IterableAdapter:
     """Batches from any re-iterable of ``(x, y)`` or ``(x, y, sample_weight)`` (or ``x`` alone for predict)."""
 
     def __init__(self, data: Iterable, *, class_weight: dict | None = None, steps_per_execution: int = 1,
-                 steps: int | None = None, targets: bool = True, shuffle: bool | str = False, seed: int = 0):
+                 steps: int | None = None, targets: bool = True, shuffle: bool | str = False, seed: int = 0,
+                 steps_argument: str = "steps_per_epoch"):
         self.data = data
+        #: The argument that sets ``steps`` (``steps_per_epoch``, ``validation_steps``), for errors.
+        self.steps_argument = steps_argument
         self.class_weight = class_weight
         #: Shuffle the batch order of a PyDataset with ``__len__`` per pass (Keras's PyDatasetAdapter),
         #: seeded by ``(seed, pass)``; other iterables are read as they come.
@@ -437,7 +440,7 @@ class IterableAdapter:
                 if self._consumed_once:
                     raise ValueError("The data iterator is exhausted: a generator can be read only once. "
                                      "Pass a re-iterable (a list of batches, or an object whose __iter__ "
-                                     "starts over) or give steps_per_epoch.")
+                                     f"starts over) or give {self.steps_argument}.")
                 self._consumed_once = True
             return itertools.islice(iter(self.data), skip, None)
         if not one_shot and hasattr(self.data, "__len__") and hasattr(self.data, "__getitem__"):
@@ -457,9 +460,9 @@ class IterableAdapter:
     def _continued(self, one_shot: bool, skip: int) -> Iterator:
         if self._stream is None:
             if one_shot and self._consumed_once:
-                raise ValueError("The data iterator is exhausted: it yielded fewer than steps_per_epoch * "
+                raise ValueError(f"The data iterator is exhausted: it yielded fewer than {self.steps_argument} * "
                                  "epochs batches. Make the generator endless (e.g. `while True:` around "
-                                 "its loop) or lower steps_per_epoch or epochs.")
+                                 f"its loop) or lower {self.steps_argument} or epochs.")
             self._stream = iter(self.data)
             self._consumed_once = True
         read = 0
@@ -510,7 +513,7 @@ class IterableAdapter:
 
 
 def make_adapter(x, y=None, sample_weight=None, *, batch_size=None, shuffle=False, class_weight=None,
-                 seed=0, steps_per_execution=1, steps=None, targets=True):
+                 seed=0, steps_per_execution=1, steps=None, targets=True, steps_argument="steps_per_epoch"):
     """An ArrayAdapter for arrays (or lists/dicts of them), a GrainAdapter for a Grain dataset, an
     IterableAdapter for any other iterable."""
     if x is None:
@@ -535,7 +538,7 @@ def make_adapter(x, y=None, sample_weight=None, *, batch_size=None, shuffle=Fals
     if y is not None:
         raise ValueError("When x is an iterable of batches, do not pass y: each batch carries its targets.")
     return IterableAdapter(x, class_weight=class_weight, steps_per_execution=steps_per_execution,
-                           steps=steps, targets=targets, shuffle=shuffle, seed=seed)
+                           steps=steps, targets=targets, shuffle=shuffle, seed=seed, steps_argument=steps_argument)
 
 
 def prefetch_to_device(batches: Iterable, size: int = 2, put=None) -> Iterator:
