@@ -16,6 +16,7 @@ from highlevel.layers.convolutional_extra import *  # noqa: F401,F403
 from highlevel.layers.core import *  # noqa: F401,F403
 from highlevel.layers.depthwise import *  # noqa: F401,F403
 from highlevel.layers.hashed_crossing import *  # noqa: F401,F403
+from highlevel.layers.image_preprocessing import *  # noqa: F401,F403
 from highlevel.layers.lambda_layer import *  # noqa: F401,F403
 from highlevel.layers.lookup import *  # noqa: F401,F403
 from highlevel.layers.merging import *  # noqa: F401,F403
