@@ -229,6 +229,12 @@ def test_a_value_no_alternative_of_a_key_takes_is_one_line_naming_them_all(tmp_p
     ("{BatchNormalization: {momentum: abc}}", "momentum must be a number, got 'abc'."),
     ("{Conv2D: {padding: same}}", "Conv2D needs the arguments filters, kernel_size; give them a value, as in "
                                   "{Conv2D: {filters: ...}}."),
+    # looked up by the layer only when it is built: it said "model: Unknown initializer 'glorot'" then
+    ("{Dense: {units: 4, kernel_initializer: glorot}}", "kernel_initializer: Unknown initializer 'glorot'; did you "
+     "mean 'glorot_normal'? Known initializers: constant, glorot_normal, glorot_uniform, he_normal, he_uniform, "
+     "lecun_normal, lecun_uniform, ones, orthogonal, random_normal, random_uniform, truncated_normal, "
+     "variance_scaling, zeros; a custom one must be registered with @hl.saving.register_keras_serializable() "
+     "before loading."),
     ("{Dropout: {rate: 2}}", "Dropout needs a rate in [0, 1) (the fraction of inputs to drop), got 2."),
 ])
 def test_a_layer_argument_mistake_names_the_argument_not_the_check(tmp_path, entry, expected):

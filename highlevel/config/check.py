@@ -163,6 +163,26 @@ def check_layer(entry: Any, where: str, mistakes: Mistakes | None = None) -> Non
             _construct(f"{where}.{name}", lambda: cls.from_config(named), args)
         else:
             _construct(f"{where}.{name}", lambda: cls(**named), args)
+        _check_named_parts(args, f"{where}.{name}")
+
+
+def _check_named_parts(args: dict[str, Any], where: str) -> None:
+    """Initializers, regularizers and constraints named by a layer's arguments, which the layer
+    itself looks up only when it is built (``kernel_initializer: glorot``)."""
+    import highlevel as hl
+    for key, value in args.items():
+        kind = next((k for k in ("initializer", "regularizer", "constraint") if key.endswith(f"_{k}")), None)
+        if kind is None or not isinstance(value, (str, dict)):
+            continue
+        module = getattr(hl, f"{kind}s")
+        try:
+            module.get(value)
+        except (TypeError, ValueError, KeyError) as err:
+            text = str(err).strip().splitlines()[0]
+            known = re.search(r"Known \w+: ([^;]+)", text)
+            hint = did_you_mean(value, re.findall(r"\w+", known.group(1))) if known and isinstance(value, str) else ""
+            first, _, rest = text.partition(". ")
+            raise ConfigError(f"{where}: {key}: {first}{hint or '.'} {rest}".rstrip()) from None
 
 
 class _Raising(Mistakes):
