@@ -191,7 +191,10 @@ def test_get_config_model_section_trains_the_same(tmp_path):
     (BASE, ["optimizer.name=adamm"], r"optimizer: unknown optimizer 'adamm'; did you mean 'adam'\?"),
     (BASE + "callbacks: [{EarlyStoping: {patience: 2}}]\n", [],
      r"callbacks\[0\]: unknown callback 'EarlyStoping'; did you mean 'EarlyStopping'\?"),
-    (BASE.replace("metrics: [accuracy]", "metrics: [acuracy]"), [], r"metrics\[0\]: Unknown metric 'acuracy'"),
+    (BASE.replace("metrics: [accuracy]", "metrics: [acuracy]"), [],
+     r"metrics\[0\]: unknown metric 'acuracy'; did you mean 'accuracy'\? Known metrics: AUC, .*, true_positives\.$"),
+    (BASE, ["loss=mean_squared_eror"], r"loss: unknown loss 'mean_squared_eror'; did you mean 'mean_squared_error'\? "
+                                       r"Known losses: BCE, .*, squared_hinge\.$"),
     (BASE, ["trainer.epochs"], r"the override 'trainer.epochs' must look like key.path=value"),
 ])
 def test_config_errors_name_the_place_and_the_fix(tmp_path, text, override, match):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from highlevel.config.check import NESTED_LAYER_ARGS, callback_classes, split_entry
-from highlevel.config.errors import ConfigError
+from highlevel.config.errors import ConfigError, did_you_mean
 
 __all__ = ["Data", "build_data", "apply_preprocessing", "build_model", "build_optimizer", "build_callbacks",
            "build_losses", "build_metrics"]
@@ -302,7 +303,14 @@ def _build_named(value: Any, where: str, module, what: str):
         try:
             module.get(value)
         except (TypeError, ValueError) as err:
-            raise ConfigError(f"{where}: {err}") from None
+            text = str(err)
+            known = re.search(r"Known \w+: ([^;]+)", text)
+            if known and text.startswith("Unknown "):
+                # A config names registered ones only: the Python API's "or pass a hl.metrics.Metric or a
+                # function" is no fix here; a close name is.
+                hint = did_you_mean(value, re.findall(r"\w+", known.group(1))) or "."
+                text = f"unknown {what} {value!r}{hint} Known {what}{'es' if what == 'loss' else 's'}: {known.group(1)}."
+            raise ConfigError(f"{where}: {text}") from None
         return value
     classes = module.loss_classes() if what == "loss" else module.metric_classes()
     obj = _entry_object(value, classes, module.get, where)
