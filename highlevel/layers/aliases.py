@@ -10,7 +10,7 @@ from __future__ import annotations
 from highlevel.layers.base import register_layer
 from highlevel.layers.convolutional import Conv1D, Conv2D, Conv2DTranspose
 from highlevel.layers.convolutional_extra import Conv1DTranspose, Conv3D, Conv3DTranspose
-from highlevel.layers.depthwise import SeparableConv2D
+from highlevel.layers.depthwise import SeparableConv1D, SeparableConv2D
 from highlevel.layers.pooling import (AveragePooling1D, AveragePooling2D, AveragePooling3D, GlobalAveragePooling1D,
                                       GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalMaxPooling1D,
                                       GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPooling1D, MaxPooling2D,
@@ -27,7 +27,7 @@ ALIASES = {
     "Convolution1D": Conv1D, "Convolution2D": Conv2D, "Convolution3D": Conv3D,
     "Convolution1DTranspose": Conv1DTranspose, "Convolution2DTranspose": Conv2DTranspose,
     "Convolution3DTranspose": Conv3DTranspose,
-    "SeparableConvolution2D": SeparableConv2D,
+    "SeparableConvolution1D": SeparableConv1D, "SeparableConvolution2D": SeparableConv2D,
 }
 
 for _alias, _cls in ALIASES.items():
@@ -41,6 +41,6 @@ GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = GlobalMaxPooling1D, GlobalMa
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
 Convolution1DTranspose, Convolution2DTranspose, Convolution3DTranspose = (Conv1DTranspose, Conv2DTranspose,
                                                                           Conv3DTranspose)
-SeparableConvolution2D = SeparableConv2D
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
 
 __all__ = sorted(ALIASES)

@@ -29,7 +29,7 @@ def test_every_keras_alias_of_a_class_we_have_is_exported_as_that_class():
         ours = [getattr(L, name, None) for name in group]
         present = [o for o in ours if o is not None]
         if not present:
-            continue   # the class itself is missing (e.g. SeparableConv1D), so is every alias
+            continue   # the class itself is missing, so is every alias
         assert all(o is present[0] for o in ours), group
         assert all(name in L.__all__ for name in group), group
         assert present[0].__name__ == getattr(keras.layers, group[0]).__name__
@@ -39,7 +39,8 @@ def test_every_keras_alias_of_a_class_we_have_is_exported_as_that_class():
                                         ("GlobalAvgPool3D", "GlobalAveragePooling3D"),
                                         ("GlobalMaxPool1D", "GlobalMaxPooling1D"), ("Convolution2D", "Conv2D"),
                                         ("Convolution2DTranspose", "Conv2DTranspose"),
-                                        ("SeparableConvolution2D", "SeparableConv2D")])
+                                        ("SeparableConvolution2D", "SeparableConv2D"),
+                                        ("SeparableConvolution1D", "SeparableConv1D")])
 def test_a_config_naming_the_alias_loads_and_saves_the_full_class(alias, full):
     kwargs = ({"filters": 2, "kernel_size": 3} if "Conv" in full
               else {"pool_size": 2} if alias.startswith("AvgPool") else {})

@@ -1,4 +1,5 @@
-"""Convolution layers against Keras 3: Conv1D/2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, ZeroPadding2D."""
+"""Convolution layers against Keras 3: Conv1D/2D, Conv2DTranspose, DepthwiseConv1D/2D, SeparableConv1D/2D,
+ZeroPadding2D."""
 
 import jax
 import keras
@@ -24,6 +25,9 @@ CASES = [
      (2, 12, 10, 2), 2),
     (L.DepthwiseConv2D, {"kernel_size": 3, "depth_multiplier": 2}, (2, 6, 5, 3), (2, 4, 3, 6), 2),
     (L.SeparableConv2D, {"filters": 4, "kernel_size": 3, "padding": "same"}, (2, 6, 5, 3), (2, 6, 5, 4), 3),
+    (L.DepthwiseConv1D, {"kernel_size": 3, "depth_multiplier": 2, "strides": 2}, (2, 9, 3), (2, 4, 6), 2),
+    (L.SeparableConv1D, {"filters": 4, "kernel_size": 3, "padding": "same", "use_bias": False}, (2, 9, 3),
+     (2, 9, 4), 2),
     (L.ZeroPadding2D, {"padding": ((1, 0), (2, 3))}, (2, 4, 4, 3), (2, 5, 9, 3), 0),
 ]
 IDS = [f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)]
@@ -126,6 +130,45 @@ def test_separable_conv2d_matches_keras(padding, strides, dilation, depth_multip
                                              "padding": padding, "dilation_rate": dilation,
                                              "depth_multiplier": depth_multiplier, "activation": "relu"},
                          (2, *size, 3), rng)
+
+
+@pytest.mark.parametrize("padding", PADDINGS)
+@pytest.mark.parametrize("strides,dilation", [(1, 1), (2, 1), (1, 2)])
+@pytest.mark.parametrize("depth_multiplier", [1, 3])
+@pytest.mark.parametrize("steps", [7, 8])
+def test_depthwise_conv1d_matches_keras(padding, strides, dilation, depth_multiplier, steps, rng):
+    _check_against_keras("DepthwiseConv1D", {"kernel_size": 3, "strides": strides, "padding": padding,
+                                             "dilation_rate": dilation, "depth_multiplier": depth_multiplier},
+                         (2, steps, 3), rng)
+
+
+@pytest.mark.parametrize("padding", PADDINGS)
+@pytest.mark.parametrize("strides,dilation", [(1, 1), (2, 1), (1, 2)])
+@pytest.mark.parametrize("depth_multiplier", [1, 2])
+def test_separable_conv1d_matches_keras(padding, strides, dilation, depth_multiplier, rng):
+    _check_against_keras("SeparableConv1D", {"filters": 5, "kernel_size": 3, "strides": strides,
+                                             "padding": padding, "dilation_rate": dilation,
+                                             "depth_multiplier": depth_multiplier, "activation": "relu"},
+                         (2, 8, 3), rng)
+
+
+@pytest.mark.parametrize("name,kwargs", [("DepthwiseConv1D", {"kernel_size": 3, "depth_multiplier": 2}),
+                                         ("SeparableConv1D", {"filters": 4, "kernel_size": (3,), "strides": 2})])
+def test_conv1d_depthwise_config_matches_keras(name, kwargs, tmp_path, rng):
+    keras_config = getattr(keras.layers, name)(**kwargs).get_config()
+    config = getattr(L, name)(**kwargs).get_config()
+    for key in ("kernel_size", "strides", "dilation_rate", "padding", "depth_multiplier", "data_format"):
+        assert tuple(np.atleast_1d(config[key])) == tuple(np.atleast_1d(keras_config[key])), key
+    x = rng.standard_normal((4, 8, 3)).astype("float32")
+    model = hl.Sequential([hl.Input((8, 3)), getattr(L, name)(**kwargs), L.Flatten(), L.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, rng.standard_normal((4, 1)).astype("float32"), epochs=1, verbose=0)
+    model.save(tmp_path / "model")
+    loaded = hl.models.load_model(tmp_path / "model")
+    assert type(loaded.layers[0]) is getattr(L, name)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    y = getattr(L, name)(dtype="mixed_bfloat16", **kwargs)(x)
+    assert y.dtype == jax.numpy.bfloat16
 
 
 @pytest.mark.parametrize("padding", [1, (2, 0), ((1, 2), (0, 3))])
