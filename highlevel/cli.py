@@ -56,16 +56,16 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--checkpoint", default="best", choices=["best", "last"])
     serve = sub.add_parser("serve", help="serve a run's model over HTTP with TF Serving's REST API")
     serve.add_argument("run_dir")
-    serve.add_argument("--port", type=int, default=8501)
+    serve.add_argument("--port", type=_bounded(int, 0, 65535), default=8501, help="0: a free one")
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: loopback only)")
     serve.add_argument("--name", help="the model's name in the URLs (default: the config's name)")
     serve.add_argument("--checkpoint", default="best", choices=["best", "last"])
     serve.add_argument("--no-batching", dest="batching", action="store_false",
                        help="run each request alone instead of batching concurrent ones")
-    serve.add_argument("--max-batch-size", type=int, default=64)
-    serve.add_argument("--batch-timeout-ms", type=float, default=2.0,
+    serve.add_argument("--max-batch-size", type=_bounded(int, 1), default=64)
+    serve.add_argument("--batch-timeout-ms", type=_bounded(float, 0), default=2.0,
                        help="how long a batch's first request waits for concurrent ones")
-    serve.add_argument("--max-body-bytes", type=int, default=16 * 1024 * 1024)
+    serve.add_argument("--max-body-bytes", type=_bounded(int, 1), default=16 * 1024 * 1024)
     serve.add_argument("--warmup", action="store_true", help="compile every batch-size bucket before serving")
     for name, text in (("validate", "check a config, its data and its model without training or writing"),
                        ("show", "print the resolved config")):
@@ -75,6 +75,21 @@ def _parser() -> argparse.ArgumentParser:
     from highlevel.config.commands import add_tracking_commands
     add_tracking_commands(sub)
     return parser
+
+
+def _bounded(kind, low, high=None):
+    """An argparse type: a number of ``kind`` within [low, high], refused in one sentence otherwise."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if value < low or (high is not None and value > high):
+            within = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            raise argparse.ArgumentTypeError(f"{text} is out of range; give a value {within}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def _os_error(err: OSError) -> str:

@@ -230,3 +230,21 @@ def test_a_refused_write_names_the_fix_that_fits_it(code, fix):
     from highlevel.cli import _os_error
     err = OSError(getattr(errno, code), os.strerror(getattr(errno, code)), "/somewhere/model.jax")
     assert _os_error(err) == f"/somewhere/model.jax: {os.strerror(getattr(errno, code))}; {fix}, then run the command again"
+
+
+@pytest.mark.parametrize("argument, value, why", [
+    ("--port", "99999", "99999 is out of range; give a value from 0 to 65535"),
+    ("--max-batch-size", "0", "0 is out of range; give a value of at least 1"),
+    ("--batch-timeout-ms", "-1", "-1 is out of range; give a value of at least 0"),
+    ("--max-body-bytes", "0", "0 is out of range; give a value of at least 1"),
+    ("--port", "http", "'http' is not an integer"),
+])
+def test_serve_refuses_arguments_out_of_range_before_loading_anything(tmp_path, capsys, argument, value, why):
+    """They ended in a traceback (OverflowError from bind, ValueError from the batcher) or, for
+    --max-body-bytes 0, a server refusing every request."""
+    try:
+        status = main(["serve", str(tmp_path / "no_run"), argument, value])
+    except SystemExit as exit:
+        status = exit.code
+    assert status == 2
+    assert capsys.readouterr().err.strip().endswith(f"error: argument {argument}: {why}")
