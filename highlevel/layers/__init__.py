@@ -39,7 +39,7 @@ from highlevel.layers.wrappers import *  # noqa: F401,F403
 deserialize = deserialize_layer
 serialize = serialize_layer
 
-__all__ = ["Activation", "ActivityRegularization", "Add", "AdditiveAttention", "Attention", "Average",
+__all__ = ["Activation", "ActivityRegularization", "Add", "AlphaDropout", "AdditiveAttention", "Attention", "Average",
            "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "BatchNormalization",
            "Bidirectional", "CategoryEncoding", "Concatenate", "Conv1D", "Conv1DTranspose", "Conv2D",
            "Conv2DTranspose", "Conv3D", "Conv3DTranspose", "ConvLSTM2D", "Cropping1D", "Cropping2D",

@@ -1,4 +1,4 @@
-"""Noise layers: GaussianNoise and GaussianDropout, active in training only (as Keras's).
+"""Noise layers: GaussianNoise, GaussianDropout and AlphaDropout, active in training only (as Keras's).
 
 Their ``stddev`` and ``rate`` are arrays in the model state (``Hyperparameter``), as
 ``Dropout``'s rate: changing them between compiled steps never recompiles. The noise is
@@ -12,9 +12,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from highlevel.layers.base import Layer, next_rng_key, register_layer
+from highlevel.layers.base import Layer, format_shape, next_rng_key, register_layer
 
-__all__ = ["GaussianNoise", "GaussianDropout"]
+__all__ = ["GaussianNoise", "GaussianDropout", "AlphaDropout"]
 
 
 def _as_float(value) -> float:
@@ -129,3 +129,87 @@ class GaussianDropout(Layer):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+# SELU's constants (Klambauer et al. 2017), as Keras writes them.
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _check_noise_shape(layer: str, noise_shape) -> tuple | None:
+    if noise_shape is None:
+        return None
+    if isinstance(noise_shape, str) or not hasattr(noise_shape, "__iter__"):
+        raise ValueError(f"{layer} `noise_shape` must be a tuple of positive integers or None, got {noise_shape!r}.")
+    dims = tuple(noise_shape)
+    if not all(d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0) for d in dims):
+        raise ValueError(f"{layer} `noise_shape` must be a tuple of positive integers or None, got {noise_shape!r}.")
+    return tuple(None if d is None else int(d) for d in dims)
+
+
+@register_layer
+class AlphaDropout(Layer):
+    """Dropout for SELU networks: keeps the inputs' mean and variance by setting dropped units to SELU's floor.
+
+    In training each unit is dropped with probability ``rate`` and set to
+    ``alpha' = -1.7581`` (SELU's negative saturation), then all are mapped by
+    ``a * x + b`` with ``a = ((1 - rate) * (1 + rate * alpha'**2)) ** -0.5`` and
+    ``b = -a * alpha' * rate``, Keras 3's formula, so zero-mean unit-variance inputs
+    stay so. The identity outside training.
+
+    Args:
+      rate: the drop probability, in [0, 1) (``layer.rate = ...`` changes it without
+        recompiling).
+      noise_shape: the shape of the keep/drop mask, broadcast to the input (None
+        entries take the input's size).
+      seed: folded into the step's random key, so that two layers draw different masks.
+
+    Input and output shapes are the same. No weights.
+
+    >>> import highlevel as hl, numpy as np
+    >>> x = np.random.default_rng(0).standard_normal((200, 500)).astype("float32")
+    >>> y = np.asarray(hl.layers.AlphaDropout(0.3)(x, training=True))
+    >>> round(float(y.mean()), 1), round(float(y.std()), 1)
+    (0.0, 1.0)
+    """
+
+    supports_masking = True
+
+    def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.noise_shape = _check_noise_shape("AlphaDropout", noise_shape)
+        self.seed = _check_seed("AlphaDropout", seed)
+        self.add_hyperparameter("_rate", _check("AlphaDropout", "rate", rate, 1.0))
+
+    @property
+    def rate(self) -> float:
+        """The current rate, as a Python float."""
+        return _as_float(self._rate.get_value())
+
+    @rate.setter
+    def rate(self, value: float) -> None:
+        self._set_hyperparameter("_rate", _check("AlphaDropout", "rate", value, 1.0))
+
+    def _mask_shape(self, shape: tuple) -> tuple:
+        if self.noise_shape is None:
+            return shape
+        if len(self.noise_shape) != len(shape):
+            raise ValueError(f"AlphaDropout layer '{self.name}' has noise_shape {format_shape(self.noise_shape)}, "
+                             f"which does not fit inputs of shape {format_shape(shape)}: give one entry per "
+                             "input dimension (None for the input's size).")
+        return tuple(s if d is None else d for d, s in zip(self.noise_shape, shape))
+
+    def call(self, inputs, training: bool = False):
+        if not training:
+            return inputs
+        rate = self._rate.get_value().astype(inputs.dtype)
+        alpha_p = -_SELU_ALPHA * _SELU_SCALE
+        # Rate 0 keeps every unit (uniform draws are >= 0) with a = 1 and b = 0: the identity.
+        kept = jax.random.uniform(_key(self.seed), self._mask_shape(tuple(inputs.shape))) >= rate
+        a = ((1.0 - rate) * (1.0 + rate * alpha_p ** 2)) ** -0.5
+        b = -a * alpha_p * rate
+        return a * jnp.where(kept, inputs, jnp.asarray(alpha_p, inputs.dtype)) + b
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate,
+                "noise_shape": None if self.noise_shape is None else list(self.noise_shape), "seed": self.seed}
