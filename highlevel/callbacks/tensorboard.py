@@ -574,7 +574,10 @@ def _write_out(writer) -> None:
     """
     for file_writer in list((writer.all_writers or {}).values()):
         events = file_writer.event_writer
-        if events._closed:
+        if getattr(events, "_closed", False):
+            continue
+        if not all(hasattr(events, a) for a in ("_worker", "_ev_writer", "_event_queue", "_flush_secs")):
+            file_writer.flush()   # another tensorboardX than 2.6's layout: its own flush is all there is
             continue
         events._worker.stop()
         events._ev_writer.flush()
