@@ -15,6 +15,7 @@ from highlevel.layers.conv_lstm import *  # noqa: F401,F403
 from highlevel.layers.convolutional_extra import *  # noqa: F401,F403
 from highlevel.layers.core import *  # noqa: F401,F403
 from highlevel.layers.depthwise import *  # noqa: F401,F403
+from highlevel.layers.einsum_dense import *  # noqa: F401,F403
 from highlevel.layers.hashed_crossing import *  # noqa: F401,F403
 from highlevel.layers.image_preprocessing import *  # noqa: F401,F403
 from highlevel.layers.lambda_layer import *  # noqa: F401,F403
@@ -39,7 +40,8 @@ from highlevel.layers.wrappers import *  # noqa: F401,F403
 deserialize = deserialize_layer
 serialize = serialize_layer
 
-__all__ = ["Activation", "ActivityRegularization", "Add", "AlphaDropout", "AdditiveAttention", "Attention", "Average",
+__all__ = ["Activation", "ActivityRegularization", "Add", "AlphaDropout", "AdditiveAttention", "Attention",
+           "Average", "EinsumDense",
            "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "BatchNormalization",
            "Bidirectional", "CategoryEncoding", "Concatenate", "Conv1D", "Conv1DTranspose", "Conv2D",
            "Conv2DTranspose", "Conv3D", "Conv3DTranspose", "ConvLSTM2D", "Cropping1D", "Cropping2D",
