@@ -276,6 +276,19 @@ class TensorBoard(Callback):
             return
         self._close("STATUS_FAILURE")
 
+    @staticmethod
+    def forget_since(log_dir, since: float, epoch: int) -> list[str]:
+        """Removes from the ``train`` and ``validation`` runs under ``log_dir`` what was logged at
+        wall time ``since`` or later for epoch ``epoch`` on, and every step-indexed value logged
+        since then: what a ``fit`` started again at ``epoch`` without a backup logs once more.
+        Values logged before ``since`` stay. Returns the event files rewritten.
+
+        >>> TensorBoard.forget_since("/tmp/no-such-logs", since=0.0, epoch=3)
+        []
+        """
+        return [path for run in ("train", "validation")
+                for path in trim_run(os.path.join(str(log_dir), run), since, epoch, -1)]
+
     def get_state(self) -> dict[str, Any]:
         return {"global_step": int(self._global_step), "started": True, "since": float(self._since)}
 

@@ -504,7 +504,6 @@ def _drop_logs_of_an_unbacked_phase(config: RunConfig, run_dir: Path) -> None:
     import csv
 
     import highlevel as hl
-    from highlevel.callbacks._event_files import trim_run
     from highlevel.config.tracking import LOGGERS
     phase_one = run_dir / "phase1" / "history.json"
     second = config.fine_tune is not None and phase_one.exists()
@@ -517,8 +516,7 @@ def _drop_logs_of_an_unbacked_phase(config: RunConfig, run_dir: Path) -> None:
         shutil.rmtree(tensorboard, ignore_errors=True)   # all of it the interrupted process's
     else:
         since = phase_one.stat().st_mtime   # when the first phase ended
-        for name in ("train", "validation"):
-            trim_run(str(tensorboard / name), since, first_epoch, -1)
+        hl.callbacks.TensorBoard.forget_since(tensorboard, since, first_epoch)
     history = run_dir / LOGGERS["csv"][2]
     if history.exists():
         separators = [dict(args or {}).get("separator", ",") for entry in config.loggers

@@ -536,3 +536,16 @@ def test_each_epochs_scalars_are_on_disk_when_its_epoch_end_returns(tmp_path, rn
     x, y = _data(rng, 16)
     model.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[TensorBoard(str(tmp_path)), _Look()])
     assert on_disk == [[0], [0, 1], [0, 1, 2]]
+
+
+def test_forget_since_removes_the_epochs_a_restarted_fit_logs_again(tmp_path, rng):
+    model = _classifier()
+    model.compile(optimizer="adam", loss=hl.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x, y = _data(rng, 16)
+    since = time.time()
+    model.fit(x, y, epochs=3, batch_size=8, verbose=0, validation_split=0.25, callbacks=[TensorBoard(str(tmp_path))])
+    assert len(TensorBoard.forget_since(tmp_path, since, epoch=1)) == 2   # the train and validation files
+    assert _scalars(_run(tmp_path / "train"), "epoch_loss")[0] == [0]
+    assert _scalars(_run(tmp_path / "validation"), "epoch_loss")[0] == [0]
+    assert "evaluation_loss_vs_iterations" not in _run(tmp_path / "validation").Tags()["scalars"]
+    assert TensorBoard.forget_since(tmp_path, time.time() + 3600, epoch=0) == []   # nothing logged since then
