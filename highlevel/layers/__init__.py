@@ -31,6 +31,7 @@ from highlevel.layers.recurrent import *  # noqa: F401,F403
 from highlevel.layers.regularization import *  # noqa: F401,F403
 from highlevel.layers.reshaping import *  # noqa: F401,F403
 from highlevel.layers.rnn_cells import *  # noqa: F401,F403
+from highlevel.layers.spectral_normalization import *  # noqa: F401,F403
 from highlevel.layers.symbolic import Input, InputLayer, KerasTensor
 from highlevel.layers.time_distributed import *  # noqa: F401,F403
 from highlevel.layers.text import *  # noqa: F401,F403
@@ -41,7 +42,7 @@ deserialize = deserialize_layer
 serialize = serialize_layer
 
 __all__ = ["Activation", "ActivityRegularization", "Add", "AlphaDropout", "AdditiveAttention", "Attention",
-           "Average", "EinsumDense",
+           "Average", "EinsumDense", "SpectralNormalization",
            "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "BatchNormalization",
            "Bidirectional", "CategoryEncoding", "Concatenate", "Conv1D", "Conv1DTranspose", "Conv2D",
            "Conv2DTranspose", "Conv3D", "Conv3DTranspose", "ConvLSTM2D", "Cropping1D", "Cropping2D",
