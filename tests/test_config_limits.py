@@ -173,6 +173,10 @@ def test_run_names_and_output_dirs_that_cannot_hold_the_run_are_refused(tmp_path
     path = _write(tmp_path, BASE)
     with pytest.raises(cfg.ConfigError, match=r"name: a run name is one folder name inside output_dir"):
         cfg.load_config(path, ["name=../../x"])
+    for name in ("a$b", "a{x}", "a:b", "two words", ".hidden"):
+        with pytest.raises(cfg.ConfigError, match=r"name: a run name is one folder name inside output_dir"):
+            cfg.load_config(path, [f"name={name}"])
+    assert cfg.load_config(path, ["name=exp-1_b.2"]).name == "exp-1_b.2"
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     with pytest.raises(cfg.ConfigError, match=r"output_dir: .*a_file is a file, not a folder"):

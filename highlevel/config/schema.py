@@ -179,8 +179,9 @@ class RunConfig(_Strict):
     @classmethod
     def _plain_name(cls, value):
         # The run directory is output_dir/NAME-TIMESTAMP: a name must not lead out of output_dir.
-        if value is not None and (not value or value in (".", "..") or value.startswith(".")
-                                  or any(c in value for c in "/\\") or not value.isprintable()):
+        # Only letters, digits, '-', '_' and '.', so the folder name needs no quoting in a shell.
+        if value is not None and (not value or value.startswith(".")
+                                  or not all(c.isalnum() or c in "-_." for c in value)):
             raise ValueError("a run name is one folder name inside output_dir: letters, digits, '-', '_' "
                              "and '.', not starting with '.' and without '/' or '\\'")
         return value
