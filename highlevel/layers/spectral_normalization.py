@@ -59,7 +59,8 @@ class SpectralNormalization(Layer):
         self.layer = layer
         self.power_iterations = int(power_iterations)
 
-    def _kernel(self):
+    def kernel_variable(self):
+        """The wrapped layer's ``kernel`` (or ``embeddings``) variable, which this wrapper normalizes."""
         for name in ("kernel", "embeddings"):
             weight = getattr(self.layer, name, None)
             if weight is not None and hasattr(weight, "get_value"):
@@ -70,7 +71,7 @@ class SpectralNormalization(Layer):
 
     def build(self, input_shape):
         self.layer.maybe_build(tuple(input_shape))
-        kernel = self._kernel()
+        kernel = self.kernel_variable()
         self.add_weight("vector_u", (1, kernel.get_value().shape[-1]), _initializers.TruncatedNormal(stddev=0.02),
                         dtype=str(kernel.get_value().dtype), trainable=False)
 
@@ -80,11 +81,11 @@ class SpectralNormalization(Layer):
         own = super()._own_named_weights()
         if "vector_u" not in self._weight_names:
             return own
-        return [("kernel", self._kernel())] + own
+        return [("kernel", self.kernel_variable())] + own
 
     def normalized_weights(self):
         """``(new u, kernel / sigma)`` from the current kernel and ``u``: Keras's power iteration."""
-        kernel = self._kernel().get_value()
+        kernel = self.kernel_variable().get_value()
         weights = jnp.reshape(kernel, (-1, kernel.shape[-1]))
         vector_u = self.vector_u.get_value()
         for _ in range(self.power_iterations):
@@ -97,7 +98,7 @@ class SpectralNormalization(Layer):
 
     def call(self, inputs, training: bool = False):
         if training:
-            kernel = self._kernel()
+            kernel = self.kernel_variable()
             old_u, old_kernel = self.vector_u.get_value(), kernel.get_value()
             new_u, new_kernel = self.normalized_weights()
             # An all-zero kernel has no direction to normalize: Keras leaves it and u alone.

@@ -11,6 +11,10 @@ attribute on each ``vars`` group:
   layers/dense``);
 - a recurrent layer keeps its weights in its cell (``layers/lstm/cell/vars``), and a
   ``Bidirectional`` in its two layers (``forward_layer/cell``, ``backward_layer/cell``);
+- a ``SpectralNormalization`` wrapper holds the wrapped kernel and ``vector_u`` itself
+  (``layers/spectral_normalization/vars``) and the wrapped layer all its weights again
+  (``.../layer/vars``): Keras tracks the kernel in both, so it is written twice and read from
+  both (the same numbers in a Keras file);
 - a custom layer's sublayers under their attribute names (``layers/block/dense_a/vars``),
   public attributes first, sorted by name, as Keras's ``_walk_saveable`` visits them; a
   subclassed model likewise, with its ``layers`` property walked as one more attribute
@@ -64,6 +68,8 @@ class Entry:
     path: str
     name: str
     variables: list
+    #: How many leading variables another entry also holds (SpectralNormalization's kernel).
+    mirrored: int = 0
 
     @property
     def vars_path(self) -> str:
@@ -159,6 +165,10 @@ def _layer(layer, path: str, out: list[Entry]) -> None:
         out.append(Entry(path, layer.name, []))
         out.append(Entry(_join(path, "cell"), _CELL_LAYERS[cls], _own_weights(layer)))
         return
+    if cls == "SpectralNormalization" and hasattr(layer, "vector_u"):
+        out.append(Entry(path, layer.name, [layer.kernel_variable(), layer.vector_u], mirrored=1))
+        _layer(layer.layer, _join(path, "layer"), out)
+        return
     if cls == "Bidirectional":
         out.append(Entry(path, layer.name, []))
         for attr in ("forward_layer", "backward_layer"):
@@ -186,7 +196,7 @@ def layout(model) -> list[Entry]:
         _container(model.layers, "layers", out)
     else:   # a subclassed model: its attributes (names, not the layers' own names), as for a custom layer
         _layer(model, "", out)
-    placed = [id(v) for e in out for v in e.variables]
+    placed = [id(v) for e in out for v in e.variables[e.mirrored:]]
     if len(placed) != len(set(placed)):
         raise ValueError(f"Model '{model.name}' shares a weight between two layers; Keras's weight file stores "
                          "each weight once per layer, so save it with save_weights('dir') instead.")

@@ -106,3 +106,27 @@ def test_errors():
         L.SpectralNormalization(L.Dense(2), power_iterations=0)
     with pytest.raises(ValueError, match="Flatten '.*' has neither: wrap a layer such as Dense"):
         L.SpectralNormalization(L.Flatten())(np.ones((2, 3), "float32"))
+
+
+def test_weights_pass_through_keras_weight_files_both_ways(tmp_path, rng):
+    # Keras writes the wrapped kernel twice: the wrapper's vars (kernel, vector_u) and the
+    # wrapped layer's (kernel, bias); both directions must give the same numbers.
+    with jax.numpy_rank_promotion("allow"):
+        theirs = keras.Sequential([keras.Input((5,)), keras.layers.SpectralNormalization(keras.layers.Dense(3)),
+                                   keras.layers.Dense(2)])
+        theirs.set_weights([w + rng.standard_normal(w.shape).astype("float32") for w in theirs.get_weights()])
+        theirs.save_weights(tmp_path / "keras.weights.h5")
+    ours = hl.Sequential([hl.Input((5,)), L.SpectralNormalization(L.Dense(3)), L.Dense(2)])
+    ours.load_weights(tmp_path / "keras.weights.h5")
+    for a, b in zip(ours.get_weights(), theirs.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    moved = [w * 0.5 for w in ours.get_weights()]
+    ours.set_weights(moved)
+    ours.save_weights(tmp_path / "ours.weights.h5")
+    with jax.numpy_rank_promotion("allow"):
+        theirs.load_weights(tmp_path / "ours.weights.h5")
+        for a, b in zip(theirs.get_weights(), moved, strict=True):
+            np.testing.assert_array_equal(a, b)
+        x = rng.standard_normal((4, 5)).astype("float32")
+        np.testing.assert_allclose(np.asarray(ours.predict(x, verbose=0)),
+                                   keras.ops.convert_to_numpy(theirs(x)), atol=1e-5)
