@@ -17,6 +17,11 @@ from typing import Any, Callable
 from highlevel.losses.base import (  # noqa: F401
     EPSILON, Loss, LossFunctionWrapper, function_path, import_function,
     reduce_weighted_values, squeeze_or_expand_to_same_rank)
+from highlevel.losses.focal_losses import (
+    BinaryFocalCrossentropy, CategoricalFocalCrossentropy, CategoricalGeneralizedCrossEntropy,
+    binary_focal_crossentropy, categorical_focal_crossentropy, categorical_generalized_cross_entropy)
+from highlevel.losses.metric_learning_losses import Circle, circle
+from highlevel.losses.segmentation_losses import Dice, Tversky, dice, tversky
 from highlevel.losses.hinge_losses import (CategoricalHinge, Hinge, SquaredHinge,
                                            categorical_hinge, hinge, squared_hinge)
 from highlevel.losses.probabilistic_losses import (
@@ -39,7 +44,10 @@ __all__ = [
     "mean_absolute_percentage_error", "mape", "mean_squared_logarithmic_error", "msle",
     "huber", "log_cosh", "cosine_similarity", "binary_crossentropy", "categorical_crossentropy",
     "sparse_categorical_crossentropy", "kl_divergence", "poisson", "hinge", "squared_hinge",
-    "categorical_hinge", "get", "serialize", "deserialize",
+    "categorical_hinge", "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy",
+    "CategoricalGeneralizedCrossEntropy", "Dice", "Tversky", "Circle", "binary_focal_crossentropy",
+    "categorical_focal_crossentropy", "categorical_generalized_cross_entropy", "dice", "tversky",
+    "circle", "get", "serialize", "deserialize",
 ]
 
 
@@ -49,7 +57,8 @@ _CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
     MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, Huber, LogCosh, CosineSimilarity, BinaryCrossentropy,
     CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge,
-    SquaredHinge, CategoricalHinge, LossFunctionWrapper)}
+    SquaredHinge, CategoricalHinge, BinaryFocalCrossentropy, CategoricalFocalCrossentropy,
+    CategoricalGeneralizedCrossEntropy, Dice, Tversky, Circle, LossFunctionWrapper)}
 _FUNCTIONS: dict[Callable, type] = {
     mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
     mean_absolute_percentage_error: MeanAbsolutePercentageError,
@@ -58,7 +67,10 @@ _FUNCTIONS: dict[Callable, type] = {
     binary_crossentropy: BinaryCrossentropy, categorical_crossentropy: CategoricalCrossentropy,
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
     kl_divergence: KLDivergence, poisson: Poisson, hinge: Hinge, squared_hinge: SquaredHinge,
-    categorical_hinge: CategoricalHinge,
+    categorical_hinge: CategoricalHinge, binary_focal_crossentropy: BinaryFocalCrossentropy,
+    categorical_focal_crossentropy: CategoricalFocalCrossentropy,
+    categorical_generalized_cross_entropy: CategoricalGeneralizedCrossEntropy, dice: Dice,
+    tversky: Tversky, circle: Circle,
 }
 _NAMES: dict[str, type] = {fn.__name__: cls for fn, cls in _FUNCTIONS.items()}
 _NAMES.update({alias: cls for cls, aliases in (

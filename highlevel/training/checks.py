@@ -228,7 +228,7 @@ def _check_target(name: str, y, output: str, shape: tuple, loss) -> None:
     y = np.asarray(y) if not hasattr(y, "shape") else y
     per_sample, out = tuple(y.shape[1:]), tuple(shape[1:])
     loss_name = getattr(loss, "name", type(loss).__name__)
-    if isinstance(loss, _losses.SparseCategoricalCrossentropy):
+    if isinstance(loss, (_losses.SparseCategoricalCrossentropy, _losses.CategoricalGeneralizedCrossEntropy)):
         classes = out[-1] if out else None
         want = out[:-1]
         if not (_fits(per_sample, want) or _fits(per_sample, want + (1,))):
@@ -253,6 +253,8 @@ def _check_target(name: str, y, output: str, shape: tuple, loss) -> None:
         return
     if type(loss) is _losses.LossFunctionWrapper or not isinstance(loss, tuple(_BUILT_IN)):
         return  # a user's loss: its shapes are its own business
+    if isinstance(loss, _losses.Circle):
+        return  # labels [B] against embeddings [B, D]: any embedding size fits
     exact = isinstance(loss, _losses.CategoricalCrossentropy)
     target, want = (per_sample, out) if exact else _aligned(per_sample, out)
     if not _fits(target, want):
