@@ -21,6 +21,11 @@ utils.plot_model = visualization.plot_model
 utils.model_graph = visualization.model_graph
 # The learning-rate finder runs the trainer's step (``training/``, above ``utils/`` too).
 utils.find_learning_rate = training.find_learning_rate
+# Keras's folder and array datasets return Grain datasets built in ``datasets/`` (the row
+# that reads files), which ``utils/`` may not import either.
+utils.image_dataset_from_directory = datasets.directory.image_dataset_from_directory
+utils.text_dataset_from_directory = datasets.directory.text_dataset_from_directory
+utils.timeseries_dataset_from_array = datasets.directory.timeseries_dataset_from_array
 
 __all__ = ["Ensemble", "Input", "Model", "RematScope", "Sequential", "activations", "applications", "backend", "callbacks",
            "constraints", "datasets", "distribute", "export", "initializers", "layers", "losses", "metrics",

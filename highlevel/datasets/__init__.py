@@ -1,5 +1,5 @@
 """Offline data sources (Keras's ``load_data()`` convention)."""
 
-from highlevel.datasets import csv, digits, fashion_mnist, idx, image_folder, images, mnist, npz, synthetic, timeseries
+from highlevel.datasets import csv, digits, directory, fashion_mnist, idx, image_folder, images, mnist, npz, synthetic, timeseries
 
-__all__ = ["csv", "digits", "fashion_mnist", "idx", "image_folder", "images", "mnist", "npz", "synthetic", "timeseries"]
+__all__ = ["csv", "digits", "directory", "fashion_mnist", "idx", "image_folder", "images", "mnist", "npz", "synthetic", "timeseries"]

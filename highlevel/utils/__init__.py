@@ -5,7 +5,10 @@ persistent compilation cache, and Keras's data helpers (``to_categorical``, ``pa
 ``hl.utils.plot_model`` and ``hl.utils.model_graph`` (Keras's names) are
 ``hl.visualization``'s: they draw models, a row of the table far above this one, so
 ``highlevel/__init__.py`` puts them here when the package is imported. So is
-``hl.utils.find_learning_rate``, which is ``hl.training.find_learning_rate``.
+``hl.utils.find_learning_rate``, which is ``hl.training.find_learning_rate``, and Keras's
+``image_dataset_from_directory``, ``text_dataset_from_directory`` and
+``timeseries_dataset_from_array``, which are ``hl.datasets.directory``'s (batched Grain
+datasets that ``fit`` takes as they are).
 """
 
 from highlevel.utils.compilation_cache import disable_compilation_cache, enable_compilation_cache
