@@ -6,7 +6,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["to_categorical", "normalize", "pad_sequences", "split_dataset"]
+__all__ = ["to_categorical", "normalize", "pad_sequences", "split_dataset", "pack_x_y_sample_weight",
+           "unpack_x_y_sample_weight"]
 
 
 def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
@@ -195,3 +196,44 @@ def split_dataset(dataset, left_size=None, right_size=None, shuffle: bool = Fals
         return type(dataset)(part) if isinstance(dataset, (tuple, list)) else part[0]
 
     return shaped(parts[0]), shaped(parts[1])
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """Packs ``x``, ``y`` and ``sample_weight`` into one batch, as Keras's.
+
+    Args:
+        x: the inputs.
+        y: the targets, or None.
+        sample_weight: the sample weights, or None.
+
+    Returns:
+        ``x`` alone (a tuple or list ``x`` is wrapped as ``(x,)``), ``(x, y)`` or
+        ``(x, y, sample_weight)``: what ``unpack_x_y_sample_weight`` takes apart.
+
+    >>> pack_x_y_sample_weight(1), pack_x_y_sample_weight([1, 2]), pack_x_y_sample_weight(1, 2)
+    (1, ([1, 2],), (1, 2))
+    """
+    if y is None:
+        return (x,) if isinstance(x, (tuple, list)) else x
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
+
+
+def unpack_x_y_sample_weight(data):
+    """``(x, y, sample_weight)`` of a batch, None for what it does not hold, as Keras's.
+
+    Args:
+        data: ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)`` (a tuple or a list).
+
+    >>> unpack_x_y_sample_weight((1, 2)), unpack_x_y_sample_weight(5)
+    ((1, 2, None), (5, None, None))
+    """
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return (data, None, None)
+    if 1 <= len(data) <= 3:
+        return tuple(data) + (None,) * (3 - len(data))
+    raise ValueError(f"A batch is x, (x,), (x, y) or (x, y, sample_weight); got a tuple of {len(data)} items. "
+                     "Nest the inputs (for several, pass them as one tuple or dict x).")
