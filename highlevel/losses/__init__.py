@@ -89,6 +89,15 @@ def loss_classes() -> dict[str, type]:
     return {name: cls for name, cls in _CLASSES.items() if name != "LossFunctionWrapper"}
 
 
+def loss_functions() -> dict[str, Callable]:
+    """The built-in per-sample loss functions by their Keras names (a copy: for configs).
+
+    >>> loss_functions()["huber"].__name__
+    'huber'
+    """
+    return {fn.__name__: fn for fn in _FUNCTIONS}
+
+
 def is_loss_function(fn) -> bool:
     """Whether ``fn`` is one of Keras's loss functions here (``hl.losses.mse``...): lower is better."""
     try:

@@ -18,6 +18,12 @@ import inspect
 from typing import Any
 
 from highlevel import losses as _losses
+# Keras's keras.metrics exports these loss functions too: the same objects as hl.losses'.
+from highlevel.losses import (binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy,
+                              categorical_focal_crossentropy, categorical_hinge, hinge, huber, kl_divergence,
+                              log_cosh, mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
+                              mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy,
+                              squared_hinge)
 from highlevel.utils.serialization import class_config, lookup_serializable, resolve_class
 from highlevel.metrics.accuracy_metrics import (
     Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
@@ -28,6 +34,8 @@ from highlevel.metrics.base import (Mean, MeanMetricWrapper, Metric, MetricVaria
                                     update_in_step)
 from highlevel.metrics.confusion_metrics import (AUC, FalseNegatives, FalsePositives, Precision, Recall,
                                                  TrueNegatives, TruePositives)
+from highlevel.metrics.correlation_metrics import (ConcordanceCorrelation, PearsonCorrelation,
+                                                   concordance_correlation, pearson_correlation)
 from highlevel.metrics.f_score_metrics import F1Score, FBetaScore
 from highlevel.metrics.hinge_metrics import CategoricalHinge, Hinge, SquaredHinge
 from highlevel.metrics.iou_metrics import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
@@ -47,8 +55,13 @@ __all__ = [
     "TrueNegatives", "FalseNegatives", "F1Score", "FBetaScore", "IoU", "MeanIoU", "BinaryIoU", "OneHotIoU",
     "OneHotMeanIoU", "update_in_step", "result_logs",
     "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
-    "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "get", "serialize",
-    "deserialize",
+    "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "PearsonCorrelation",
+    "ConcordanceCorrelation", "pearson_correlation", "concordance_correlation",
+    "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
+    "categorical_focal_crossentropy", "categorical_hinge", "hinge", "huber", "kl_divergence", "log_cosh",
+    "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error",
+    "mean_squared_logarithmic_error", "poisson", "sparse_categorical_crossentropy", "squared_hinge",
+    "get", "serialize", "deserialize",
 ]
 
 
@@ -71,7 +84,7 @@ _CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
     LogCoshError, CosineSimilarity, R2Score, BinaryCrossentropy, CategoricalCrossentropy,
     SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge, AUC, Precision,
     Recall, TruePositives, FalsePositives, TrueNegatives, FalseNegatives, F1Score, FBetaScore, IoU, MeanIoU,
-    BinaryIoU, OneHotIoU, OneHotMeanIoU)}
+    BinaryIoU, OneHotIoU, OneHotMeanIoU, PearsonCorrelation, ConcordanceCorrelation)}
 # Keras's string names: each class in snake case (``io_u``, ``f_beta_score``, as Keras's
 # ALL_OBJECTS_DICT) and its short aliases. Metrics that need arguments (IoU's num_classes)
 # are named by string only to fail with Python's own missing-argument message.
@@ -82,6 +95,10 @@ _NAMES.update({"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbso
                "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError,
                "logcosh": LogCoshError, "kld": KLDivergence, "KLD": KLDivergence})
 _CLASSES.update({"MeanMetricWrapper": MeanMetricWrapper, "AutoAccuracy": _AutoAccuracy})
+# Names of functions Keras's metrics export with no class of that snake-case name here
+# (``"huber"``, ``"log_cosh"``, the focal crossentropies): their weighted mean, as in Keras.
+_FUNCTION_NAMES: dict[str, Any] = {fn.__name__: fn for fn in (
+    binary_focal_crossentropy, categorical_focal_crossentropy, huber, log_cosh) if fn.__name__ not in _NAMES}
 
 
 def metric_classes() -> dict[str, type]:
@@ -94,7 +111,8 @@ def metric_classes() -> dict[str, type]:
 
 
 def _known() -> str:
-    return ", ".join(sorted({"accuracy", "acc"} | set(_NAMES) | set(_CLASSES) - {"AutoAccuracy"}))
+    return ", ".join(sorted({"accuracy", "acc"} | set(_NAMES) | set(_FUNCTION_NAMES)
+                            | set(_CLASSES) - {"AutoAccuracy"}))
 
 
 def get(identifier, loss=None, output_shape=None, target_shape=None) -> Metric:
@@ -129,6 +147,8 @@ def get(identifier, loss=None, output_shape=None, target_shape=None) -> Metric:
         if identifier.lower() in ("accuracy", "acc"):
             return _resolve_accuracy(identifier, loss, output_shape, target_shape)
         cls = _NAMES.get(identifier) or _CLASSES.get(identifier)
+        if cls is None and identifier in _FUNCTION_NAMES:
+            return MeanMetricWrapper(_FUNCTION_NAMES[identifier], name=identifier)
         if cls is None:
             found = lookup_serializable(identifier)   # a user's registered (or lent) metric
             if found is not None:

@@ -553,6 +553,8 @@ class MeanMetricWrapper(_MeanOf):
     def get_config(self):
         if isinstance(self.fn, _losses.Loss):
             fn = _losses.serialize(self.fn)
+        elif _losses.is_loss_function(self.fn):
+            fn = self.fn.__name__   # Keras's name, which any process reads back
         else:
             fn = _losses.function_path(self.fn)
         return {"name": self.name, "fn": fn, **self.fn_kwargs}
@@ -561,5 +563,8 @@ class MeanMetricWrapper(_MeanOf):
     def from_config(cls, config):
         config = dict(config)
         fn = config.pop("fn")
-        fn = _losses.get(fn) if isinstance(fn, dict) else _losses.import_function(fn)
+        if isinstance(fn, dict):
+            fn = _losses.get(fn)
+        else:
+            fn = _losses.loss_functions().get(fn) or _losses.import_function(fn)
         return cls(fn, **config)
