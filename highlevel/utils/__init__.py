@@ -14,6 +14,7 @@ datasets that ``fit`` takes as they are).
 from highlevel.utils.compilation_cache import disable_compilation_cache, enable_compilation_cache
 from highlevel.utils.data_utils import (normalize, pack_x_y_sample_weight, pad_sequences, split_dataset, to_categorical,
                                        unpack_x_y_sample_weight)
+from highlevel.utils.get_file import get_file
 from highlevel.utils.progbar import Progbar
 from highlevel.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from highlevel.utils.global_state import clear_session
@@ -28,6 +29,6 @@ Sequence = PyDataset
 
 __all__ = ["CustomObjectScope", "Progbar", "PyDataset", "Sequence", "array_to_img", "img_to_array", "load_img", "save_img",
            "pack_x_y_sample_weight", "unpack_x_y_sample_weight", "clear_session", "custom_object_scope",
-           "disable_compilation_cache",           "enable_compilation_cache", "get_custom_objects", "get_registered_name", "get_registered_object",
+           "disable_compilation_cache", "get_file",           "enable_compilation_cache", "get_custom_objects", "get_registered_name", "get_registered_object",
            "normalize", "pad_sequences", "register_keras_serializable", "register_serializable", "set_random_seed",
            "split_dataset", "to_categorical"]
