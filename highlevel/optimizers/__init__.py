@@ -23,25 +23,31 @@ from highlevel.optimizers import schedules
 from highlevel.utils.serialization import class_config, resolve_class
 
 
-__all__ = ["Optimizer", "MultiOptimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "OptaxOptimizer",
+__all__ = ["Optimizer", "MultiOptimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
+           "Nadam", "Ftrl", "Lion", "Lamb", "Adafactor", "OptaxOptimizer",
            "LossScaleOptimizer", "KerasOptimizerState", "LossScaleState", "NumericsState", "schedules", "numerics",
            "get", "serialize", "deserialize", "get_hyperparam", "set_hyperparam", "iterations", "has_ema",
            "ema_weights", "swap_ema_weights", "set_ema_weights"]
 
 from highlevel.optimizers.adagrad import Adagrad
+from highlevel.optimizers.adaptive import Adadelta, Adamax, Nadam
 from highlevel.optimizers.adam import Adam, AdamW
 from highlevel.optimizers.base import KerasOptimizerState, Optimizer
+from highlevel.optimizers.ftrl import Ftrl
 from highlevel.optimizers.hyperparams import get_hyperparam, set_hyperparam
 from highlevel.optimizers import numerics
+from highlevel.optimizers.lion import Lion
 from highlevel.optimizers.loss_scale_optimizer import LossScaleOptimizer, LossScaleState
 from highlevel.optimizers.numerics import (NumericsState, ema_weights, has_ema, iterations, set_ema_weights,
                                            swap_ema_weights)
 from highlevel.optimizers.optax_optimizer import OptaxOptimizer
 from highlevel.optimizers.rmsprop import RMSprop
 from highlevel.optimizers.sgd import SGD
+from highlevel.optimizers.weight_scaled import Adafactor, Lamb
 
 
-_CLASSES = {cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, LossScaleOptimizer)}
+_CLASSES = {cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam,
+                                                   Ftrl, Lion, Lamb, Adafactor, LossScaleOptimizer)}
 
 
 def optimizer_classes() -> dict[str, type]:

@@ -83,7 +83,9 @@ class Optimizer:
     of it recompiles the step and exact resumption carries it.
 
     A subclass sets ``default_name`` and implements ``_init_slots(params)`` (its per-weight
-    state) and ``_step(grads, slots, count, lr) -> (deltas, slots)``.
+    state) and ``_step(grads, slots, count, lr) -> (deltas, slots)``; an update rule that reads
+    the weights sets ``_reads_weights = True`` and implements ``_step_with_weights(grads, slots,
+    count, lr, weights)`` instead, which gets them after weight decay, as Keras's.
 
     >>> import highlevel as hl, jax.numpy as jnp
     >>> opt = hl.optimizers.SGD(learning_rate=0.1, gradient_accumulation_steps=4, use_ema=True)
@@ -206,6 +208,13 @@ class Optimizer:
         """``(deltas, slots)``: this step's change of each weight (before weight decay)."""
         raise NotImplementedError
 
+    # An update rule that reads the weights sets this and implements ``_step_with_weights``.
+    _reads_weights = False
+
+    def _step_with_weights(self, grads, slots, count, lr, weights):
+        """``(deltas, slots)`` for an update rule that reads the weights (after weight decay)."""
+        raise NotImplementedError
+
     def _transform(self, learning_rate) -> optax.GradientTransformation:
         def init_fn(params):
             return KerasOptimizerState(count=jax.device_put(np.zeros((), np.int32)),
@@ -215,13 +224,22 @@ class Optimizer:
             if self.weight_decay and params is None:
                 raise ValueError(f"{type(self).__name__} with weight_decay needs the parameters: "
                                  "call tx.update(grads, opt_state, params).")
+            if self._reads_weights and params is None:
+                raise ValueError(f"{type(self).__name__} reads the weights, so it needs the parameters: "
+                                 "call tx.update(grads, opt_state, params).")
             grads = self._clip(grads)
-            deltas, slots = self._step(grads, state.slots, state.count, learning_rate)
+            decay = None
             if self.weight_decay:
                 wd = self.weight_decay
-                deltas = _tree_map(
-                    lambda d, p: d - p * jnp.asarray(wd, p.dtype) * learning_rate.astype(p.dtype),
-                    deltas, params)
+                decay = _tree_map(lambda p: p * jnp.asarray(wd, p.dtype) * learning_rate.astype(p.dtype), params)
+            if self._reads_weights:
+                # Keras decays the weights before the update reads them.
+                weights = params if decay is None else _tree_map(jnp.subtract, params, decay)
+                deltas, slots = self._step_with_weights(grads, state.slots, state.count, learning_rate, weights)
+            else:
+                deltas, slots = self._step(grads, state.slots, state.count, learning_rate)
+            if decay is not None:
+                deltas = _tree_map(jnp.subtract, deltas, decay)
             return deltas, KerasOptimizerState(count=optax.safe_increment(state.count), slots=slots)
 
         return optax.GradientTransformation(init_fn, update_fn)
