@@ -41,6 +41,8 @@ from highlevel.metrics.hinge_metrics import CategoricalHinge, Hinge, SquaredHing
 from highlevel.metrics.iou_metrics import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from highlevel.metrics.probabilistic_metrics import (BinaryCrossentropy, CategoricalCrossentropy, KLDivergence,
                                                      Poisson, SparseCategoricalCrossentropy)
+from highlevel.metrics.threshold_metrics import (PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity,
+                                                 SpecificityAtSensitivity)
 from highlevel.metrics.regression_metrics import (CosineSimilarity, LogCoshError, MeanAbsoluteError,
                                                   MeanAbsolutePercentageError, MeanSquaredError,
                                                   MeanSquaredLogarithmicError, R2Score, RootMeanSquaredError)
@@ -56,7 +58,8 @@ __all__ = [
     "OneHotMeanIoU", "update_in_step", "result_logs",
     "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
     "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "PearsonCorrelation",
-    "ConcordanceCorrelation", "pearson_correlation", "concordance_correlation",
+    "ConcordanceCorrelation", "SensitivityAtSpecificity", "SpecificityAtSensitivity",
+    "PrecisionAtRecall", "RecallAtPrecision", "pearson_correlation", "concordance_correlation",
     "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
     "categorical_focal_crossentropy", "categorical_hinge", "hinge", "huber", "kl_divergence", "log_cosh",
     "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error",
@@ -84,7 +87,8 @@ _CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
     LogCoshError, CosineSimilarity, R2Score, BinaryCrossentropy, CategoricalCrossentropy,
     SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge, AUC, Precision,
     Recall, TruePositives, FalsePositives, TrueNegatives, FalseNegatives, F1Score, FBetaScore, IoU, MeanIoU,
-    BinaryIoU, OneHotIoU, OneHotMeanIoU, PearsonCorrelation, ConcordanceCorrelation)}
+    BinaryIoU, OneHotIoU, OneHotMeanIoU, PearsonCorrelation, ConcordanceCorrelation,
+    SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision)}
 # Keras's string names: each class in snake case (``io_u``, ``f_beta_score``, as Keras's
 # ALL_OBJECTS_DICT) and its short aliases. Metrics that need arguments (IoU's num_classes)
 # are named by string only to fail with Python's own missing-argument message.

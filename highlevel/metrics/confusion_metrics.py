@@ -180,24 +180,8 @@ class AUC(Metric):
         if self.from_logits:
             y_pred = jax.nn.sigmoid(y_pred)
         y_true, y_pred, w = _confusion_inputs(y_true, y_pred, sample_weight)
-        pos = (y_true != 0).astype(jnp.float32).reshape(-1)
-        y_pred, w = y_pred.reshape(-1), w.reshape(-1)
-        true_w, false_w = pos * w, (1.0 - pos) * w
-        n = self.num_thresholds
-        if self._explicit:
-            above = y_pred[None, :] > jnp.asarray(self._thresholds)[:, None]
-            tp = jnp.sum(jnp.where(above, true_w[None, :], 0.0), axis=1)
-            fp = jnp.sum(jnp.where(above, false_w[None, :], 0.0), axis=1)
-        else:
-            # Keras's O(N + T) form for even thresholds: a prediction is above thresholds
-            # 0..bucket, so count it in its bucket and sum the buckets from the top.
-            bucket = jnp.ceil(jnp.clip(y_pred, 0.0, 1.0) * (n - 1)) - 1
-            bucket = jnp.maximum(bucket, 0).astype(jnp.int32)
-            tp = jnp.cumsum(jnp.zeros((n,), jnp.float32).at[bucket].add(true_w)[::-1])[::-1]
-            fp = jnp.cumsum(jnp.zeros((n,), jnp.float32).at[bucket].add(false_w)[::-1])[::-1]
-        return {"tp": state["tp"] + tp, "fp": state["fp"] + fp,
-                "tn": state["tn"] + (jnp.sum(false_w) - fp),
-                "fn": state["fn"] + (jnp.sum(true_w) - tp)}
+        counts = confusion_at_thresholds(y_true, y_pred, w, self._thresholds, not self._explicit)
+        return {k: state[k] + counts[k] for k in ("tp", "fp", "tn", "fn")}
 
     def result(self, state) -> float:
         tp, fp, tn, fn = (np.asarray(state[k], np.float64) for k in ("tp", "fp", "tn", "fn"))
@@ -222,6 +206,35 @@ class AUC(Metric):
         if self._explicit:
             config["thresholds"] = self.thresholds[1:-1]
         return config
+
+
+def confusion_at_thresholds(y_true, y_pred, weight, thresholds, evenly: bool):
+    """Weighted ``tp``, ``fp``, ``tn``, ``fn`` at each threshold (prediction above it: positive).
+
+    ``evenly``: the thresholds are ``0, 1/(n-1), ..., 1`` (their ends may be nudged outwards by
+    an epsilon, as AUC's), and Keras's O(N + T) bucket form is used. With a first threshold
+    below 0 every prediction is above it; with one of exactly 0 a prediction of 0 is not.
+    """
+    pos = (y_true != 0).astype(jnp.float32).reshape(-1)
+    y_pred, weight = y_pred.reshape(-1), weight.reshape(-1)
+    true_w, false_w = pos * weight, (1.0 - pos) * weight
+    total_true, total_false = jnp.sum(true_w), jnp.sum(false_w)
+    n = len(thresholds)
+    if not evenly:
+        above = y_pred[None, :] > jnp.asarray(thresholds, jnp.float32)[:, None]
+        tp = jnp.sum(jnp.where(above, true_w[None, :], 0.0), axis=1)
+        fp = jnp.sum(jnp.where(above, false_w[None, :], 0.0), axis=1)
+    else:
+        # Keras's O(N + T) form for even thresholds: a prediction is above thresholds
+        # 0..bucket, so count it in its bucket and sum the buckets from the top.
+        bucket = (jnp.ceil(jnp.clip(y_pred, 0.0, 1.0) * (n - 1)) - 1).astype(jnp.int32)
+        if thresholds[0] >= 0.0:
+            # A first threshold of exactly 0: a prediction of 0 is above none (Keras's rule).
+            true_w, false_w = jnp.where(bucket >= 0, true_w, 0.0), jnp.where(bucket >= 0, false_w, 0.0)
+        bucket = jnp.maximum(bucket, 0)
+        tp = jnp.cumsum(jnp.zeros((n,), jnp.float32).at[bucket].add(true_w)[::-1])[::-1]
+        fp = jnp.cumsum(jnp.zeros((n,), jnp.float32).at[bucket].add(false_w)[::-1])[::-1]
+    return {"tp": tp, "fp": fp, "tn": total_false - fp, "fn": total_true - tp}
 
 
 def _interpolate_pr_auc(tp, fp, fn):
