@@ -1,14 +1,18 @@
-"""Weight regularizers (L1, L2, L1L2) that add a penalty to the loss."""
+"""Weight regularizers (L1, L2, L1L2, OrthogonalRegularizer) that add a penalty to the loss."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import math
+
 import jax.numpy as jnp
 
-from highlevel.utils.serialization import class_config, lookup_serializable, resolve_class, serializable_name
+from highlevel.utils.serialization import (CustomObjectScope, class_config, lookup_serializable, resolve_class,
+                                          serializable_name)
 
-__all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize"]
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "l1", "l2", "l1_l2",
+           "orthogonal_regularizer", "get", "serialize", "deserialize"]
 
 
 class Regularizer:
@@ -104,8 +108,49 @@ class L2(L1L2):
         return {"l2": self.l2}
 
 
-l1, l2, l1_l2 = L1, L2, L1L2
-_REGISTRY = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2, "l1_l2": L1L2}
+class OrthogonalRegularizer(Regularizer):
+    """Pushes the rows (or columns) of a matrix towards orthogonality; also ``orthogonal_regularizer``.
+
+    The rows (``mode="rows"``) or columns are L2-normalized; the penalty is ``factor * 0.5``
+    times the mean absolute cosine over distinct pairs, as Keras's.
+
+    Args:
+        factor: The penalty's factor, a non-negative number.
+        mode: ``"rows"`` or ``"columns"``: which vectors of the matrix should be orthogonal.
+
+    Called on a rank-2 weight (a ``Dense`` kernel); returns a scalar of its dtype.
+
+    >>> import highlevel as hl, jax.numpy as jnp
+    >>> float(hl.regularizers.OrthogonalRegularizer(1.0)(jnp.array([[1.0, 0.0], [1.0, 1.0]])))
+    0.7071...
+    """
+
+    def __init__(self, factor: float = 0.01, mode: str = "rows"):
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not math.isfinite(factor) \
+                or factor < 0:
+            raise ValueError(f"OrthogonalRegularizer's factor must be a non-negative number, got factor={factor!r}.")
+        if mode not in ("rows", "columns"):
+            raise ValueError(f"OrthogonalRegularizer's mode must be 'rows' or 'columns', got mode={mode!r}.")
+        self.factor, self.mode = float(factor), mode
+
+    def __call__(self, x):
+        if x.ndim != 2:
+            raise ValueError(f"OrthogonalRegularizer needs a rank-2 weight (a matrix), got shape {x.shape}; "
+                             "use it on a Dense kernel or reshape the weight.")
+        vectors = x if self.mode == "rows" else x.T
+        norms = jnp.sqrt(jnp.sum(jnp.square(vectors), axis=1, keepdims=True))
+        vectors = vectors / jnp.maximum(norms, 1e-7)   # Keras's normalize (epsilon 1e-7)
+        size = vectors.shape[0]
+        off_diagonal = (vectors @ vectors.T) * (1.0 - jnp.eye(size, dtype=x.dtype))
+        return self.factor * 0.5 * jnp.sum(jnp.abs(off_diagonal)) / (size * (size - 1.0) / 2.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"factor": self.factor, "mode": self.mode}
+
+
+l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer
+_REGISTRY = {"L1": L1, "L2": L2, "L1L2": L1L2, "OrthogonalRegularizer": OrthogonalRegularizer, "l1": L1, "l2": L2,
+             "l1_l2": L1L2, "orthogonal_regularizer": OrthogonalRegularizer}
 
 
 def get(identifier) -> Regularizer | None:
@@ -163,5 +208,23 @@ def serialize(reg) -> dict[str, Any] | None:
     name = serializable_name(reg)
     if name is not None:   # a user's registered function
         return name
-    raise ValueError(f"Cannot serialize the regularizer {reg!r}: use hl.regularizers.L1/L2/L1L2, or register "
+    raise ValueError(f"Cannot serialize the regularizer {reg!r}: use an hl.regularizers class, or register "
                      "your own with @hl.saving.register_keras_serializable().")
+
+
+def deserialize(config, custom_objects: dict[str, Any] | None = None) -> Regularizer | None:
+    """The regularizer a config names, as Keras's ``regularizers.deserialize``.
+
+    Args:
+        config: A dict as :func:`serialize` writes (Keras's too), or a name (``"l2"``).
+        custom_objects: ``{name: class or function}`` for regularizers of your own.
+
+    Returns:
+        A new regularizer.
+
+    >>> import highlevel as hl
+    >>> hl.regularizers.deserialize({"class_name": "OrthogonalRegularizer", "config": {"factor": 0.1}}).factor
+    0.1
+    """
+    with CustomObjectScope(custom_objects or {}):
+        return get(config)
