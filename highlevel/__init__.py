@@ -26,6 +26,13 @@ utils.find_learning_rate = training.find_learning_rate
 utils.image_dataset_from_directory = datasets.directory.image_dataset_from_directory
 utils.text_dataset_from_directory = datasets.directory.text_dataset_from_directory
 utils.timeseries_dataset_from_array = datasets.directory.timeseries_dataset_from_array
+# The config round trip of layers, losses, optimizers... is ``saving/``'s; the functional
+# API's tensors are ``layers/``'.
+utils.serialize_keras_object = saving.serialize_keras_object
+utils.deserialize_keras_object = saving.deserialize_keras_object
+utils.is_keras_tensor = layers.symbolic.is_keras_tensor
+utils.get_source_inputs = layers.symbolic.get_source_inputs
+backend.is_keras_tensor = layers.symbolic.is_keras_tensor
 
 __all__ = ["Ensemble", "Input", "Model", "RematScope", "Sequential", "activations", "applications", "backend", "callbacks",
            "constraints", "datasets", "distribute", "export", "initializers", "layers", "losses", "metrics",

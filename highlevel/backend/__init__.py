@@ -18,6 +18,13 @@ does the throughput meter (``peak_flops()``: the device's peak, for model FLOP u
 rematerialisation (``remat``) ties its recomputation to the cotangent on a CPU, where
 XLA would otherwise merge it back into the forward pass.
 
+Keras's ``keras.config`` settings are here too (``highlevel.config`` is the YAML runs'
+package): ``floatx``/``set_floatx``, ``epsilon``/``set_epsilon``, ``image_data_format``/
+``set_image_data_format``, with Keras's ``keras.backend`` helpers ``standardize_dtype``,
+``result_type``, ``is_float_dtype``, ``is_int_dtype``, ``get_uid``, ``clear_session`` and
+``is_keras_tensor`` (lent by ``highlevel/__init__.py``: the functional API's tensors are
+``hl.layers``').
+
 >>> import highlevel as hl
 >>> hl.backend.get_conv_lowering() in hl.backend.CONV_LOWERINGS
 True
@@ -30,8 +37,12 @@ from highlevel.backend.peak import PEAK_FLOPS, peak_flops, set_peak_flops
 from highlevel.backend.rematerialization import remat
 from highlevel.backend.settings import (CONV_LOWERINGS, get_conv_lowering, image_data_format, set_conv_lowering,
                                         set_image_data_format)
+from highlevel.utils.dtypes import (epsilon, floatx, get_uid, is_float_dtype, is_int_dtype, result_type, set_epsilon,
+                                    set_floatx, standardize_dtype)
+from highlevel.utils.global_state import clear_session
 
 __all__ = ["name", "is_cpu", "host_memory_is_device", "get_conv_lowering", "set_conv_lowering",
            "choose_conv_lowering", "conv", "depthwise_conv", "conv_padding", "dimension_numbers",
            "remat", "CONV_LOWERINGS", "LOWERINGS", "peak_flops", "set_peak_flops", "PEAK_FLOPS",
-           "image_data_format", "set_image_data_format"]
+           "image_data_format", "set_image_data_format", "floatx", "set_floatx", "epsilon", "set_epsilon",
+           "standardize_dtype", "result_type", "is_float_dtype", "is_int_dtype", "get_uid", "clear_session"]

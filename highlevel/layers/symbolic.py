@@ -15,7 +15,8 @@ from highlevel.layers.specs import eval_output_specs
 from highlevel.ops import numpy as onp
 from highlevel.ops.symbolic import register_symbolic
 
-__all__ = ["KerasTensor", "Node", "InputLayer", "Input", "node_tensors", "node_shape"]
+__all__ = ["KerasTensor", "Node", "InputLayer", "Input", "node_tensors", "node_shape", "is_keras_tensor",
+           "get_source_inputs"]
 
 
 class KerasTensor:
@@ -90,6 +91,48 @@ class KerasTensor:
 
 def _is_kt(x) -> bool:
     return isinstance(x, KerasTensor)
+
+
+def is_keras_tensor(x: Any) -> bool:
+    """Whether ``x`` is a symbolic tensor of the functional API (``hl.Input`` or a layer's output on one).
+
+    Args:
+        x: anything.
+
+    >>> import highlevel as hl, numpy as np
+    >>> is_keras_tensor(hl.Input((3,))), is_keras_tensor(np.zeros(3))
+    (True, False)
+    """
+    return isinstance(x, KerasTensor)
+
+
+def get_source_inputs(tensor: KerasTensor) -> list[KerasTensor]:
+    """The ``hl.Input`` tensors ``tensor`` is computed from, in the order the graph reaches them, as Keras's.
+
+    Args:
+        tensor: a KerasTensor (an ``hl.Input`` gives ``[tensor]``).
+
+    >>> import highlevel as hl
+    >>> a, b = hl.Input((2,)), hl.Input((3,))
+    >>> y = hl.layers.Dense(1)(hl.layers.Concatenate()([a, b]))
+    >>> get_source_inputs(y) == [a, b]
+    True
+    """
+    if not isinstance(tensor, KerasTensor):
+        raise TypeError(f"get_source_inputs takes a KerasTensor (hl.Input or a layer's output on one), got "
+                        f"{type(tensor).__name__}.")
+    if tensor.keras_history is None:
+        return [tensor]
+    layer, node_index, _ = tensor.keras_history
+    node = layer.inbound_nodes[node_index]
+    if not node.input_tensors:   # an InputLayer's node: the tensor is a source
+        return [tensor]
+    sources: list[KerasTensor] = []
+    for x in node.input_tensors:
+        for source in get_source_inputs(x):
+            if not any(source is s for s in sources):
+                sources.append(source)
+    return sources
 
 
 def _record_op(name: str, args: tuple, kwargs: dict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator
 
+from highlevel.utils import dtypes as _dtypes
 from highlevel.utils import global_state as _global_state
 
 __all__ = ["DTypePolicy", "Policy", "get", "set_global_policy", "global_policy", "set_dtype_policy",
@@ -156,14 +157,14 @@ def set_global_policy(policy: Any) -> None:
 
 
 def global_policy() -> DTypePolicy:
-    """The policy of layers created without a ``dtype`` (float32 unless set).
+    """The policy of layers created without a ``dtype`` (``hl.backend.floatx()``, float32, unless set).
 
     >>> import highlevel as hl
     >>> hl.mixed_precision.global_policy()
     <DTypePolicy "float32">
     """
     policy = _global_state.get_global_attribute("dtype_policy")
-    return DTypePolicy("float32") if policy is None else policy
+    return DTypePolicy(_dtypes.floatx()) if policy is None else policy
 
 
 #: Keras 3's names for ``set_global_policy`` and ``global_policy``.

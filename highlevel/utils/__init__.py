@@ -8,16 +8,19 @@ persistent compilation cache, and Keras's data helpers (``to_categorical``, ``pa
 ``hl.utils.find_learning_rate``, which is ``hl.training.find_learning_rate``, and Keras's
 ``image_dataset_from_directory``, ``text_dataset_from_directory`` and
 ``timeseries_dataset_from_array``, which are ``hl.datasets.directory``'s (batched Grain
-datasets that ``fit`` takes as they are).
+datasets that ``fit`` takes as they are). ``serialize_keras_object`` and
+``deserialize_keras_object`` are ``hl.saving``'s; ``is_keras_tensor`` and
+``get_source_inputs`` are ``hl.layers``' (the functional API's tensors).
 """
 
 from highlevel.utils.compilation_cache import disable_compilation_cache, enable_compilation_cache
 from highlevel.utils.data_utils import (normalize, pack_x_y_sample_weight, pad_sequences, split_dataset, to_categorical,
                                        unpack_x_y_sample_weight)
+from highlevel.utils.dtypes import standardize_dtype
 from highlevel.utils.get_file import get_file
-from highlevel.utils.progbar import Progbar
-from highlevel.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from highlevel.utils.global_state import clear_session
+from highlevel.utils.image_utils import array_to_img, img_to_array, load_img, save_img
+from highlevel.utils.progbar import Progbar
 from highlevel.utils.py_dataset import PyDataset
 from highlevel.utils.random import set_random_seed
 from highlevel.utils.serialization import (CustomObjectScope, custom_object_scope, get_custom_objects,
@@ -27,8 +30,9 @@ from highlevel.utils.serialization import (CustomObjectScope, custom_object_scop
 #: Keras's older name of ``PyDataset`` (``keras.utils.Sequence`` is the same class).
 Sequence = PyDataset
 
-__all__ = ["CustomObjectScope", "Progbar", "PyDataset", "Sequence", "array_to_img", "img_to_array", "load_img", "save_img",
-           "pack_x_y_sample_weight", "unpack_x_y_sample_weight", "clear_session", "custom_object_scope",
-           "disable_compilation_cache", "get_file",           "enable_compilation_cache", "get_custom_objects", "get_registered_name", "get_registered_object",
-           "normalize", "pad_sequences", "register_keras_serializable", "register_serializable", "set_random_seed",
-           "split_dataset", "to_categorical"]
+__all__ = ["array_to_img", "clear_session", "custom_object_scope", "CustomObjectScope", "disable_compilation_cache",
+           "enable_compilation_cache", "get_custom_objects", "get_file", "get_registered_name",
+           "get_registered_object", "img_to_array", "load_img", "normalize", "pack_x_y_sample_weight",
+           "pad_sequences", "Progbar", "PyDataset", "register_keras_serializable", "register_serializable",
+           "save_img", "Sequence", "set_random_seed", "split_dataset", "standardize_dtype", "to_categorical",
+           "unpack_x_y_sample_weight"]
