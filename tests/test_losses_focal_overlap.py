@@ -168,3 +168,42 @@ def test_fit_checks_generalized_ce_labels_as_sparse_ones(rng):
         model.fit(x, np.eye(2, dtype="float32")[rng.integers(0, 2, (8, 3))], epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"outside \[0, 2\)"):
         model.fit(x, np.full((8,), 2), epochs=1, verbose=0)
+
+
+def _ctc_data(rng):
+    labels = np.array([[1, 2, 2, 0], [3, 1, 0, 0], [2, 0, 0, 0], [1, 3, 2, 1]])
+    return labels, rng.normal(size=(4, 9, 4)).astype("float32")
+
+
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "mean_with_sample_weight", None])
+def test_ctc_matches_keras(reduction, rng):
+    labels, logits = _ctc_data(rng)
+    weight = np.array([1.0, 0.0, 2.0, 0.5], "float32")
+    np.testing.assert_allclose(losses.ctc(labels, logits), _keras(keras.losses.ctc, labels, logits), rtol=1e-5)
+    for sw in (None, weight):
+        np.testing.assert_allclose(losses.CTC(reduction=reduction)(labels, logits, sample_weight=sw),
+                                   _keras(keras.losses.CTC(reduction=reduction), labels, logits,
+                                          sample_weight=sw), rtol=1e-5)
+
+
+def test_ctc_hand_value_config_and_shape_errors():
+    # two steps, uniform over {blank, 1}: paths "1 1", "1 -", "- 1" give label [1]: 3/4
+    np.testing.assert_allclose(losses.ctc(np.array([[1]]), np.zeros((1, 2, 2), "float32")), [-np.log(0.75)],
+                               rtol=1e-6)
+    config = losses.serialize(losses.CTC(reduction="sum"))
+    assert config == {"class_name": "CTC", "config": {"name": "ctc", "reduction": "sum"}}
+    assert type(losses.get("ctc")) is losses.CTC and type(losses.deserialize(config)) is losses.CTC
+    with pytest.raises(ValueError, match=r"shape \(batch, max_length\)"):
+        losses.ctc(np.array([1, 2]), np.zeros((2, 3, 4)))
+    with pytest.raises(ValueError, match=r"shape \(batch, time, classes\)"):
+        losses.ctc(np.array([[1, 2]]), np.zeros((2, 4)))
+
+
+def test_fit_with_ctc(rng):
+    x = rng.normal(size=(16, 6, 3)).astype("float32")
+    labels = rng.integers(1, 4, (16, 2))
+    model = hl.Sequential([hl.Input((6, 3)), hl.layers.Dense(4)])
+    model.compile(optimizer=hl.optimizers.Adam(0.05), loss="ctc")
+    hist = model.fit(x, labels, batch_size=8, epochs=5, verbose=0)
+    assert np.isfinite(hist.history["loss"]).all()
+    assert hist.history["loss"][-1] < hist.history["loss"][0]

@@ -21,6 +21,7 @@ from highlevel.losses.focal_losses import (
     BinaryFocalCrossentropy, CategoricalFocalCrossentropy, CategoricalGeneralizedCrossEntropy,
     binary_focal_crossentropy, categorical_focal_crossentropy, categorical_generalized_cross_entropy)
 from highlevel.losses.metric_learning_losses import Circle, circle
+from highlevel.losses.sequence_losses import CTC, ctc
 from highlevel.losses.segmentation_losses import Dice, Tversky, dice, tversky
 from highlevel.losses.hinge_losses import (CategoricalHinge, Hinge, SquaredHinge,
                                            categorical_hinge, hinge, squared_hinge)
@@ -47,7 +48,7 @@ __all__ = [
     "categorical_hinge", "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy",
     "CategoricalGeneralizedCrossEntropy", "Dice", "Tversky", "Circle", "binary_focal_crossentropy",
     "categorical_focal_crossentropy", "categorical_generalized_cross_entropy", "dice", "tversky",
-    "circle", "get", "serialize", "deserialize",
+    "circle", "CTC", "ctc", "get", "serialize", "deserialize",
 ]
 
 
@@ -58,7 +59,7 @@ _CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
     MeanSquaredLogarithmicError, Huber, LogCosh, CosineSimilarity, BinaryCrossentropy,
     CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge,
     SquaredHinge, CategoricalHinge, BinaryFocalCrossentropy, CategoricalFocalCrossentropy,
-    CategoricalGeneralizedCrossEntropy, Dice, Tversky, Circle, LossFunctionWrapper)}
+    CategoricalGeneralizedCrossEntropy, Dice, Tversky, Circle, CTC, LossFunctionWrapper)}
 _FUNCTIONS: dict[Callable, type] = {
     mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
     mean_absolute_percentage_error: MeanAbsolutePercentageError,
@@ -70,7 +71,7 @@ _FUNCTIONS: dict[Callable, type] = {
     categorical_hinge: CategoricalHinge, binary_focal_crossentropy: BinaryFocalCrossentropy,
     categorical_focal_crossentropy: CategoricalFocalCrossentropy,
     categorical_generalized_cross_entropy: CategoricalGeneralizedCrossEntropy, dice: Dice,
-    tversky: Tversky, circle: Circle,
+    tversky: Tversky, circle: Circle, ctc: CTC,
 }
 _NAMES: dict[str, type] = {fn.__name__: cls for fn, cls in _FUNCTIONS.items()}
 _NAMES.update({alias: cls for cls, aliases in (

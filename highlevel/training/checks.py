@@ -253,8 +253,8 @@ def _check_target(name: str, y, output: str, shape: tuple, loss) -> None:
         return
     if type(loss) is _losses.LossFunctionWrapper or not isinstance(loss, tuple(_BUILT_IN)):
         return  # a user's loss: its shapes are its own business
-    if isinstance(loss, _losses.Circle):
-        return  # labels [B] against embeddings [B, D]: any embedding size fits
+    if isinstance(loss, (_losses.Circle, _losses.CTC)):
+        return  # labels [B] against embeddings [B, D], label sequences [B, N] against logits [B, T, C]
     exact = isinstance(loss, _losses.CategoricalCrossentropy)
     target, want = (per_sample, out) if exact else _aligned(per_sample, out)
     if not _fits(target, want):
