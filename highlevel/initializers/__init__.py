@@ -15,12 +15,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from highlevel.initializers.base import Initializer, host_rng
+from highlevel.initializers.structured import STFT, Identity, Orthogonal
 from highlevel.utils import random as _random
-from highlevel.utils.serialization import class_config, lookup_serializable, resolve_class, serializable_name
+from highlevel.utils.serialization import (CustomObjectScope, class_config, lookup_serializable, resolve_class,
+                                          serializable_name)
 
 __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
            "TruncatedNormal", "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeNormal",
-           "HeUniform", "LecunNormal", "LecunUniform", "Orthogonal", "get", "serialize"]
+           "HeUniform", "LecunNormal", "LecunUniform", "Orthogonal", "Identity", "STFT", "OrthogonalInitializer",
+           "IdentityInitializer", "STFTInitializer", "zeros", "ones", "constant", "random_normal", "random_uniform",
+           "truncated_normal", "variance_scaling", "glorot_uniform", "glorot_normal", "he_normal", "he_uniform",
+           "lecun_normal", "lecun_uniform", "orthogonal", "identity", "stft", "get", "serialize", "deserialize"]
 
 
 def _draw_traced(kind: str, key, shape, dtype, low: float, high: float):
@@ -41,11 +47,6 @@ def _draw_host(kind: str, rng: np.random.Generator, n: int, low: float, high: fl
             out[bad] = rng.standard_normal(bad.size)
             bad = bad[np.abs(out[bad]) > 2.0]
     return out
-
-
-def host_rng(key) -> np.random.Generator:
-    """A NumPy generator seeded by a concrete JAX key's data: the same key, the same draws."""
-    return np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel().tolist())
 
 
 def _sample(kind: str, key, shape, dtype, scale: float = 1.0, offset: float = 0.0,
@@ -73,31 +74,6 @@ def _sample(kind: str, key, shape, dtype, scale: float = 1.0, offset: float = 0.
 def _key(seed, key):
     """The key an initializer draws from: its own seed's when it has one."""
     return key if seed is None else _random.host_key(seed)
-
-
-class Initializer:
-    """Abstract base of the initializers: ``initializer(key, shape, dtype) -> array``.
-
-    Subclasses implement ``__call__(key, shape, dtype)`` and, when they take arguments,
-    ``get_config()``; ``from_config`` calls the constructor with the config's keys.
-
-    >>> import highlevel as hl, jax
-    >>> class Twos(hl.initializers.Initializer):
-    ...     def __call__(self, key, shape, dtype=jax.numpy.float32):
-    ...         return jax.numpy.full(shape, 2.0, dtype)
-    >>> print(Twos()(jax.random.key(0), (2,)))
-    [2. 2.]
-    """
-
-    def __call__(self, key, shape, dtype=jnp.float32):
-        raise NotImplementedError
-
-    def get_config(self) -> dict[str, Any]:
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Initializer":
-        return cls(**config)
 
 
 class Zeros(Initializer):
@@ -419,51 +395,22 @@ class LecunUniform(_Preset):
     _preset = (1.0, "fan_in", "uniform")
 
 
-class Orthogonal(Initializer):
-    """Draws a (semi-)orthogonal matrix, scaled by ``gain``.
-
-        A kernel of more than two dimensions is flattened to ``(prod(shape[:-1]), shape[-1])``.
-
-        Args:
-            gain: The factor applied to the orthogonal matrix.
-            seed: An integer seed; when given, every call draws the same values.
-
-        >>> import highlevel as hl, jax, numpy as np
-        >>> w = np.asarray(hl.initializers.Orthogonal(seed=0)(jax.random.key(0), (3, 3)))
-        >>> np.allclose(w @ w.T, np.eye(3), atol=1e-5)
-        True
-    """
-    def __init__(self, gain: float = 1.0, seed: int | None = None):
-        self.gain, self.seed = float(gain), seed
-
-    def __call__(self, key, shape, dtype=jnp.float32):
-        key = _key(self.seed, key)
-        if isinstance(key, jax.core.Tracer) or len(shape) < 2:
-            return jax.nn.initializers.orthogonal(scale=self.gain)(key, shape, dtype)
-        # On the host, as jax's: QR of a normal matrix, signs fixed by R's diagonal.
-        rows, cols = int(np.prod(shape[:-1])), int(shape[-1])
-        a = host_rng(key).standard_normal((max(rows, cols), min(rows, cols)))
-        q, r = np.linalg.qr(a)
-        q = q * np.sign(np.diag(r))
-        q = q if rows >= cols else q.T
-        return jax.device_put((self.gain * q).reshape(shape).astype(jnp.dtype(dtype)))
-
-    def get_config(self):
-        return {"gain": self.gain, "seed": self.seed}
-
 
 _CLASSES = {cls.__name__: cls for cls in (
     Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling,
-    GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal, LecunUniform, Orthogonal)}
-_NAMES = {
-    "zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
-    "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
-    "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
-    "glorot_normal": GlorotNormal, "he_normal": HeNormal, "he_uniform": HeUniform,
-    "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform, "orthogonal": Orthogonal,
-}
+    GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal, LecunUniform, Orthogonal, Identity, STFT)}
+# Keras's lower-case aliases of the classes (``keras.initializers.glorot_uniform is GlorotUniform``).
+zeros, ones, constant, random_normal, random_uniform, truncated_normal = (
+    Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal)
+variance_scaling, glorot_uniform, glorot_normal, he_normal, he_uniform, lecun_normal, lecun_uniform = (
+    VarianceScaling, GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal, LecunUniform)
+orthogonal, identity, stft = Orthogonal, Identity, STFT
+OrthogonalInitializer, IdentityInitializer, STFTInitializer = Orthogonal, Identity, STFT
+_NAMES = {name: globals()[name] for name in __all__ if name[0].islower() and name not in ("get", "serialize",
+                                                                                          "deserialize")}
 #: Keras's short aliases (``add_weight(initializer="uniform")`` in Keras code).
-_ALIASES = {"uniform": RandomUniform, "normal": RandomNormal, "one": Ones, "zero": Zeros}
+_ALIASES = {"uniform": RandomUniform, "normal": RandomNormal, "one": Ones, "zero": Zeros,
+            "OrthogonalInitializer": Orthogonal, "IdentityInitializer": Identity, "STFTInitializer": STFT}
 
 
 def get(identifier) -> Initializer:
@@ -496,7 +443,7 @@ def get(identifier) -> Initializer:
             return found() if isinstance(found, type) else found
         return cls()
     if isinstance(identifier, dict) and "class_name" in identifier:
-        known = {**_NAMES, **_CLASSES}
+        known = {**_NAMES, **_CLASSES, **_ALIASES}
         cls = resolve_class(identifier, known, "initializer", ", ".join(sorted(_CLASSES)))
         return cls.from_config(identifier.get("config", {}))
     raise TypeError(f"An initializer must be a name, a dict or an Initializer, got {identifier!r}.")
@@ -522,3 +469,21 @@ def serialize(init) -> Any:
         return name
     raise ValueError(f"Cannot serialize the initializer {init!r}: use an hl.initializers class, or register "
                      "your own with @hl.saving.register_keras_serializable().")
+
+
+def deserialize(config, custom_objects: dict[str, Any] | None = None) -> Initializer:
+    """The initializer a config names, as Keras's ``initializers.deserialize``.
+
+    Args:
+        config: A dict as :func:`serialize` writes (Keras's too), or a name (``"identity"``).
+        custom_objects: ``{name: class or function}`` for initializers of your own.
+
+    Returns:
+        A new initializer.
+
+    >>> import highlevel as hl
+    >>> hl.initializers.deserialize({"class_name": "Identity", "config": {"gain": 2.0}}).gain
+    2.0
+    """
+    with CustomObjectScope(custom_objects or {}):
+        return get(config)
