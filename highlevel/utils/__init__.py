@@ -17,7 +17,7 @@ from highlevel.utils.compilation_cache import disable_compilation_cache, enable_
 from highlevel.utils.data_utils import (normalize, pack_x_y_sample_weight, pad_sequences, split_dataset, to_categorical,
                                        unpack_x_y_sample_weight)
 from highlevel.utils.dtypes import standardize_dtype
-from highlevel.utils.get_file import get_file
+from highlevel.utils.downloads import get_file
 from highlevel.utils.global_state import clear_session
 from highlevel.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from highlevel.utils.progbar import Progbar
