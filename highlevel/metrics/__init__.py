@@ -129,6 +129,10 @@ def get(identifier, loss=None, output_shape=None, target_shape=None) -> Metric:
     rule (``output_shape[-1] == 1``: binary; a target of lower rank or last dimension 1:
     sparse; otherwise categorical). Shapes may include the batch dimension. When neither
     settles it, the kind is decided from the shapes seen when ``update`` is traced.
+    ``"huber"``, ``"log_cosh"``, ``"binary_focal_crossentropy"`` and
+    ``"categorical_focal_crossentropy"`` give the weighted mean of that loss function (a
+    ``MeanMetricWrapper``), as passing ``keras.metrics.huber`` does in Keras, whose
+    ``compile`` refuses those four strings.
 
     Args:
         identifier: A Keras name (``"mse"``, ``"accuracy"``), a ``{"class_name", "config"}``
