@@ -69,6 +69,9 @@ def epsilon() -> float:
 def set_epsilon(value: float) -> None:
     """Sets the value ``epsilon()`` returns, as Keras's ``set_epsilon``.
 
+    Code that calls ``epsilon()`` sees it; highlevel's own losses, metrics and constraints
+    keep Keras's default 1e-7 (in Keras they read the setting).
+
     Args:
         value: a positive float.
 
