@@ -55,6 +55,10 @@ def test_floatx_sets_the_weights_dtype():
         hl.backend.set_floatx("int32")
 
 
+def test_backend_name():
+    assert hl.backend.backend() == keras.backend.backend() == "jax"
+
+
 def test_epsilon_and_uid():
     assert hl.backend.epsilon() == keras.backend.epsilon() == 1e-7
     hl.backend.set_epsilon(1e-4)

@@ -32,7 +32,7 @@ True
 
 from highlevel.backend.convolution import (LOWERINGS, choose_conv_lowering, conv, conv_padding, depthwise_conv,
                                            dimension_numbers)
-from highlevel.backend.device import host_memory_is_device, is_cpu, name
+from highlevel.backend.device import backend, host_memory_is_device, is_cpu, name
 from highlevel.backend.peak import PEAK_FLOPS, peak_flops, set_peak_flops
 from highlevel.backend.rematerialization import remat
 from highlevel.backend.settings import (CONV_LOWERINGS, get_conv_lowering, image_data_format, set_conv_lowering,
@@ -45,4 +45,5 @@ __all__ = ["name", "is_cpu", "host_memory_is_device", "get_conv_lowering", "set_
            "choose_conv_lowering", "conv", "depthwise_conv", "conv_padding", "dimension_numbers",
            "remat", "CONV_LOWERINGS", "LOWERINGS", "peak_flops", "set_peak_flops", "PEAK_FLOPS",
            "image_data_format", "set_image_data_format", "floatx", "set_floatx", "epsilon", "set_epsilon",
-           "standardize_dtype", "result_type", "is_float_dtype", "is_int_dtype", "get_uid", "clear_session"]
+           "standardize_dtype", "result_type", "is_float_dtype", "is_int_dtype", "get_uid", "clear_session",
+           "backend"]

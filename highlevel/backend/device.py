@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jax
 
-__all__ = ["name", "is_cpu", "host_memory_is_device"]
+__all__ = ["name", "is_cpu", "host_memory_is_device", "backend"]
 
 
 def name() -> str:
@@ -37,3 +37,15 @@ def host_memory_is_device() -> bool:
     True
     """
     return is_cpu()
+
+
+def backend() -> str:
+    """Keras's ``keras.backend.backend()``: the framework highlevel runs on, always ``"jax"``.
+
+    (``name()`` gives the device platform, ``"cpu"``, ``"gpu"`` or ``"tpu"``.)
+
+    >>> import highlevel as hl
+    >>> hl.backend.backend()
+    'jax'
+    """
+    return "jax"
