@@ -8,11 +8,11 @@ import jax
 import jax.numpy as jnp
 
 from highlevel import ops
-from highlevel.activations_shrink import (hard_shrink, soft_shrink, sparse_plus, sparse_sigmoid, sparsemax,
-                                          squareplus, tanh_shrink, threshold)
-from highlevel.utils.serialization import resolve_serializable, serializable_name
+from highlevel.activations_shrink import (hard_shrink, hard_tanh, soft_shrink, sparse_plus, sparse_sigmoid,
+                                          sparsemax, squareplus, tanh_shrink, threshold)
+from highlevel.utils.serialization import CustomObjectScope, resolve_serializable, serializable_name
 
-__all__ = ["get", "serialize", "relu", "sigmoid", "tanh", "softplus", "softmax", "gelu",
+__all__ = ["get", "serialize", "deserialize", "relu", "sigmoid", "tanh", "softplus", "softmax", "gelu",
            "elu", "selu", "leaky_relu", "silu", "swish", "linear", "relu6", "log_softmax",
            "softsign", "hard_sigmoid", "exponential", "mish", "hard_silu", "hard_swish", "celu", "glu",
            "log_sigmoid", "hard_tanh", "tanh_shrink", "sparse_plus", "sparse_sigmoid", "squareplus",
@@ -402,22 +402,6 @@ def log_sigmoid(x):
     return ops.log_sigmoid(x)
 
 
-def hard_tanh(x):
-    """Hard tanh: ``x`` clipped to ``[-1, 1]``.
-
-    Args:
-        x: Input array, any shape.
-
-    Returns:
-        An array of the same shape and dtype as ``x``.
-
-    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
-    >>> print(np.asarray(hl.activations.hard_tanh(jnp.array([-1.0, 0.0, 2.0]))).round(4))
-    [-1.  0.  1.]
-    """
-    return ops.hard_tanh(x)
-
-
 hard_swish = hard_silu
 
 
@@ -497,3 +481,19 @@ def serialize(fn: Callable) -> str | Callable:
     if isinstance(name, str) and name.isidentifier():
         return name
     return fn
+
+
+def deserialize(config, custom_objects: dict | None = None) -> Callable:
+    """The activation function a config names, as Keras's ``activations.deserialize``.
+
+    Args:
+        config: A name (``"relu"``) or Keras's dict for a function (``{"config": "relu", ...}``).
+        custom_objects: ``{name: function}`` for activations of your own.
+
+    >>> deserialize({"class_name": "function", "config": "gelu", "registered_name": "function"}) is gelu
+    True
+    """
+    if isinstance(config, dict):
+        config = config.get("config", config)   # Keras's registered_name there is "function"
+    with CustomObjectScope(custom_objects or {}):
+        return get(config)

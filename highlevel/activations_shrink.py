@@ -1,12 +1,13 @@
-"""Keras 3's shrinkage, threshold and sparse activations (tanh_shrink, soft/hard shrink, threshold,
-sparse_plus, sparse_sigmoid, squareplus, sparsemax), on ``hl.ops``; ``hl.activations`` names them."""
+"""Keras 3's shrinkage, clipping, threshold and sparse activations (tanh_shrink, soft/hard shrink,
+hard_tanh, threshold, sparse_plus, sparse_sigmoid, squareplus, sparsemax), on ``hl.ops``;
+``hl.activations`` names them."""
 
 from __future__ import annotations
 
 from highlevel import ops
 
 __all__ = ["tanh_shrink", "sparse_plus", "sparse_sigmoid", "squareplus", "soft_shrink", "hard_shrink",
-           "sparsemax", "threshold"]
+           "sparsemax", "threshold", "hard_tanh"]
 
 
 def tanh_shrink(x):
@@ -143,3 +144,19 @@ def threshold(x, threshold: float, default_value: float):
     [-3. -3.  2.]
     """
     return ops.threshold(x, threshold, default_value)
+
+
+def hard_tanh(x):
+    """Hard tanh: ``x`` clipped to ``[-1, 1]``.
+
+    Args:
+        x: Input array, any shape.
+
+    Returns:
+        An array of the same shape and dtype as ``x``.
+
+    >>> import highlevel as hl, jax.numpy as jnp, numpy as np
+    >>> print(np.asarray(hl.activations.hard_tanh(jnp.array([-1.0, 0.0, 2.0]))).round(4))
+    [-1.  0.  1.]
+    """
+    return ops.hard_tanh(x)
