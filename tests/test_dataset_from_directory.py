@@ -52,9 +52,10 @@ def test_index_directory_matches_keras(image_root, shuffle, seed):
     dict(seed=1, validation_split=0.3, subset="validation", pad_to_aspect_ratio=True, color_mode="grayscale"),
     dict(shuffle=False, class_names=["cat", "dog"], label_mode="binary", interpolation="nearest", color_mode="rgba"),
     dict(shuffle=False, labels=None),
+    dict(seed=4, labels=[i % 4 for i in range(15)], label_mode="categorical", batch_size=None),
 ])
 def test_image_batches_match_keras(image_root, options):
-    kwargs = dict(directory=str(image_root), image_size=(4, 5), batch_size=4, **options)
+    kwargs = dict(directory=str(image_root), image_size=(4, 5), **{"batch_size": 4, **options})
     ours = hl.utils.image_dataset_from_directory(verbose=False, **kwargs)
     theirs, batches = _keras_batches(**kwargs)
     assert ours.file_paths == theirs.file_paths
