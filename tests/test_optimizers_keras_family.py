@@ -1,4 +1,4 @@
-"""Adadelta, Adamax, Nadam, Ftrl, Lion, Lamb and Adafactor against keras.optimizers (JAX backend).
+"""Adadelta, Adamax, Nadam, Ftrl, Lion, Lamb, Adafactor and ScheduleFreeAdamW against keras.optimizers.
 
 The same gradients go to the same weights; the weights must agree after every step, with
 Keras's weight decay, clipping, gradient accumulation and EMA.
@@ -18,7 +18,7 @@ from highlevel import optimizers
 
 # A matrix, a rank-3 weight and a vector: Adafactor factors the first two, not the third.
 SHAPES = [(3, 4), (2, 1, 3), (5,)]
-NAMES = ["Adadelta", "Adamax", "Nadam", "Ftrl", "Lion", "Lamb", "Adafactor"]
+NAMES = ["Adadelta", "Adamax", "Nadam", "Ftrl", "Lion", "Lamb", "Adafactor", "ScheduleFreeAdamW"]
 
 
 @pytest.fixture
@@ -62,6 +62,8 @@ CASES = [
     ("Lamb", {"learning_rate": 0.1}), ("Lamb", {"learning_rate": 0.01, "beta_1": 0.5, "epsilon": 1e-3}),
     ("Adafactor", {"learning_rate": 0.1}),
     ("Adafactor", {"learning_rate": 0.5, "beta_2_decay": -0.5, "epsilon_2": 0.1, "clip_threshold": 0.5}),
+    ("ScheduleFreeAdamW", {}),
+    ("ScheduleFreeAdamW", {"learning_rate": 0.05, "beta_1": 0.8, "beta_2": 0.9, "epsilon": 1e-3, "warmup_steps": 4}),
 ]
 # Keras's shared arguments: weight decay (before the update reads the weights), clipping,
 # gradient accumulation (6 steps, K=4: ends mid-cycle) and EMA with overwriting.
@@ -158,6 +160,8 @@ def test_bad_arguments_are_explained():
         optimizers.Lion(beta_1=0.0)
     with pytest.raises(ValueError, match=r"Ftrl's learning_rate_power must be <= 0, got learning_rate_power=0.5"):
         optimizers.Ftrl(learning_rate_power=0.5)
+    with pytest.raises(ValueError, match=r"warmup_steps must be an integer >= 0, got -1"):
+        optimizers.ScheduleFreeAdamW(warmup_steps=-1)
     with pytest.raises(ValueError, match=r"Ftrl's l1_regularization_strength must be >= 0"):
         optimizers.Ftrl(l1_regularization_strength=-1.0)
     tx = optimizers.Lamb().to_optax()

@@ -24,7 +24,7 @@ from highlevel.utils.serialization import class_config, resolve_class
 
 
 __all__ = ["Optimizer", "MultiOptimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-           "Nadam", "Ftrl", "Lion", "Lamb", "Adafactor", "OptaxOptimizer",
+           "Nadam", "Ftrl", "Lion", "Lamb", "Adafactor", "ScheduleFreeAdamW", "OptaxOptimizer",
            "LossScaleOptimizer", "KerasOptimizerState", "LossScaleState", "NumericsState", "schedules", "numerics",
            "get", "serialize", "deserialize", "get_hyperparam", "set_hyperparam", "iterations", "has_ema",
            "ema_weights", "swap_ema_weights", "set_ema_weights"]
@@ -42,12 +42,13 @@ from highlevel.optimizers.numerics import (NumericsState, ema_weights, has_ema, 
                                            swap_ema_weights)
 from highlevel.optimizers.optax_optimizer import OptaxOptimizer
 from highlevel.optimizers.rmsprop import RMSprop
+from highlevel.optimizers.schedule_free import ScheduleFreeAdamW
 from highlevel.optimizers.sgd import SGD
 from highlevel.optimizers.weight_scaled import Adafactor, Lamb
 
 
 _CLASSES = {cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam,
-                                                   Ftrl, Lion, Lamb, Adafactor, LossScaleOptimizer)}
+                                                   Ftrl, Lion, Lamb, Adafactor, ScheduleFreeAdamW, LossScaleOptimizer)}
 
 
 def optimizer_classes() -> dict[str, type]:
