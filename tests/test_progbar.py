@@ -2,6 +2,8 @@
 
 import types
 
+import numpy as np
+
 import pytest
 
 import highlevel as hl
@@ -56,3 +58,25 @@ def test_interval_skips_redraws_and_errors(capsys):
         hl.utils.Progbar(3, stateful_metrics=["a"], stateless_metrics=["b"])
     with pytest.raises(ValueError, match="verbose must be 0, 1 or 2, got 3"):
         hl.utils.Progbar(3, verbose=3)
+
+
+def test_interactive_logging_switch(capsys, caplog):
+    assert hl.utils.is_interactive_logging_enabled() == keras.utils.is_interactive_logging_enabled() is True
+    hl.utils.disable_interactive_logging()
+    try:
+        assert not hl.utils.is_interactive_logging_enabled()
+        with caplog.at_level("INFO", logger="highlevel"):
+            bar = hl.utils.Progbar(2, verbose=2)
+            bar.update(2, [("loss", 0.5)])
+            model = hl.models.Sequential([hl.layers.Input((2,)), hl.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss="mse")
+            model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=1, verbose=1)
+        assert capsys.readouterr().out == ""
+        lines = [r.getMessage() for r in caplog.records if r.name == "highlevel"]
+        assert lines[0].startswith("2/2 - ") and lines[0].endswith("loss: 0.5000")
+        assert lines[1].startswith("Epoch 1/1 - ") and "loss:" in lines[1]
+    finally:
+        hl.utils.enable_interactive_logging()
+    hl.utils.disable_interactive_logging()
+    hl.utils.clear_session()   # as Keras's, a new session logs interactively again
+    assert hl.utils.is_interactive_logging_enabled()

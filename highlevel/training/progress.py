@@ -14,6 +14,7 @@ import time
 from typing import Callable
 
 from highlevel.training.callback import Callback
+from highlevel.utils import io_utils
 
 __all__ = ["ProgbarLogger"]
 
@@ -61,7 +62,7 @@ class ProgbarLogger(Callback):
         self._epoch_start = self.clock()
         epochs = self.params.get("epochs")
         self.refreshes = 0
-        if self.verbose == 1:
+        if self.verbose == 1 and io_utils.is_interactive_logging_enabled():
             self._bar = self._new_bar(self.params.get("steps"), f"Epoch {epoch + 1}/{epochs}")
             self._last = self.clock()
 
@@ -95,10 +96,10 @@ class ProgbarLogger(Callback):
             self._bar.set_postfix_str(speed[3:] + (" - " if speed and logs else "") + _fmt(logs), refresh=False)
             self._bar.close()
             self._bar = None
-        elif self.verbose == 2:
+        elif self.verbose in (1, 2):   # verbose=1 without interactive logging: the line goes to the log
             seconds = self.clock() - self._epoch_start
-            print(f"Epoch {epoch + 1}/{self.params.get('epochs')} - {seconds:.1f}s{speed} - {_fmt(logs)}",
-                  flush=True)
+            epochs = self.params.get("epochs")
+            io_utils.print_msg(f"Epoch {epoch + 1}/{epochs} - {seconds:.1f}s{speed} - {_fmt(logs)}")
 
     def on_train_end(self, logs=None):
         if self._bar is not None:

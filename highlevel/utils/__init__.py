@@ -19,6 +19,8 @@ from highlevel.utils.data_utils import (normalize, pack_x_y_sample_weight, pad_s
 from highlevel.utils.dtypes import standardize_dtype
 from highlevel.utils.downloads import get_file
 from highlevel.utils.global_state import clear_session
+from highlevel.utils.io_utils import (disable_interactive_logging, enable_interactive_logging,
+                                     is_interactive_logging_enabled)
 from highlevel.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from highlevel.utils.progbar import Progbar
 from highlevel.utils.py_dataset import PyDataset
@@ -31,6 +33,7 @@ from highlevel.utils.serialization import (CustomObjectScope, custom_object_scop
 Sequence = PyDataset
 
 __all__ = ["array_to_img", "clear_session", "custom_object_scope", "CustomObjectScope", "disable_compilation_cache",
+           "disable_interactive_logging", "enable_interactive_logging", "is_interactive_logging_enabled",
            "enable_compilation_cache", "get_custom_objects", "get_file", "get_registered_name",
            "get_registered_object", "img_to_array", "load_img", "normalize", "pack_x_y_sample_weight",
            "pad_sequences", "Progbar", "PyDataset", "register_keras_serializable", "register_serializable",

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from highlevel.utils.io_utils import print_msg
+
 __all__ = ["Progbar"]
 
 
@@ -100,8 +102,7 @@ class Progbar:
             for k in self._values_order:
                 avg = self._average(k)
                 info += f" - {k}: {avg:.4f}" if avg > 1e-3 else f" - {k}: {avg:.4e}"
-            sys.stdout.write(info + "\n")
-            sys.stdout.flush()
+            print_msg(info)
         self._last_update = now
 
     def add(self, n: int, values=None) -> None:
@@ -157,8 +158,7 @@ class Progbar:
         message += bar + info + " " * max(self._prev_total_width - total_width, 0)
         if finalize:
             message += "\n"
-        sys.stdout.write(message)
-        sys.stdout.flush()
+        print_msg(message, line_break=False)
         self._prev_total_width = total_width
 
     def _format_time(self, per_unit: float) -> str:
