@@ -188,7 +188,8 @@ def test_get_names_instances_and_configs():
 
 
 def test_errors_are_explained():
-    with pytest.raises(ValueError, match=r"Unknown optimizer 'adamz'\. Known optimizers: adadelta, adafactor, adagrad, adam"):
+    with pytest.raises(ValueError,
+                       match=r"Unknown optimizer 'adamz'\. Known optimizers: adadelta, adafactor, adagrad, adam"):
         optimizers.get("adamz")
     with pytest.raises(TypeError, match="An optimizer must be a name"):
         optimizers.get(0.1)
