@@ -207,3 +207,23 @@ def test_fit_with_ctc(rng):
     hist = model.fit(x, labels, batch_size=8, epochs=5, verbose=0)
     assert np.isfinite(hist.history["loss"]).all()
     assert hist.history["loss"][-1] < hist.history["loss"][0]
+
+
+@pytest.mark.parametrize("loss", ["dice", "tversky", "circle", "binary_focal_crossentropy"])
+def test_evaluate_with_a_padded_last_batch_equals_keras(loss, rng):
+    """30 rows in batches of 8: the padding of the last batch adds nothing to Dice's sums
+    or to Circle's pairs, and Circle's zero losses leave the mean, as in Keras."""
+    x = rng.normal(size=(30, 4)).astype("float32")
+    y = rng.integers(0, 3, 30) if loss == "circle" else rng.integers(0, 2, (30, 3)).astype("float32")
+    w = rng.uniform(0, 2, 30).astype("float32")
+    with jax.numpy_rank_promotion("allow"):
+        kmodel = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="sigmoid")])
+        weights = [rng.normal(size=v.shape).astype("float32") for v in kmodel.get_weights()]
+        kmodel.set_weights(weights)
+        kmodel.compile(loss=loss)
+        want = [kmodel.evaluate(x, y, sample_weight=sw, batch_size=8, verbose=0) for sw in (None, w)]
+    model = hl.Sequential([hl.Input((4,)), hl.layers.Dense(3, activation="sigmoid")])
+    model.set_weights(weights)
+    model.compile(loss=loss)
+    got = [model.evaluate(x, y, sample_weight=sw, batch_size=8, verbose=0) for sw in (None, w)]
+    np.testing.assert_allclose(got, want, rtol=1e-5)

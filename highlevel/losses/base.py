@@ -155,6 +155,25 @@ class Loss:
         values = self.call(y_true, y_pred)
         return reduce_weighted_values(values, sample_weight, mask, self.reduction)
 
+    def call_on_rows(self, y_true, y_pred, rows):
+        """Per-sample losses of a batch of which only some rows are real, and the entries that count.
+
+        ``fit`` and ``evaluate`` call this, not ``call``: a last partial batch is padded, and a
+        loss whose values mix rows (Dice over the whole batch, Circle's pairs) must leave the
+        padding out. The default ignores ``rows`` (the step's weights drop padded rows).
+
+        Args:
+            y_true: Targets, ``[B, ...]``.
+            y_pred: Predictions, ``[B, ...]``.
+            rows: ``[B]`` floats, 1 for a real row and 0 for padding.
+
+        Returns:
+            ``(values, counted)``: ``call``'s values, and ``None`` (every entry of a real row
+            counts) or booleans of the values' shape (only those count, in the sum and in the
+            ``"sum_over_batch_size"`` denominator, as a Keras mask on the losses does).
+        """
+        return self.call(y_true, y_pred), None
+
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "reduction": self.reduction}
 

@@ -40,6 +40,10 @@ def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal
     >>> hl.losses.circle(jnp.array([0, 0, 1]), e, gamma=1.0)
     Array([0.54589..., 0.54589..., 0.     ...], dtype=float32)
     """
+    return _circle(y_true, y_pred, ref_labels, ref_embeddings, remove_diagonal, gamma, margin)
+
+
+def _circle(y_true, y_pred, ref_labels, ref_embeddings, remove_diagonal, gamma, margin, ref_valid=None):
     y_pred = _float(y_pred)
     ref_embeddings = y_pred if ref_embeddings is None else _float(ref_embeddings)
     query = _labels_column(y_true)
@@ -49,6 +53,8 @@ def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal
     negative = ~positive
     if remove_diagonal:
         positive = positive & ~jnp.eye(query.size, keys.size, dtype=bool)
+    if ref_valid is not None:   # padding rows pair with nothing
+        positive, negative = positive & ref_valid[None, :], negative & ref_valid[None, :]
     pos_weights = jnp.maximum((margin + distances) * positive, 0.0)
     neg_weights = jnp.maximum((1.0 + margin - distances) * negative, 0.0)
     pos = -gamma * pos_weights * (margin - distances)
@@ -104,3 +110,16 @@ class Circle(_FunctionLoss):
         positive = values > 0
         mask = positive if mask is None else positive & jnp.asarray(mask, bool).reshape(positive.shape)
         return reduce_weighted_values(values, sample_weight, mask, self.reduction)
+
+    def call_on_rows(self, y_true, y_pred, rows):
+        """The per-query losses with padding rows out of every pair; the real queries with a loss count.
+
+        Args:
+            y_true: Integer labels, shape ``[B]``.
+            y_pred: Embeddings, shape ``[B, D]``.
+            rows: ``[B]`` floats, 1 for a real row and 0 for padding.
+        """
+        real = jnp.asarray(rows) > 0
+        values = _circle(y_true, y_pred, None, None, self.remove_diagonal, self.gamma, self.margin,
+                         ref_valid=real)
+        return values, (values > 0) & real

@@ -91,6 +91,21 @@ class _OverlapLoss(_FunctionLoss):
                     break
         return reduce_weighted_values(values, sample_weight, mask, self.reduction)
 
+    def call_on_rows(self, y_true, y_pred, rows):
+        """The losses with padding rows zeroed, so that they add nothing to any sum.
+
+        Args:
+            y_true: Targets, ``[B, ...]``.
+            y_pred: Predictions, ``[B, ...]``.
+            rows: ``[B]`` floats, 1 for a real row and 0 for padding.
+        """
+        y_true, y_pred = _pair(y_true, y_pred)
+        rows = jnp.asarray(rows, y_pred.dtype)
+
+        def keep(a):
+            return a * rows.reshape(rows.shape + (1,) * (a.ndim - 1)) if a.ndim else a
+        return self.call(keep(y_true), keep(y_pred)), None
+
 
 class Dice(_OverlapLoss):
     """The Dice loss (see :func:`dice`).

@@ -152,7 +152,13 @@ class StepBuilder:
             if om is not None:
                 value = masked.masked_loss(spec.loss.call(yt, yp), om, w, mask, spec.name)
             else:
-                value = weights.weighted_mean(spec.loss.call(yt, yp), w, count, spec.name)
+                values, counted = spec.loss.call_on_rows(yt, yp, mask)
+                if counted is None:
+                    value = weights.weighted_mean(values, w, count, spec.name)
+                else:   # a Keras mask on the losses (Circle's): only those entries count
+                    counted = counted.astype(jnp.float32)
+                    value = weights.weighted_mean(values * counted, w, jnp.maximum(jnp.sum(counted), 1.0),
+                                                  spec.name)
             per_output.append(value)
             total = total + spec.weight * value
         return total, per_output, y_list, p_list
