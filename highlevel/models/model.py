@@ -4,7 +4,6 @@ plus the Trainer behind ``compile``/``fit``/``evaluate``/``predict``.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Callable, Sequence
 
 import jax
@@ -520,27 +519,8 @@ class Model(Layer):
         >>> Head.from_config(Head(units=5, name="head").get_config()).units
         5
         """
-        from highlevel.utils.serialization import custom_object_scope
-        if not isinstance(config, dict):
-            raise TypeError(f"{cls.__name__}.from_config takes the dict get_config() returned, got "
-                            f"{type(config).__name__}.")
-        with custom_object_scope(custom_objects):
-            if _is_functional_config(config) and _takes_graph_arguments(cls):
-                inputs, outputs, name, trainable = _functional.graph_from_config(config)
-                model = cls(inputs, outputs, name=name)
-                if not trainable:  # else the layers keep the flags of their own configs
-                    model.trainable = False
-                return model
-            if cls is Model:
-                raise ValueError("Model.from_config was given a config that is not a functional model's (it "
-                                 f"lacks {sorted(_FUNCTIONAL_KEYS - set(config))}); call from_config on the "
-                                 "subclass whose get_config() wrote it.")
-            try:
-                return cls(**config)
-            except TypeError as err:
-                raise TypeError(f"Cannot rebuild {cls.__name__} from its config with {cls.__name__}(**config) "
-                                f"({err}): make get_config() return exactly its constructor arguments, or "
-                                "define the classmethod from_config(cls, config).") from err
+        from highlevel.models.model_files import model_from_config
+        return model_from_config(cls, config, custom_objects)
 
     def to_json(self, **kwargs) -> str:
         """The architecture as a JSON string (Keras's ``{"class_name", "config"}``); read it back with
@@ -585,39 +565,5 @@ class Model(Layer):
         and returns a :class:`~highlevel.models.weight_files.LoadReport` of what it left out;
         otherwise any difference raises before a weight changes.
         """
-        from highlevel.models import weight_files
-        from highlevel.models.saving import load_weights_directory
-        path = str(filepath)
-        foreign = getattr(self, "foreign_weights_loader", None)
-        if weight_files.is_keras_h5(path) or (foreign is not None and path.endswith((".pth", ".pt", ".safetensors"))):
-            self.require_built("load_weights")
-            self.trainer.sync()
-            if weight_files.is_keras_h5(path):
-                tensors = weight_files.read_keras_h5(path, self)
-            else:
-                tensors = foreign(path, self, strict=not skip_mismatch)
-            return weight_files.assign(self, tensors, source=path, skip_mismatch=skip_mismatch)
-        if path.endswith((".pth", ".pt", ".safetensors")):
-            raise ValueError(f"{path} is a PyTorch state dict; its tensor names mean something only for the "
-                             "architecture they came from, so it loads only into hl.applications models "
-                             "(e.g. hl.applications.MobileNetV2(weights=path)).")
-        load_weights_directory(self, filepath)
-        return None
-
-
-_FUNCTIONAL_KEYS = frozenset({"layers", "calls", "inputs", "outputs"})
-
-
-def _is_functional_config(config: dict[str, Any]) -> bool:
-    return _FUNCTIONAL_KEYS <= set(config)
-
-
-def _takes_graph_arguments(cls: type) -> bool:
-    """Whether ``cls(inputs, outputs, name=...)`` builds a graph: ``Model``'s own constructor, one
-    whose first arguments are ``inputs, outputs``, or one taking ``*args, **kwargs`` (Keras's test
-    for reviving a subclass as functional)."""
-    init = cls.__init__
-    if init is Model.__init__:
-        return True
-    spec = inspect.getfullargspec(init)
-    return spec.args[1:3] == ["inputs", "outputs"] or (spec.varargs is not None and spec.varkw is not None)
+        from highlevel.models.model_files import load_weights
+        return load_weights(self, filepath, skip_mismatch)
