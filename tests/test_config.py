@@ -194,7 +194,7 @@ def test_get_config_model_section_trains_the_same(tmp_path):
     (BASE.replace("metrics: [accuracy]", "metrics: [acuracy]"), [],
      r"metrics\[0\]: unknown metric 'acuracy'; did you mean 'accuracy'\? Known metrics: AUC, .*, true_positives\.$"),
     (BASE, ["loss=mean_squared_eror"], r"loss: unknown loss 'mean_squared_eror'; did you mean 'mean_squared_error'\? "
-                                       r"Known losses: BCE, .*, squared_hinge\.$"),
+                                       r"Known losses: BCE, .*, squared_hinge, tversky\.$"),
     (BASE, ["trainer.epochs"], r"the override 'trainer.epochs' must look like key.path=value"),
 ])
 def test_config_errors_name_the_place_and_the_fix(tmp_path, text, override, match):
@@ -235,7 +235,7 @@ def test_a_value_no_alternative_of_a_key_takes_is_one_line_naming_them_all(tmp_p
     # looked up by the layer only when it is built: it said "model: Unknown initializer 'glorot'" then
     ("{Dense: {units: 4, kernel_initializer: glorot}}", "kernel_initializer: Unknown initializer 'glorot'; did you "
      "mean 'glorot_normal'? Known initializers: constant, glorot_normal, glorot_uniform, he_normal, he_uniform, "
-     "lecun_normal, lecun_uniform, ones, orthogonal, random_normal, random_uniform, truncated_normal, "
+     "identity, lecun_normal, lecun_uniform, ones, orthogonal, random_normal, random_uniform, stft, truncated_normal, "
      "variance_scaling, zeros; a custom one must be registered with @hl.saving.register_keras_serializable() "
      "before loading."),
     ("{Dropout: {rate: 2}}", "Dropout needs a rate in [0, 1) (the fraction of inputs to drop), got 2."),

@@ -169,8 +169,8 @@ class AlphaDropout(Layer):
     >>> import highlevel as hl, numpy as np
     >>> x = np.random.default_rng(0).standard_normal((200, 500)).astype("float32")
     >>> y = np.asarray(hl.layers.AlphaDropout(0.3)(x, training=True))
-    >>> round(float(y.mean()), 1), round(float(y.std()), 1)
-    (0.0, 1.0)
+    >>> abs(float(y.mean())) < 0.05, round(float(y.std()), 1)
+    (True, 1.0)
     """
 
     supports_masking = True
