@@ -8,6 +8,8 @@ from highlevel.layers.activity import ActivityRegularization  # noqa: F401
 from highlevel.layers.aliases import *  # noqa: F401,F403
 from highlevel.layers.attention import *  # noqa: F401,F403
 from highlevel.layers.augmentation import *  # noqa: F401,F403
+from highlevel.layers.augmentation_color import *  # noqa: F401,F403
+from highlevel.layers.augmentation_tone import *  # noqa: F401,F403
 from highlevel.layers.bidirectional import *  # noqa: F401,F403
 from highlevel.layers.categorical import *  # noqa: F401,F403
 from highlevel.layers.convolutional import *  # noqa: F401,F403
@@ -57,6 +59,8 @@ __all__ = ["Activation", "ActivityRegularization", "Add", "AlphaDropout", "Addit
            "MultiHeadAttention", "Multiply", "NonTrainable", "Normalization", "PReLU", "Permute",
            "RMSNormalization", "RNN", "CenterCrop", "RandomBrightness", "RandomContrast", "RandomCrop",
            "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "ReLU", "RepeatVector",
+           "RandomColorDegeneration", "RandomColorJitter", "RandomGrayscale", "RandomHue", "RandomSaturation",
+           "RandomSharpness", "AutoContrast", "RandomInvert", "RandomPosterization", "Solarization",
            "Rescaling", "Resizing", "Reshape", "SeparableConv1D", "SeparableConv2D", "SimpleRNN",
            "SimpleRNNCell", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
            "StackedRNNCells", "Subtract", "TimeDistributed", "UnitNormalization", "UpSampling1D",
