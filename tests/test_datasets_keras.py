@@ -1,12 +1,10 @@
 """hl.datasets' Keras loaders (CIFAR-10/100, IMDB, Reuters, Boston and California housing) against Keras's own.
 
-Each test writes a small file in the exact format of Keras's download (CIFAR's Python 2
-pickles inside a tar.gz, the ragged ``.npz`` files of IMDB and Reuters, the housing
-``.npz`` files), runs Keras's loader on it (its ``get_file`` patched to return the file) and
-highlevel's, and compares the results array for array: shape, dtype, values, and for the
-ragged arrays the type of every element. Then the lookup order (the user's folder,
-``$HIGHLEVEL_DATA``, highlevel's cache, Keras's cache under a temporary ``$KERAS_HOME``,
-hashes checked) and the error messages. Never touches the network.
+Small files in the exact format of Keras's downloads go through Keras's loader (its
+``get_file`` patched to return the file) and highlevel's; the results must agree in type,
+dtype, shape and value (and, for ragged arrays, the type of every element). Then the lookup
+order (user's folder, ``$HIGHLEVEL_DATA``, highlevel's cache, Keras's cache under a temporary
+``$KERAS_HOME``, hashes checked) and the error messages. Never touches the network.
 """
 
 from __future__ import annotations
@@ -192,28 +190,25 @@ def test_cifar100_equals_keras(tmp_path, monkeypatch, rng, label_mode):
     assert_same(cifar100.load_data(label_mode=label_mode, path=root), want)
     assert got[0][1].max() < (100 if label_mode == "fine" else 20)
     assert got[0][0].shape == (7, 32, 32, 3) and got[1][1].dtype == np.int64
+    (_, other), _ = cifar100.load_data("coarse" if label_mode == "fine" else "fine", path=archive)
+    assert not np.array_equal(got[0][1], other)   # the label_mode is not ignored
 
 
-def test_cifar100_coarse_and_fine_labels_differ(tmp_path, rng):
-    _, archive = cifar100_files(tmp_path, rng, n_train=30)
-    (_, fine), _ = cifar100.load_data("fine", path=archive)
-    (_, coarse), _ = cifar100.load_data("coarse", path=archive)
-    assert not np.array_equal(fine, coarse)
-
-
-def test_cifar_refuses_a_pickle_that_would_run_code(tmp_path):
-    folder = tmp_path / "cifar-100-python"
-    folder.mkdir()
-
+def test_a_pickle_that_would_run_code_is_refused(tmp_path):
     class Evil:
         def __reduce__(self):
             return (os.system, ("echo pwned",))
 
+    (tmp_path / "cifar-100-python").mkdir()
     for name in ("train", "test"):
-        with open(folder / name, "wb") as f:
+        with open(tmp_path / "cifar-100-python" / name, "wb") as f:
             Py2Pickler(f, protocol=2).dump({b"data": Evil(), b"fine_labels": []})
     with pytest.raises(pickle.UnpicklingError, match="Refusing to rebuild (posix|os).system"):
         cifar100.load_data(path=tmp_path)
+    np.savez(tmp_path / "imdb.npz", x_train=np.array([Evil()], dtype=object), y_train=[0],
+             x_test=np.array([Evil()], dtype=object), y_test=[0])
+    with pytest.raises(pickle.UnpicklingError, match="Refusing to rebuild (posix|os).system"):
+        imdb.load_data(path=tmp_path / "imdb.npz")
 
 
 def test_cifar_archive_without_the_batches_is_named(tmp_path, rng):
@@ -274,17 +269,6 @@ def test_word_indexes_and_label_names_equal_keras(tmp_path, monkeypatch):
     assert len(reuters.get_label_names()) == 46
 
 
-def test_imdb_refuses_a_pickle_that_would_run_code(tmp_path):
-    class Evil:
-        def __reduce__(self):
-            return (os.system, ("echo pwned",))
-
-    np.savez(tmp_path / "imdb.npz", x_train=np.array([Evil()], dtype=object), y_train=[0],
-             x_test=np.array([Evil()], dtype=object), y_test=[0])
-    with pytest.raises(pickle.UnpicklingError, match="Refusing to rebuild"):
-        imdb.load_data(path=tmp_path / "imdb.npz")
-
-
 # ---------------------------------------------------------------- housing
 
 
@@ -339,6 +323,9 @@ def test_keras_cache_is_used_when_its_hash_is_keras(tmp_path, monkeypatch, rng, 
     index = word_index_file(keras_cache, "reuters_word_index.json")
     monkeypatch.setattr(reuters, "WORD_INDEX", dataclasses.replace(reuters.WORD_INDEX, file_hash=md5(index)))
     assert reuters.get_word_index() == json.loads(index.read_text())
+    renamed = reuters_file(keras_cache, rng, name="my_reuters.npz")   # Keras's path="my_reuters.npz"
+    monkeypatch.setattr(reuters, "SOURCE", dataclasses.replace(reuters.SOURCE, file_hash=sha256(renamed)))
+    assert_same(reuters.load_data(path="my_reuters.npz"), reuters.load_data(path=renamed))
     assert offline == []                                   # nothing downloaded
     assert not (tmp_path / "home" / ".cache").exists()     # and nothing copied
 
@@ -401,15 +388,6 @@ def test_stale_highlevel_cache_is_downloaded_again(tmp_path, monkeypatch, rng):
         imdb.WORD_INDEX, origin=source_file.as_uri(), file_hash=md5(source_file)))
     assert imdb.get_word_index() == {"the": 1, "and": 2, "a": 3, "zebra": 88}
     assert (cache / "imdb_word_index.json").read_text() == source_file.read_text()
-
-
-def test_bare_name_is_looked_for_in_the_caches(tmp_path, monkeypatch, rng, offline):
-    keras_cache = tmp_path / "keras_home" / "datasets"
-    keras_cache.mkdir(parents=True)
-    path = imdb_file(keras_cache, rng, name="my_imdb.npz")
-    monkeypatch.setattr(imdb, "SOURCE", dataclasses.replace(imdb.SOURCE, file_hash=sha256(path)))
-    assert_same(imdb.load_data(path="my_imdb.npz"), imdb.load_data(path=path))
-    assert offline == []
 
 
 # ---------------------------------------------------------------- errors
