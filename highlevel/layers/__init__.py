@@ -5,10 +5,12 @@ from highlevel.layers.base import (Hyperparameter, Layer, NonTrainable, Weight, 
                                    serialize_layer)
 from highlevel.layers.activation import *  # noqa: F401,F403
 from highlevel.layers.activity import ActivityRegularization  # noqa: F401
+from highlevel.layers.adaptive_pooling import *  # noqa: F401,F403
 from highlevel.layers.aliases import *  # noqa: F401,F403
 from highlevel.layers.attention import *  # noqa: F401,F403
 from highlevel.layers.augmentation import *  # noqa: F401,F403
 from highlevel.layers.augmentation_color import *  # noqa: F401,F403
+from highlevel.layers.augmentation_mix import *  # noqa: F401,F403
 from highlevel.layers.augmentation_tone import *  # noqa: F401,F403
 from highlevel.layers.bidirectional import *  # noqa: F401,F403
 from highlevel.layers.categorical import *  # noqa: F401,F403
@@ -43,7 +45,9 @@ from highlevel.layers.wrappers import *  # noqa: F401,F403
 deserialize = deserialize_layer
 serialize = serialize_layer
 
-__all__ = ["Activation", "ActivityRegularization", "Add", "AlphaDropout", "AdditiveAttention", "Attention",
+__all__ = ["Activation", "ActivityRegularization", "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D",
+           "AdaptiveAveragePooling3D", "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D", "Add",
+           "AlphaDropout", "AdditiveAttention", "Attention",
            "Average", "EinsumDense", "SpectralNormalization",
            "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "BatchNormalization",
            "Bidirectional", "CategoryEncoding", "Concatenate", "Conv1D", "Conv1DTranspose", "Conv2D",
@@ -61,6 +65,7 @@ __all__ = ["Activation", "ActivityRegularization", "Add", "AlphaDropout", "Addit
            "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "ReLU", "RepeatVector",
            "RandomColorDegeneration", "RandomColorJitter", "RandomGrayscale", "RandomHue", "RandomSaturation",
            "RandomSharpness", "AutoContrast", "RandomInvert", "RandomPosterization", "Solarization",
+           "CutMix", "MixUp", "RandomErasing", "RandomGaussianBlur", "RandomShear",
            "Rescaling", "Resizing", "Reshape", "SeparableConv1D", "SeparableConv2D", "SimpleRNN",
            "SimpleRNNCell", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
            "StackedRNNCells", "Subtract", "TimeDistributed", "UnitNormalization", "UpSampling1D",

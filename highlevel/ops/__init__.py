@@ -31,8 +31,6 @@ NOT_SUPPORTED: dict[str, str] = {
     "ctc_decode": "greedy and beam-search CTC decoding is not implemented yet",
     "fold": "PyTorch-style col2im: not implemented; use conv_transpose or scatter",
     "unfold": "PyTorch-style im2col: use ops.image.extract_patches",
-    "adaptive_average_pool": "not implemented yet; for sizes that divide the input, use average_pool",
-    "adaptive_max_pool": "not implemented yet; for sizes that divide the input, use max_pool",
     "stft": "not implemented yet; jax.scipy.signal.stft computes a short-time Fourier transform",
     "istft": "not implemented yet; jax.scipy.signal.istft inverts one",
     "image.affine_transform": "not implemented yet (jax.scipy.ndimage.map_coordinates is ops.image.map_coordinates)",
@@ -48,7 +46,7 @@ __all__ = sorted(set(convolution.__all__) | set(core.__all__) | set(linalg.__all
                  | set(nn.__all__) | set(numpy.__all__)) + ["NOT_SUPPORTED"]
 
 # Listed here (not computed) so that the API reference's tools see the star-imported names as public.
-__all__ = ["abs", "absolute", "add", "all", "allclose", "amax", "amin", "angle", "any", "append", "arange",
+__all__ = ["abs", "absolute", "adaptive_average_pool", "adaptive_max_pool", "add", "all", "allclose", "amax", "amin", "angle", "any", "append", "arange",
            "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "argmax", "argmin",
            "argpartition", "argsort", "array", "array_split", "associative_scan", "average", "average_pool",
            "bartlett", "batch_normalization", "binary_crossentropy", "bincount", "bitwise_and",
