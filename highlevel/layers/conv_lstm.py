@@ -1,7 +1,8 @@
-"""ConvLSTM2D: an LSTM whose input and recurrent transformations are 2-D convolutions (Shi et al., 2015).
+"""ConvLSTM1D/2D/3D: LSTMs whose input and recurrent transformations are convolutions (Shi et al., 2015).
 
-Keras's arguments, weights (``kernel (kh, kw, channels, 4*filters)``, ``recurrent_kernel
-(kh, kw, filters, 4*filters)``, ``bias (4*filters,)``, gates i, f, c, o) and numbers. The
+Keras's arguments, weights (``kernel (*window, channels, 4*filters)``, ``recurrent_kernel
+(*window, filters, 4*filters)``, ``bias (4*filters,)``, gates i, f, c, o) and numbers; one
+class, ``_ConvLSTM``, for every rank. The
 input convolution of every step runs before the time loop, as one convolution over all
 steps; the loop holds only the recurrent ("same", stride 1) convolution.
 """
@@ -25,16 +26,14 @@ from highlevel.layers.recurrent import forget_bias_initializer
 from highlevel.layers.rnn import (_unknown_time, _with_states, carried_states, keeping_states, make_state_variables,
                                   read_states, reset_state_variables, sequence_output_mask, store_states, time_mask)
 
-__all__ = ["ConvLSTM2D"]
+__all__ = ["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"]
 
 
-@register_layer
-class ConvLSTM2D(Layer):
-    """A 2-D convolutional LSTM over sequences of images, as ``keras.layers.ConvLSTM2D``.
+_DOC = """A {rank}-D convolutional LSTM over sequences of {what}, as ``keras.layers.ConvLSTM{rank}D``.
 
     Args:
       filters: the number of output channels (of the states and output).
-      kernel_size: the convolution window, an int or a pair.
+      kernel_size: the convolution window, an int or {tuple_kind}.
       strides: the input convolution's strides (the recurrent one has stride 1).
       padding: ``"valid"`` or ``"same"`` for the input convolution (the recurrent one is "same").
       data_format: ``"channels_last"`` only.
@@ -58,14 +57,19 @@ class ConvLSTM2D(Layer):
       zero_output_for_mask: with a mask, masked steps output zeros (else the previous output).
 
     A ``mask`` ``(batch, timesteps)`` makes masked steps keep the states, as in Keras.
-    Input ``(batch, timesteps, height, width, channels)``; output ``(batch, new_h, new_w,
+    Input ``(batch, timesteps, {layout}, channels)``; output ``(batch, {new_layout},
     filters)``, or with a time axis with ``return_sequences``.
 
     >>> import highlevel as hl, numpy as np
-    >>> hl.layers.ConvLSTM2D(4, 3, padding="same")(np.ones((2, 5, 6, 6, 3), "float32")).shape
-    (2, 6, 6, 4)
+    >>> hl.layers.ConvLSTM{rank}D(4, 3, padding="same")(np.ones({example}, "float32")).shape
+    {example_out}
     """
 
+
+class _ConvLSTM(Layer):
+    """Abstract convolutional LSTM (subclasses set ``rank``, the number of spatial axes)."""
+
+    rank: int = 0
     supports_masking = True
 
     def __init__(self, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] = 1,
@@ -79,22 +83,23 @@ class ConvLSTM2D(Layer):
                  return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
                  unroll: bool | int = False, zero_output_for_mask: bool = False, **kwargs):
         super().__init__(**kwargs)
-        cls = "ConvLSTM2D"
+        cls = type(self).__name__
         if not isinstance(filters, (int, np.integer)) or isinstance(filters, bool) or filters <= 0:
             raise ValueError(f"{cls} `filters` must be a positive integer, got {filters!r}.")
         for arg, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if not isinstance(rate, (int, float, np.floating)) or not 0.0 <= float(rate) < 1.0:
                 raise ValueError(f"{cls} `{arg}` must be a float in [0, 1), got {rate!r}.")
         self.filters = int(filters)
-        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", cls)
-        self.strides = normalize_tuple(strides, 2, "strides", cls)
-        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", cls)
+        self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size", cls)
+        self.strides = normalize_tuple(strides, self.rank, "strides", cls)
+        self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate", cls)
         self.padding = normalize_padding(padding, cls)
         self.data_format = check_data_format(data_format, cls)
         if self.data_format == "channels_first":
             raise ValueError(f"{cls} supports data_format='channels_last' only, got 'channels_first' (passed, or "
-                             "hl.backend.image_data_format()). Transpose the inputs to (batch, time, rows, cols, "
-                             "channels), e.g. with jnp.moveaxis(x, 2, -1), and pass data_format='channels_last'.")
+                             f"hl.backend.image_data_format()). Transpose the inputs to (batch, time, "
+                             f"{_LAYOUTS[self.rank]}, channels), e.g. with jnp.moveaxis(x, 2, -1), and pass "
+                             "data_format='channels_last'.")
         self.activation = _activations.get(activation)
         self.recurrent_activation = _activations.get(recurrent_activation)
         self.use_bias = bool(use_bias)
@@ -132,20 +137,21 @@ class ConvLSTM2D(Layer):
 
     def _sequence_shape(self, input_shape) -> tuple:
         shape = input_shape[0] if isinstance(input_shape, list) else input_shape
-        if not isinstance(shape, tuple) or len(shape) != 5:
+        cls = type(self).__name__
+        if not isinstance(shape, tuple) or len(shape) != self.rank + 3:
             got = format_shape(shape) if isinstance(shape, tuple) else repr(shape)
-            raise ValueError(f"ConvLSTM2D layer '{self.name}' expects inputs of shape (batch, timesteps, height, "
-                             f"width, channels), got {got}.")
+            raise ValueError(f"{cls} layer '{self.name}' expects inputs of shape (batch, timesteps, "
+                             f"{_LAYOUTS[self.rank]}, channels), got {got}.")
         if any(d is None for d in shape[2:]):
-            raise ValueError(f"ConvLSTM2D layer '{self.name}' needs known height, width and channels, got inputs "
-                             f"of shape {format_shape(shape)}.")
+            raise ValueError(f"{cls} layer '{self.name}' needs known {_LAYOUTS[self.rank]} and channels, got "
+                             f"inputs of shape {format_shape(shape)}.")
         return shape
 
     def _state_shape(self, shape) -> tuple:
         out = [conv_output_size(n, k, s, d, self.padding) for n, k, s, d in
-               zip(shape[2:4], self.kernel_size, self.strides, self.dilation_rate)]
+               zip(shape[2:2 + self.rank], self.kernel_size, self.strides, self.dilation_rate)]
         if any(o <= 0 for o in out):
-            raise ValueError(f"ConvLSTM2D layer '{self.name}': images of shape {format_shape(shape[2:])} are too "
+            raise ValueError(f"{type(self).__name__} layer '{self.name}': inputs of shape {format_shape(shape[2:])} are too "
                              f"small for kernel_size {self.kernel_size} with padding '{self.padding}'.")
         return (shape[0], *out, self.filters)
 
@@ -167,7 +173,8 @@ class ConvLSTM2D(Layer):
         x = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
         shape = self._sequence_shape(tuple(x.shape))
         if shape[-1] != self.kernel.shape[-2]:
-            raise ValueError(f"Input of shape {format_shape(shape)} does not match layer '{self.name}' (ConvLSTM2D), "
+            raise ValueError(f"Input of shape {format_shape(shape)} does not match layer '{self.name}' "
+                             f"({type(self).__name__}), "
                              f"built for {self.kernel.shape[-2]} channels.")
 
     def __call__(self, inputs, *args, initial_state=None, **kwargs):
@@ -205,7 +212,7 @@ class ConvLSTM2D(Layer):
         state_shape = self._state_shape(tuple(x.shape))
         if given:
             if len(given) != 2:
-                raise ValueError(f"ConvLSTM2D layer '{self.name}' takes 2 initial states [h, c], got {len(given)}.")
+                raise ValueError(f"{type(self).__name__} layer '{self.name}' takes 2 initial states [h, c], got {len(given)}.")
             states = tuple(jnp.asarray(s, x.dtype) for s in given)
         elif self.stateful:
             states = tuple(carried_states(self, batch))
@@ -213,7 +220,7 @@ class ConvLSTM2D(Layer):
             states = tuple(jnp.zeros(state_shape, x.dtype) for _ in range(2))
         kernel, recurrent = self.kernel[...], self.recurrent_kernel[...]
         bias = self.bias[...] if self.use_bias else None
-        f = self.filters
+        f, ones = self.filters, (1,) * self.rank
         frames = jnp.reshape(x, (batch * steps,) + tuple(x.shape[2:]))
 
         def input_conv(frames_, k):
@@ -227,7 +234,7 @@ class ConvLSTM2D(Layer):
         else:
             zx = input_conv(frames, kernel)
         if bias is not None:
-            zx = zx + jnp.reshape(bias, (1, 1, 1, 4 * f))
+            zx = zx + jnp.reshape(bias, (1,) + ones + (4 * f,))
         zx = jnp.reshape(zx, (batch, steps) + tuple(zx.shape[1:]))
         h_masks = (self._masks(self.recurrent_dropout_rate, state_shape, x.dtype)
                    if training and self._has_recurrent_dropout else None)
@@ -238,16 +245,16 @@ class ConvLSTM2D(Layer):
             z_t, m_t = inp
             h, c = carry
             if h_masks is None:
-                zh = _backend.conv(h, recurrent, (1, 1), "same")
+                zh = _backend.conv(h, recurrent, ones, "same")
             else:
-                zh = jnp.concatenate([_backend.conv(h * m, k, (1, 1), "same")
+                zh = jnp.concatenate([_backend.conv(h * m, k, ones, "same")
                                       for m, k in zip(h_masks, rec_kernels)], axis=-1)
             zi, zf, zc, zo = jnp.split(z_t + zh, 4, axis=-1)
             c_new = rec_act(zf) * c + rec_act(zi) * act(zc)
             h_new = rec_act(zo) * act(c_new)
             out = h_new
             if m_t is not None:
-                keep = jnp.reshape(m_t, (batch, 1, 1, 1))
+                keep = jnp.reshape(m_t, (batch,) + ones + (1,))
                 h_new, c_new = jnp.where(keep, h_new, h), jnp.where(keep, c_new, c)
                 out = jnp.where(keep, h_new, jnp.zeros((), h_new.dtype)) if self.zero_output_for_mask else h_new
             return (h_new, c_new), (out if self.return_sequences else None)
@@ -264,7 +271,7 @@ class ConvLSTM2D(Layer):
         output = jnp.swapaxes(ys, 0, 1) if self.return_sequences else final[0]
         if ms is not None and self.zero_output_for_mask and not self.return_sequences:
             # Keras: the last processed step's output, zeros where it was masked.
-            output = jnp.where(jnp.reshape(ms[-1], (batch, 1, 1, 1)), output, jnp.zeros((), output.dtype))
+            output = jnp.where(jnp.reshape(ms[-1], (batch,) + ones + (1,)), output, jnp.zeros((), output.dtype))
         return [output, *final] if self.return_state else output
 
     def compute_mask(self, inputs, mask=None):
@@ -294,3 +301,28 @@ class ConvLSTM2D(Layer):
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
                 "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
                 "zero_output_for_mask": self.zero_output_for_mask}
+
+
+_LAYOUTS = {1: "steps", 2: "height, width", 3: "depth, height, width"}
+
+
+@register_layer
+class ConvLSTM1D(_ConvLSTM):
+    rank = 1
+    __doc__ = _DOC.format(rank=1, what="1-D signals", tuple_kind="a 1-tuple", layout="steps",
+                          new_layout="new_steps", example="(2, 5, 6, 3)", example_out="(2, 6, 4)")
+
+
+@register_layer
+class ConvLSTM2D(_ConvLSTM):
+    rank = 2
+    __doc__ = _DOC.format(rank=2, what="images", tuple_kind="a pair", layout="height, width",
+                          new_layout="new_h, new_w", example="(2, 5, 6, 6, 3)", example_out="(2, 6, 6, 4)")
+
+
+@register_layer
+class ConvLSTM3D(_ConvLSTM):
+    rank = 3
+    __doc__ = _DOC.format(rank=3, what="volumes", tuple_kind="a triple", layout="depth, height, width",
+                          new_layout="new_d, new_h, new_w", example="(2, 3, 4, 4, 4, 2)",
+                          example_out="(2, 4, 4, 4, 4)")
