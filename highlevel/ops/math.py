@@ -7,11 +7,12 @@ import math as _math
 import jax
 import jax.numpy as jnp
 
+from highlevel.ops.signal import istft, stft
 from highlevel.ops.symbolic import dispatch_namespace
 
 __all__ = ["segment_sum", "segment_max", "segment_min", "segment_prod", "top_k", "in_top_k", "logsumexp", "cdist",
            "extract_sequences", "fft", "fft2", "ifft2", "rfft", "irfft", "view_as_complex", "view_as_real",
-           "rsqrt", "erf", "erfc", "erfinv", "logdet"]
+           "rsqrt", "erf", "erfc", "erfinv", "logdet", "stft", "istft"]
 
 
 def _need_segments(num_segments) -> int:

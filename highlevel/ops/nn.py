@@ -16,6 +16,7 @@ from highlevel.ops.nn_adaptive import adaptive_average_pool, adaptive_max_pool
 from highlevel.ops.nn_attention import dot_product_attention
 from highlevel.ops.nn_losses import (softmax, log_softmax, sparsemax, one_hot, multi_hot, binary_crossentropy,
                                      categorical_crossentropy, sparse_categorical_crossentropy, ctc_loss, psnr)
+from highlevel.ops.nn_patches import fold, unfold
 from highlevel.ops.nn_normalization import (moments, batch_normalization, layer_normalization, rms_normalization,
                                             normalize)
 from highlevel.ops.symbolic import dispatch_namespace
@@ -30,6 +31,6 @@ __all__ = ["relu", "relu6", "sigmoid", "sparse_sigmoid", "tanh", "tanh_shrink", 
 
 __all__ += ["average_pool", "conv", "conv_transpose", "depth_to_space", "depthwise_conv", "max_pool",
             "separable_conv", "space_to_depth"]
-__all__ += ["adaptive_average_pool", "adaptive_max_pool"]
+__all__ += ["adaptive_average_pool", "adaptive_max_pool", "unfold", "fold"]
 
 dispatch_namespace("nn", globals(), __all__)   # calls on symbolic tensors become graph nodes
