@@ -274,9 +274,10 @@ def test_the_listed_numpy_names_are_the_submodules_names():
 
 
 def test_the_listed_nn_names_are_the_submodules_names():
-    from highlevel.ops import (convolution, nn, nn_activations, nn_adaptive, nn_attention, nn_losses,
+    from highlevel.ops import (convolution, nn, nn_activations, nn_adaptive, nn_attention, nn_ctc, nn_losses,
                                nn_normalization, nn_patches)
-    parts = (convolution, nn_activations, nn_adaptive, nn_attention, nn_losses, nn_normalization, nn_patches)
+    parts = (convolution, nn_activations, nn_adaptive, nn_attention, nn_ctc, nn_losses, nn_normalization,
+             nn_patches)
     assert len(nn.__all__) == len(set(nn.__all__))
     assert set(nn.__all__) == set().union(*(set(p.__all__) for p in parts))
 

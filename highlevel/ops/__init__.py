@@ -28,7 +28,6 @@ from highlevel.ops.numpy import *  # noqa: F401,F403
 #: The operations of ``keras.ops`` that ``hl.ops`` does not have, with the reason.
 NOT_SUPPORTED: dict[str, str] = {
     "rearrange": "einops-style patterns; write the reshape/transpose, or use einops itself on JAX arrays",
-    "ctc_decode": "greedy and beam-search CTC decoding is not implemented yet",
     "image.affine_transform": "not implemented yet (jax.scipy.ndimage.map_coordinates is ops.image.map_coordinates)",
     "image.perspective_transform": "not implemented yet",
     "image.elastic_transform": "not implemented yet",
@@ -50,7 +49,7 @@ __all__ = ["abs", "absolute", "adaptive_average_pool", "adaptive_max_pool", "add
            "bitwise_xor", "blackman", "broadcast_to", "cast", "categorical_crossentropy", "cbrt", "cdist",
            "ceil", "celu", "cholesky", "cholesky_inverse", "clip", "concatenate", "cond", "conj", "conjugate",
            "conv", "conv_transpose", "convert_to_numpy", "convert_to_tensor", "copy", "corrcoef", "correlate",
-           "cos", "cosh", "count_nonzero", "cross", "ctc_loss", "cumprod", "cumsum", "custom_gradient",
+           "cos", "cosh", "count_nonzero", "cross", "ctc_decode", "ctc_loss", "cumprod", "cumsum", "custom_gradient",
            "deg2rad", "depth_to_space", "depthwise_conv", "det", "diag", "diagflat", "diagonal", "diff",
            "digitize", "divide", "divide_no_nan", "dot", "dot_product_attention", "dsplit", "dstack", "dtype",
            "eig", "eigh", "einsum", "elu", "empty", "empty_like", "equal", "erf", "erfc", "erfinv", "exp",

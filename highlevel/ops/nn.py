@@ -14,6 +14,7 @@ from highlevel.ops.nn_activations import (relu, relu6, sigmoid, sparse_sigmoid, 
                                           hard_tanh, elu, selu, gelu, celu, glu, polar)
 from highlevel.ops.nn_adaptive import adaptive_average_pool, adaptive_max_pool
 from highlevel.ops.nn_attention import dot_product_attention
+from highlevel.ops.nn_ctc import ctc_decode
 from highlevel.ops.nn_losses import (softmax, log_softmax, sparsemax, one_hot, multi_hot, binary_crossentropy,
                                      categorical_crossentropy, sparse_categorical_crossentropy, ctc_loss, psnr)
 from highlevel.ops.nn_patches import fold, unfold
@@ -31,6 +32,6 @@ __all__ = ["relu", "relu6", "sigmoid", "sparse_sigmoid", "tanh", "tanh_shrink", 
 
 __all__ += ["average_pool", "conv", "conv_transpose", "depth_to_space", "depthwise_conv", "max_pool",
             "separable_conv", "space_to_depth"]
-__all__ += ["adaptive_average_pool", "adaptive_max_pool", "unfold", "fold"]
+__all__ += ["adaptive_average_pool", "adaptive_max_pool", "unfold", "fold", "ctc_decode"]
 
 dispatch_namespace("nn", globals(), __all__)   # calls on symbolic tensors become graph nodes
