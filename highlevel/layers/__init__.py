@@ -66,6 +66,7 @@ __all__ = ["Activation", "ActivityRegularization", "AdaptiveAveragePooling1D", "
            "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "ReLU", "RepeatVector",
            "RandomColorDegeneration", "RandomColorJitter", "RandomGrayscale", "RandomHue", "RandomSaturation",
            "RandomSharpness", "AutoContrast", "RandomInvert", "RandomPosterization", "Solarization",
+           "Equalization",
            "CutMix", "MixUp", "RandomErasing", "RandomGaussianBlur", "RandomShear",
            "Rescaling", "Resizing", "Reshape", "SeparableConv1D", "SeparableConv2D", "SimpleRNN",
            "SimpleRNNCell", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",

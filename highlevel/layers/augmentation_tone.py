@@ -1,9 +1,10 @@
-"""Tone augmentation layers: RandomInvert, RandomPosterization, Solarization and AutoContrast.
+"""Tone augmentation layers: RandomInvert, RandomPosterization, Solarization, AutoContrast, Equalization.
 
 Keras 3's names, arguments and config keys, drawn per image from the step's key
 inside the compiled step (see ``augmentation_color``). Values are mapped from
 ``value_range`` to [0, 255] and back, as Keras does. ``AutoContrast`` is
-deterministic and, as Keras's, applies in inference too.
+deterministic and, as Keras's, applies in inference too; ``Equalization`` is
+deterministic and, as Keras's, applies in training only.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from highlevel.layers.augmentation_color import (_check_range_factor, _check_val
 from highlevel.layers.base import format_shape, register_layer
 from highlevel.layers.image_ops import _is_number
 
-__all__ = ["RandomInvert", "RandomPosterization", "Solarization", "AutoContrast"]
+__all__ = ["RandomInvert", "RandomPosterization", "Solarization", "AutoContrast", "Equalization"]
 
 
 def _to_255(images, value_range):
@@ -254,5 +255,64 @@ class AutoContrast(_ColorAugmentation):
 
     def get_config(self):
         config = super().get_config()
+        config.pop("seed")
+        return config
+
+
+@register_layer
+class Equalization(_ColorAugmentation):
+    """Equalizes the histogram of each channel of each image, in training (identity otherwise).
+
+    On the [0, 255] scale, each channel's values are counted into ``bins`` bins and
+    mapped through the rounded cumulative histogram, so that the values spread
+    over the whole range; a channel with values in one bin only is left as it is.
+    Each image is equalized on its own (Keras 3.15 pools the histogram over the
+    batch; the two agree on one image).
+
+    Args:
+      value_range: ``(low, high)``, the range of the images' values (default ``(0, 255)``).
+      bins: the number of histogram bins, 1 to 256 (default 256).
+      data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Input ``(batch, height, width, channels)`` or one image; output the same shape.
+
+    >>> import highlevel as hl, numpy as np
+    >>> x = np.array([[[10.0], [10.0], [20.0], [30.0]]], "float32")
+    >>> np.asarray(hl.layers.Equalization()(x, training=True)).ravel().tolist()
+    [0.0, 0.0, 128.0, 255.0]
+    """
+
+    def __init__(self, value_range: Sequence[float] = (0, 255), bins: int = 256, data_format: str | None = None,
+                 **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self.value_range = _check_value_range("Equalization", value_range)
+        if not isinstance(bins, int) or isinstance(bins, bool) or not 1 <= bins <= 256:
+            raise ValueError(f"Equalization bins must be an integer in [1, 256], got {bins!r}.")
+        self.bins = bins
+
+    def _augment(self, images, key):
+        return self._apply(images, None)
+
+    def _apply(self, images, transformation):
+        batch, height, width, channels = images.shape
+        values = _to_255(images, self.value_range)
+        # One row per (image, channel).
+        rows = jnp.reshape(jnp.transpose(values, (0, 3, 1, 2)), (batch * channels, height * width))
+        bins = self.bins
+        counted = jnp.clip((rows * (bins - 1) / 255.0).astype(jnp.int32), 0, bins - 1)
+        hist = jax.vmap(lambda r: jnp.bincount(r, length=bins))(counted)
+        cdf = jnp.cumsum(hist, axis=1)
+        cdf_min = jnp.take_along_axis(cdf, jnp.argmax(cdf > 0, axis=1)[:, None], axis=1)
+        spread = cdf[:, -1:] - cdf_min
+        lookup = jnp.clip(jnp.round((cdf - cdf_min) * 255 / jnp.where(spread == 0, 1, spread)), 0, 255)
+        looked_up = jnp.clip((rows / 255.0) * (bins - 1), 0, bins - 1).astype(jnp.int32)
+        equalized = jnp.take_along_axis(lookup, looked_up, axis=1).astype(images.dtype)
+        keep = jnp.count_nonzero(hist, axis=1, keepdims=True) <= 1
+        out = jnp.where(keep, rows, equalized)
+        out = jnp.transpose(jnp.reshape(out, (batch, channels, height, width)), (0, 2, 3, 1))
+        return _from_255(out, self.value_range)
+
+    def get_config(self):
+        config = {**super().get_config(), "bins": self.bins}
         config.pop("seed")
         return config

@@ -35,6 +35,8 @@ CASES = [
     (L.Solarization, {"addition_factor": (0.1, 0.2), "threshold_factor": 0.5, "value_range": (0, 1)}),
     (L.AutoContrast, {}),
     (L.AutoContrast, {"value_range": (-1, 1), "data_format": "channels_first"}),
+    (L.Equalization, {}),
+    (L.Equalization, {"value_range": (0, 1), "bins": 16, "data_format": "channels_first"}),
 ]
 IDS = [f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)]
 
@@ -75,7 +77,7 @@ def test_identity_outside_training(cls, kwargs, rng):
     np.testing.assert_array_equal(np.asarray(layer(x)), x)
     np.testing.assert_array_equal(np.asarray(layer(x[0], training=False)), x[0])
     assert not np.allclose(np.asarray(cls(**{**kwargs, "seed": 9})(x, training=True)), x) or cls in (
-        L.RandomGrayscale, L.RandomInvert)
+        L.RandomGrayscale, L.RandomInvert, L.Equalization)   # [0, 1] is one bin of (0, 255)
 
 
 # ---------------------------------------------------------------------------
@@ -138,6 +140,22 @@ def test_collapsed_factors_match_keras_layer(cls, kwargs, high, rng):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4 * high)
     single = np.asarray(cls(**kwargs)(x[0], training=True))
     np.testing.assert_allclose(single, expected[0], rtol=1e-5, atol=1e-4 * high)
+
+
+@pytest.mark.parametrize("value_range,bins", [((0, 255), 256), ((0, 1), 16), ((-1, 1), 256)])
+def test_equalization_matches_keras_per_image(value_range, bins, rng):
+    low, high = value_range
+    x = np.round(rng.uniform(low, high, (3, 7, 6, 3)) * 40) / 40   # repeated values: a lumpy histogram
+    x = x.astype("float32")
+    layer = L.Equalization(value_range=value_range, bins=bins)
+    got = np.asarray(layer(x, training=True))
+    for i in range(3):   # Keras pools the histogram over a batch: compare image by image
+        expected = _keras(keras.layers.Equalization(value_range=value_range, bins=bins), x[i])
+        assert not np.allclose(expected, x[i])
+        np.testing.assert_allclose(got[i], expected, rtol=1e-6, atol=1e-4)
+    np.testing.assert_array_equal(np.asarray(layer(x[1], training=True)), got[1])
+    flat = np.full((1, 4, 4, 3), low, "float32")           # one bin: left alone
+    np.testing.assert_array_equal(np.asarray(layer(flat, training=True)), flat)
 
 
 def test_hue_with_a_fixed_factor_is_keras_shift_either_way(rng):
@@ -266,6 +284,7 @@ def test_fit_compiles_once_while_factors_change(rng):
     (lambda: L.RandomPosterization(2.5), r"RandomPosterization factor must be an integer .*got 2.5"),
     (lambda: L.Solarization(threshold_factor=2), r"Solarization threshold_factor .*\[0, 1\], got 2"),
     (lambda: L.AutoContrast(value_range=5), r"AutoContrast value_range must be a pair .*got 5"),
+    (lambda: L.Equalization(bins=0), r"Equalization bins must be an integer in \[1, 256\], got 0"),
     (lambda: L.RandomColorJitter(value_range=(0,)), r"RandomColorJitter value_range .*got \(0,\)"),
     (lambda: L.RandomColorJitter(hue_factor=3.0), r"RandomHue factor .*got 3.0"),
 ])
