@@ -27,7 +27,6 @@ from highlevel.ops.numpy import *  # noqa: F401,F403
 
 #: The operations of ``keras.ops`` that ``hl.ops`` does not have, with the reason.
 NOT_SUPPORTED: dict[str, str] = {
-    "rearrange": "einops-style patterns; write the reshape/transpose, or use einops itself on JAX arrays",
     "image.affine_transform": "not implemented yet (jax.scipy.ndimage.map_coordinates is ops.image.map_coordinates)",
     "image.perspective_transform": "not implemented yet",
     "image.elastic_transform": "not implemented yet",
@@ -68,7 +67,7 @@ __all__ = ["abs", "absolute", "adaptive_average_pool", "adaptive_max_pool", "add
            "nancumsum", "nanmax", "nanmean", "nanmedian", "nanmin", "nanpercentile", "nanprod", "nanquantile",
            "nanstd", "nansum", "nanvar", "ndim", "negative", "nextafter", "nonzero", "norm", "normalize",
            "not_equal", "one_hot", "ones", "ones_like", "outer", "pad", "percentile", "pinv", "polar",
-           "power", "prod", "psnr", "ptp", "qr", "quantile", "rad2deg", "ravel", "real", "reciprocal", "relu",
+           "power", "prod", "psnr", "ptp", "qr", "quantile", "rad2deg", "ravel", "real", "rearrange", "reciprocal", "relu",
            "relu6", "repeat", "reshape", "rfft", "right_shift", "rms_normalization", "roll", "rot90", "round",
            "rsqrt", "saturate_cast", "scan", "scatter", "scatter_update", "searchsorted", "segment_max",
            "segment_min", "segment_prod", "segment_sum", "select", "selu", "separable_conv", "shape",

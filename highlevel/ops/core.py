@@ -8,12 +8,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from highlevel.ops.einops import rearrange
 from highlevel.ops.symbolic import dispatch_namespace
 
 __all__ = ["cast", "convert_to_tensor", "convert_to_numpy", "is_tensor", "shape", "dtype", "saturate_cast", "cond",
            "switch", "scan", "associative_scan", "map", "vectorized_map", "fori_loop", "while_loop",
            "stop_gradient", "custom_gradient", "scatter", "scatter_update", "slice", "slice_update",
-           "unstack"]
+           "unstack", "rearrange"]
 
 
 def _dtype(dtype):
