@@ -114,3 +114,12 @@ def test_unfold_fold_bad_arguments_are_named():
         ops.unfold(IMAGES[0], 2)
     with pytest.raises(ValueError, match=r"fold: an input of shape \(2, 12, 5\) does not hold"):
         ops.fold(np.ones((2, 12, 5), "float32"), (7, 6), 2)
+
+
+def test_unfold_and_fold_in_a_functional_model_give_back_non_overlapping_blocks():
+    inputs = hl.Input((3, 6, 6))
+    cols = ops.unfold(inputs, 2, stride=2)
+    assert tuple(cols.shape) == (None, 12, 9)
+    model = hl.Model(inputs, ops.fold(cols, 6, 2, stride=2))
+    x = IMAGES[:, :, :6, :6]
+    np.testing.assert_array_equal(np.asarray(model.predict(x, verbose=0)), x)
