@@ -12,6 +12,7 @@ from highlevel.layers.augmentation import *  # noqa: F401,F403
 from highlevel.layers.augmentation_color import *  # noqa: F401,F403
 from highlevel.layers.augmentation_mix import *  # noqa: F401,F403
 from highlevel.layers.augmentation_perspective import *  # noqa: F401,F403
+from highlevel.layers.augmentation_randaugment import *  # noqa: F401,F403
 from highlevel.layers.augmentation_tone import *  # noqa: F401,F403
 from highlevel.layers.bidirectional import *  # noqa: F401,F403
 from highlevel.layers.categorical import *  # noqa: F401,F403
@@ -67,7 +68,7 @@ __all__ = ["Activation", "ActivityRegularization", "AdaptiveAveragePooling1D", "
            "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "ReLU", "RepeatVector",
            "RandomColorDegeneration", "RandomColorJitter", "RandomGrayscale", "RandomHue", "RandomSaturation",
            "RandomSharpness", "AutoContrast", "RandomInvert", "RandomPosterization", "Solarization",
-           "Equalization", "RandomPerspective",
+           "Equalization", "RandomPerspective", "RandAugment",
            "CutMix", "MixUp", "RandomErasing", "RandomGaussianBlur", "RandomShear",
            "Rescaling", "Resizing", "Reshape", "SeparableConv1D", "SeparableConv2D", "SimpleRNN",
            "SimpleRNNCell", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",

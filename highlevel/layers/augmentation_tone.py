@@ -240,6 +240,9 @@ class AutoContrast(_ColorAugmentation):
             out = jnp.transpose(out, (0, 3, 1, 2))
         return out[0] if images.ndim == 3 else out
 
+    def _draw(self, key, batch):
+        return None   # deterministic
+
     def transform_images(self, images, transformation=None, training: bool = True):
         """Applies the stretch to a channels_last batch (``transformation`` is unused, as Keras's)."""
         return self._apply(jnp.asarray(images).astype(self.compute_dtype), None)
