@@ -222,8 +222,8 @@ class AutoContrast(_ColorAugmentation):
     [0.0, 0.5, 1.0]
     """
 
-    def __init__(self, value_range: Sequence[float] = (0, 255), **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, value_range: Sequence[float] = (0, 255), data_format: str | None = None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
         self.value_range = _check_value_range("AutoContrast", value_range)
 
     def call(self, inputs, training: bool = False):
