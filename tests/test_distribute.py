@@ -207,15 +207,34 @@ def test_two_processes_train_one_model_like_a_single_process(tmp_path):
     script = os.path.join(os.path.dirname(__file__), "multiprocess_script.py")
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                XLA_FLAGS="", JAX_PLATFORMS="cpu")
-    port = _free_port()
-    procs = [subprocess.Popen([sys.executable, script, str(i), "2", str(port), str(tmp_path)],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for i in range(2)]
     single = subprocess.run([sys.executable, script, "0", "1", "0", str(tmp_path)], env=env,
                             capture_output=True, text=True, timeout=300)
-    outputs = [p.communicate(timeout=300)[0] for p in procs]
-    assert all(p.returncode == 0 for p in procs), outputs
     assert single.returncode == 0, single.stderr[-2000:]
+
+    def run_pair():
+        """Both processes' (return codes, outputs); None for a code when the pair hung, and then
+        both were killed so that their outputs show where each stood."""
+        port = _free_port()
+        procs = [subprocess.Popen([sys.executable, script, str(i), "2", str(port), str(tmp_path)],
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                 for i in range(2)]
+        try:
+            outputs = [p.communicate(timeout=240)[0] for p in procs]
+        except subprocess.TimeoutExpired:
+            for p in procs:
+                p.kill()
+            outputs = [p.communicate()[0] for p in procs]
+            return [None, None], outputs
+        return [p.returncode for p in procs], outputs
+
+    # Once on 2026-12-06 the pair hung after connecting, under a full suite's load on 2 cores
+    # (one of five full runs); a hang is retried once, on a fresh port, and a second one fails.
+    codes, outputs = run_pair()
+    if None in codes:
+        import shutil
+        shutil.rmtree(tmp_path / "files", ignore_errors=True)   # the files a hung pair began
+        codes, outputs = run_pair()
+    assert codes == [0, 0], outputs
     p0, p1, one = (np.load(tmp_path / f) for f in ("p0.npz", "p1.npz", "single.npz"))
     assert int(p0["process_count"]) == 2 and int(p0["devices"]) == 2 and int(one["process_count"]) == 1
     # Each process held only its own 128 rows, different from the other's.
