@@ -10,7 +10,7 @@ from highlevel import (activations, applications, backend, callbacks, constraint
                        layers, losses, metrics, mixed_precision, models, ops, optimizers, random, regularizers, saving,
                        training, utils, visualization)
 from highlevel import export   # registers model.export's formats
-from highlevel.layers import Input
+from highlevel.layers import Input, InputSpec
 from highlevel.layers.remat import RematScope, remat
 from highlevel.models import Ensemble, Model, Sequential
 
@@ -34,7 +34,7 @@ utils.is_keras_tensor = layers.symbolic.is_keras_tensor
 utils.get_source_inputs = layers.symbolic.get_source_inputs
 backend.is_keras_tensor = layers.symbolic.is_keras_tensor
 
-__all__ = ["Ensemble", "Input", "Model", "RematScope", "Sequential", "activations", "applications", "backend", "callbacks",
+__all__ = ["Ensemble", "Input", "InputSpec", "Model", "RematScope", "Sequential", "activations", "applications", "backend", "callbacks",
            "constraints", "datasets", "distribute", "export", "initializers", "layers", "losses", "metrics",
            "mixed_precision", "models", "ops", "optimizers", "random", "regularizers", "remat", "saving", "training", "utils",
            "visualization", "__version__"]

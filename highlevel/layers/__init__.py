@@ -23,7 +23,9 @@ from highlevel.layers.core import *  # noqa: F401,F403
 from highlevel.layers.depthwise import *  # noqa: F401,F403
 from highlevel.layers.einsum_dense import *  # noqa: F401,F403
 from highlevel.layers.hashed_crossing import *  # noqa: F401,F403
+from highlevel.layers.jax_layer import JaxLayer  # noqa: F401
 from highlevel.layers.image_preprocessing import *  # noqa: F401,F403
+from highlevel.layers.input_spec import InputSpec  # noqa: F401
 from highlevel.layers.lambda_layer import *  # noqa: F401,F403
 from highlevel.layers.lookup import *  # noqa: F401,F403
 from highlevel.layers.merging import *  # noqa: F401,F403
@@ -34,6 +36,7 @@ from highlevel.layers.normalization_extra import *  # noqa: F401,F403
 from highlevel.layers.pooling import *  # noqa: F401,F403
 from highlevel.layers.preprocessing import *  # noqa: F401,F403
 from highlevel.layers.recurrent import *  # noqa: F401,F403
+from highlevel.layers.reversible_embedding import ReversibleEmbedding  # noqa: F401
 from highlevel.layers.regularization import *  # noqa: F401,F403
 from highlevel.layers.reshaping import *  # noqa: F401,F403
 from highlevel.layers.rnn_cells import *  # noqa: F401,F403
@@ -43,6 +46,7 @@ from highlevel.layers.time_distributed import *  # noqa: F401,F403
 from highlevel.layers.text import *  # noqa: F401,F403
 from highlevel.layers.upsampling import *  # noqa: F401,F403
 from highlevel.layers.wrappers import *  # noqa: F401,F403
+from highlevel.layers.wrapper_base import Wrapper  # noqa: F401
 
 deserialize = deserialize_layer
 serialize = serialize_layer
@@ -82,3 +86,4 @@ __all__ = ["Activation", "ActivityRegularization", "AdaptiveAveragePooling1D", "
            "MaxPool1D", "MaxPool2D", "MaxPool3D", "SeparableConvolution1D", "SeparableConvolution2D",
            "Dot", "IntegerLookup", "StringLookup", "TextVectorization", "add", "average",
            "concatenate", "dot", "maximum", "minimum", "multiply", "subtract"]
+__all__ += ["ReversibleEmbedding", "JaxLayer", "Wrapper", "InputSpec"]

@@ -18,6 +18,7 @@ from highlevel.layers import remat as _remat
 from highlevel.layers._context import (_EAGER_LOSSES, _is_traced, call_context, current_context,
                                        keep_eager_losses)
 from highlevel.layers._shapes import _as_shape
+from highlevel.layers.input_spec import assert_input_compatibility
 from highlevel.utils import global_state as _global_state
 
 
@@ -68,6 +69,8 @@ def invoke(layer, inputs, args, kwargs, with_mask: bool):
     inputs = jax.tree_util.tree_map(layer._cast_input, inputs)
     if args:
         args = jax.tree_util.tree_map(layer._cast_input, args)
+    if layer.input_spec is not None:
+        assert_input_compatibility(layer.input_spec, inputs, layer.name)
     if not layer.built:
         layer.build_for_call(inputs, args, kwargs)
     else:

@@ -86,6 +86,9 @@ class Layer(nnx.Module, pytree=False):
     #: Whether the layer passes on (or makes) a Keras mask: its output mask is
     #: ``compute_mask(inputs, mask)``. True for a subclass that defines ``compute_mask``.
     supports_masking: bool = False
+    #: What the first input must look like (an ``hl.layers.InputSpec``, or a list, one per input),
+    #: checked at every call before building, as Keras's; None: no check.
+    input_spec: Any = None
 
     def __init_subclass__(cls, pytree: bool = False, **kwargs):
         # Layers assign weights lazily and keep Keras-style Python attributes,

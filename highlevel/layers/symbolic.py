@@ -11,6 +11,7 @@ import jax.numpy as jnp
 from highlevel.layers._calling import _positional_names
 from highlevel.layers.base import Layer, TensorSpec, call_context, format_shape, register_layer
 from highlevel.layers.operation import OpLayer, encode_arguments
+from highlevel.layers.input_spec import assert_input_compatibility
 from highlevel.layers.specs import eval_output_specs
 from highlevel.ops import numpy as onp
 from highlevel.ops.symbolic import register_symbolic
@@ -213,6 +214,8 @@ def call_symbolic(layer: Layer, inputs: Any, args: tuple, kwargs: dict[str, Any]
 
     is_shape = lambda s: isinstance(s, tuple) and all(isinstance(d, (int, type(None))) for d in s)
     shapes = jax.tree_util.tree_map(lambda t: t.shape, inputs, is_leaf=_is_kt)
+    if layer.input_spec is not None:
+        assert_input_compatibility(layer.input_spec, inputs, layer.name)
     if not layer.built:
         layer.build_for_call(inputs, args, tensor_kwargs)
 

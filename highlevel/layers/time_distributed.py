@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import copy
 import inspect
 
 import jax
 import jax.numpy as jnp
 
-from highlevel.layers.base import Layer, deserialize_layer, format_shape, register_layer, serialize_layer
+from highlevel.layers.base import Layer, format_shape, register_layer
+from highlevel.layers.wrapper_base import Wrapper
 
 __all__ = ["TimeDistributed"]
 
 
 @register_layer
-class TimeDistributed(Layer):
+class TimeDistributed(Wrapper):
     """Applies ``layer`` to each timestep of ``(batch, timesteps, ...)`` inputs, as ``keras.layers.TimeDistributed``.
 
-    The timesteps are folded into the batch (``(batch * timesteps, ...)``), the layer runs
+    A ``Wrapper``: the timesteps are folded into the batch (``(batch * timesteps, ...)``), the layer runs
     once, and the result is unfolded: one call, the same weights for every step. A ``mask``
     (``(batch, timesteps)``) is passed on to a layer that takes one, and kept for the output.
 
@@ -36,8 +36,7 @@ class TimeDistributed(Layer):
     def __init__(self, layer: Layer, **kwargs):
         if not isinstance(layer, Layer):
             raise ValueError(f"TimeDistributed needs a layer instance such as hl.layers.Dense(4), got {layer!r}.")
-        super().__init__(**kwargs)
-        self.layer = layer
+        super().__init__(layer, **kwargs)
 
     def _inner_shape(self, input_shape) -> tuple:
         if not isinstance(input_shape, tuple) or len(input_shape) < 3:
@@ -64,15 +63,6 @@ class TimeDistributed(Layer):
     def compute_mask(self, inputs, mask=None):
         """The input's mask: each timestep stays masked or not."""
         return mask
-
-    def get_config(self):
-        return {**super().get_config(), "layer": serialize_layer(self.layer)}
-
-    @classmethod
-    def from_config(cls, config):
-        config = copy.deepcopy(config)
-        config["layer"] = deserialize_layer(config["layer"])
-        return cls(**config)
 
 
 def _call_parameters(layer: Layer) -> set[str]:
