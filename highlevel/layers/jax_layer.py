@@ -74,6 +74,10 @@ class JaxLayer(Layer):
       native_serialization_platforms: accepted for Keras code (used by Keras's TensorFlow
         backend only); no effect.
 
+    A Flax Linen module fits as ``JaxLayer(lambda params, inputs: module.apply(params, inputs),
+    lambda rng, inputs: module.init(rng, inputs))`` (its variables dict is the params pytree);
+    an ``nnx.Module`` goes in ``FlaxLayer``.
+
     ``get_config`` names ``call_fn`` and ``init_fn``; ``from_config`` (and ``load_model``)
     finds them only when registered (``@hl.utils.register_serializable()``) and rebuilds the
     parameters with ``init_fn``. A layer made from ``params`` alone has no ``init_fn`` and

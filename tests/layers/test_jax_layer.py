@@ -128,3 +128,27 @@ def test_errors_name_the_layer_and_the_fix():
                           state={"s": np.zeros(2, "float32")}, name="j2")
     with pytest.raises(ValueError, match="'j2': the state call_fn returned has another structure"):
         stateful(np.ones((1, 2), "float32"))
+
+
+def test_a_flax_linen_module_through_jax_layer_equals_keras_flax_layer(rng):
+    linen = pytest.importorskip("flax.linen")
+
+    class MLP(linen.Module):
+        @linen.compact
+        def __call__(self, inputs):
+            return linen.Dense(1)(jnp.tanh(linen.Dense(4)(inputs)))
+
+    module = MLP()
+    x, y = _data(rng)
+    variables = module.init(jax.random.key(0), x)
+    with jax.numpy_rank_promotion("allow"):
+        theirs = keras.layers.FlaxLayer(module, variables=variables)
+        expected = np.asarray(theirs(x))
+    ours = L.JaxLayer(lambda params, inputs: module.apply(params, inputs),
+                      lambda rng, inputs: module.init(rng, inputs))
+    model = hl.Sequential([hl.Input((3,)), ours])
+    ours.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    model.compile(hl.optimizers.Adam(0.05), "mse")
+    history = model.fit(x, y, epochs=5, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
