@@ -8,6 +8,7 @@ from highlevel.layers.activity import ActivityRegularization  # noqa: F401
 from highlevel.layers.adaptive_pooling import *  # noqa: F401,F403
 from highlevel.layers.aliases import *  # noqa: F401,F403
 from highlevel.layers.attention import *  # noqa: F401,F403
+from highlevel.layers.audio import *  # noqa: F401,F403
 from highlevel.layers.augmentation import *  # noqa: F401,F403
 from highlevel.layers.augmentation_color import *  # noqa: F401,F403
 from highlevel.layers.augmentation_mix import *  # noqa: F401,F403
@@ -72,7 +73,7 @@ __all__ = ["Activation", "ActivityRegularization", "AdaptiveAveragePooling1D", "
            "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "ReLU", "RepeatVector",
            "RandomColorDegeneration", "RandomColorJitter", "RandomGrayscale", "RandomHue", "RandomSaturation",
            "RandomSharpness", "AutoContrast", "RandomInvert", "RandomPosterization", "Solarization",
-           "Equalization", "RandomPerspective", "RandAugment",
+           "Equalization", "RandomPerspective", "RandAugment", "STFTSpectrogram", "MelSpectrogram",
            "CutMix", "MixUp", "RandomErasing", "RandomGaussianBlur", "RandomShear",
            "Rescaling", "Resizing", "Reshape", "SeparableConv1D", "SeparableConv2D", "SimpleRNN",
            "SimpleRNNCell", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
