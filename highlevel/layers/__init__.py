@@ -10,7 +10,10 @@ from highlevel.layers.aliases import *  # noqa: F401,F403
 from highlevel.layers.attention import *  # noqa: F401,F403
 from highlevel.layers.audio import *  # noqa: F401,F403
 from highlevel.layers.augmentation import *  # noqa: F401,F403
+from highlevel.layers.augmentation_augmix import *  # noqa: F401,F403
+from highlevel.layers.augmentation_clahe import *  # noqa: F401,F403
 from highlevel.layers.augmentation_color import *  # noqa: F401,F403
+from highlevel.layers.augmentation_elastic import *  # noqa: F401,F403
 from highlevel.layers.augmentation_mix import *  # noqa: F401,F403
 from highlevel.layers.augmentation_perspective import *  # noqa: F401,F403
 from highlevel.layers.augmentation_randaugment import *  # noqa: F401,F403
@@ -74,6 +77,7 @@ __all__ = ["Activation", "ActivityRegularization", "AdaptiveAveragePooling1D", "
            "RandomColorDegeneration", "RandomColorJitter", "RandomGrayscale", "RandomHue", "RandomSaturation",
            "RandomSharpness", "AutoContrast", "RandomInvert", "RandomPosterization", "Solarization",
            "Equalization", "RandomPerspective", "RandAugment", "STFTSpectrogram", "MelSpectrogram",
+           "AugMix", "ContrastLimitedAdaptiveHistogramEqualization", "RandomElasticTransform",
            "CutMix", "MixUp", "RandomErasing", "RandomGaussianBlur", "RandomShear",
            "Rescaling", "Resizing", "Reshape", "SeparableConv1D", "SeparableConv2D", "SimpleRNN",
            "SimpleRNNCell", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",

@@ -92,6 +92,9 @@ def _fix_index(index, size: int, fill_mode: str):
         return jnp.clip(index, 0, size - 1)
     if fill_mode == "wrap":
         return jnp.mod(index, size)
+    if fill_mode == "mirror":
+        # (c d c b | a b c d | c b a b): a triangular wave of period 2 * (size - 1).
+        return jnp.abs(jnp.mod(index + size - 1, max(2 * (size - 1), 1)) - (size - 1))
     if fill_mode == "reflect":
         # (d c b a | a b c d | d c b a): a triangular wave of period 2 * size, at half samples.
         period = 2 * size
