@@ -163,8 +163,8 @@ class AugMix(_ImageAugmentation):
     def _augment(self, images, key):
         if isinstance(images, jax.core.Tracer):
             return self._augment_traced(images, key)
-        # Called eagerly (outside a compiled step): one compiled program, cached across calls, rather
-        # than every operation dispatched (and compiled) on its own.
+        # Called eagerly (outside a compiled step): one compiled program, reused by this layer's later
+        # calls on the same shapes, rather than every operation dispatched (and compiled) on its own.
         graphdef, state = nnx.split(self)
         return _eager_augment(graphdef, state, images, key)
 
