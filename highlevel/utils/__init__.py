@@ -14,6 +14,7 @@ datasets that ``fit`` takes as they are). ``serialize_keras_object`` and
 """
 
 from highlevel.utils.compilation_cache import disable_compilation_cache, enable_compilation_cache
+from highlevel.utils.config_dict import Config
 from highlevel.utils.data_utils import (normalize, pack_x_y_sample_weight, pad_sequences, split_dataset, to_categorical,
                                        unpack_x_y_sample_weight)
 from highlevel.utils.dtypes import standardize_dtype
@@ -38,4 +39,4 @@ __all__ = ["array_to_img", "clear_session", "custom_object_scope", "CustomObject
            "get_registered_object", "img_to_array", "load_img", "normalize", "pack_x_y_sample_weight",
            "pad_sequences", "Progbar", "PyDataset", "register_keras_serializable", "register_serializable",
            "save_img", "Sequence", "set_random_seed", "split_dataset", "standardize_dtype", "to_categorical",
-           "unpack_x_y_sample_weight"]
+           "unpack_x_y_sample_weight", "Config"]
