@@ -87,6 +87,13 @@ class _FourierKernel:
 
 
 @register_layer
+def _trace_lengths(window: int, step: int) -> tuple[int, int]:
+    """Two signal lengths for tracing an unknown time axis: each longer than the window, their
+    frame counts different."""
+    first = 2 * window + 128
+    return first, first + 2 * step + 65
+
+
 class STFTSpectrogram(Layer):
     """Spectrograms of 1-D signals by the short-time Fourier transform, computed as a strided convolution.
 
@@ -172,6 +179,12 @@ class STFTSpectrogram(Layer):
     @property
     def _fft_size(self) -> int:
         return self.fft_length or 2 ** int(math.ceil(math.log2(self.frame_length)))
+
+    @property
+    def _unknown_dim_sizes(self) -> tuple[int, int]:
+        # Shape inference traces an unknown time axis at two lengths; both must hold a window
+        # and give different frame counts (the default 128 and 193 are shorter than a window).
+        return _trace_lengths(max(self.frame_length, self._fft_size), self._step)
 
     def _check_rank(self, shape) -> None:
         if len(shape) != 3:
@@ -353,6 +366,10 @@ class MelSpectrogram(Layer):
         self.mag_exp = mag_exp
         self.min_power = min_power
         self.ref_power = ref_power
+
+    @property
+    def _unknown_dim_sizes(self) -> tuple[int, int]:
+        return _trace_lengths(self.fft_length, self.sequence_stride)
 
     def linear_to_mel_weight_matrix(self, num_mel_bins: int = 20, num_spectrogram_bins: int = 129,
                                     sampling_rate: float = 8000, lower_edge_hertz: float = 125.0,

@@ -65,15 +65,17 @@ def eval_output_specs(layer: Layer, fn, specs: Sequence[TensorSpec]):
 
     if _unbuilt_sublayers(layer):
         _build_by_run(fn, specs)
+    # Larger than any kernel and far apart, so that strided and windowed outputs differ; a
+    # layer with longer windows (an audio spectrogram's 2048 samples) names its own sizes.
+    small, large = getattr(layer, "_unknown_dim_sizes", (128, 193))
     try:
-        # Larger than any kernel and far apart, so that strided and windowed outputs differ.
-        first = trace(128)
+        first = trace(small)
     except _flax_errors.TraceContextError:
         # A layer made or built a sublayer inside ``call``: build everything eagerly, then trace.
         _build_by_run(fn, specs)
-        first = trace(128)
+        first = trace(small)
     has_unknown = any(d is None for s in specs for d in s.shape)
-    second = trace(193) if has_unknown else first
+    second = trace(large) if has_unknown else first
 
     def restore(a, b):
         shape = tuple(da if da == db else None for da, db in zip(a.shape, b.shape))

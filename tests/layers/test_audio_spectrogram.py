@@ -209,3 +209,27 @@ def test_magnitude_and_log_modes_agree(rng):
     magnitude = np.asarray(L.STFTSpectrogram(mode="magnitude", **kwargs)(x))
     assert magnitude.shape == (1, 5, 66)   # padding="same": ceil(120 / 25) frames
     np.testing.assert_allclose(np.log(magnitude), np.asarray(L.STFTSpectrogram(**kwargs)(x)), atol=1e-5)
+
+
+@pytest.mark.parametrize("cls,kwargs,shape", [
+    ("MelSpectrogram", {}, (None,)),                                   # fft_length 2048, longer than 193
+    ("MelSpectrogram", {"fft_length": 256, "sequence_stride": 64, "num_mel_bins": 16}, (None,)),
+    ("STFTSpectrogram", {"frame_length": 256, "frame_step": 128}, (None, 1)),
+    ("STFTSpectrogram", {"frame_length": 300, "frame_step": 100, "mode": "stft", "padding": "same",
+                         "data_format": "channels_first"}, (2, None)),
+    ("STFTSpectrogram", {"expand_dims": True}, (None, 3)),
+])
+def test_an_unknown_signal_length_gives_keras_symbolic_shapes(cls, kwargs, shape):
+    ours = getattr(hl.layers, cls)(**kwargs)(hl.Input(shape)).shape
+    theirs = getattr(keras.layers, cls)(**kwargs)(keras.Input(shape)).shape
+    assert ours == tuple(theirs)
+    assert None in ours[1:]   # the frame axis stays unknown; a trace at one length would fix it
+
+
+def test_a_functional_model_on_an_unknown_length_takes_signals_of_any_length(rng):
+    inputs = hl.Input((None,))
+    x = hl.layers.MelSpectrogram(num_mel_bins=8, fft_length=128, sequence_stride=32)(inputs)
+    x = hl.layers.GlobalAveragePooling1D(data_format="channels_first")(x)
+    model = hl.Model(inputs, hl.layers.Dense(2)(x))
+    for length in (400, 1000):
+        assert model.predict(rng.standard_normal((3, length)).astype("float32"), verbose=0).shape == (3, 2)
