@@ -86,7 +86,6 @@ class _FourierKernel:
         return self.stft(key, (frame_length, channels, self.fft_length + 1), dtype)[..., ::2][..., :bins]
 
 
-@register_layer
 def _trace_lengths(window: int, step: int) -> tuple[int, int]:
     """Two signal lengths for tracing an unknown time axis: each longer than the window, their
     frame counts different."""
@@ -94,6 +93,7 @@ def _trace_lengths(window: int, step: int) -> tuple[int, int]:
     return first, first + 2 * step + 65
 
 
+@register_layer
 class STFTSpectrogram(Layer):
     """Spectrograms of 1-D signals by the short-time Fourier transform, computed as a strided convolution.
 
