@@ -37,6 +37,7 @@ from highlevel.layers.multi_head_attention import *  # noqa: F401,F403
 from highlevel.layers.noise import *  # noqa: F401,F403
 from highlevel.layers.normalization import *  # noqa: F401,F403
 from highlevel.layers.normalization_extra import *  # noqa: F401,F403
+from highlevel.layers.pipeline import Pipeline  # noqa: F401
 from highlevel.layers.pooling import *  # noqa: F401,F403
 from highlevel.layers.preprocessing import *  # noqa: F401,F403
 from highlevel.layers.recurrent import *  # noqa: F401,F403
@@ -91,4 +92,4 @@ __all__ = ["Activation", "ActivityRegularization", "AdaptiveAveragePooling1D", "
            "MaxPool1D", "MaxPool2D", "MaxPool3D", "SeparableConvolution1D", "SeparableConvolution2D",
            "Dot", "IntegerLookup", "StringLookup", "TextVectorization", "add", "average",
            "concatenate", "dot", "maximum", "minimum", "multiply", "subtract"]
-__all__ += ["ReversibleEmbedding", "JaxLayer", "Wrapper", "InputSpec"]
+__all__ += ["ReversibleEmbedding", "JaxLayer", "Wrapper", "InputSpec", "Pipeline"]
