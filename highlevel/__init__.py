@@ -26,6 +26,7 @@ utils.find_learning_rate = training.find_learning_rate
 utils.image_dataset_from_directory = datasets.directory.image_dataset_from_directory
 utils.text_dataset_from_directory = datasets.directory.text_dataset_from_directory
 utils.timeseries_dataset_from_array = datasets.directory.timeseries_dataset_from_array
+utils.audio_dataset_from_directory = datasets.audio_directory.audio_dataset_from_directory
 # The config round trip of layers, losses, optimizers... is ``saving/``'s; the functional
 # API's tensors are ``layers/``'.
 utils.serialize_keras_object = saving.serialize_keras_object

@@ -1,6 +1,6 @@
 """Utilities: seeding, the session's global state, registering user objects for configs, the
-persistent compilation cache, and Keras's data helpers (``to_categorical``, ``pad_sequences``,
-``normalize``, ``split_dataset``, ``PyDataset``).
+persistent compilation cache, Keras's ``Config`` (a dict with attribute access) and its data
+helpers (``to_categorical``, ``pad_sequences``, ``normalize``, ``split_dataset``, ``PyDataset``).
 
 ``hl.utils.plot_model`` and ``hl.utils.model_graph`` (Keras's names) are
 ``hl.visualization``'s: they draw models, a row of the table far above this one, so
@@ -8,7 +8,8 @@ persistent compilation cache, and Keras's data helpers (``to_categorical``, ``pa
 ``hl.utils.find_learning_rate``, which is ``hl.training.find_learning_rate``, and Keras's
 ``image_dataset_from_directory``, ``text_dataset_from_directory`` and
 ``timeseries_dataset_from_array``, which are ``hl.datasets.directory``'s (batched Grain
-datasets that ``fit`` takes as they are). ``serialize_keras_object`` and
+datasets that ``fit`` takes as they are), and ``audio_dataset_from_directory``,
+``hl.datasets.audio_directory``'s. ``serialize_keras_object`` and
 ``deserialize_keras_object`` are ``hl.saving``'s; ``is_keras_tensor`` and
 ``get_source_inputs`` are ``hl.layers``' (the functional API's tensors).
 """
