@@ -15,8 +15,10 @@ from highlevel.callbacks.lambda_callback import LambdaCallback
 from highlevel.callbacks.learning_rate_scheduler import LearningRateScheduler
 from highlevel.callbacks.mlflow_logger import MLflowLogger
 from highlevel.callbacks.model_checkpoint import ModelCheckpoint
+from highlevel.callbacks.orbax_checkpoint import OrbaxCheckpoint
 from highlevel.callbacks.precise_batch_norm import PreciseBatchNorm
 from highlevel.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from highlevel.callbacks.remote_monitor import RemoteMonitor
 from highlevel.callbacks.swap_ema_weights import SwapEMAWeights
 from highlevel.callbacks.tensorboard import TensorBoard
 from highlevel.callbacks.terminate_on_nan import TerminateOnNaN
@@ -25,5 +27,6 @@ from highlevel.training.progress import ProgbarLogger
 
 __all__ = ["BackupAndRestore", "BackupOnSignal", "BatchNormMomentumScheduler", "CSVLogger", "Callback", "CallbackList",
            "DropoutScheduler", "EarlyStopping", "FreezeBatchNorm", "History", "LambdaCallback",
-           "LearningRateScheduler", "MLflowLogger", "ModelCheckpoint", "PreciseBatchNorm", "ProgbarLogger",
-           "ReduceLROnPlateau", "SwapEMAWeights", "TensorBoard", "TerminateOnNaN", "TrainingPreempted"]
+           "LearningRateScheduler", "MLflowLogger", "ModelCheckpoint", "OrbaxCheckpoint", "PreciseBatchNorm",
+           "ProgbarLogger", "ReduceLROnPlateau", "RemoteMonitor", "SwapEMAWeights", "TensorBoard", "TerminateOnNaN",
+           "TrainingPreempted"]

@@ -261,7 +261,7 @@ def build_optimizer(cfg_opt: Any, where: str = "optimizer"):
         raise ConfigError(f"{where}: {err}") from None
 
 
-_PATH_ARGS = ("filename", "filepath", "log_dir", "backup_dir")
+_PATH_ARGS = ("filename", "filepath", "log_dir", "backup_dir", "directory")
 
 
 def build_callbacks(entries: list, run_dir: Path) -> list:

@@ -34,7 +34,8 @@ from highlevel.layers.base import Layer, get_layer_class, serialize_layer, to_js
 from highlevel.utils.files import swap_into_place, temporary_name, tidy
 from highlevel.utils.manifest import DamagedSaveError, verify_manifest, write_manifest
 
-__all__ = ["save_model", "load_model", "save_weights", "load_weights", "load_weights_directory", "prepare_save"]
+__all__ = ["save_model", "load_model", "save_weights", "load_weights", "load_weights_directory", "prepare_save",
+           "checkpoint_items", "model_from_items"]
 
 _FORMAT = "highlevel.model/1"
 _WEIGHTS_FORMAT = "highlevel.weights/1"
@@ -166,6 +167,40 @@ def _config_text(config: dict[str, Any], model) -> str:
                         "weights with save_weights().") from None
 
 
+def checkpoint_items(model, weights_only: bool = False) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Host copies of what a save directory holds: the model's config (None with
+    ``weights_only``) and the tree of arrays its orbax checkpoint holds (the weights in
+    Keras's order, and unless ``weights_only`` the optimizer state and the step).
+
+    Nothing returned refers to a device array, so the tree can be written in the background
+    (``OrbaxCheckpoint`` hands it to an orbax ``CheckpointManager``)."""
+    model.trainer.sync()
+    model.require_built("save_weights()" if weights_only else "save()")
+    weights = model.get_weights()
+    if weights_only:
+        return None, {"weights": _indexed(weights)}
+    config, _ = _model_config(model)
+    opt_leaves, step = _optimizer_host(model)
+    return config, {"weights": _indexed(weights), "optimizer": _indexed(opt_leaves), "step": step}
+
+
+def _model_config(model) -> tuple[dict[str, Any], str]:
+    # serialize_layer adds "registered_name" for a registered class (a user's subclassed model),
+    # the key load_model looks the class up by.
+    config = {"format": _FORMAT, **serialize_layer(model),
+              "build_input_shape": to_jsonable_shape(model.build_input_shape),
+              "compile_config": _compile_config(model)}
+    return config, _config_text(config, model)  # fails here, before anything is written, if not serializable
+
+
+def _optimizer_host(model) -> tuple[list[np.ndarray], np.ndarray]:
+    from highlevel.distribute import to_host
+    trainer = model.trainer
+    opt_state = trainer.optimizer_state
+    opt_leaves = [] if opt_state is None else [np.asarray(a) for a in to_host(jax.tree_util.tree_leaves(opt_state))]
+    return opt_leaves, np.asarray(trainer.step)
+
+
 def prepare_save(model, weights_only: bool = False, filepath=None) -> Callable[[Path], None]:
     """Copies everything a save needs to the host now and returns ``write(path)``.
 
@@ -180,34 +215,26 @@ def prepare_save(model, weights_only: bool = False, filepath=None) -> Callable[[
         from highlevel.models import keras_archive, keras_layout
         entries = keras_layout.snapshot(model)
         return lambda path: keras_archive.write_weights(entries, Path(path))
-    weights = model.get_weights()
     if weights_only:
         names = [name for name, _ in model.named_weights()]
+        _, tree = checkpoint_items(model, weights_only=True)
 
         def write_weights(directory: Path) -> None:
             (directory / "weights.json").write_text(json.dumps({"format": _WEIGHTS_FORMAT, "names": names}))
-            _checkpointer().save(str(directory / "weights"), {"weights": _indexed(weights)})
+            _checkpointer().save(str(directory / "weights"), tree)
 
         return write_weights
-    # serialize_layer adds "registered_name" for a registered class (a user's subclassed model),
-    # the key load_model looks the class up by.
-    config = {"format": _FORMAT, **serialize_layer(model),
-              "build_input_shape": to_jsonable_shape(model.build_input_shape),
-              "compile_config": _compile_config(model)}
-    text = _config_text(config, model)  # fails here, before anything is written, if not serializable
-    trainer = model.trainer
-    from highlevel.distribute import to_host
-    opt_state = trainer.optimizer_state
-    opt_leaves = [] if opt_state is None else [np.asarray(a) for a in to_host(jax.tree_util.tree_leaves(opt_state))]
-    step = np.asarray(trainer.step)
     if _is_keras_file(filepath):
         from highlevel.models import keras_archive, keras_layout
+        _, text = _model_config(model)
+        opt_leaves, step = _optimizer_host(model)
         entries = keras_layout.snapshot(model)
         return lambda path: keras_archive.write(entries, Path(path), text, opt_leaves, step)
+    config, tree = checkpoint_items(model)
+    text = _config_text(config, model)
 
     def write_model(directory: Path) -> None:
         (directory / "config.json").write_text(text)
-        tree = {"weights": _indexed(weights), "optimizer": _indexed(opt_leaves), "step": step}
         _checkpointer().save(str(directory / "state"), tree)
 
     return write_model
@@ -294,7 +321,8 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
     ``custom_objects``; nothing is imported from the file, so loading is always safe.
 
     Args:
-        filepath: The directory or ``.keras`` file ``model.save`` wrote.
+        filepath: The directory or ``.keras`` file ``model.save`` wrote, or a directory of
+            ``hl.callbacks.OrbaxCheckpoint`` (its latest step) or one step in it.
         custom_objects: ``{name: object}`` for the user's own layers, losses, metrics,
             activations... that the config names and that are not registered.
         compile: Whether to compile the model as it was saved (loss, metrics, optimizer and
@@ -325,14 +353,24 @@ def _load_model(filepath, compile: bool):
     if path.is_file() or _is_keras_file(path):
         _require(path, "saved model")
         return _load_keras_file(path, compile)
+    from highlevel.models import orbax_steps
+    step_dir = orbax_steps.find_step(path)
+    if step_dir is not None:  # written by hl.callbacks.OrbaxCheckpoint
+        return orbax_steps.load_model(step_dir, compile)
     _verified(path, "saved model")
     _require(path / "config.json", "model config (config.json)")
     _require(path / "state", "model weights (state/)")
     config = json.loads((path / "config.json").read_text())
     if not isinstance(config, dict) or config.get("format") != _FORMAT:
         raise ValueError(f"{path} is not a highlevel model directory (format {config.get('format')!r}).")
+    return model_from_items(config, _restore(path / "state"), compile, path)
+
+
+def model_from_items(config: dict[str, Any], tree: dict[str, Any], compile: bool, path: Path):
+    """The model that ``checkpoint_items`` copied: rebuilt from ``config``, with the weights,
+    compiled as saved with the optimizer state and step of ``tree``; ``path`` names the save
+    in errors."""
     model = _model_from(config, path)
-    tree = _restore(path / "state")
     model.set_weights(_unindexed(tree["weights"]))
     _compile_as_saved(model, config, compile, _unindexed(tree.get("optimizer", {})), tree.get("step"), path)
     return model
@@ -472,7 +510,8 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
 def load_weights(model, filepath, skip_mismatch: bool = False):
     """Loads weights into ``model`` from any file or directory that holds them.
 
-    It reads ``save_weights``' directory or file, a ``save``d model, or Keras's
+    It reads ``save_weights``' directory or file, a ``save``d model, a directory of
+    ``hl.callbacks.OrbaxCheckpoint`` (its latest step) or one step in it, or Keras's
     ``.weights.h5``/``.h5``/``.keras`` files (matched to layers as Keras writes them).
 
     Args:
@@ -497,6 +536,11 @@ def load_weights(model, filepath, skip_mismatch: bool = False):
 def load_weights_directory(model, filepath) -> None:
     """Loads weights saved by ``save_weights`` into a directory (or the weights of a ``save``d model)."""
     path = Path(filepath).absolute()
+    from highlevel.models import orbax_steps
+    step_dir = orbax_steps.find_step(path)
+    if step_dir is not None:  # written by hl.callbacks.OrbaxCheckpoint
+        model.set_weights(_unindexed(orbax_steps.read_state(step_dir)["weights"]))
+        return
     _verified(path, "saved weights")
     if (path / "weights.json").exists():
         tree = _restore(path / "weights")
