@@ -24,7 +24,7 @@ from highlevel.utils.serialization import class_config, resolve_class
 
 
 __all__ = ["Optimizer", "MultiOptimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-           "Nadam", "Ftrl", "Lion", "Lamb", "Adafactor", "ScheduleFreeAdamW", "OptaxOptimizer",
+           "Nadam", "Ftrl", "Lion", "Lamb", "Adafactor", "ScheduleFreeAdamW", "Muon", "OptimizerMap", "OptaxOptimizer",
            "LossScaleOptimizer", "KerasOptimizerState", "LossScaleState", "NumericsState", "schedules", "numerics",
            "get", "serialize", "deserialize", "get_hyperparam", "set_hyperparam", "iterations", "has_ema",
            "ema_weights", "swap_ema_weights", "set_ema_weights"]
@@ -38,6 +38,7 @@ from highlevel.optimizers.hyperparams import get_hyperparam, set_hyperparam
 from highlevel.optimizers import numerics
 from highlevel.optimizers.lion import Lion
 from highlevel.optimizers.loss_scale_optimizer import LossScaleOptimizer, LossScaleState
+from highlevel.optimizers.muon import Muon
 from highlevel.optimizers.numerics import (NumericsState, ema_weights, has_ema, iterations, set_ema_weights,
                                            swap_ema_weights)
 from highlevel.optimizers.optax_optimizer import OptaxOptimizer
@@ -48,7 +49,8 @@ from highlevel.optimizers.weight_scaled import Adafactor, Lamb
 
 
 _CLASSES = {cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam,
-                                                   Ftrl, Lion, Lamb, Adafactor, ScheduleFreeAdamW, LossScaleOptimizer)}
+                                                   Ftrl, Lion, Lamb, Adafactor, ScheduleFreeAdamW, Muon,
+                                                   LossScaleOptimizer)}
 
 
 def optimizer_classes() -> dict[str, type]:
@@ -62,7 +64,8 @@ def get(identifier) -> Optimizer:
     Args:
         identifier: A Keras name (case-insensitive: ``"adam"``, ``"SGD"``), a
             ``{"class_name", "config"}`` dict, an ``Optimizer`` or ``MultiOptimizer``
-            (returned as is), an ``Optimizer`` class (instantiated with its defaults), or an
+            (returned as is), an ``OptimizerMap`` (made a ``MultiOptimizer``), an
+            ``Optimizer`` class (instantiated with its defaults), or an
             ``optax.GradientTransformation`` (wrapped in :class:`OptaxOptimizer`).
 
     Returns:
@@ -74,6 +77,8 @@ def get(identifier) -> Optimizer:
     """
     if isinstance(identifier, (Optimizer, MultiOptimizer)):
         return identifier
+    if isinstance(identifier, OptimizerMap):
+        return MultiOptimizer(identifier)
     if isinstance(identifier, optax.GradientTransformation):
         return OptaxOptimizer(identifier)
     if isinstance(identifier, str):
@@ -131,3 +136,4 @@ def deserialize(config: dict[str, Any]) -> Optimizer:
 
 
 from highlevel.optimizers.multi import MultiOptimizer  # noqa: E402 - it resolves optimizers with get()
+from highlevel.optimizers.optimizer_map import OptimizerMap  # noqa: E402

@@ -37,6 +37,20 @@ def _path_of(key_path) -> tuple:
     return tuple(out)
 
 
+def _check_group(opt, i: int) -> None:
+    from highlevel import optimizers as _optimizers
+    if isinstance(opt, _optimizers.LossScaleOptimizer) or getattr(opt, "loss_scale_factor", None):
+        raise ValueError(f"MultiOptimizer entry {i}: a group cannot scale the loss (one loss is "
+                         "differentiated for all groups); wrap the whole MultiOptimizer in an "
+                         "hl.optimizers.LossScaleOptimizer instead.")
+
+
+def _group_optax(opt, model, trainable_paths) -> optax.GradientTransformation:
+    # An optimizer that reads weight paths (Muon) gets the model too.
+    to_optax_for = getattr(opt, "to_optax_for", None)
+    return to_optax_for(model, trainable_paths) if to_optax_for is not None else opt.to_optax()
+
+
 class MultiOptimizer:
     """Gives each group of layers its own optimizer (and learning rate).
 
@@ -49,6 +63,8 @@ class MultiOptimizer:
         ``model.compile`` takes (a name, an ``hl.optimizers`` optimizer, an optax
         transformation); ``layers`` a layer or model (all the weights inside it), a list of
         them, or ``None`` for every trainable weight no other group names (at most one group).
+        Or, as Keras 3.15's ``MultiOptimizer(optimizer_map)``, an ``hl.optimizers.OptimizerMap``
+        (weight path regexes to optimizers; its default optimizer is the first group).
       name: the optimizer's name.
 
     ``optimizer.learning_rate`` (and callbacks that read or set it, such as
@@ -65,8 +81,20 @@ class MultiOptimizer:
     1e-05
     """
 
-    def __init__(self, optimizers_and_layers: Sequence[tuple[Any, Any]], name: str = "multi_optimizer"):
+    def __init__(self, optimizers_and_layers: Sequence[tuple[Any, Any]] | Any, name: str = "multi_optimizer"):
         from highlevel import optimizers as _optimizers
+        self.name = name
+        self._getter = self._setter = None
+        self._optimizer_map = None
+        if isinstance(optimizers_and_layers, _optimizers.OptimizerMap):
+            # Keras's form: the default optimizer first (it is the one ``learning_rate`` names).
+            self._optimizer_map = optimizers_and_layers
+            opts = [optimizers_and_layers.default_optimizer]
+            opts += [o for o in optimizers_and_layers.values() if all(o is not p for p in opts)]
+            for i, opt in enumerate(opts):
+                _check_group(opt, i)
+            self._groups = [(opt, ()) for opt in opts]
+            return
         groups = list(optimizers_and_layers)
         if not groups:
             raise ValueError("MultiOptimizer needs at least one (optimizer, layers) pair.")
@@ -84,15 +112,10 @@ class MultiOptimizer:
                 raise TypeError(f"MultiOptimizer entry {i}: the layers must be a layer, a list of layers or None "
                                 f"(everything else), got {layers!r}.")
             opt = _optimizers.get(opt)
-            if isinstance(opt, _optimizers.LossScaleOptimizer) or getattr(opt, "loss_scale_factor", None):
-                raise ValueError(f"MultiOptimizer entry {i}: a group cannot scale the loss (one loss is "
-                                 "differentiated for all groups); wrap the whole MultiOptimizer in an "
-                                 "hl.optimizers.LossScaleOptimizer instead.")
+            _check_group(opt, i)
             self._groups.append((opt, None if layers is None else list(layers)))
         if rest > 1:
             raise ValueError("MultiOptimizer: only one group may take the remaining layers (layers=None).")
-        self.name = name
-        self._getter = self._setter = None
 
     @property
     def optimizers(self) -> list:
@@ -129,6 +152,8 @@ class MultiOptimizer:
     def to_optax_for(self, model, trainable_paths) -> optax.GradientTransformation:
         """The ``multi_transform`` for ``model``'s trainable weights (``trainable_paths``)."""
         from flax import nnx
+        if self._optimizer_map is not None:
+            return self._map_optax(model, trainable_paths)
         owner: dict[int, int] = {}
         for g, (_, layers) in enumerate(self._groups):
             for layer in layers or ():
@@ -153,9 +178,32 @@ class MultiOptimizer:
         def param_labels(params):
             return jax.tree_util.tree_map_with_path(lambda kp, _: labels[_path_of(kp)], params)
 
-        transforms = {f"group_{g}": opt.to_optax() for g, (opt, _) in enumerate(self._groups)}
+        transforms = {f"group_{g}": _group_optax(opt, model, trainable_paths)
+                      for g, (opt, _) in enumerate(self._groups)}
+        return optax.multi_transform(transforms, param_labels)
+
+    def _map_optax(self, model, trainable_paths) -> optax.GradientTransformation:
+        from highlevel.optimizers.optimizer_map import variable_paths
+        labels = {}
+        for graph_path, path in variable_paths(model, trainable_paths).items():
+            opt = self._optimizer_map[path]
+            g = next((g for g, (o, _) in enumerate(self._groups) if o is opt), None)
+            if g is None:  # added to the map after this MultiOptimizer was made
+                _check_group(opt, len(self._groups))
+                g = len(self._groups)
+                self._groups.append((opt, ()))
+            labels[graph_path] = f"group_{g}"
+
+        def param_labels(params):
+            return jax.tree_util.tree_map_with_path(lambda kp, _: labels[_path_of(kp)], params)
+
+        transforms = {f"group_{g}": _group_optax(opt, model, trainable_paths)
+                      for g, (opt, _) in enumerate(self._groups)}
         return optax.multi_transform(transforms, param_labels)
 
     def get_config(self) -> dict[str, Any]:
+        if self._optimizer_map is not None:
+            raise TypeError("A MultiOptimizer is not saved with a model; compile the loaded model with it "
+                            "again (its OptimizerMap's get_config() gives the map's config).")
         raise TypeError("MultiOptimizer refers to layers, so it is not saved with a model; "
-                                  "compile the loaded model with it again.")
+                        "compile the loaded model with it again.")
