@@ -331,12 +331,15 @@ def write_h5(entries: list[tuple[str, str, list[np.ndarray]]], f,
     """Writes a :func:`snapshot` into the open h5py file ``f`` in Keras 3's layout, with its checksum.
 
     ``extra`` adds ``{group path: arrays}`` that Keras does not read (highlevel's optimizer state).
+    An entry's arrays may be a ``{dataset name: array}`` dict, and its name ``None`` (no attribute).
     """
     for vars_path, name, arrays in entries:
         group = f.require_group(vars_path)
-        group.attrs["name"] = name
-        for i, arr in enumerate(arrays):
-            _create(group, str(i), arr)
+        if name is not None:
+            group.attrs["name"] = name
+        # A dict keeps its keys (KerasFileEditor's edited groups may skip or rename one).
+        for key, arr in (arrays.items() if isinstance(arrays, dict) else enumerate(arrays)):
+            _create(group, str(key), arr)
     for path, arrays in (extra or {}).items():
         group = f.require_group(path)
         for i, arr in enumerate(arrays):
