@@ -121,3 +121,22 @@ def test_config_round_trips_and_learning_rate_is_the_defaults():
     multi = optimizers.get(opt_map)
     assert isinstance(multi, optimizers.MultiOptimizer)
     assert multi.optimizers[0] is opt_map.default_optimizer and multi.learning_rate == pytest.approx(0.1)
+
+
+def test_weight_paths_are_kerass_for_sequential_functional_and_nested_models():
+    from highlevel.optimizers.optimizer_map import variable_paths
+    from flax import nnx
+
+    def build(lib):
+        L = lib.layers
+        inner_in = lib.Input((3,))
+        inner = lib.Model(inner_in, L.Dense(2, name="d1")(inner_in), name="inner")
+        outer_in = lib.Input((3,))
+        functional = lib.Model(outer_in, L.Dense(1, name="d2")(inner(outer_in)), name="outer")
+        sequential = lib.Sequential([lib.Input((3,)), lib.Sequential([L.Dense(2, name="d3")], name="block"),
+                                     L.Dense(1, name="d4")], name="seq")
+        return functional, sequential
+
+    for ours, theirs in zip(build(hl), build(keras)):
+        params = [p for p, v in nnx.iter_graph(ours) if isinstance(v, nnx.Param)]
+        assert sorted(variable_paths(ours, params).values()) == sorted(v.path for v in theirs.trainable_weights)

@@ -16,8 +16,9 @@ def variable_paths(model, trainable_paths) -> dict[tuple, str]:
     """Keras's ``variable.path`` of each trainable weight of ``model``, by its graph path.
 
     A path is the names of the model and of each layer that holds the weight, then the
-    weight's name (``"sequential/encoder/dense/kernel"``), as Keras writes it for a
-    Sequential or subclassed model.
+    weight's name (``"sequential/encoder/dense/kernel"``), as Keras writes it: a functional
+    model's name (and a functional model's nested in it) is left out, because Keras builds
+    those layers outside the model's name scope (``"dense/kernel"``).
 
     Args:
         model: An ``hl`` model (any ``nnx.Module`` with a ``name``).
@@ -39,7 +40,8 @@ def variable_paths(model, trainable_paths) -> dict[tuple, str]:
     variables = []
     for path, node in nnx.iter_graph(model):
         path = tuple(path)
-        if isinstance(node, nnx.Module) and isinstance(getattr(node, "name", None), str):
+        if (isinstance(node, nnx.Module) and isinstance(getattr(node, "name", None), str)
+                and not getattr(node, "_is_graph", False)):   # a functional model: not in Keras's path
             modules[path] = node.name
         elif isinstance(node, nnx.Variable) and path in wanted:
             variables.append((path, node))
@@ -85,7 +87,8 @@ class OptimizerMap(MutableMapping):
     with ``re.fullmatch`` (``"encoder/.*"`` matches every weight under ``encoder``). A path
     no key matches gets ``default_optimizer``; one that two keys match is an error. Paths are
     Keras's ``variable.path``: the model's name, the names of the layers that hold the
-    weight, and the weight's name (``"sequential/dense_1/kernel"``).
+    weight, and the weight's name (``"sequential/dense_1/kernel"``; a functional model's
+    name is not part of it, ``"dense_1/kernel"``, as in Keras).
 
     Pass it to ``model.compile(optimizer=...)`` or to ``hl.optimizers.MultiOptimizer``.
 
