@@ -11,6 +11,7 @@ from highlevel import (activations, applications, backend, callbacks, constraint
                        training, utils, visualization)
 from highlevel import export   # registers model.export's formats
 from highlevel.layers import Input, InputSpec
+import highlevel.layers.feature_space  # noqa: F401  (lent to ``utils`` below)
 from highlevel.layers.remat import RematScope, remat
 from highlevel.models import Ensemble, Model, Sequential
 
@@ -33,6 +34,8 @@ utils.serialize_keras_object = saving.serialize_keras_object
 utils.deserialize_keras_object = saving.deserialize_keras_object
 utils.is_keras_tensor = layers.symbolic.is_keras_tensor
 utils.get_source_inputs = layers.symbolic.get_source_inputs
+# FeatureSpace composes ``layers/``' preprocessing layers.
+utils.FeatureSpace = layers.feature_space.FeatureSpace
 backend.is_keras_tensor = layers.symbolic.is_keras_tensor
 
 __all__ = ["Ensemble", "Input", "InputSpec", "Model", "RematScope", "Sequential", "activations", "applications", "backend", "callbacks",

@@ -11,7 +11,8 @@ helpers (``to_categorical``, ``pad_sequences``, ``normalize``, ``split_dataset``
 datasets that ``fit`` takes as they are), and ``audio_dataset_from_directory``,
 ``hl.datasets.audio_directory``'s. ``serialize_keras_object`` and
 ``deserialize_keras_object`` are ``hl.saving``'s; ``is_keras_tensor`` and
-``get_source_inputs`` are ``hl.layers``' (the functional API's tensors).
+``get_source_inputs`` are ``hl.layers``' (the functional API's tensors), and so is
+``FeatureSpace`` (``hl.layers.feature_space``), which composes the preprocessing layers.
 """
 
 from highlevel.utils.compilation_cache import disable_compilation_cache, enable_compilation_cache
