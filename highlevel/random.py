@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from highlevel.ops.image_transform import set_seed_resolver as _set_seed_resolver
 from highlevel.utils import random as _random
 
 __all__ = ["SeedGenerator", "normal", "uniform", "randint", "truncated_normal", "dropout", "shuffle", "categorical",
@@ -284,3 +285,7 @@ def binomial(shape, counts, probabilities, dtype=None, seed=None):
     """
     return jax.random.binomial(_key(seed), jnp.asarray(counts), jnp.asarray(probabilities), shape=tuple(shape),
                                dtype=_float(dtype))
+
+
+# ops.image.elastic_transform draws its noise from a seed as every function here does.
+_set_seed_resolver(_key)

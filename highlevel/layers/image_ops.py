@@ -13,9 +13,10 @@ from typing import Any, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from highlevel import backend as _backend
+# The resampler lives with ops.image (its affine/perspective/elastic transforms use it too).
+from highlevel.ops.image_transform import resample_image as _resample_one
 
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 _INTERPOLATIONS = ("nearest", "bilinear")
@@ -84,50 +85,6 @@ def _config_factor(given):
 
 # ---------------------------------------------------------------------------
 # Resampling: an affine transform per image, Keras's fill modes.
-
-
-def _fix_index(index, size: int, fill_mode: str):
-    """Maps integer indices outside ``[0, size)`` back inside, as ``map_coordinates`` does."""
-    if fill_mode == "nearest":
-        return jnp.clip(index, 0, size - 1)
-    if fill_mode == "wrap":
-        return jnp.mod(index, size)
-    if fill_mode == "mirror":
-        # (c d c b | a b c d | c b a b): a triangular wave of period 2 * (size - 1).
-        return jnp.abs(jnp.mod(index + size - 1, max(2 * (size - 1), 1)) - (size - 1))
-    if fill_mode == "reflect":
-        # (d c b a | a b c d | d c b a): a triangular wave of period 2 * size, at half samples.
-        period = 2 * size
-        folded = jnp.abs(jnp.mod(2 * index + 1 + period, 2 * period) - period)
-        return jnp.floor_divide(folded - 1, 2)
-    return index  # constant: out-of-range taps are masked instead
-
-
-def _taps(coordinate, interpolation: str):
-    """(integer index, weight) pairs for one axis."""
-    if interpolation == "nearest":
-        # lax.round rounds half away from zero, as map_coordinates does.
-        return [(lax.round(coordinate).astype(jnp.int32), None)]
-    lower = jnp.floor(coordinate)
-    upper_weight = coordinate - lower
-    index = lower.astype(jnp.int32)
-    return [(index, 1.0 - upper_weight), (index + 1, upper_weight)]
-
-
-def _resample_one(image, y, x, interpolation: str, fill_mode: str, fill_value: float):
-    """``image`` (h, w, c) read at float coordinates ``y``, ``x`` (each (h', w'))."""
-    height, width = image.shape[0], image.shape[1]
-    out = None
-    for iy, wy in _taps(y, interpolation):
-        for ix, wx in _taps(x, interpolation):
-            value = image[_fix_index(iy, height, fill_mode), _fix_index(ix, width, fill_mode)]
-            if fill_mode == "constant":
-                inside = (iy >= 0) & (iy < height) & (ix >= 0) & (ix < width)
-                value = jnp.where(inside[..., None], value, jnp.asarray(fill_value, image.dtype))
-            if wy is not None:
-                value = (wy * wx).astype(image.dtype)[..., None] * value
-            out = value if out is None else out + value
-    return out
 
 
 # Jitted so that an eager call (outside a train step) is one compiled program, not dozens of ops;

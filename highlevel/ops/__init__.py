@@ -26,15 +26,7 @@ from highlevel.ops.nn import *  # noqa: F401,F403
 from highlevel.ops.numpy import *  # noqa: F401,F403
 
 #: The operations of ``keras.ops`` that ``hl.ops`` does not have, with the reason.
-NOT_SUPPORTED: dict[str, str] = {
-    "image.affine_transform": "not implemented yet (jax.scipy.ndimage.map_coordinates is ops.image.map_coordinates)",
-    "image.perspective_transform": "not implemented yet",
-    "image.elastic_transform": "not implemented yet",
-    "image.extract_patches_3d": "not implemented yet; extract_patches handles 2-D images",
-    "image.gaussian_blur": "not implemented yet; a depthwise_conv with a Gaussian kernel does it",
-    "image.sobel_edges": "not implemented yet; a depthwise_conv with Sobel kernels does it",
-    "image.ssim": "not implemented yet",
-}
+NOT_SUPPORTED: dict[str, str] = {}
 
 __all__ = sorted(set(convolution.__all__) | set(core.__all__) | set(linalg.__all__) | set(math.__all__)
                  | set(nn.__all__) | set(numpy.__all__)) + ["NOT_SUPPORTED"]

@@ -5,10 +5,13 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from highlevel.ops.image_filters import extract_patches_3d, gaussian_blur, sobel_edges, ssim
+from highlevel.ops.image_transform import affine_transform, elastic_transform, perspective_transform
 from highlevel.ops.symbolic import dispatch_namespace
 
 __all__ = ["resize", "rgb_to_grayscale", "rgb_to_hsv", "hsv_to_rgb", "crop_images", "pad_images", "map_coordinates",
-           "scale_and_translate", "extract_patches"]
+           "scale_and_translate", "extract_patches", "extract_patches_3d", "affine_transform",
+           "perspective_transform", "elastic_transform", "gaussian_blur", "sobel_edges", "ssim"]
 
 
 def _channels_last(images, data_format):
