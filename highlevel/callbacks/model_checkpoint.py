@@ -33,6 +33,18 @@ from highlevel.utils.manifest import write_manifest
 __all__ = ["ModelCheckpoint"]
 
 
+def check_save_freq_and_max_to_keep(owner: str, save_freq, max_to_keep) -> None:
+    """Refuses a ``save_freq`` that is neither ``"epoch"`` nor a positive int, and a
+    ``max_to_keep`` that is neither None nor a positive int, naming ``owner``."""
+    if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
+        raise ValueError(f"{owner} got save_freq={save_freq!r}; expected 'epoch' or a positive integer number "
+                         "of batches.")
+    if max_to_keep is not None and (isinstance(max_to_keep, bool) or not isinstance(max_to_keep, int)
+                                    or max_to_keep < 1):
+        raise ValueError(f"{owner} got max_to_keep={max_to_keep!r}; expected None (keep all) or a positive "
+                         "integer.")
+
+
 def _check_filepath(filepath: str, save_weights_only: bool) -> None:
     """Keras 3's rule: a whole model goes in a ``.keras`` file, weights in a ``.weights.h5`` file;
     highlevel also takes any other path, as a directory."""
@@ -111,14 +123,7 @@ class ModelCheckpoint(Callback):
                  asynchronous: bool = True):
         super().__init__()
         check_mode("ModelCheckpoint", mode)
-        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
-                                     or save_freq < 1):
-            raise ValueError(f"ModelCheckpoint got save_freq={save_freq!r}; expected 'epoch' or a positive "
-                             "integer number of batches.")
-        if max_to_keep is not None and (isinstance(max_to_keep, bool) or not isinstance(max_to_keep, int)
-                                        or max_to_keep < 1):
-            raise ValueError(f"ModelCheckpoint got max_to_keep={max_to_keep!r}; expected None (keep all) or "
-                             "a positive integer.")
+        check_save_freq_and_max_to_keep("ModelCheckpoint", save_freq, max_to_keep)
         self.filepath = os.fspath(filepath)
         if not self.filepath:
             raise ValueError("ModelCheckpoint needs a filepath to save to, got an empty one.")

@@ -15,6 +15,7 @@ import warnings
 from typing import Any
 
 from highlevel.callbacks.early_stopping import check_mode, is_improvement, resolve_mode
+from highlevel.callbacks.model_checkpoint import check_save_freq_and_max_to_keep
 from highlevel.models import orbax_steps
 from highlevel.models.saving import checkpoint_items
 from highlevel.training.callback import Callback
@@ -68,14 +69,7 @@ class OrbaxCheckpoint(Callback):
                  max_to_keep: int | None = 1, save_on_background: bool = True, save_weights_only: bool = False):
         super().__init__()
         check_mode("OrbaxCheckpoint", mode)
-        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
-                                     or save_freq < 1):
-            raise ValueError(f"OrbaxCheckpoint got save_freq={save_freq!r}; expected 'epoch' or a positive "
-                             "integer number of batches.")
-        if max_to_keep is not None and (isinstance(max_to_keep, bool) or not isinstance(max_to_keep, int)
-                                        or max_to_keep < 1):
-            raise ValueError(f"OrbaxCheckpoint got max_to_keep={max_to_keep!r}; expected None (keep all) or a "
-                             "positive integer.")
+        check_save_freq_and_max_to_keep("OrbaxCheckpoint", save_freq, max_to_keep)
         self.directory = os.fspath(directory)
         if not self.directory:
             raise ValueError("OrbaxCheckpoint needs a directory to save to, got an empty one.")

@@ -20,6 +20,7 @@ from flax import nnx
 from highlevel.layers.augmentation import RandomContrast, RandomRotation, RandomTranslation, _ImageAugmentation
 from highlevel.layers.augmentation_color import RandomColorDegeneration, RandomSharpness, _check_range_factor
 from highlevel.layers.augmentation_mix import RandomShear
+from highlevel.layers.augmentation_randaugment import posterization_bits, set_operations_factor
 from highlevel.layers.augmentation_tone import AutoContrast, Equalization, RandomPosterization, Solarization
 from highlevel.layers.base import register_layer
 from highlevel.layers.image_ops import _INTERPOLATIONS, _check_choice, _is_number
@@ -120,7 +121,7 @@ class AugMix(_ImageAugmentation):
         self.random_translation = RandomTranslation((lower, upper), (lower, upper), interpolation=interpolation,
                                                     **kw)
         self.random_rotation = RandomRotation((lower, upper), interpolation=interpolation, **kw)
-        self.random_posterization = RandomPosterization(self._bits(upper), **vr)
+        self.random_posterization = RandomPosterization(posterization_bits(upper), **vr)
         self.solarization = Solarization((lower, upper), (lower, upper), **vr)
         self.auto_contrast = AutoContrast(**vr)
         self.equalization = Equalization(**vr)
@@ -132,10 +133,6 @@ class AugMix(_ImageAugmentation):
     def _check(factor) -> tuple[float, float]:
         return _check_range_factor("AugMix", "factor", factor, 0.0, 1.0)
 
-    @staticmethod
-    def _bits(upper: float) -> int:
-        return max(1, int(8 * upper))
-
     @property
     def factor(self) -> tuple[float, float]:
         """The ``(lower, upper)`` strength of every operation."""
@@ -143,14 +140,7 @@ class AugMix(_ImageAugmentation):
 
     @factor.setter
     def factor(self, value) -> None:
-        pair = self._check(value)
-        self.random_shear.x_factor = self.random_shear.y_factor = pair
-        self.random_translation.height_factor = self.random_translation.width_factor = pair
-        for name in ("random_rotation", "random_brightness", "random_color_degeneration", "random_contrast",
-                     "random_sharpness"):
-            getattr(self, name).factor = pair
-        self.random_posterization.factor = self._bits(pair[1])
-        self.solarization.addition_factor = self.solarization.threshold_factor = pair
+        set_operations_factor(self, self._check(value))
 
     def _mix(self, images, chains, chain_weights, weight):
         batch = images.shape[0]

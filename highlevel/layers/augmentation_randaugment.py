@@ -23,6 +23,23 @@ from highlevel.layers.image_preprocessing import RandomBrightness
 __all__ = ["RandAugment"]
 
 
+def posterization_bits(upper: float) -> int:
+    """The bits ``RandomPosterization`` keeps at strength ``upper`` (Keras: ``int(8 * upper)``, at least 1)."""
+    return max(1, int(8 * upper))
+
+
+def set_operations_factor(layer, pair: tuple[float, float]) -> None:
+    """Gives every operation of ``layer`` (RandAugment's or AugMix's) the strength bounds ``pair``:
+    values in the train state, so the compiled step is kept."""
+    layer.random_shear.x_factor = layer.random_shear.y_factor = pair
+    layer.random_translation.height_factor = layer.random_translation.width_factor = pair
+    for name in ("random_rotation", "random_brightness", "random_color_degeneration", "random_contrast",
+                 "random_sharpness"):
+        getattr(layer, name).factor = pair
+    layer.random_posterization.factor = posterization_bits(pair[1])
+    layer.solarization.addition_factor = layer.solarization.threshold_factor = pair
+
+
 @register_layer
 class RandAugment(_ImageAugmentation):
     """Applies ``num_ops`` randomly chosen augmentations to each image in training.
@@ -75,7 +92,7 @@ class RandAugment(_ImageAugmentation):
         self.random_color_degeneration = RandomColorDegeneration((lower, upper), **vr)
         self.random_contrast = RandomContrast((lower, upper), **vr)
         self.random_sharpness = RandomSharpness((lower, upper), **vr)
-        self.random_posterization = RandomPosterization(self._bits(upper), **vr)
+        self.random_posterization = RandomPosterization(posterization_bits(upper), **vr)
         self.solarization = Solarization((lower, upper), (lower, upper), **vr)
         self.auto_contrast = AutoContrast(**vr)
         self.equalization = Equalization(**vr)
@@ -84,10 +101,6 @@ class RandAugment(_ImageAugmentation):
     def _check(factor) -> tuple[float, float]:
         return _check_range_factor("RandAugment", "factor", factor, 0.0, 1.0)
 
-    @staticmethod
-    def _bits(upper: float) -> int:
-        return max(1, int(8 * upper))
-
     @property
     def factor(self) -> tuple[float, float]:
         """The ``(lower, upper)`` strength of every operation."""
@@ -95,14 +108,7 @@ class RandAugment(_ImageAugmentation):
 
     @factor.setter
     def factor(self, value) -> None:
-        pair = self._check(value)
-        self.random_shear.x_factor = self.random_shear.y_factor = pair
-        self.random_translation.height_factor = self.random_translation.width_factor = pair
-        for name in ("random_rotation", "random_brightness", "random_color_degeneration", "random_contrast",
-                     "random_sharpness"):
-            getattr(self, name).factor = pair
-        self.random_posterization.factor = self._bits(pair[1])
-        self.solarization.addition_factor = self.solarization.threshold_factor = pair
+        set_operations_factor(self, self._check(value))
 
     def _augment(self, images, key):
         batch = images.shape[0]
