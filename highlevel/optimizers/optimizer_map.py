@@ -29,10 +29,10 @@ def variable_paths(model, trainable_paths) -> dict[tuple, str]:
 
     >>> import highlevel as hl
     >>> from flax import nnx
-    >>> model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(2, name="head")])
+    >>> model = hl.Sequential([hl.Input((3,)), hl.layers.Dense(2, name="head")], name="net")
     >>> paths = [p for p, v in nnx.iter_graph(model) if isinstance(v, nnx.Param)]
     >>> sorted(variable_paths(model, paths).values())
-    ['sequential/head/bias', 'sequential/head/kernel']
+    ['net/head/bias', 'net/head/kernel']
     """
     from flax import nnx
     wanted = {tuple(p) for p in trainable_paths}
