@@ -15,20 +15,9 @@ import jax.numpy as jnp
 from highlevel.layers.augmentation_color import _ColorAugmentation
 from highlevel.layers.base import register_layer
 from highlevel.layers.image_ops import _INTERPOLATIONS, _as_float, _check_choice, _is_number, _resample_one
+from highlevel.ops.image_transform import homography
 
 __all__ = ["RandomPerspective"]
-
-
-def homography(start_points, end_points):
-    """Keras's ``compute_homography_matrix``: (batch, 8) coefficients mapping end points to start points."""
-    sx, sy = start_points[..., 0], start_points[..., 1]
-    ex, ey = end_points[..., 0], end_points[..., 1]
-    zeros, ones = jnp.zeros_like(ex), jnp.ones_like(ex)
-    x_rows = jnp.stack([ex, ey, ones, zeros, zeros, zeros, -sx * ex, -sx * ey], axis=-1)
-    y_rows = jnp.stack([zeros, zeros, zeros, ex, ey, ones, -sy * ex, -sy * ey], axis=-1)
-    matrix = jnp.concatenate([x_rows, y_rows], axis=1)
-    target = jnp.concatenate([sx, sy], axis=-1)[..., None]
-    return jnp.linalg.solve(matrix, target)[..., 0]
 
 
 @register_layer

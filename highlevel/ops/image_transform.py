@@ -160,8 +160,9 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
                           interpolation, fill_mode, fill_value))
 
 
-def _homography(start_points, end_points):
-    """The 8 projective terms mapping output (end) points to input (start) points, as Keras solves them."""
+def homography(start_points, end_points):
+    """Keras's ``compute_homography_matrix``: the 8 projective terms mapping output (end) points to input
+    (start) points, solved as Keras solves them (also ``RandomPerspective``'s)."""
     sx, sy, ex, ey = start_points[..., 0], start_points[..., 1], end_points[..., 0], end_points[..., 1]
     zeros, ones = jnp.zeros_like(ex), jnp.ones_like(ex)
     x_rows = jnp.stack([ex, ey, ones, zeros, zeros, zeros, -sx * ex, -sx * ey], axis=-1)
@@ -206,7 +207,7 @@ def perspective_transform(images, start_points, end_points, interpolation="bilin
                          f"{start_points.shape} and {end_points.shape}.")
     batch, back = _batched(name, images, data_format)
     n, height, width = batch.shape[:3]
-    t = jnp.broadcast_to(_homography(jnp.reshape(start_points, (-1, 4, 2)), jnp.reshape(end_points, (-1, 4, 2))),
+    t = jnp.broadcast_to(homography(jnp.reshape(start_points, (-1, 4, 2)), jnp.reshape(end_points, (-1, 4, 2))),
                          (n, 8))
     a0, a1, a2, b0, b1, b2, c0, c1 = (jnp.reshape(t[:, i], (n, 1, 1)) for i in range(8))
     ys, xs = _grid(height, width)
